@@ -1,0 +1,241 @@
+package countersign
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// EventKind is the kind of an audit record. The names are a fixed interface
+// (PRODUCT.md): add kinds, never rename them.
+type EventKind string
+
+const (
+	EventConfigLoaded         EventKind = "config.loaded"
+	EventWebhookReceived      EventKind = "webhook.received"
+	EventWebhookRefused       EventKind = "webhook.refused"
+	EventChatRefused          EventKind = "chat.refused"
+	EventRequestCreated       EventKind = "request.created"
+	EventRequestRefused       EventKind = "request.refused"
+	EventApprovalRequested    EventKind = "approval.requested"
+	EventApprovalGranted      EventKind = "approval.granted"
+	EventApprovalRefused      EventKind = "approval.refused"
+	EventRequestDenied        EventKind = "request.denied"
+	EventRequestExpired       EventKind = "request.expired"
+	EventRequestSuperseded    EventKind = "request.superseded"
+	EventExecutionStarted     EventKind = "execution.started"
+	EventExecutionStep        EventKind = "execution.step"
+	EventExecutionSucceeded   EventKind = "execution.succeeded"
+	EventExecutionFailed      EventKind = "execution.failed"
+	EventExecutionInterrupted EventKind = "execution.interrupted"
+	EventLockSet              EventKind = "lock.set"
+	EventLockReleased         EventKind = "lock.released"
+)
+
+// Event is one audit record. Its JSON form (see Canonical) is the line that
+// `audit export` writes and the bytes the chain hashes.
+type Event struct {
+	Seq     uint64          `json:"seq"`
+	Time    time.Time       `json:"time"`
+	Kind    EventKind       `json:"kind"`
+	Actor   Actor           `json:"actor"`
+	Request RequestID       `json:"request,omitempty"`
+	Action  ActionKind      `json:"action,omitempty"`
+	Target  string          `json:"target,omitempty"`
+	Detail  json.RawMessage `json:"detail"`
+	Prev    string          `json:"prev"`
+	Hash    string          `json:"hash"`
+}
+
+// GenesisHash is the Prev of the first record.
+var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+// TimeLayout is how record times are written: UTC, microseconds.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// DetailJSON marshals v for Event.Detail. Maps come out with sorted keys,
+// so the encoding is canonical.
+func DetailJSON(v any) (json.RawMessage, error) {
+	if v == nil {
+		return json.RawMessage("{}"), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal audit detail: %w", err)
+	}
+	return canonicalJSON(b)
+}
+
+// canonicalJSON re-encodes b with sorted object keys and no insignificant
+// white space; numbers keep their text.
+func canonicalJSON(b []byte) (json.RawMessage, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonical detail: %w", err)
+	}
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return nil, fmt.Errorf("canonical detail: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// recordBody is the hashed part of a record: everything but the hash, in a
+// fixed field order, with prev last.
+type recordBody struct {
+	Seq     uint64          `json:"seq"`
+	Time    string          `json:"time"`
+	Kind    EventKind       `json:"kind"`
+	Actor   Actor           `json:"actor"`
+	Request RequestID       `json:"request,omitempty"`
+	Action  ActionKind      `json:"action,omitempty"`
+	Target  string          `json:"target,omitempty"`
+	Detail  json.RawMessage `json:"detail"`
+	Prev    string          `json:"prev"`
+}
+
+// Seal sets e.Seq, e.Prev and e.Hash for appending after a record with
+// sequence number seq-1 and hash prev, and returns the canonical line (no
+// newline) to store and export. The time is cut to microseconds, in UTC.
+func (e *Event) Seal(seq uint64, prev string) ([]byte, error) {
+	e.Seq, e.Prev = seq, prev
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if len(e.Detail) == 0 {
+		e.Detail = json.RawMessage("{}")
+	} else {
+		d, err := canonicalJSON(e.Detail)
+		if err != nil {
+			return nil, err
+		}
+		e.Detail = d
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(recordBody{e.Seq, e.Time.Format(TimeLayout), e.Kind, e.Actor, e.Request, e.Action, e.Target, e.Detail, e.Prev}); err != nil {
+		return nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	body := bytes.TrimRight(buf.Bytes(), "\n")
+	sum := sha256.Sum256(body)
+	e.Hash = hex.EncodeToString(sum[:])
+	line := make([]byte, 0, len(body)+len(hashSuffixStart)+64+2)
+	line = append(line, body[:len(body)-1]...)
+	line = append(line, hashSuffixStart...)
+	line = append(line, e.Hash...)
+	line = append(line, '"', '}')
+	return line, nil
+}
+
+const hashSuffixStart = `,"hash":"`
+
+// ParseEvent decodes one canonical line.
+func ParseEvent(line []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(line, &e); err != nil {
+		return Event{}, fmt.Errorf("decode audit record: %w", err)
+	}
+	return e, nil
+}
+
+// ErrChainBroken is wrapped by every ChainError.
+var ErrChainBroken = errors.New("audit chain broken")
+
+// ChainError says which record broke the chain and how.
+type ChainError struct {
+	Index  uint64 // 1-based position in the stream
+	Seq    uint64 // the record's own seq, if it could be read
+	Reason string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("record %d (seq %d): %s", e.Index, e.Seq, e.Reason)
+}
+
+func (e *ChainError) Unwrap() error { return ErrChainBroken }
+
+// Verifier checks a stream of canonical lines, in order, against the
+// chain. Feed every line to Next; a *ChainError names the first bad one.
+// The zero value expects the first record of the trail.
+type Verifier struct {
+	count uint64
+	head  string
+}
+
+// Count is the number of records verified so far.
+func (v *Verifier) Count() uint64 { return v.count }
+
+// Head is the hash of the last verified record (GenesisHash if none).
+func (v *Verifier) Head() string {
+	if v.head == "" {
+		return GenesisHash
+	}
+	return v.head
+}
+
+// prevSuffixLen is the length of `,"prev":"<64 hex>","hash":"<64 hex>"}`.
+const prevSuffixLen = len(`,"prev":"`) + 64 + len(`","hash":"`) + 64 + len(`"}`)
+
+// Next verifies the next line. It needs no JSON decoding: a canonical line
+// begins with {"seq":N, and ends with the prev and hash fields, so it can
+// check a million records in a second or two.
+func (v *Verifier) Next(line []byte) error {
+	idx := v.count + 1
+	bad := func(seq uint64, format string, args ...any) error {
+		return &ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf(format, args...)}
+	}
+	const seqPrefix = `{"seq":`
+	if !bytes.HasPrefix(line, []byte(seqPrefix)) || len(line) < len(seqPrefix)+prevSuffixLen {
+		return bad(0, "not a canonical audit record")
+	}
+	rest := line[len(seqPrefix):]
+	comma := bytes.IndexByte(rest, ',')
+	if comma < 0 {
+		return bad(0, "not a canonical audit record")
+	}
+	seq, err := strconv.ParseUint(string(rest[:comma]), 10, 64)
+	if err != nil {
+		return bad(0, "bad seq %q", rest[:comma])
+	}
+	tail := line[len(line)-prevSuffixLen:]
+	if !bytes.HasPrefix(tail, []byte(`,"prev":"`)) || !bytes.HasSuffix(tail, []byte(`"}`)) {
+		return bad(seq, "not a canonical audit record (prev and hash must come last)")
+	}
+	prev := string(tail[9 : 9+64])
+	if string(tail[9+64:9+64+10]) != `","hash":"` {
+		return bad(seq, "not a canonical audit record (prev and hash must come last)")
+	}
+	hash := tail[9+64+10 : 9+64+10+64]
+	if seq != idx {
+		switch {
+		case seq > idx:
+			return bad(seq, "expected seq %d: records %d..%d are missing (deleted)", idx, idx, seq-1)
+		default:
+			return bad(seq, "expected seq %d: record is out of order or inserted", idx)
+		}
+	}
+	if prev != v.Head() {
+		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.Head()[:12])
+	}
+	// The hashed body is the line without `,"hash":"…"` and with its closing brace.
+	body := make([]byte, 0, len(line))
+	body = append(body, line[:len(line)-(len(hashSuffixStart)+64+2)]...)
+	body = append(body, '}')
+	sum := sha256.Sum256(body)
+	var want [64]byte
+	hex.Encode(want[:], sum[:])
+	if !bytes.Equal(want[:], hash) {
+		return bad(seq, "hash does not match the record's contents: the record was edited")
+	}
+	v.count++
+	v.head = string(hash)
+	return nil
+}

@@ -1,0 +1,78 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	cs "github.com/countersign/countersign"
+)
+
+// Store persists requests, locks, deployment history, GitHub deliveries
+// and the audit chain. bot/store implements it over bbolt.
+type Store interface {
+	// Update runs fn in one read-write transaction. The events fn appends
+	// are chained and committed together with its other writes, durably
+	// (fsync) before Update returns, or not at all. fn may be called more
+	// than once (the store groups concurrent updates into one commit and
+	// retries the others if one fails), so it must not act outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+}
+
+// ReadTx reads a consistent snapshot.
+type ReadTx interface {
+	// Request returns the request, or an error wrapping cs.ErrNotFound.
+	Request(id cs.RequestID) (cs.Request, error)
+	// OpenRequests returns the requests whose state is open (pending,
+	// approved, executing), oldest first; target "" means all targets.
+	OpenRequests(target string) ([]cs.Request, error)
+	// Lock returns the lock on target; ok is false when there is none.
+	Lock(target string) (lock cs.Lock, ok bool, err error)
+	// Locks returns every lock, by target.
+	Locks() ([]cs.Lock, error)
+	// Deployments returns the target's deployment history, newest first,
+	// at most limit entries (limit <= 0: all).
+	Deployments(target string, limit int) ([]cs.Deployment, error)
+	// Events returns the audit records that match q, oldest first.
+	Events(q EventQuery) ([]cs.Event, error)
+}
+
+// EventQuery filters audit records. Zero fields match everything.
+type EventQuery struct {
+	Target  string
+	Actor   cs.Actor
+	Kind    cs.EventKind
+	Request cs.RequestID
+	Since   time.Time // inclusive
+	Until   time.Time // exclusive
+	// Limit keeps the newest Limit matches (0: all).
+	Limit int
+}
+
+// Tx reads and writes.
+type Tx interface {
+	ReadTx
+	// NextRequestID allocates the next request ID: R1 in a new database.
+	NextRequestID() (cs.RequestID, error)
+	PutRequest(r cs.Request) error
+	PutLock(l cs.Lock) error
+	// DeleteLock removes the lock on target; no lock is not an error.
+	DeleteLock(target string) error
+	PutDeployment(d cs.Deployment) error
+	// Append chains e after the last record (setting Seq, Prev, Hash and,
+	// if zero, Time) and returns it as stored.
+	Append(e cs.Event) (cs.Event, error)
+	// SeenDelivery records a GitHub delivery ID and reports whether it had
+	// been recorded before.
+	SeenDelivery(id string, at time.Time) (seen bool, err error)
+}
+
+// Clock tells the time; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
