@@ -168,6 +168,7 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 type Verifier struct {
 	count uint64
 	head  string
+	body  []byte // reused buffer for the hashed body
 }
 
 // Count is the number of records verified so far.
@@ -226,10 +227,9 @@ func (v *Verifier) Next(line []byte) error {
 		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.Head()[:12])
 	}
 	// The hashed body is the line without `,"hash":"…"` and with its closing brace.
-	body := make([]byte, 0, len(line))
-	body = append(body, line[:len(line)-(len(hashSuffixStart)+64+2)]...)
-	body = append(body, '}')
-	sum := sha256.Sum256(body)
+	v.body = append(v.body[:0], line[:len(line)-(len(hashSuffixStart)+64+2)]...)
+	v.body = append(v.body, '}')
+	sum := sha256.Sum256(v.body)
 	var want [64]byte
 	hex.Encode(want[:], sum[:])
 	if !bytes.Equal(want[:], hash) {

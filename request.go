@@ -66,7 +66,16 @@ type Request struct {
 	Outcome      string     `json:"outcome,omitempty"` // final message: why it failed, was denied, …
 	DryRun       bool       `json:"dry_run,omitempty"`
 
-	Message MessageRef `json:"message"` // the parent message of the request's thread
+	// Plan is what the executor said it would do, when the request was made.
+	Plan string `json:"plan,omitempty"`
+	// CommitTitle is the first line of the commit message of a push.
+	CommitTitle string `json:"commit_title,omitempty"`
+
+	// Message is the request's own message (with the buttons), updated in
+	// place; Thread is the parent of the thread it lives in (the push's
+	// message, or Message itself).
+	Message MessageRef `json:"message"`
+	Thread  MessageRef `json:"thread"`
 }
 
 // Fingerprint returns the hex SHA-256 of the action and the policy version:

@@ -1,0 +1,167 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
+)
+
+// closedReason explains to a clicker why a request can no longer be approved or denied.
+func closedReason(r cs.Request) string {
+	switch r.State {
+	case cs.StateSuperseded:
+		return fmt.Sprintf("%s was superseded by %s; nothing to approve", r.ID, r.SupersededBy)
+	case cs.StateApproved, cs.StateExecuting, cs.StateSucceeded:
+		return fmt.Sprintf("%s is already approved (%s)", r.ID, r.State)
+	default:
+		return fmt.Sprintf("%s is closed (%s)", r.ID, r.State)
+	}
+}
+
+// closeIfStale closes a pending request whose time or policy has passed,
+// in tx. It reports whether it closed it.
+func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
+	now := b.now()
+	switch {
+	case !r.Expires.IsZero() && !now.Before(r.Expires):
+		r.State, r.Updated = cs.StateExpired, now
+		r.Outcome = "expired at " + fmtTime(r.Expires) + " without enough approvals"
+		if _, err := tx.Append(b.event(cs.EventRequestExpired, cs.ActorBot, r, map[string]any{
+			"expired": r.Expires.UTC().Format(cs.TimeLayout), "approvals": r.Approvals,
+		})); err != nil {
+			return false, err
+		}
+	case r.Decision.PolicyVersion != b.cfg.Policy.Version():
+		r.State, r.Updated = cs.StateSuperseded, now
+		r.Outcome = "the policy changed since it was requested; approvals were for the old policy. Request it again."
+		if _, err := tx.Append(b.event(cs.EventRequestSuperseded, actor, r, map[string]any{
+			"reason": "policy changed", "old_policy_version": r.Decision.PolicyVersion, "policy_version": b.cfg.Policy.Version(),
+		})); err != nil {
+			return false, err
+		}
+	default:
+		return false, nil
+	}
+	return true, tx.PutRequest(*r)
+}
+
+// approve records actor's approval of request id. fingerprint, from a
+// button, must match the request's; "" (a typed `approve`) takes the
+// request as it is now. Whatever the interleaving of clicks and retries,
+// the request is queued for execution exactly once: the state check and
+// the transition happen in one store transaction.
+func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint string) (string, error) {
+	var r cs.Request
+	var msg string
+	var changed, queued bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		msg, changed, queued = "", false, false
+		var err error
+		if r, err = tx.Request(id); err != nil {
+			return err
+		}
+		if r.State != cs.StatePending {
+			msg = closedReason(r)
+			return nil
+		}
+		if closed, err := b.closeIfStale(tx, &r, actor); err != nil || closed {
+			msg, changed = closedReason(r)+": "+r.Outcome, closed
+			return err
+		}
+		if fingerprint != "" && fingerprint != r.Fingerprint {
+			msg = fmt.Sprintf("that button is for a different version of %s; nothing was approved", r.ID)
+			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": "fingerprint mismatch", "fingerprint": fingerprint}))
+			return err
+		}
+		group, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
+			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals,
+		})
+		if err != nil {
+			msg = fmt.Sprintf("you cannot approve %s: %v", r.ID, err)
+			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": err.Error()}))
+			return err
+		}
+		r.Approvals = append(r.Approvals, cs.Approval{Actor: actor, Group: group, At: b.now()})
+		r.Updated, changed = b.now(), true
+		satisfied := policies.Satisfied(r.Decision, r.Approvals)
+		if satisfied {
+			r.State, queued = cs.StateApproved, true
+		}
+		if _, err := tx.Append(b.event(cs.EventApprovalGranted, actor, &r, map[string]any{
+			"group": group, "fingerprint": r.Fingerprint, "policy_version": r.Decision.PolicyVersion,
+			"progress": policies.Progress(r.Decision, r.Approvals), "satisfied": satisfied,
+		})); err != nil {
+			return err
+		}
+		msg = fmt.Sprintf("%s approved %s: %s", mention(actor), r.ID, policies.Progress(r.Decision, r.Approvals))
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		if errors.Is(err, cs.ErrNotFound) {
+			return "", fmt.Errorf("no request %s", id)
+		}
+		return "", fmt.Errorf("%w: %v", errAudit, err)
+	}
+	if changed {
+		b.refresh(ctx, r)
+		b.reply(ctx, r, msg)
+	}
+	if queued {
+		b.enqueue(r)
+	}
+	return msg, nil
+}
+
+// deny closes a pending request. The requester may withdraw it, and
+// anyone who could approve it may deny it.
+func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason string) (string, error) {
+	var r cs.Request
+	var msg string
+	var changed bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		msg, changed = "", false
+		var err error
+		if r, err = tx.Request(id); err != nil {
+			return err
+		}
+		if r.State != cs.StatePending {
+			msg = closedReason(r)
+			return nil
+		}
+		if closed, err := b.closeIfStale(tx, &r, actor); err != nil || closed {
+			msg, changed = closedReason(r)+": "+r.Outcome, closed
+			return err
+		}
+		if actor != r.Requester && actor != r.Author {
+			_, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
+				Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals,
+			})
+			if err != nil && !errors.Is(err, policies.ErrAlreadyApproved) && !errors.Is(err, policies.ErrNotNeeded) {
+				msg = fmt.Sprintf("you cannot deny %s: only its requester or its approvers may (%v)", r.ID, err)
+				_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": err.Error(), "deny": true}))
+				return err
+			}
+		}
+		r.State, r.Updated, changed = cs.StateDenied, b.now(), true
+		r.Outcome = fmt.Sprintf("denied by %s: %s", mention(actor), reason)
+		if _, err := tx.Append(b.event(cs.EventRequestDenied, actor, &r, map[string]any{"reason": reason, "fingerprint": r.Fingerprint})); err != nil {
+			return err
+		}
+		msg = fmt.Sprintf("%s denied %s: %s", mention(actor), r.ID, reason)
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		if errors.Is(err, cs.ErrNotFound) {
+			return "", fmt.Errorf("no request %s", id)
+		}
+		return "", fmt.Errorf("%w: %v", errAudit, err)
+	}
+	if changed {
+		b.refresh(ctx, r)
+		b.reply(ctx, r, msg)
+	}
+	return msg, nil
+}

@@ -1,0 +1,259 @@
+// Package bot is the workflow: request → policy → approval → execution →
+// audit → chat, and push → image → deploy request. It owns no I/O of its
+// own: chats, executors, the registry and the store come in through the
+// small interfaces declared in this package.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
+)
+
+// Service is one deployable thing, as the workflow needs to know it.
+type Service struct {
+	Name    string
+	Kind    string // "swarm" or "albatross"
+	Repo    string // GitHub owner/name whose pushes deploy it
+	Branch  string
+	Channel string
+	Image   string // repository, without tag or digest
+	Build   Build
+	// Executor runs its deploys, rollbacks and scales.
+	Executor Executor
+}
+
+// Build says how a push becomes an image.
+type Build struct {
+	Mode string // "wait": an image built elsewhere; "docker": build it (not in this version)
+	// Tag renders the tag to wait for from a commit and branch.
+	Tag     func(sha, branch string) (string, error)
+	Timeout time.Duration
+}
+
+// Zone is a DNS zone the bot may change.
+type Zone struct {
+	Name     string // lower case, fully qualified with trailing dot
+	Executor Executor
+}
+
+// Config is what the bot is given at start-up. cmd/countersign builds it
+// from the config file.
+type Config struct {
+	Services []Service
+	Zones    []Zone
+	Policy   *policies.Engine
+	// Identities maps GitHub logins (lower case) to chat users, so that commit authors
+	// cannot approve their own pushes.
+	Identities map[string]cs.Actor
+	// DryRun marks every request as a dry run (the executors are dry-run ones).
+	DryRun bool
+	// DefaultExpiry applies when a policy gives none (default 1h).
+	DefaultExpiry time.Duration
+	// ConfigHash and ConfigPath are audited as config.loaded on Start.
+	ConfigHash string
+	ConfigPath string
+}
+
+// Bot runs the workflow. Create it with New, call Start, and Close when done.
+// Its methods are safe for concurrent use.
+type Bot struct {
+	cfg    Config
+	store  Store
+	chat   Chat
+	images Images
+	log    *slog.Logger
+	// Clock defaults to the system clock; tests set their own before Start.
+	Clock Clock
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	work   tracker        // executions, image waits: what Idle waits for
+	loops  sync.WaitGroup // background loops, stopped by Close
+
+	mu      sync.Mutex
+	running map[string]*sync.Mutex // one execution at a time per target
+}
+
+// New returns a bot. images may be nil when no service waits for images.
+func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *Bot {
+	if cfg.DefaultExpiry <= 0 {
+		cfg.DefaultExpiry = time.Hour
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Bot{
+		cfg: cfg, store: store, chat: chat, images: images, log: log,
+		Clock: SystemClock{}, ctx: ctx, cancel: cancel,
+		running: map[string]*sync.Mutex{},
+	}
+}
+
+// Start audits the loaded config, marks requests that were executing when
+// the bot last stopped as interrupted (they are never run again), resumes
+// approved requests that had not started, and starts expiring stale ones.
+func (b *Bot) Start(ctx context.Context) error {
+	var interrupted, approved []cs.Request
+	err := b.store.Update(ctx, func(tx Tx) error {
+		interrupted, approved = nil, nil
+		if _, err := tx.Append(b.event(cs.EventConfigLoaded, cs.ActorBot, nil, map[string]any{
+			"hash": b.cfg.ConfigHash, "path": b.cfg.ConfigPath,
+			"policy_version": b.cfg.Policy.Version(), "dry_run": b.cfg.DryRun,
+		})); err != nil {
+			return err
+		}
+		open, err := tx.OpenRequests("")
+		if err != nil {
+			return err
+		}
+		for _, r := range open {
+			switch r.State {
+			case cs.StateExecuting:
+				r.State, r.Outcome, r.Updated = cs.StateInterrupted, "the bot stopped while this was running; it was not run again", b.now()
+				if err := tx.PutRequest(r); err != nil {
+					return err
+				}
+				if _, err := tx.Append(b.event(cs.EventExecutionInterrupted, cs.ActorBot, &r, map[string]any{"reason": r.Outcome})); err != nil {
+					return err
+				}
+				interrupted = append(interrupted, r)
+			case cs.StateApproved:
+				approved = append(approved, r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	for _, r := range interrupted {
+		b.reply(ctx, r, "⚠️ "+string(r.ID)+" was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.")
+		b.refresh(ctx, r)
+	}
+	for _, r := range approved {
+		b.enqueue(r)
+	}
+	b.loops.Add(1)
+	go func() {
+		defer b.loops.Done()
+		b.expireLoop()
+	}()
+	return nil
+}
+
+// Close stops background work and waits for it. Executions in progress
+// are cancelled; they will show as interrupted on the next start if their
+// outcome could not be recorded.
+func (b *Bot) Close() {
+	b.cancel()
+	b.loops.Wait()
+	b.work.wait(context.Background())
+}
+
+// Idle returns when no work the bot started is still running: executions,
+// image waits and the messages about them. Requests waiting for people do
+// not count. The shell uses it to handle each line to quiescence.
+func (b *Bot) Idle(ctx context.Context) error { return b.work.wait(ctx) }
+
+func (b *Bot) now() time.Time { return b.Clock.Now() }
+
+// event builds an audit event about r (nil: not about a request).
+func (b *Bot) event(kind cs.EventKind, actor cs.Actor, r *cs.Request, detail any) cs.Event {
+	e := cs.Event{Time: b.now(), Kind: kind, Actor: actor}
+	if r != nil {
+		e.Request, e.Action, e.Target = r.ID, r.Action.Kind, r.Action.Target
+	}
+	d, err := cs.DetailJSON(detail)
+	if err != nil {
+		// Details are plain maps and structs of ours: a failure is a bug,
+		// but the record must still be written, so say what was lost.
+		d = []byte(`{"detail_error":"` + strings.ReplaceAll(err.Error(), `"`, `'`) + `"}`)
+	}
+	e.Detail = d
+	return e
+}
+
+func (b *Bot) service(name string) (Service, bool) {
+	for _, s := range b.cfg.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+func (b *Bot) serviceNames() string {
+	names := make([]string, 0, len(b.cfg.Services))
+	for _, s := range b.cfg.Services {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// zoneFor returns the longest configured zone that contains name.
+func (b *Bot) zoneFor(name string) (Zone, bool) {
+	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	var best Zone
+	for _, z := range b.cfg.Zones {
+		zn := strings.ToLower(strings.TrimSuffix(z.Name, ".")) + "."
+		if (name == zn || strings.HasSuffix(name, "."+zn)) && len(zn) > len(best.Name) {
+			best = z
+			best.Name = zn
+		}
+	}
+	return best, best.Name != ""
+}
+
+func (b *Bot) zoneNames() string {
+	names := make([]string, 0, len(b.cfg.Zones))
+	for _, z := range b.cfg.Zones {
+		names = append(names, strings.TrimSuffix(z.Name, "."))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// executorFor returns the executor of a request's target.
+func (b *Bot) executorFor(a cs.Action) (Executor, error) {
+	if a.Kind == cs.ActionDNS {
+		z, ok := b.zoneFor(a.Target)
+		if !ok || z.Executor == nil {
+			return nil, fmt.Errorf("%w: no zone for %s (zones: %s)", cs.ErrNotFound, a.Target, b.zoneNames())
+		}
+		return z.Executor, nil
+	}
+	s, ok := b.service(a.Target)
+	if !ok {
+		return nil, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, a.Target, b.serviceNames())
+	}
+	if s.Executor == nil {
+		return nil, fmt.Errorf("no executor for service %s", s.Name)
+	}
+	return s.Executor, nil
+}
+
+// targetMutex serialises executions per target.
+func (b *Bot) targetMutex(target string) *sync.Mutex {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m, ok := b.running[target]
+	if !ok {
+		m = &sync.Mutex{}
+		b.running[target] = m
+	}
+	return m
+}
+
+// errAudit marks failures to write the audit trail: the action must not run.
+var errAudit = errors.New("could not write the audit trail; nothing was done")

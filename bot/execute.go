@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cs "github.com/countersign/countersign"
+)
+
+// enqueue runs an approved request in the background, after any other
+// execution on the same target.
+func (b *Bot) enqueue(r cs.Request) {
+	b.work.add()
+	go func() {
+		defer b.work.done()
+		b.execute(b.ctx, r.ID)
+	}()
+}
+
+// execute runs one approved request: mark it executing (audited), run the
+// executor, record the outcome. A request that is no longer approved when
+// its turn comes (superseded, or already run by a concurrent call) is
+// skipped, so each approved request runs at most once.
+func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
+	var r cs.Request
+	if err := b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		r, err = tx.Request(id)
+		return err
+	}); err != nil {
+		b.log.Error("load request for execution", "request", id, "err", err)
+		return
+	}
+	m := b.targetMutex(r.Action.Target)
+	m.Lock()
+	defer m.Unlock()
+
+	var start bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		start = false
+		var err error
+		if r, err = tx.Request(id); err != nil {
+			return err
+		}
+		if r.State != cs.StateApproved {
+			return nil
+		}
+		now := b.now()
+		if l, locked, err := blockedBy(tx, r); err != nil {
+			return err
+		} else if locked {
+			r.State, r.Outcome, r.Updated = cs.StateFailed, "not run: "+lockReason(l), now
+			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
+				return err
+			}
+			return tx.PutRequest(r)
+		}
+		r.State, r.Updated, start = cs.StateExecuting, now, true
+		if _, err := tx.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
+			"dry_run": r.DryRun, "plan": r.Plan, "fingerprint": r.Fingerprint, "action": r.Action,
+		})); err != nil {
+			return err
+		}
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		b.log.Error("start execution", "request", id, "err", err)
+		b.reply(ctx, r, fmt.Sprintf("%s was not run: %v", id, errAudit))
+		return
+	}
+	if !start {
+		if r.State == cs.StateFailed {
+			b.refresh(ctx, r)
+			b.reply(ctx, r, string(r.ID)+" "+r.Outcome)
+		}
+		return
+	}
+	b.refresh(ctx, r)
+	if r.DryRun {
+		b.reply(ctx, r, fmt.Sprintf("%s started [DRY RUN: nothing will be changed]", r.ID))
+	} else {
+		b.reply(ctx, r, fmt.Sprintf("%s started", r.ID))
+	}
+
+	began := b.now()
+	res, runErr := b.run(ctx, r)
+	b.finish(ctx, r, res, runErr, b.now().Sub(began))
+}
+
+// run hands the request to its executor, or carries out a lock change itself.
+func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
+	if r.Action.Kind == cs.ActionLock || r.Action.Kind == cs.ActionUnlock {
+		return b.runLock(ctx, r)
+	}
+	exec, err := b.executorFor(r.Action)
+	if err != nil {
+		return Result{}, err
+	}
+	progress := func(step string) error {
+		err := b.store.Update(ctx, func(tx Tx) error {
+			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%w: %v", errAudit, err)
+		}
+		b.reply(ctx, r, step)
+		return nil
+	}
+	return exec.Execute(ctx, r, progress)
+}
+
+// runLock sets or releases a lock: the bot's own executor.
+func (b *Bot) runLock(ctx context.Context, r cs.Request) (Result, error) {
+	res := Result{DryRun: false}
+	err := b.store.Update(ctx, func(tx Tx) error {
+		if r.Action.Kind == cs.ActionUnlock {
+			l, ok, err := tx.Lock(r.Action.Target)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				res.Summary = r.Action.Target + " was not locked"
+				return nil
+			}
+			res.Summary = fmt.Sprintf("%s unlocked (was locked by %s: %s)", r.Action.Target, mention(l.Actor), l.Reason)
+			if _, err := tx.Append(b.event(cs.EventLockReleased, r.Requester, &r, map[string]any{"lock": l})); err != nil {
+				return err
+			}
+			return tx.DeleteLock(r.Action.Target)
+		}
+		l := cs.Lock{Target: r.Action.Target, Actor: r.Requester, Reason: r.Action.Reason, Since: b.now(), Request: r.ID}
+		res.Summary = fmt.Sprintf("%s locked: deploys, rollbacks and scaling are refused until `unlock %s`", l.Target, l.Target)
+		if _, err := tx.Append(b.event(cs.EventLockSet, r.Requester, &r, map[string]any{"lock": l})); err != nil {
+			return err
+		}
+		return tx.PutLock(l)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", errAudit, err)
+	}
+	return res, nil
+}
+
+// finish records the outcome, the deployment history and, after a
+// rollback, the lock against deploys on push.
+func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error, took time.Duration) {
+	var autoLock bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		autoLock = false
+		cur, err := tx.Request(r.ID)
+		if err != nil {
+			return err
+		}
+		r = cur
+		now := b.now()
+		r.Updated = now
+		kind := cs.EventExecutionSucceeded
+		detail := map[string]any{"dry_run": r.DryRun, "duration_ms": took.Milliseconds()}
+		if runErr != nil {
+			r.State, r.Outcome, kind = cs.StateFailed, "failed: "+runErr.Error(), cs.EventExecutionFailed
+			detail["error"] = runErr.Error()
+		} else {
+			r.State, r.Outcome = cs.StateSucceeded, res.Summary
+			detail["summary"], detail["image"] = res.Summary, res.Image
+		}
+		if _, err := tx.Append(b.event(kind, cs.ActorBot, &r, detail)); err != nil {
+			return err
+		}
+		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+			d := cs.Deployment{
+				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
+				Requester: r.Requester, Started: r.Updated, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
+			}
+			if res.Image != "" {
+				d.Image = res.Image
+			}
+			for _, a := range r.Approvals {
+				d.Approvers = append(d.Approvers, a.Actor)
+			}
+			if err := tx.PutDeployment(d); err != nil {
+				return err
+			}
+			if k == cs.ActionRollback && runErr == nil {
+				l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
+					Reason: fmt.Sprintf("rolled back by %s", r.ID)}
+				if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
+					return err
+				}
+				if err := tx.PutLock(l); err != nil {
+					return err
+				}
+				autoLock = true
+			}
+		}
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		// The outcome is not recorded: the request stays "executing" and
+		// the next start marks it interrupted, so it is never re-run.
+		b.log.Error("record execution outcome", "request", r.ID, "err", err)
+		b.reply(ctx, r, fmt.Sprintf("%s finished but its outcome could not be recorded: %v", r.ID, err))
+		return
+	}
+	b.refresh(ctx, r)
+	if runErr != nil {
+		b.reply(ctx, r, fmt.Sprintf("❌ %s failed after %s: %v", r.ID, took.Round(time.Millisecond), runErr))
+		return
+	}
+	b.reply(ctx, r, fmt.Sprintf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary))
+	if autoLock {
+		b.reply(ctx, r, fmt.Sprintf("🔒 %s is now locked against deploys on push, so the next push does not undo the rollback. `unlock %s` when the fix is in.", r.Action.Target, r.Action.Target))
+	}
+}

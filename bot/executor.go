@@ -1,0 +1,59 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	cs "github.com/countersign/countersign"
+)
+
+// Executor changes one outside system: a Swarm service, an Albatross host,
+// a DNS zone. Each target names its executor in the bot's Config.
+type Executor interface {
+	// Describe says exactly what Execute would do with req, for the
+	// approval message and for dry-runs. It may read (current image, DNS
+	// records) but never changes anything, and says plainly what it could
+	// not read.
+	Describe(ctx context.Context, req cs.Request) (string, error)
+	// Execute carries out the approved request. It reports each step
+	// through progress and stops if progress returns an error (the step
+	// could not be audited).
+	Execute(ctx context.Context, req cs.Request, progress func(step string) error) (Result, error)
+}
+
+// Result is what an execution achieved.
+type Result struct {
+	// Summary is one line for the thread and the audit record.
+	Summary string
+	// Image is the exact image now running, for deploys and rollbacks.
+	Image string
+	// DryRun says nothing was changed.
+	DryRun bool
+}
+
+// Statuser is implemented by executors that can say what runs now.
+type Statuser interface {
+	Status(ctx context.Context, target string) (string, error)
+}
+
+// Images resolves commits to immutable image digests in a registry.
+type Images interface {
+	// Resolve resolves repo:tag once and returns "repo@sha256:…".
+	Resolve(ctx context.Context, repo, tag string) (string, error)
+	// Wait waits up to timeout for repo:tag and returns "repo@sha256:…".
+	Wait(ctx context.Context, repo, tag string, timeout time.Duration) (string, error)
+	// Check confirms an exact "repo@sha256:…" exists.
+	Check(ctx context.Context, ref string) error
+}
+
+// Preparer is implemented by executors that must read the target's current
+// state to make an action exact before policy sees it: the current DNS
+// RRset, the current replica count.
+type Preparer interface {
+	Prepare(ctx context.Context, a cs.Action) (cs.Action, error)
+}
+
+// Shower is implemented by DNS executors: `dns show NAME [TYPE]`.
+type Shower interface {
+	Show(ctx context.Context, name, typ string) ([]cs.Record, error)
+}

@@ -1,0 +1,174 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/commands"
+	"github.com/countersign/countersign/policies"
+)
+
+// status answers `status [SERVICE]`: what runs where, pending requests, locks.
+func (b *Bot) status(ctx context.Context, only string) (string, error) {
+	services := b.cfg.Services
+	if only != "" {
+		s, ok := b.service(only)
+		if !ok {
+			return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, only, b.serviceNames())
+		}
+		services = []Service{s}
+	}
+	var out []string
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		for _, s := range services {
+			line := fmt.Sprintf("*%s* (%s)", s.Name, s.Kind)
+			hist, err := tx.Deployments(s.Name, 1)
+			if err != nil {
+				return err
+			}
+			if len(hist) == 0 {
+				line += ": no deployment recorded"
+			} else {
+				d := hist[0]
+				ok := "succeeded"
+				if !d.Succeeded {
+					ok = "FAILED"
+				}
+				dry := ""
+				if d.DryRun {
+					dry = " [dry run]"
+				}
+				line += fmt.Sprintf(": last %s %s %s%s at %s by %s", d.Kind, d.ID, ok, dry, fmtTime(d.Finished), mention(d.Requester))
+				if len(d.Approvers) > 0 {
+					var a []string
+					for _, x := range d.Approvers {
+						a = append(a, mention(x))
+					}
+					line += ", approved by " + strings.Join(a, ", ")
+				}
+				line += "\n    image " + d.Image
+				if d.Commit != "" {
+					line += " (commit " + short(d.Commit) + ")"
+				}
+			}
+			if l, ok, err := tx.Lock(s.Name); err != nil {
+				return err
+			} else if ok {
+				line += "\n    🔒 " + lockReason(l)
+			}
+			out = append(out, line)
+		}
+		open, err := tx.OpenRequests(only)
+		if err != nil {
+			return err
+		}
+		if len(open) == 0 {
+			out = append(out, "No open requests.")
+		} else {
+			out = append(out, "Open requests:")
+		}
+		for _, r := range open {
+			line := fmt.Sprintf("  %s %s — %s", r.ID, describeChange(r.Action), stateLabel(r))
+			if r.State == cs.StatePending {
+				line += " (" + policies.Progress(r.Decision, r.Approvals) + "; expires " + fmtTime(r.Expires) + ")"
+			}
+			out = append(out, line)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for i, s := range services {
+		if st, ok := s.Executor.(Statuser); ok {
+			text, err := st.Status(ctx, s.Name)
+			if err != nil {
+				text = "could not read: " + err.Error()
+			}
+			out[i] += "\n    now: " + text
+		}
+	}
+	return strings.Join(out, "\n"), nil
+}
+
+// auditListLimit bounds what `/cs audit` shows in chat.
+const auditListLimit = 30
+
+// auditQuery answers `audit [SERVICE|@user] [since D]`.
+func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (string, error) {
+	q := EventQuery{Target: c.Service, Actor: c.User, Since: b.now().Add(-c.Since), Limit: auditListLimit}
+	if c.Service != "" {
+		if _, ok := b.service(c.Service); !ok {
+			if _, zok := b.zoneFor(c.Service); !zok {
+				return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, c.Service, b.serviceNames())
+			}
+		}
+	}
+	var evs []cs.Event
+	if err := b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		evs, err = tx.Events(q)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if len(evs) == 0 {
+		return fmt.Sprintf("No audit records since %s.", fmtTime(q.Since)), nil
+	}
+	lines := []string{fmt.Sprintf("Audit records since %s (newest %d at most):", fmtTime(q.Since), auditListLimit)}
+	for _, e := range evs {
+		l := fmt.Sprintf("#%d %s %s %s", e.Seq, e.Time.UTC().Format("2006-01-02 15:04:05Z"), e.Kind, e.Actor)
+		if e.Request != "" {
+			l += " " + string(e.Request)
+		}
+		if e.Target != "" {
+			l += fmt.Sprintf(" %s %s", e.Action, e.Target)
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// explain answers `policy explain ACTION TARGET [@user]` without acting.
+func (b *Bot) explain(_ context.Context, c Caller, cmd commands.PolicyExplain) (string, error) {
+	who := c.User
+	if cmd.User != "" {
+		who = cmd.User
+	}
+	a := cs.Action{Kind: cmd.Action, Target: cmd.Target, BreakGlass: cmd.BreakGlass}
+	if cmd.Action == cs.ActionDNS {
+		if _, ok := b.zoneFor(cmd.Target); !ok {
+			return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Target, b.zoneNames())
+		}
+	} else if _, ok := b.service(cmd.Target); !ok {
+		return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, cmd.Target, b.serviceNames())
+	}
+	d := b.cfg.Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Now: b.now()})
+	return fmt.Sprintf("If %s asked to %s now (nothing is done):\n%s", mention(who), a, policies.Explain(d)), nil
+}
+
+// dnsShow answers `dns show NAME [TYPE]` from the zone's primary.
+func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (string, error) {
+	z, ok := b.zoneFor(cmd.Name)
+	if !ok {
+		return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Name, b.zoneNames())
+	}
+	sh, ok := z.Executor.(Shower)
+	if !ok {
+		return "", fmt.Errorf("cannot read %s: this build has no DNS client for zone %s (dry-run only)", cmd.Name, z.Name)
+	}
+	recs, err := sh.Show(ctx, cmd.Name, cmd.Type)
+	if err != nil {
+		return "", fmt.Errorf("dns show %s: %w", cmd.Name, err)
+	}
+	if len(recs) == 0 {
+		return fmt.Sprintf("%s %s: no records", cmd.Name, cmd.Type), nil
+	}
+	var lines []string
+	for _, r := range recs {
+		lines = append(lines, fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, r.Value))
+	}
+	return strings.Join(lines, "\n"), nil
+}

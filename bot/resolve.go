@@ -1,0 +1,136 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	cs "github.com/countersign/countersign"
+)
+
+// resolveDeploy fills a deploy action's exact image from what the user
+// named: nothing (the latest build seen for the service), a commit, or a
+// digest. Tags are never deployed: everything ends as repo@sha256:….
+func (b *Bot) resolveDeploy(ctx context.Context, s Service, ref string, a *cs.Action) error {
+	switch {
+	case ref == "":
+		img, commit, branch, err := b.latestBuild(ctx, s.Name)
+		if err != nil {
+			return err
+		}
+		a.Image, a.Commit, a.Branch, a.Ref = img, commit, branch, "latest build"
+		return nil
+	case cs.ValidDigest(ref):
+		if b.images == nil {
+			return fmt.Errorf("cannot check %s: no registry access configured", ref)
+		}
+		img := s.Image + "@" + ref
+		if err := b.images.Check(ctx, img); err != nil {
+			return fmt.Errorf("image %s: %w", img, err)
+		}
+		a.Image, a.Ref = img, ref
+		return nil
+	default: // a commit: the parser accepts only hex SHAs here
+		if s.Build.Tag == nil || b.images == nil {
+			return fmt.Errorf("%s has no image tag template: deploy it by digest (deploy %s sha256:…)", s.Name, s.Name)
+		}
+		tag, err := s.Build.Tag(ref, s.Branch)
+		if err != nil {
+			return fmt.Errorf("tag for commit %s: %w", ref, err)
+		}
+		img, err := b.images.Resolve(ctx, s.Image, tag)
+		if err != nil {
+			return fmt.Errorf("image %s:%s for commit %s: %w", s.Image, tag, ref, err)
+		}
+		a.Image, a.Commit, a.Ref = img, ref, ref
+		return nil
+	}
+}
+
+// latestBuild finds the newest image a push resolved for the service, from
+// the audit trail (the request.created records of pushes).
+func (b *Bot) latestBuild(ctx context.Context, service string) (image, commit, branch string, err error) {
+	var evs []cs.Event
+	err = b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		evs, err = tx.Events(EventQuery{Target: service, Kind: cs.EventRequestCreated, Limit: 200})
+		return err
+	})
+	if err != nil {
+		return "", "", "", err
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		var d struct {
+			Action cs.Action `json:"action"`
+			Source cs.Source `json:"source"`
+		}
+		if json.Unmarshal(evs[i].Detail, &d) != nil || d.Source != cs.SourcePush || d.Action.Image == "" {
+			continue
+		}
+		return d.Action.Image, d.Action.Commit, d.Action.Branch, nil
+	}
+	return "", "", "", fmt.Errorf("no build of %s seen yet: name a commit or a digest (deploy %s COMMIT | sha256:…)", service, service)
+}
+
+// resolveRollback picks the deployment to go back to: the one named, or
+// the newest successful one before what runs now with a different image.
+func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action) error {
+	var hist []cs.Deployment
+	if err := b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		hist, err = tx.Deployments(a.Target, 0)
+		return err
+	}); err != nil {
+		return err
+	}
+	var current *cs.Deployment
+	for i := range hist {
+		if hist[i].Succeeded {
+			current = &hist[i]
+			break
+		}
+	}
+	if current == nil {
+		return fmt.Errorf("no successful deployment of %s is recorded, so there is nothing to roll back to", a.Target)
+	}
+	var pick *cs.Deployment
+	for i := range hist {
+		d := &hist[i]
+		switch {
+		case to != "" && d.ID == to:
+			if !d.Succeeded {
+				return fmt.Errorf("deployment %s of %s failed; roll back to a successful one (%s)", to, a.Target, deploymentIDs(hist))
+			}
+			if d.Image == current.Image {
+				return fmt.Errorf("%s is already running %s (deployment %s)", a.Target, d.Image, current.ID)
+			}
+			pick = d
+		case to == "" && pick == nil && d.Succeeded && d.Image != current.Image:
+			pick = d
+		}
+	}
+	if pick == nil {
+		if to != "" {
+			return fmt.Errorf("no deployment %s of %s (recorded: %s)", to, a.Target, deploymentIDs(hist))
+		}
+		return fmt.Errorf("no earlier successful deployment of %s with a different image than the current one (%s)", a.Target, current.Image)
+	}
+	a.Image, a.Commit, a.Deployment = pick.Image, pick.Commit, string(pick.ID)
+	return nil
+}
+
+func deploymentIDs(hist []cs.Deployment) string {
+	var ids []string
+	for i, d := range hist {
+		if i == 10 {
+			ids = append(ids, "…")
+			break
+		}
+		ids = append(ids, string(d.ID))
+	}
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}

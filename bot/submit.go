@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
+)
+
+// draft is what a command or a push asks for, before policy has seen it.
+type draft struct {
+	Action      cs.Action
+	Source      cs.Source
+	Requester   cs.Actor
+	Author      cs.Actor
+	AuthorLogin string
+	CommitTitle string
+	// Thread is the push's parent message; zero: post a new message in Channel.
+	Thread  cs.MessageRef
+	Channel string
+}
+
+// family groups actions that replace each other: a newer deploy or
+// rollback of a service supersedes an older open one; scale, DNS per name
+// and type, and locks each stand alone.
+func family(a cs.Action) string {
+	switch a.Kind {
+	case cs.ActionDeploy, cs.ActionRollback:
+		return "image:" + a.Target
+	case cs.ActionDNS:
+		if a.DNS != nil {
+			return "dns:" + a.Target + "/" + a.DNS.Type
+		}
+		return "dns:" + a.Target
+	default:
+		return string(a.Kind) + ":" + a.Target
+	}
+}
+
+// changesTarget reports whether a lock on the target blocks the action.
+func changesTarget(k cs.ActionKind) bool {
+	return k == cs.ActionDeploy || k == cs.ActionRollback || k == cs.ActionScale
+}
+
+// blockedBy returns the lock that blocks r, if any.
+func blockedBy(tx ReadTx, r cs.Request) (cs.Lock, bool, error) {
+	if !changesTarget(r.Action.Kind) {
+		return cs.Lock{}, false, nil
+	}
+	l, ok, err := tx.Lock(r.Action.Target)
+	if err != nil || !ok {
+		return cs.Lock{}, false, err
+	}
+	if l.AutoOnly && r.Source != cs.SourcePush {
+		return cs.Lock{}, false, nil
+	}
+	return l, true, nil
+}
+
+func lockReason(l cs.Lock) string {
+	if l.AutoOnly {
+		return fmt.Sprintf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, l.Target)
+	}
+	return fmt.Sprintf("%s is locked by <@%s> since %s: %s", l.Target, l.Actor, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
+}
+
+// submit turns a draft into a request: it asks policy, checks locks,
+// supersedes older open requests for the same thing, and records it all in
+// one audited transaction; then it posts the request and, if it may run
+// now, queues it. The request gets its ID whatever the outcome.
+func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
+	exec, err := b.executorFor(d.Action)
+	if err != nil {
+		return cs.Request{}, err
+	}
+	if p, ok := exec.(Preparer); ok && d.Action.Kind != cs.ActionLock && d.Action.Kind != cs.ActionUnlock {
+		a, err := p.Prepare(ctx, d.Action)
+		if err != nil {
+			return cs.Request{}, fmt.Errorf("prepare %s: %w", d.Action, err)
+		}
+		d.Action = a
+	}
+	plan := ""
+	if d.Action.Kind != cs.ActionLock && d.Action.Kind != cs.ActionUnlock {
+		probe := cs.Request{Action: d.Action, DryRun: b.cfg.DryRun}
+		if plan, err = exec.Describe(ctx, probe); err != nil {
+			return cs.Request{}, fmt.Errorf("describe %s: %w", d.Action, err)
+		}
+	}
+
+	var r cs.Request
+	var superseded []cs.Request
+	err = b.store.Update(ctx, func(tx Tx) error {
+		superseded = nil
+		id, err := tx.NextRequestID()
+		if err != nil {
+			return err
+		}
+		now := b.now()
+		dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Now: now})
+		r = cs.Request{
+			ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
+			Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
+			Created: now, Updated: now, Decision: dec,
+			Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
+			DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,
+		}
+		switch dec.Verdict {
+		case cs.VerdictAllow:
+			r.State = cs.StateApproved
+		case cs.VerdictNeedsApproval:
+			r.State = cs.StatePending
+			exp := dec.ExpiresIn
+			if exp <= 0 {
+				exp = b.cfg.DefaultExpiry
+			}
+			r.Expires = now.Add(exp)
+		default:
+			r.State, r.Outcome = cs.StateRefused, strings.Join(dec.Reasons, "; ")
+		}
+		if r.State != cs.StateRefused {
+			l, locked, err := blockedBy(tx, r)
+			if err != nil {
+				return err
+			}
+			if locked {
+				r.State, r.Outcome = cs.StateRefused, lockReason(l)
+			}
+		}
+		if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
+			"action": r.Action, "source": r.Source, "requester": r.Requester,
+			"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
+			"decision": r.Decision, "plan": r.Plan, "dry_run": r.DryRun,
+		})); err != nil {
+			return err
+		}
+		switch r.State {
+		case cs.StateRefused:
+			if _, err := tx.Append(b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
+				"reason": r.Outcome, "policy": dec.Policy, "policy_version": dec.PolicyVersion,
+			})); err != nil {
+				return err
+			}
+		case cs.StatePending:
+			if _, err := tx.Append(b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
+				"policy": dec.Policy, "policy_version": dec.PolicyVersion, "requires": dec.Requires,
+				"expires": r.Expires.UTC().Format(cs.TimeLayout), "window": dec.Window, "break_glass": dec.BreakGlass,
+			})); err != nil {
+				return err
+			}
+		}
+		if r.State == cs.StatePending || r.State == cs.StateApproved {
+			open, err := tx.OpenRequests(r.Action.Target)
+			if err != nil {
+				return err
+			}
+			for _, o := range open {
+				if o.ID == r.ID || family(o.Action) != family(r.Action) || o.State == cs.StateExecuting {
+					continue
+				}
+				o.State, o.SupersededBy, o.Updated = cs.StateSuperseded, r.ID, now
+				o.Outcome = fmt.Sprintf("superseded by %s (%s)", r.ID, describeChange(r.Action))
+				if err := tx.PutRequest(o); err != nil {
+					return err
+				}
+				if _, err := tx.Append(b.event(cs.EventRequestSuperseded, d.Requester, &o, map[string]any{
+					"superseded_by": r.ID, "fingerprint": o.Fingerprint, "new_fingerprint": r.Fingerprint,
+				})); err != nil {
+					return err
+				}
+				superseded = append(superseded, o)
+			}
+		}
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		return cs.Request{}, fmt.Errorf("%w: %v", errAudit, err)
+	}
+	r = b.postRequest(ctx, r, d.Channel)
+	for _, o := range superseded {
+		b.refresh(ctx, o)
+		b.reply(ctx, o, fmt.Sprintf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID))
+	}
+	if r.State == cs.StateApproved {
+		b.enqueue(r)
+	}
+	return r, nil
+}
+
+// describeChange is a short description of what an action changes.
+func describeChange(a cs.Action) string {
+	switch a.Kind {
+	case cs.ActionDeploy, cs.ActionRollback:
+		if a.Commit != "" {
+			return fmt.Sprintf("%s %s to %s (commit %s)", a.Kind, a.Target, a.Image, short(a.Commit))
+		}
+		return fmt.Sprintf("%s %s to %s", a.Kind, a.Target, a.Image)
+	case cs.ActionScale:
+		return fmt.Sprintf("scale %s to %d replicas", a.Target, a.Replicas)
+	case cs.ActionDNS:
+		if a.DNS != nil {
+			return fmt.Sprintf("dns %s %s %s %s", a.DNS.Op, a.DNS.Name, a.DNS.Type, a.DNS.Value)
+		}
+	case cs.ActionLock:
+		return fmt.Sprintf("lock %s: %s", a.Target, a.Reason)
+	}
+	return a.String()
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// postRequest posts a new request's message (top level, or as a reply in
+// the push's thread) and records where it is.
+func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string) cs.Request {
+	msg := b.render(r)
+	if r.Thread != (cs.MessageRef{}) {
+		msg.Channel, msg.Thread = r.Thread.Channel, r.Thread
+	} else {
+		msg.Channel = channel
+	}
+	ref, err := b.chat.Post(ctx, msg)
+	if err != nil {
+		b.log.Warn("post request", "request", r.ID, "err", err)
+		return r
+	}
+	err = b.store.Update(ctx, func(tx Tx) error {
+		cur, err := tx.Request(r.ID)
+		if err != nil {
+			return err
+		}
+		cur.Message = ref
+		if cur.Thread == (cs.MessageRef{}) {
+			cur.Thread = ref
+		}
+		r = cur
+		return tx.PutRequest(cur)
+	})
+	if err != nil {
+		b.log.Warn("record request message", "request", r.ID, "err", err)
+	}
+	b.refreshParent(ctx, r)
+	return r
+}

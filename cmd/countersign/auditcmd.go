@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/store"
+)
+
+const auditUsage = `usage: countersign audit verify|list|export (--db FILE | --server URL [--token-file FILE])
+  list filters: --target NAME --actor ID --kind KIND --request RN --since 24h|RFC3339 --until RFC3339 --limit N
+  with --server the token comes from --token-file or $COUNTERSIGN_AUDIT_TOKEN`
+
+// auditSource is where audit commands read from: the file, or a running bot.
+type auditSource struct {
+	db     string
+	server string
+	token  string
+}
+
+// audit runs `countersign audit verify|list|export`.
+func (m *Main) audit(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(m.Stderr, auditUsage)
+		return exitUsage
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("audit "+verb, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	var src auditSource
+	var tokenFile string
+	fs.StringVar(&src.db, "db", "", "database file")
+	fs.StringVar(&src.server, "server", "", "URL of a running countersign serve")
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the audit token (for --server)")
+	var q bot.EventQuery
+	var since, until, kind, actor, request string
+	fs.StringVar(&q.Target, "target", "", "only records about this target")
+	fs.StringVar(&actor, "actor", "", "only records by this actor")
+	fs.StringVar(&kind, "kind", "", "only records of this kind")
+	fs.StringVar(&request, "request", "", "only records about this request")
+	fs.StringVar(&since, "since", "", "only records since (a duration back from now, e.g. 24h, or RFC 3339)")
+	fs.StringVar(&until, "until", "", "only records before (RFC 3339)")
+	fs.IntVar(&q.Limit, "limit", 0, "keep the newest N")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (src.db == "") == (src.server == "") {
+		fmt.Fprintln(m.Stderr, auditUsage)
+		return exitUsage
+	}
+	q.Kind, q.Actor, q.Request = cs.EventKind(kind), cs.Actor(actor), cs.RequestID(request)
+	var err error
+	if q.Since, err = parseWhen(since, time.Now()); err != nil {
+		return m.usageErr("--since: %v", err)
+	}
+	if q.Until, err = parseWhen(until, time.Now()); err != nil {
+		return m.usageErr("--until: %v", err)
+	}
+	if src.server != "" {
+		if src.token, err = m.auditToken(tokenFile); err != nil {
+			return m.failf("%v", err)
+		}
+	}
+	switch verb {
+	case "verify":
+		return m.auditVerify(ctx, src)
+	case "export":
+		return m.auditExport(ctx, src)
+	case "list":
+		return m.auditList(ctx, src, q)
+	}
+	fmt.Fprintf(m.Stderr, "countersign: unknown audit command %q\n%s\n", verb, auditUsage)
+	return exitUsage
+}
+
+func (m *Main) usageErr(format string, args ...any) int {
+	fmt.Fprintf(m.Stderr, "countersign: "+format+"\n", args...)
+	return exitUsage
+}
+
+// parseWhen reads "24h", "7d" (back from now) or an RFC 3339 time.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
+			return now.Add(-time.Duration(d) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor an RFC 3339 time", s)
+}
+
+func (m *Main) auditToken(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read audit token: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if v, ok := m.Getenv("COUNTERSIGN_AUDIT_TOKEN"); ok && v != "" {
+		return v, nil
+	}
+	return "", errors.New("--server needs the audit token: --token-file FILE or $COUNTERSIGN_AUDIT_TOKEN")
+}
+
+// openAudit opens the database read-only; a file held by a running bot
+// is reported at once, naming --server.
+func openAudit(path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open audit database: %w", err)
+	}
+	return store.Open(path, store.Options{ReadOnly: true})
+}
+
+// fetch GETs path on the running bot with the audit token.
+func (src auditSource) fetch(ctx context.Context, path string, query url.Values) (io.ReadCloser, error) {
+	u, err := url.Parse(strings.TrimSuffix(src.server, "/") + path)
+	if err != nil {
+		return nil, fmt.Errorf("bad --server URL: %w", err)
+	}
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+src.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s: %s", u.Redacted(), resp.Status, strings.TrimSpace(string(body)))
+	}
+	return resp.Body, nil
+}
+
+func (m *Main) auditVerify(ctx context.Context, src auditSource) int {
+	var count uint64
+	var head string
+	var err error
+	if src.server != "" {
+		var body io.ReadCloser
+		if body, err = src.fetch(ctx, "/audit/export", nil); err != nil {
+			return m.failf("%v", err)
+		}
+		defer body.Close()
+		count, head, err = store.VerifyLines(body)
+	} else {
+		var db *store.DB
+		if db, err = openAudit(src.db); err != nil {
+			return m.failf("%v", err)
+		}
+		defer db.Close()
+		count, head, err = db.VerifyAudit(ctx)
+	}
+	if err != nil {
+		return m.failf("audit verify FAILED after %d good records: %v", count, err)
+	}
+	fmt.Fprintf(m.Stdout, "OK: %d records, head %s\n", count, head)
+	return exitOK
+}
+
+func (m *Main) auditExport(ctx context.Context, src auditSource) int {
+	w := bufio.NewWriterSize(m.Stdout, 1<<16)
+	defer w.Flush()
+	if src.server != "" {
+		body, err := src.fetch(ctx, "/audit/export", nil)
+		if err != nil {
+			return m.failf("%v", err)
+		}
+		defer body.Close()
+		if _, err := io.Copy(w, body); err != nil {
+			return m.failf("export: %v", err)
+		}
+		return exitOK
+	}
+	db, err := openAudit(src.db)
+	if err != nil {
+		return m.failf("%v", err)
+	}
+	defer db.Close()
+	if _, err := db.ExportAudit(ctx, w); err != nil {
+		return m.failf("export: %v", err)
+	}
+	return exitOK
+}
+
+func (m *Main) auditList(ctx context.Context, src auditSource, q bot.EventQuery) int {
+	var evs []cs.Event
+	if src.server != "" {
+		body, err := src.fetch(ctx, "/audit/export", queryValues(q))
+		if err != nil {
+			return m.failf("%v", err)
+		}
+		defer body.Close()
+		sc := bufio.NewScanner(body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			e, err := cs.ParseEvent(sc.Bytes())
+			if err != nil {
+				return m.failf("%v", err)
+			}
+			evs = append(evs, e)
+		}
+		if err := sc.Err(); err != nil {
+			return m.failf("read export: %v", err)
+		}
+	} else {
+		db, err := openAudit(src.db)
+		if err != nil {
+			return m.failf("%v", err)
+		}
+		defer db.Close()
+		if evs, err = db.ListAudit(ctx, q); err != nil {
+			return m.failf("%v", err)
+		}
+	}
+	w := bufio.NewWriter(m.Stdout)
+	defer w.Flush()
+	for _, e := range evs {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s %s\t%s\n", e.Seq, e.Time.UTC().Format(cs.TimeLayout), e.Kind, e.Actor, e.Request, e.Action, e.Target, e.Detail)
+	}
+	return exitOK
+}
+
+// queryValues is the HTTP form of an audit query (GET /audit/export).
+func queryValues(q bot.EventQuery) url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("target", q.Target)
+	set("actor", string(q.Actor))
+	set("kind", string(q.Kind))
+	set("request", string(q.Request))
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// backup runs `countersign backup --server URL --out FILE`.
+func (m *Main) backup(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	var src auditSource
+	var tokenFile, out string
+	fs.StringVar(&src.server, "server", "", "URL of a running countersign serve (required)")
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the audit token")
+	fs.StringVar(&out, "out", "", "file to write the copy to (required; must not exist)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || src.server == "" || out == "" {
+		fmt.Fprintln(m.Stderr, "usage: countersign backup --server URL --out FILE [--token-file FILE]")
+		return exitUsage
+	}
+	var err error
+	if src.token, err = m.auditToken(tokenFile); err != nil {
+		return m.failf("%v", err)
+	}
+	body, err := src.fetch(ctx, "/backup", nil)
+	if err != nil {
+		return m.failf("%v", err)
+	}
+	defer body.Close()
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return m.failf("backup: %v", err)
+	}
+	n, err := io.Copy(f, body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out)
+		return m.failf("backup: %v", err)
+	}
+	fmt.Fprintf(m.Stdout, "wrote %s (%d bytes)\n", out, n)
+	return exitOK
+}

@@ -1,0 +1,103 @@
+package countersign_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/countersign/countersign"
+
+// allowedImports says which of our packages a package may import, by the
+// importer's directory (STYLE.md): the root imports nothing of ours,
+// commands and policies only the root, bot the root, commands and
+// policies, adapters (bot/…) and executors the root and bot (executors
+// may share executors/registry), cmd everything.
+func allowedImports(dir, imp string) bool {
+	switch {
+	case strings.HasPrefix(dir, "cmd/"):
+		return true
+	case dir == ".":
+		return false
+	case dir == "commands" || dir == "policies":
+		return imp == "."
+	case dir == "bot":
+		return imp == "." || imp == "commands" || imp == "policies"
+	case strings.HasPrefix(dir, "bot/"):
+		return imp == "." || imp == "bot" || strings.HasPrefix(imp, dir+"/")
+	case strings.HasPrefix(dir, "executors/"):
+		return imp == "." || imp == "bot" || imp == "executors/registry" || strings.HasPrefix(imp, dir+"/")
+	}
+	return false
+}
+
+// TestImports_PointOneWay fails when a non-test file imports one of our
+// packages against the layout's direction.
+func TestImports_PointOneWay(t *testing.T) {
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		for _, spec := range f.Imports {
+			imp, _ := strconv.Unquote(spec.Path.Value)
+			if imp != module && !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			rel := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			if rel == "" {
+				rel = "."
+			}
+			checked++
+			if !allowedImports(dir, rel) {
+				t.Errorf("%s imports %s: %s may not import %s", path, imp, dir, rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Fatal("no imports of our own packages found: the walk is broken")
+	}
+}
+
+func TestAllowedImports(t *testing.T) {
+	for _, tc := range []struct {
+		dir, imp string
+		want     bool
+	}{
+		{"policies", "bot", false},
+		{"policies", ".", true},
+		{"commands", "policies", false},
+		{".", "commands", false},
+		{"bot", "bot/store", false},
+		{"bot", "executors/dryrun", false},
+		{"bot/store", "bot", true},
+		{"bot/shell", "executors/dryrun", false},
+		{"executors/dryrun", "bot", true},
+		{"executors/swarm", "bot/store", false},
+		{"executors/albatross", "executors/registry", true},
+		{"cmd/countersign", "bot/store", true},
+	} {
+		if got := allowedImports(tc.dir, tc.imp); got != tc.want {
+			t.Errorf("allowedImports(%q, %q) = %v, want %v", tc.dir, tc.imp, got, tc.want)
+		}
+	}
+}
