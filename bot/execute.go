@@ -32,9 +32,13 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		b.log.Error("load request for execution", "request", id, "err", err)
 		return
 	}
-	m := b.targetMutex(r.Action.Target)
-	m.Lock()
-	defer m.Unlock()
+	// Locks take effect at once, even while the target is busy: they are
+	// how people stop what is queued behind a running execution.
+	if k := r.Action.Kind; k != cs.ActionLock && k != cs.ActionUnlock {
+		m := b.targetMutex(r.Action.Target)
+		m.Lock()
+		defer m.Unlock()
+	}
 
 	var start bool
 	err := b.store.Update(ctx, func(tx Tx) error {

@@ -80,7 +80,7 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (string, error
 	}
 	switch cmd := cmd.(type) {
 	case commands.Help:
-		return commands.HelpText(cmd.Verb), nil
+		return commands.HelpText(cmd.Topic), nil
 	case commands.Approve:
 		return b.approve(ctx, c.User, cmd.ID, "")
 	case commands.Deny:
