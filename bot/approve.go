@@ -56,9 +56,9 @@ func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
 func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint string) (string, error) {
 	var r cs.Request
 	var msg string
-	var changed, queued bool
+	var changed, recorded, queued bool
 	err := b.store.Update(ctx, func(tx Tx) error {
-		msg, changed, queued = "", false, false
+		msg, changed, recorded, queued = "", false, false, false
 		var err error
 		if r, err = tx.Request(id); err != nil {
 			return err
@@ -85,7 +85,7 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 			return err
 		}
 		r.Approvals = append(r.Approvals, cs.Approval{Actor: actor, Group: group, At: b.now()})
-		r.Updated, changed = b.now(), true
+		r.Updated, changed, recorded = b.now(), true, true
 		satisfied := policies.Satisfied(r.Decision, r.Approvals)
 		if satisfied {
 			r.State, queued = cs.StateApproved, true
@@ -108,6 +108,9 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 	if changed {
 		b.refresh(ctx, r)
 		b.reply(ctx, r, msg)
+		if recorded {
+			msg = "" // said in the thread
+		}
 	}
 	if queued {
 		b.enqueue(r)
@@ -120,9 +123,9 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason string) (string, error) {
 	var r cs.Request
 	var msg string
-	var changed bool
+	var changed, recorded bool
 	err := b.store.Update(ctx, func(tx Tx) error {
-		msg, changed = "", false
+		msg, changed, recorded = "", false, false
 		var err error
 		if r, err = tx.Request(id); err != nil {
 			return err
@@ -145,7 +148,7 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason 
 				return err
 			}
 		}
-		r.State, r.Updated, changed = cs.StateDenied, b.now(), true
+		r.State, r.Updated, changed, recorded = cs.StateDenied, b.now(), true, true
 		r.Outcome = fmt.Sprintf("denied by %s: %s", mention(actor), reason)
 		if _, err := tx.Append(b.event(cs.EventRequestDenied, actor, &r, map[string]any{"reason": reason, "fingerprint": r.Fingerprint})); err != nil {
 			return err
@@ -162,6 +165,9 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason 
 	if changed {
 		b.refresh(ctx, r)
 		b.reply(ctx, r, msg)
+		if recorded {
+			msg = "" // said in the thread
+		}
 	}
 	return msg, nil
 }

@@ -67,6 +67,9 @@ func (b *Bot) HandleButton(ctx context.Context, c Caller, action, value string) 
 	if err != nil {
 		reply = "⚠️ " + err.Error()
 	}
+	if reply == "" {
+		return
+	}
 	if err := b.chat.Ephemeral(ctx, c.Channel, c.User, Message{Channel: c.Channel, Title: reply}); err != nil {
 		b.log.Warn("ephemeral reply", "user", c.User, "err", err)
 	}
@@ -147,7 +150,7 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 			return d, err
 		}
 		if s.Kind != "swarm" {
-			return d, fmt.Errorf("%s is a %s service: only Swarm services can be scaled", s.Name, s.Kind)
+			return d, fmt.Errorf("%s is not a Swarm service (kind %s): only Swarm services can be scaled", s.Name, s.Kind)
 		}
 		d.Action.Replicas, d.Action.BreakGlass = cmd.Replicas, cmd.BreakGlass
 	case commands.Lock:

@@ -43,7 +43,7 @@ func (b *Bot) render(r cs.Request) Message {
 	}
 	m.Title = fmt.Sprintf("%s · %s · %s%s", r.ID, r.Action, stateLabel(r), dry)
 	if r.Source == cs.SourcePush {
-		by := "push by " + string(cs.GitHubActor(r.AuthorLogin))
+		by := "a push by " + string(cs.GitHubActor(r.AuthorLogin))
 		if r.Author != "" {
 			by += " (" + mention(r.Author) + ")"
 		}

@@ -24,7 +24,7 @@ func (m *Main) config(_ context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: countersign config check --config FILE [--serve]")
 		return exitUsage
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Options{CheckFiles: true}.Load(*path)
 	if err == nil && *serve {
 		err = cfg.CheckServe()
 	}

@@ -42,20 +42,25 @@ func demoImages() []registry.DemoImage {
 
 const demoIntro = `Countersign demo — DRY RUN: the executors only describe what they would do;
 nothing outside this process is changed. Images come from an in-process
-registry at %s; the database is %s.
+registry at %[1]s; the database is %[2]s.
 
 People: U0DEV0001 (devs), U0OPS0001 U0OPS0002 U0OPS0003 (ops), U0WWW0001 (www-owners).
 GitHub logins: hannesm is U0WWW0001, talex5 is U0OPS0001.
-Weekends (Fri 16:00 – Mon 08:00 London) are a change freeze: add --break-glass REASON.
+24 Dec – 4 Jan (London) is a change freeze: add --break-glass REASON.
 
 Type a line as a user (@USER TEXT) or inject a push (push REPO BRANCH SHA LOGIN):
-  push mirage/mirage-www master %s hannesm
-  @U0WWW0001 approve R1          refused: hannesm wrote the commit
-  @U0OPS0001 approve R1          one of ops …
-  push mirage/mirage-www master %s talex5
-  @U0WWW0001 approve R2          … and one of www-owners: it runs (dry run)
-  push ocurrent/opam.ocaml.org live %s talex5     auto-deploys (branch live)
-  @U0DEV0001 rollback www
+  push mirage/mirage-www master %[3]s hannesm
+  @U0WWW0001 approve R1       refused: hannesm wrote the commit
+  @U0OPS0001 approve R1       1 of 2: www needs one of ops and one of www-owners
+  push mirage/mirage-www master %[4]s talex5
+                              R2 supersedes R1; its approvals do not carry over
+  @U0WWW0001 approve R2
+  @U0OPS0002 approve R2       2 of 2: it runs (dry run)
+  push ocurrent/opam.ocaml.org live %[5]s talex5
+                              branch live deploys without approval
+  @U0DEV0001 deploy www %[3]s
+  @U0OPS0003 approve R4
+  @U0DEV0001 rollback www     back to R2's image, then www is locked against pushes
   @U0OPS0001 dns set ci.mirageos.org A 128.232.124.253 10800
   @U0OPS0001 status
   @U0OPS0001 policy explain deploy www @U0DEV0001

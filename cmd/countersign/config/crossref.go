@@ -1,0 +1,54 @@
+package config
+
+import "strconv"
+
+// crossCheck checks what one section says about another: services name
+// engines and hosts that exist, and no two services share a name, a Swarm
+// service or an Albatross VM.
+func (d *decoder) crossCheck(c *Config) {
+	names := map[string]string{}
+	swarm := map[[2]string]string{}
+	vms := map[[2]string]string{}
+	for i, s := range c.Services {
+		p := item("services", i)
+		if s.Name != "" {
+			if first, dup := names[s.Name]; dup {
+				d.addAt(p+".name", "duplicate service %q (also %s)", s.Name, first)
+			} else {
+				names[s.Name] = p
+			}
+		}
+		if s.Engine != "" {
+			reference(d, p+".engine", "engine", s.Engine, c.Engines)
+		}
+		if s.Host != "" {
+			reference(d, p+".host", "host", s.Host, c.Hosts)
+		}
+		if s.Build.Engine != "" {
+			reference(d, p+".build.engine", "engine", s.Build.Engine, c.Engines)
+		}
+		if s.Kind == KindSwarm && s.Engine != "" && s.SwarmService != "" {
+			k := [2]string{s.Engine, s.SwarmService}
+			if first, dup := swarm[k]; dup {
+				d.addAt(p+".swarm_service", "Swarm service %q on engine %q is also deployed by %s", s.SwarmService, s.Engine, first)
+			} else {
+				swarm[k] = p
+			}
+		}
+		if s.Kind == KindAlbatross && s.Host != "" && s.Unikernel.Name != "" {
+			k := [2]string{s.Host, s.Unikernel.Name}
+			if first, dup := vms[k]; dup {
+				d.addAt(p+".unikernel.name", "unikernel %q on host %q is also deployed by %s", s.Unikernel.Name, s.Host, first)
+			} else {
+				vms[k] = p
+			}
+		}
+	}
+}
+
+// reference reports name if it is not a key of m.
+func reference[T any](d *decoder, path, what, name string, m map[string]T) {
+	if _, ok := m[name]; !ok {
+		d.addAt(path, "unknown %s %s", what, strconv.Quote(name))
+	}
+}

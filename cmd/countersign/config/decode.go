@@ -1,0 +1,109 @@
+package config
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config decodes the top-level mapping. Each section checks what it can
+// on its own; crossCheck then checks references between sections.
+func (d *decoder) config(n *yaml.Node) *Config {
+	o := d.object(n, "")
+	c := &Config{
+		Listen:    d.listen(o),
+		PublicURL: d.publicURL(o),
+	}
+	o.require("db")
+	c.DB = o.localPath("db")
+	c.Audit = d.audit(o.obj("audit"))
+	c.Slack = d.slack(o.obj("slack"))
+	c.GitHub = d.github(o.obj("github"))
+	c.Registries = d.registries(o, "registries")
+	c.Engines = d.engines(o.obj("engines"))
+	c.Hosts = d.hosts(o.obj("hosts"))
+	c.Services = d.services(o, "services")
+	c.DNS = d.zones(o, "dns")
+	c.Groups = d.groups(o.obj("groups"))
+	c.Identities = d.identities(o.obj("identities"))
+	c.Policies = d.policies(o, "policies")
+	c.Windows = d.windows(o, "windows")
+	o.done()
+	return c
+}
+
+// listen reads the HTTP address: host:port, or :port for every interface.
+func (d *decoder) listen(o *object) string {
+	s := o.str("listen")
+	if s == "" {
+		return DefaultListen
+	}
+	host, port, err := net.SplitHostPort(s)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || p < 0 || p > 65535 || host != "" && !validHost(host) {
+		d.addAt(o.sub("listen"), "want host:port (e.g. 127.0.0.1:8080), got %q", s)
+	}
+	return s
+}
+
+func (d *decoder) publicURL(o *object) string {
+	s := o.str("public_url")
+	if s == "" {
+		return ""
+	}
+	if msg := checkURL(s); msg != "" {
+		d.addAt(o.sub("public_url"), "%s", msg)
+	}
+	return strings.TrimRight(s, "/")
+}
+
+// apiURL reads an API base URL, defaulting it and ending it in "/".
+func (d *decoder) apiURL(o *object, def string) string {
+	s := o.str("api_url")
+	if s == "" {
+		return def
+	}
+	if msg := checkURL(s); msg != "" {
+		d.addAt(o.sub("api_url"), "%s", msg)
+	}
+	if !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	return s
+}
+
+func (d *decoder) audit(o *object) Audit {
+	a := Audit{Token: o.secret("token")}
+	o.done()
+	return a
+}
+
+func (d *decoder) slack(o *object) Slack {
+	s := Slack{
+		BotToken:      o.secret("bot_token"),
+		AppToken:      o.secret("app_token"),
+		SigningSecret: o.secret("signing_secret"),
+		APIURL:        d.apiURL(o, DefaultSlackAPIURL),
+		Command:       o.str("command"),
+	}
+	switch {
+	case s.Command == "":
+		s.Command = DefaultSlackCommand
+	case !commandPattern.MatchString(s.Command):
+		d.addAt(o.sub("command"), "want a slash command like /cs, got %q", s.Command)
+	}
+	o.done()
+	return s
+}
+
+func (d *decoder) github(o *object) GitHub {
+	g := GitHub{
+		WebhookSecret: o.secret("webhook_secret"),
+		Token:         o.secret("token"),
+		APIURL:        d.apiURL(o, DefaultGitHubAPIURL),
+	}
+	o.done()
+	return g
+}

@@ -1,0 +1,212 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
+)
+
+const (
+	examplePath   = "testdata/countersign.example.yaml"
+	referencePath = "../../../../shared/design/countersign.example.yaml"
+)
+
+// exampleSecrets are the files the reference config names, with the value
+// each holds (as written, then as loaded).
+var exampleSecrets = map[string]string{
+	"run/secrets/countersign-audit-token": "audit-token",
+	"run/secrets/slack-bot-token":         "xoxb-bot",
+	"run/secrets/slack-app-token":         "xapp-app",
+	"run/secrets/slack-signing-secret":    "signing",
+	"run/secrets/github-webhook-secret":   "webhook",
+	"run/secrets/github-token":            "ghp-token",
+	"run/secrets/registry-password":       "registry-pw",
+	"run/secrets/deployer-ssh-key":        "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n-----END OPENSSH PRIVATE KEY-----",
+	"run/secrets/tsig-mirageos":           "c2VjcmV0LXRzaWc=",
+}
+
+// exampleRoot makes a Root holding the reference config's secret files
+// (each with a trailing newline, as editors write them) and known_hosts.
+func exampleRoot(t *testing.T) string {
+	root := t.TempDir()
+	files := map[string]string{"etc/countersign/known_hosts": "dopey.caelum.ci.dev ssh-ed25519 AAAA\n"}
+	for name, v := range exampleSecrets {
+		files[name] = v + "\n"
+	}
+	writeFiles(t, root, files)
+	return root
+}
+
+// TestExample_MatchesReference fails when testdata's copy of the
+// reference config drifts from the design's.
+func TestExample_MatchesReference(t *testing.T) {
+	want, err := os.ReadFile(referencePath)
+	if os.IsNotExist(err) {
+		t.Skipf("%s not here", referencePath)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s: copy it again", examplePath, referencePath)
+	}
+}
+
+// TestLoad_Example loads the reference config as it is, its absolute
+// secret paths found under Options.Root, and checks every value.
+func TestLoad_Example(t *testing.T) {
+	root := exampleRoot(t)
+	got, err := Options{Root: root, CheckFiles: true}.Load(examplePath)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	raw, _ := os.ReadFile(examplePath)
+	sum := sha256.Sum256(raw)
+	sec := func(file string) cs.Secret { return cs.NewSecret(exampleSecrets["run/secrets/"+file]) }
+	at := func(p string) string { return filepath.Join(root, p) }
+	knownHosts := at("/etc/countersign/known_hosts")
+	want := &Config{
+		Listen:    "127.0.0.1:8080",
+		PublicURL: "https://deploy.example.org",
+		DB:        at("/var/lib/countersign/countersign.db"),
+		Audit:     Audit{Token: sec("countersign-audit-token")},
+		Slack: Slack{
+			BotToken: sec("slack-bot-token"), AppToken: sec("slack-app-token"), SigningSecret: sec("slack-signing-secret"),
+			APIURL: "https://slack.com/api/", Command: "/cs",
+		},
+		GitHub: GitHub{WebhookSecret: sec("github-webhook-secret"), Token: sec("github-token"), APIURL: "https://api.github.com/"},
+		Registries: []Registry{
+			{Host: "registry.example.org", Username: "countersign", Password: sec("registry-password")},
+		},
+		Engines: map[string]Engine{
+			"local":  {Host: "unix:///var/run/docker.sock"},
+			"chives": {Host: "ssh://root@chives.caelum.ci.dev", SSHKey: sec("deployer-ssh-key"), KnownHosts: knownHosts},
+		},
+		Hosts: map[string]Host{
+			"dopey": {
+				Address: "dopey.caelum.ci.dev:22", User: "deploy", SSHKey: sec("deployer-ssh-key"), KnownHosts: knownHosts,
+				AlbatrossClient: "/usr/local/bin/albatross-client", Socket: "/run/albatross/util/vmmd.sock",
+				Dir: "/var/lib/countersign/unikernels",
+			},
+		},
+		Services: []Service{
+			{
+				Name: "ocaml-ci-web", Kind: "swarm", Repo: "ocurrent/ocaml-ci", Branch: "live-web", Channel: "C0DEPLOYS",
+				Image:  "registry.example.org/ocurrent/ocaml-ci-web",
+				Build:  Build{Mode: "docker", Engine: "local", Dockerfile: "Dockerfile.web", Tag: "{{.SHA}}", Timeout: time.Hour},
+				Engine: "chives", SwarmService: "infra_ocaml-ci-web",
+			},
+			{
+				Name: "www", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "master", Channel: "C0DEPLOYS",
+				Image: "registry.example.org/ocurrentbuilder/staging",
+				Build: Build{Mode: "wait", Tag: "live-mirage-hvt-{{.SHA}}", Timeout: 50 * time.Minute},
+				Host:  "dopey",
+				Unikernel: Unikernel{Name: "www", Binary: "unikernel.hvt", Memory: 512, CPUs: 1,
+					Net: []string{"service:br0"}, Args: []string{"--tls=true"}, RestartOnFail: true, Keep: 5},
+			},
+			{
+				Name: "next", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "next", Channel: "C0DEPLOYS",
+				Image: "registry.example.org/ocurrentbuilder/staging",
+				Build: Build{Mode: "wait", Tag: "next-mirage-hvt-{{.SHA}}", Timeout: 50 * time.Minute},
+				Host:  "dopey",
+				Unikernel: Unikernel{Name: "next", Binary: "unikernel.hvt", Memory: 512,
+					Net: []string{"service:br0"}, Args: []string{"--tls=true"}, Keep: 5},
+			},
+		},
+		DNS: []Zone{{
+			Zone: "mirageos.org", Server: "ns0.mirageos.org:53", TSIGKey: "deploy._update.", TSIGAlgorithm: "hmac-sha256",
+			TSIGSecret: sec("tsig-mirageos"), Types: []string{"A", "AAAA", "CNAME", "TXT"},
+		}},
+		Groups: map[string][]string{
+			"ops":        {"U0OPS0001", "U0OPS0002", "U0OPS0003"},
+			"www-owners": {"U0WWW0001"},
+			"devs":       {"usergroup:S0DEVS"},
+		},
+		Identities: Identities{GitHub: map[string]string{"talex5": "U0OPS0001", "hannesm": "U0WWW0001"}},
+		Policies: []policies.Policy{
+			{
+				Name: "www-on-push", Actions: []cs.ActionKind{"deploy"}, Targets: []string{"www", "next"},
+				Request: []string{"push"}, Auto: &policies.Auto{Branches: []string{"next"}},
+				Approve: []cs.Requirement{{Group: "www-owners", Count: 1}}, Expires: policies.Duration(2 * time.Hour),
+			},
+			{
+				Name: "production", Actions: []cs.ActionKind{"deploy", "rollback", "scale"}, Targets: []string{"*"},
+				Request: []string{"group:devs", "group:ops", "push"},
+				Approve: []cs.Requirement{{Group: "ops", Count: 1}, {Group: "www-owners", Count: 1}},
+				Expires: policies.Duration(time.Hour), Scale: &policies.Limits{Min: 1, Max: 10},
+			},
+			{
+				Name: "dns-changes", Actions: []cs.ActionKind{"dns"}, Targets: []string{"mirageos.org", "*.mirageos.org"},
+				Request: []string{"group:ops"}, Approve: []cs.Requirement{{Group: "ops", Count: 2}},
+				Expires: policies.Duration(30 * time.Minute),
+			},
+			{
+				Name: "locks", Actions: []cs.ActionKind{"lock", "unlock"}, Targets: []string{"*"},
+				Request: []string{"group:ops", "group:devs"}, Approve: []cs.Requirement{},
+			},
+		},
+		Windows: []policies.Window{{
+			Name: "weekend-freeze", Actions: []cs.ActionKind{"deploy", "scale", "dns"}, Targets: []string{"*"},
+			Deny:       policies.Span{From: "Fri 16:00", To: "Mon 08:00", TZ: "Europe/London"},
+			BreakGlass: &policies.BreakGlass{Approve: []cs.Requirement{{Group: "ops", Count: 2}}},
+		}},
+		Hash: hex.EncodeToString(sum[:]),
+		Path: examplePath,
+	}
+	if !reflect.DeepEqual(got, want) {
+		// Secrets print redacted, so compare them one by one first.
+		for _, s := range []struct {
+			name      string
+			got, want cs.Secret
+		}{
+			{"audit.token", got.Audit.Token, want.Audit.Token},
+			{"slack.bot_token", got.Slack.BotToken, want.Slack.BotToken},
+			{"dns[0].tsig_secret", got.DNS[0].TSIGSecret, want.DNS[0].TSIGSecret},
+			{"engines.chives.ssh_key", got.Engines["chives"].SSHKey, want.Engines["chives"].SSHKey},
+		} {
+			if s.got.Reveal() != s.want.Reveal() {
+				t.Errorf("%s: got %q, want %q", s.name, s.got.Reveal(), s.want.Reveal())
+			}
+		}
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if err := got.CheckServe(); err != nil {
+		t.Errorf("CheckServe: %v", err)
+	}
+}
+
+// TestLoad_ExampleWithoutSecretFiles: the reference names its secret
+// files by absolute path, and each one missing is a problem at its key.
+func TestLoad_ExampleWithoutSecretFiles(t *testing.T) {
+	root := t.TempDir()
+	_, err := Options{Root: root}.Load(examplePath)
+	got := problemsOf(t, err)
+	wantPaths := []string{
+		"audit.token_file", "slack.bot_token_file", "slack.app_token_file", "slack.signing_secret_file",
+		"github.webhook_secret_file", "github.token_file", "registries[0].password_file",
+		"engines.chives.ssh_key_file", "hosts.dopey.ssh_key_file", "dns[0].tsig_secret_file",
+	}
+	if len(got) != len(wantPaths) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(got), len(wantPaths), lines(got))
+	}
+	for i, p := range got {
+		if p.Path != wantPaths[i] || p.Line == 0 {
+			t.Errorf("problem %d: got %s (line %d), want path %s with a line", i, p, p.Line, wantPaths[i])
+		}
+	}
+	if want := `audit.token_file: cannot read "` + filepath.Join(root, "run/secrets/countersign-audit-token") + `": no such file or directory`; got[0].String() != want {
+		t.Errorf("got %q, want %q", got[0].String(), want)
+	}
+}

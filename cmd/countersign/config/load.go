@@ -1,0 +1,138 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Options tunes how a file is loaded. The zero value loads as Load does;
+// `serve` and `config check` should also set CheckFiles.
+type Options struct {
+	// Dir is the base of relative local paths (*_file, known_hosts, TLS
+	// files, db). Load sets it to the config file's directory when empty;
+	// for Parse, "" means the working directory.
+	Dir string
+	// Root, if set, is where absolute local paths (secret files,
+	// known_hosts, TLS files, db) are looked up: /run/secrets/x is read as
+	// Root/run/secrets/x, and the resolved path is what Config holds. It
+	// lets tests, and a check run outside the container the config is
+	// written for, supply the files. Paths on remote hosts are untouched.
+	Root string
+	// LookupEnv looks up *_env variables; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// CheckFiles also checks that the local files the config names for
+	// later use (known_hosts, ca_file, cert_file, key_file) can be read,
+	// so that start-up fails rather than the first deploy.
+	CheckFiles bool
+}
+
+func (o Options) lookupEnv(name string) (string, bool) {
+	if o.LookupEnv == nil {
+		return os.LookupEnv(name)
+	}
+	return o.LookupEnv(name)
+}
+
+// Load reads, decodes and validates the file at path. Relative *_file
+// paths are relative to the file's directory. Every problem is reported
+// at once: the error is then an *Errors. Reading the file itself failing
+// gives an ordinary error.
+func Load(path string) (*Config, error) { return Options{}.Load(path) }
+
+// Parse does what Load does with the file's bytes: dir is the base for
+// relative paths and env looks up *_env variables (nil: os.LookupEnv).
+func Parse(data []byte, dir string, env func(string) (string, bool)) (*Config, error) {
+	return Options{Dir: dir, LookupEnv: env}.Parse(data)
+}
+
+// Load is the package's Load with these options.
+func (o Options) Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if o.Dir == "" {
+		o.Dir = filepath.Dir(path)
+	}
+	c, err := o.Parse(data)
+	if c != nil {
+		c.Path = path
+	}
+	return c, err
+}
+
+// Parse is the package's Parse with these options. On problems it
+// returns a nil Config and an *Errors.
+func (o Options) Parse(data []byte) (*Config, error) {
+	d := newDecoder(o)
+	root := d.document(data)
+	if root == nil {
+		return nil, errorsOrNil(d.problems)
+	}
+	c := d.config(root)
+	d.crossCheck(c)
+	d.checkPolicies(c)
+	if err := errorsOrNil(d.problems); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	c.Hash = hex.EncodeToString(sum[:])
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// document parses data as exactly one YAML document and returns its top
+// node, or nil after recording why not.
+func (d *decoder) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.add(0, "", "the file is empty")
+		} else {
+			d.syntax(err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		d.add(next.Line, "", "more than one YAML document")
+		return nil
+	case !errors.Is(err, io.EOF):
+		d.syntax(err)
+		return nil
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		d.add(0, "", "the file is empty")
+		return nil
+	}
+	top := deref(doc.Content[0])
+	if top.Kind != yaml.MappingNode {
+		d.add(top.Line, "", "want a mapping of keys at the top, got %s", describe(top))
+		return nil
+	}
+	return top
+}
+
+// syntax records a YAML syntax error, with its line when yaml.v3 gives one.
+func (d *decoder) syntax(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.add(line, "", "YAML syntax: %s", m[2])
+		return
+	}
+	d.add(0, "", "YAML syntax: %s", msg)
+}
