@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/cmd/countersign/config"
+)
+
+const serveToken = "audit-token-for-tests-0123456789"
+
+// serveConfig writes a config that `serve` accepts: every secret it needs, inline.
+func serveConfig(t *testing.T, dir string, extra string) string {
+	t.Helper()
+	cfg := `listen: 127.0.0.1:0
+db: ` + filepath.Join(dir, "serve.db") + `
+audit: {token: ` + serveToken + `}
+slack: {bot_token: xoxb-test, signing_secret: slack-signing-secret-test}
+github: {webhook_secret: gh-webhook-secret-test, token: gh-token-test}
+engines:
+  local: {host: "unix:///var/run/docker.sock"}
+services:
+  - name: api
+    kind: swarm
+    repo: org/api
+    branch: live
+    channel: C0DEPLOYS
+    image: registry.example.org/org/api
+    build: {mode: wait, tag: "{{.SHA}}", timeout: 1m}
+    engine: local
+groups:
+  ops: [U0OPS0001, U0OPS0002]
+policies:
+  - name: production
+    actions: [deploy, rollback, scale]
+    targets: ["*"]
+    request: [group:ops, push]
+    approve: [{group: ops, count: 1}]
+` + extra
+	path := filepath.Join(dir, "countersign.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startServer(t *testing.T) (url string, db string, stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Load(serveConfig(t, dir, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	stop = func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not shut down")
+		}
+		for _, secret := range []string{serveToken, "xoxb-test", "slack-signing-secret-test", "gh-webhook-secret-test", "gh-token-test"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("a secret reached the log: %s", secret)
+			}
+		}
+	}
+	return "http://" + ln.Addr().String(), cfg.DB, stop
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServe_HTTP(t *testing.T) {
+	url, dbPath, stop := startServer(t)
+	defer stop()
+
+	if code, body := get(t, url+"/healthz", ""); code != 200 || body != "ok\n" {
+		t.Errorf("healthz = %d %q", code, body)
+	}
+	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, `countersign_open_requests{state="pending"} 0`) || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics = %d\n%s", code, body)
+	}
+	for _, path := range []string{"/audit/export", "/backup"} {
+		if code, _ := get(t, url+path, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s without token = %d, want 401", path, code)
+		}
+		if code, _ := get(t, url+path, "wrong"); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong token = %d, want 401", path, code)
+		}
+	}
+	code, body := get(t, url+"/audit/export", serveToken)
+	if code != 200 || !strings.Contains(body, `"kind":"config.loaded"`) {
+		t.Fatalf("export = %d %q", code, body)
+	}
+	if n, _, err := store.VerifyLines(strings.NewReader(body)); err != nil || n == 0 {
+		t.Errorf("exported lines verify: %d, %v", n, err)
+	}
+	if code, body := get(t, url+"/audit/export?kind=config.loaded&limit=1", serveToken); code != 200 || strings.Count(body, "\n") != 1 {
+		t.Errorf("filtered export = %d %q", code, body)
+	}
+	if code, body := get(t, url+"/audit/export?since=yesterday", serveToken); code != 400 || !strings.Contains(body, "since") {
+		t.Errorf("bad filter = %d %q", code, body)
+	}
+	if code, _ := get(t, url+"/webhooks/github", ""); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET webhook = %d", code)
+	}
+
+	// The CLI against the running bot: --db fails at once and names --server; --server works.
+	env := map[string]string{"COUNTERSIGN_AUDIT_TOKEN": serveToken}
+	start := time.Now()
+	code, _, errOut := run(t, "", nil, "audit", "verify", "--db", dbPath)
+	if code != exitFail || !strings.Contains(errOut, "--server") {
+		t.Errorf("audit verify --db on a held file: %d %q", code, errOut)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("audit verify --db on a held file took %s", took)
+	}
+	code, out, errOut := run(t, "", env, "audit", "verify", "--server", url)
+	if code != exitOK || !strings.HasPrefix(out, "OK: ") {
+		t.Errorf("audit verify --server: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, "", env, "audit", "list", "--server", url, "--kind", "config.loaded"); code != exitOK || !strings.Contains(out, "config.loaded") {
+		t.Errorf("audit list --server: %d %q", code, out)
+	}
+	if code, _, errOut := run(t, "", nil, "audit", "verify", "--server", url); code != exitFail || !strings.Contains(errOut, "token") {
+		t.Errorf("audit verify --server without token: %d %q", code, errOut)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if code, _, errOut := run(t, "", env, "backup", "--server", url, "--out", backup); code != exitOK {
+		t.Fatalf("backup: %d %q", code, errOut)
+	}
+	if code, out, errOut := run(t, "", nil, "audit", "verify", "--db", backup); code != exitOK {
+		t.Errorf("verify of the backup: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestServe_MissingSecretStopsStartup(t *testing.T) {
+	dir := t.TempDir()
+	path := serveConfig(t, dir, "")
+	b, _ := os.ReadFile(path)
+	b = bytes.Replace(b, []byte("audit: {token: "+serveToken+"}\n"), nil, 1)
+	os.WriteFile(path, b, 0o600)
+	code, _, errOut := run(t, "", nil, "serve", "--config", path, "--dry-run")
+	if code != exitFail || !strings.Contains(errOut, "audit.token") {
+		t.Errorf("serve without audit.token: %d %q", code, errOut)
+	}
+}
+
+func TestServe_RefusesWithoutDryRun(t *testing.T) {
+	path := serveConfig(t, t.TempDir(), "")
+	code, _, errOut := run(t, "", nil, "serve", "--config", path)
+	if code != exitFail || !strings.Contains(errOut, "--dry-run") {
+		t.Errorf("serve without --dry-run: %d %q", code, errOut)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := serveConfig(t, dir, "")
+	if code, out, errOut := run(t, "", nil, "config", "check", "--config", good, "--serve"); code != exitOK || !strings.Contains(out, "OK") {
+		t.Errorf("good config: %d %q %q", code, out, errOut)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`listen: 127.0.0.1:8080
+db: x.db
+colour: blue
+services:
+  - name: "www; rm -rf /"
+    kind: swarm
+    channel: C0DEPLOYS
+    image: r/x
+    engine: nosuch
+policies:
+  - name: p
+    actions: [deploi]
+    targets: ["*"]
+    request: [group:nobody]
+`), 0o600)
+	code, out, _ := run(t, "", nil, "config", "check", "--config", bad)
+	if code != exitFail {
+		t.Errorf("bad config: exit %d, want 1", code)
+	}
+	for _, want := range []string{"colour:", "services[0].name:", "services[0].engine:", "policies[0].actions[0]:", "policies[0].request[0]:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, _ := run(t, "", nil, "config", "check", "--config", filepath.Join(dir, "missing.yaml")); code != exitFail {
+		t.Errorf("missing file: exit %d", code)
+	}
+}
