@@ -1,0 +1,194 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	bolt "go.etcd.io/bbolt"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+)
+
+// Audit access for `countersign audit …` and the HTTP handlers; not part
+// of bot.Store.
+
+// exportChunk is how many records one read transaction of ExportAudit
+// copies, so that a slow reader never holds a transaction open.
+const exportChunk = 4096
+
+// ctxCheckEvery is how many records a long walk handles between looks at ctx.
+const ctxCheckEvery = 1 << 14
+
+// ExportAudit writes every record's canonical line and "\n" to w, in seq
+// order, exactly as stored, and returns how many it wrote. It reads in
+// chunks of short read transactions and writes to w outside them, so a
+// slow w does not hold up writers; records appended meanwhile may be
+// included. The output verifies with VerifyLines.
+func (db *DB) ExportAudit(ctx context.Context, w io.Writer) (n uint64, err error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var after []byte // key of the last record written
+	var chunk bytes.Buffer
+	for {
+		chunk.Reset()
+		var count int
+		err := db.View(ctx, func(rt bot.ReadTx) error {
+			b := rt.(*tx).bucket(bucketAudit)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && count < exportChunk; k, v = c.Next() {
+				chunk.Write(v)
+				chunk.WriteByte('\n')
+				count++
+				after = append(after[:0], k...)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("export audit: %w", err)
+		}
+		if _, err := bw.Write(chunk.Bytes()); err != nil {
+			return n, fmt.Errorf("export audit: write: %w", err)
+		}
+		n += uint64(count)
+		if count < exportChunk {
+			break
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("export audit: write: %w", err)
+	}
+	return n, nil
+}
+
+// VerifyAudit checks the whole trail in one read transaction: every
+// record's hash and its link to the one before (cs.Verifier), that each
+// is stored under its own seq, and that the chain ends where meta says
+// the head is, so a deleted or truncated tail is caught too. It returns
+// the record count and the head hash; a broken chain gives an error
+// wrapping a *cs.ChainError (and cs.ErrChainBroken) naming the first bad
+// record.
+func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err error) {
+	var v cs.Verifier
+	err = db.View(ctx, func(rt bot.ReadTx) error {
+		btx := rt.(*tx).btx
+		if err := verifyRecords(ctx, btx.Bucket(bucketAudit), &v); err != nil {
+			return err
+		}
+		var meta []byte
+		if b := btx.Bucket(bucketMeta); b != nil {
+			meta = b.Get(metaAuditHead)
+		}
+		return verifyHead(meta, &v)
+	})
+	if err != nil {
+		return v.Count(), v.Head(), fmt.Errorf("verify audit %s: %w", db.path, err)
+	}
+	return v.Count(), v.Head(), nil
+}
+
+// verifyRecords feeds the bucket to v in key order, checking each key.
+func verifyRecords(ctx context.Context, b *bolt.Bucket, v *cs.Verifier) error {
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, line := c.First(); k != nil; k, line = c.Next() {
+		idx := v.Count() + 1
+		if idx%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		seq, _ := lineSeq(line)
+		if len(k) != 8 {
+			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
+		}
+		if key := binary.BigEndian.Uint64(k); key != seq {
+			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
+		}
+		if err := v.Next(line); err != nil {
+			// The Verifier gives up on a mangled line before it reads
+			// the seq; the key check above already has it.
+			if ce, ok := errors.AsType[*cs.ChainError](err); ok && ce.Seq == 0 {
+				ce.Seq = seq
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyHead checks that the verified chain ends at the head meta records.
+func verifyHead(meta []byte, v *cs.Verifier) error {
+	seq, hash, err := decodeHead(meta)
+	if err != nil {
+		return &cs.ChainError{Index: v.Count(), Seq: v.Count(), Reason: err.Error()}
+	}
+	n := v.Count()
+	switch {
+	case meta == nil && n == 0:
+		return nil
+	case meta == nil:
+		return &cs.ChainError{Index: 1, Seq: 1, Reason: "records are present but no head is recorded in meta: inserted"}
+	case seq > n:
+		return &cs.ChainError{Index: n + 1, Seq: n + 1, Reason: fmt.Sprintf(
+			"missing: the chain ends at seq %d but meta records the head at seq %d (%.12s…): records %d..%d were deleted",
+			n, seq, hash, n+1, seq)}
+	case seq < n:
+		return &cs.ChainError{Index: seq + 1, Seq: seq + 1, Reason: fmt.Sprintf(
+			"after the head recorded in meta (seq %d): records %d..%d were inserted", seq, seq+1, n)}
+	case hash != v.Head():
+		return &cs.ChainError{Index: n, Seq: n, Reason: fmt.Sprintf(
+			"hash %.12s… is not the head recorded in meta (%.12s…): the last record was replaced", v.Head(), hash)}
+	}
+	return nil
+}
+
+// maxLine bounds one line of VerifyLines.
+const maxLine = 16 << 20
+
+// VerifyLines verifies a JSON Lines audit stream (from ExportAudit or
+// GET /audit/export) like VerifyAudit, and returns the record count and
+// head hash; compare them with the source's to detect a truncated tail,
+// which the stream alone cannot show. A broken chain gives an error
+// wrapping a *cs.ChainError naming the first bad line.
+func VerifyLines(r io.Reader) (count uint64, head string, err error) {
+	var v cs.Verifier
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	for sc.Scan() {
+		if err := v.Next(sc.Bytes()); err != nil {
+			return v.Count(), v.Head(), fmt.Errorf("verify audit lines: %w", err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return v.Count(), v.Head(), fmt.Errorf("verify audit lines: read line %d: %w", v.Count()+1, err)
+	}
+	return v.Count(), v.Head(), nil
+}
+
+// ListAudit returns the records matching q, oldest first, like
+// bot.ReadTx.Events.
+func (db *DB) ListAudit(ctx context.Context, q bot.EventQuery) ([]cs.Event, error) {
+	var out []cs.Event
+	err := db.View(ctx, func(rt bot.ReadTx) error {
+		var err error
+		out, err = rt.Events(q)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+)
+
+// maxIndexed bounds the target, actor and request of a record, which are
+// index keys (bbolt keys are at most 32 KiB; real ones are short).
+const maxIndexed = 1024
+
+// Append seals e after the chain's head (kept in meta, so no scan), stores
+// the canonical line exactly as Seal produced it, indexes it by target,
+// actor and request, and moves the head. A zero e.Time becomes now. An
+// event without a Kind, or whose Detail is not JSON, is refused before
+// anything is written, as is one whose target, actor or request is longer
+// than 1 KiB.
+func (t *tx) Append(e cs.Event) (cs.Event, error) {
+	if err := t.usable(); err != nil {
+		return cs.Event{}, err
+	}
+	if e.Kind == "" {
+		return cs.Event{}, errors.New("append audit event: empty kind")
+	}
+	for _, f := range [...]struct{ name, v string }{{"target", e.Target}, {"actor", string(e.Actor)}, {"request", string(e.Request)}} {
+		if len(f.v) > maxIndexed {
+			return cs.Event{}, fmt.Errorf("append audit event: %s is %d bytes, more than %d", f.name, len(f.v), maxIndexed)
+		}
+	}
+	if e.Time.IsZero() {
+		e.Time = t.db.now()
+	}
+	seq, head, err := decodeHead(t.get(bucketMeta, metaAuditHead))
+	if err != nil {
+		return cs.Event{}, fmt.Errorf("append audit event: %w", err)
+	}
+	if seq == 0 {
+		head = cs.GenesisHash
+	}
+	line, err := e.Seal(seq+1, head)
+	if err != nil {
+		return cs.Event{}, fmt.Errorf("append audit event: %w", err)
+	}
+	if err := t.index(e, line); err != nil {
+		return cs.Event{}, fmt.Errorf("append audit event %d: %w", e.Seq, err)
+	}
+	return e, nil
+}
+
+// index writes the sealed event's line, its index entries and the new head.
+func (t *tx) index(e cs.Event, line []byte) error {
+	audit := t.bucket(bucketAudit)
+	if audit == nil {
+		return t.fail(fmt.Errorf("bucket %s missing", bucketAudit))
+	}
+	// Keys only ever grow: fill pages completely.
+	audit.FillPercent = 1.0
+	if err := audit.Put(u64Key(e.Seq), line); err != nil {
+		return t.fail(fmt.Errorf("put record: %w", err))
+	}
+	for _, ix := range []struct {
+		bucket []byte
+		value  string
+	}{
+		{bucketAuditTarget, e.Target},
+		{bucketAuditActor, string(e.Actor)},
+		{bucketAuditRequest, string(e.Request)},
+	} {
+		if ix.value == "" {
+			continue
+		}
+		if err := t.put(ix.bucket, prefixKey(ix.value, e.Seq), nil); err != nil {
+			return err
+		}
+	}
+	return t.put(bucketMeta, metaAuditHead, encodeHead(e.Seq, e.Hash))
+}
+
+// Events returns the records matching q, oldest first. With Request,
+// Target or Actor set it walks that index (in that order of preference)
+// and reads only the records it names; otherwise it scans the whole trail.
+// Either way it walks newest first, so a Limit stops it early.
+func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	audit := t.bucket(bucketAudit)
+	if audit == nil {
+		return nil, nil
+	}
+	var out []cs.Event
+	keep := func(line []byte) (more bool, err error) {
+		e, err := cs.ParseEvent(line)
+		if err != nil {
+			return false, err
+		}
+		if matches(q, e) {
+			out = append(out, e)
+		}
+		return q.Limit <= 0 || len(out) < q.Limit, nil
+	}
+
+	var err error
+	switch {
+	case q.Request != "":
+		err = walkIndex(t.bucket(bucketAuditRequest), audit, string(q.Request), keep)
+	case q.Target != "":
+		err = walkIndex(t.bucket(bucketAuditTarget), audit, q.Target, keep)
+	case q.Actor != "":
+		err = walkIndex(t.bucket(bucketAuditActor), audit, string(q.Actor), keep)
+	default:
+		c := audit.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			more, kerr := keep(v)
+			if kerr != nil {
+				err = fmt.Errorf("record %x: %w", k, kerr)
+				break
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// walkIndex feeds keep the records that idx lists under name, newest
+// first, until keep says no more.
+func walkIndex(idx, audit *bolt.Bucket, name string, keep func([]byte) (bool, error)) error {
+	if idx == nil {
+		return nil
+	}
+	prefix, end := rangeOf(name)
+	c := idx.Cursor()
+	for k, _ := seekBefore(c, end); k != nil; k, _ = c.Prev() {
+		seq, ok := prefixNumber(prefix, k)
+		if !ok {
+			if string(k) < string(prefix) {
+				return nil
+			}
+			continue
+		}
+		line := audit.Get(u64Key(seq))
+		if line == nil {
+			return fmt.Errorf("index %q names record %d, which is missing", name, seq)
+		}
+		more, err := keep(line)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// matches reports whether e passes every filter set in q.
+func matches(q bot.EventQuery, e cs.Event) bool {
+	switch {
+	case q.Target != "" && e.Target != q.Target,
+		q.Actor != "" && e.Actor != q.Actor,
+		q.Kind != "" && e.Kind != q.Kind,
+		q.Request != "" && e.Request != q.Request,
+		!q.Since.IsZero() && e.Time.Before(q.Since),
+		!q.Until.IsZero() && !e.Time.Before(q.Until):
+		return false
+	}
+	return true
+}
