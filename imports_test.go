@@ -16,7 +16,7 @@ const module = "github.com/countersign/countersign"
 // importer's directory (STYLE.md): the root imports nothing of ours,
 // commands and policies only the root, bot the root, commands and
 // policies, adapters (bot/…) and executors the root and bot (executors
-// may share executors/registry), cmd everything.
+// may share executors/registry and executors/sshclient), cmd everything.
 func allowedImports(dir, imp string) bool {
 	switch {
 	case strings.HasPrefix(dir, "cmd/"):
@@ -30,7 +30,7 @@ func allowedImports(dir, imp string) bool {
 	case strings.HasPrefix(dir, "bot/"):
 		return imp == "." || imp == "bot" || strings.HasPrefix(imp, dir+"/")
 	case strings.HasPrefix(dir, "executors/"):
-		return imp == "." || imp == "bot" || imp == "executors/registry" || strings.HasPrefix(imp, dir+"/")
+		return imp == "." || imp == "bot" || imp == "executors/registry" || imp == "executors/sshclient" || strings.HasPrefix(imp, dir+"/")
 	}
 	return false
 }
