@@ -218,7 +218,7 @@ func (v *Verifier) Next(line []byte) error {
 	if seq != idx {
 		switch {
 		case seq > idx:
-			return bad(seq, "expected seq %d: records %d..%d are missing (deleted)", idx, idx, seq-1)
+			return bad(seq, "expected seq %d: records %d..%d are missing (deleted) or out of order", idx, idx, seq-1)
 		default:
 			return bad(seq, "expected seq %d: record is out of order or inserted", idx)
 		}

@@ -104,7 +104,7 @@ func TestVerifier(t *testing.T) {
 			l[2], _ = e.Seal(e.Seq, e.Prev)
 			return l
 		}, 4, "does not match the hash of the record before"},
-		{"deleted", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }, 2, "missing (deleted)"},
+		{"deleted", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }, 2, "missing (deleted) or out of order"},
 		{"reordered", func(l [][]byte) [][]byte { l[1], l[2] = l[2], l[1]; return l }, 2, "missing"},
 		{"inserted", func(l [][]byte) [][]byte {
 			return append(l[:2], append([][]byte{l[1]}, l[2:]...)...)

@@ -9,8 +9,13 @@ import (
 )
 
 // enqueue runs an approved request in the background, after any other
-// execution on the same target.
+// execution on the same target. Locks are set before enqueue returns, so
+// nothing queued after "lock" can slip past it.
 func (b *Bot) enqueue(r cs.Request) {
+	if k := r.Action.Kind; k == cs.ActionLock || k == cs.ActionUnlock {
+		b.execute(b.ctx, r.ID)
+		return
+	}
 	b.work.add()
 	go func() {
 		defer b.work.done()

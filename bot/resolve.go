@@ -92,7 +92,13 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 		}
 	}
 	if current == nil {
-		return fmt.Errorf("no successful deployment of %s is recorded, so there is nothing to roll back to", a.Target)
+		if to != "" {
+			return fmt.Errorf("no deployment %s of %s is recorded", to, a.Target)
+		}
+		// No history: leave the image empty; an executor that knows the
+		// target's own previous state (Swarm's PreviousSpec) fills it in
+		// Prepare, exactly, before policy sees the request.
+		return nil
 	}
 	var pick *cs.Deployment
 	for i := range hist {

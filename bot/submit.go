@@ -82,6 +82,9 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		}
 		d.Action = a
 	}
+	if d.Action.Kind == cs.ActionRollback && d.Action.Image == "" {
+		return cs.Request{}, fmt.Errorf("no successful deployment of %s is recorded, so there is nothing to roll back to", d.Action.Target)
+	}
 	plan := ""
 	if d.Action.Kind != cs.ActionLock && d.Action.Kind != cs.ActionUnlock {
 		probe := cs.Request{Action: d.Action, DryRun: b.cfg.DryRun}
