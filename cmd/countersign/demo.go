@@ -103,5 +103,5 @@ func (m *Main) demo(ctx context.Context, args []string) int {
 	if !*quiet {
 		fmt.Fprintf(m.Stdout, demoIntro, reg.URL, cfg.DB, demoWWW1, demoWWW2, demoOpam)
 	}
-	return m.runShell(ctx, cfg, true, &registry.Resolver{PollInterval: 250 * time.Millisecond})
+	return m.runShell(ctx, cfg, modeSimulated, &registry.Resolver{PollInterval: 250 * time.Millisecond})
 }

@@ -58,27 +58,34 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 
 // server is the running bot with its HTTP interface.
 type server struct {
-	cfg  *config.Config
-	db   *store.DB
-	bot  *bot.Bot
-	http *http.Server
-	log  *slog.Logger
+	cfg   *config.Config
+	db    *store.DB
+	bot   *bot.Bot
+	execs *executors
+	http  *http.Server
+	log   *slog.Logger
 }
 
 // newServer opens the database and starts the bot. Close undoes it.
 func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.Logger) (*server, error) {
-	bc, err := botConfig(cfg, dryRun)
+	mode := modeReal
+	if dryRun {
+		mode = modeDryRun
+	}
+	bc, execs, err := botConfig(ctx, cfg, mode, log)
 	if err != nil {
 		return nil, err
 	}
 	db, err := store.Open(cfg.DB, store.Options{Logger: log})
 	if err != nil {
+		execs.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, db: db, log: log}
+	s := &server{cfg: cfg, db: db, execs: execs, log: log}
 	s.bot = bot.New(bc, db, logChat{log}, resolver(cfg, log), log)
 	if err := s.bot.Start(ctx); err != nil {
 		db.Close()
+		execs.Close()
 		return nil, err
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -107,9 +114,12 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close stops the bot and closes the database.
+// Close stops the bot, closes the engine connections and the database.
 func (s *server) Close() {
 	s.bot.Close()
+	if err := s.execs.Close(); err != nil {
+		s.log.Error("close executors", "err", err)
+	}
 	if err := s.db.Close(); err != nil {
 		s.log.Error("close database", "err", err)
 	}

@@ -183,14 +183,6 @@ func TestServe_MissingSecretStopsStartup(t *testing.T) {
 	}
 }
 
-func TestServe_RefusesWithoutDryRun(t *testing.T) {
-	path := serveConfig(t, t.TempDir(), "")
-	code, _, errOut := run(t, "", nil, "serve", "--config", path)
-	if code != exitFail || !strings.Contains(errOut, "--dry-run") {
-		t.Errorf("serve without --dry-run: %d %q", code, errOut)
-	}
-}
-
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	good := serveConfig(t, dir, "")

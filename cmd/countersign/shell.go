@@ -31,16 +31,21 @@ func (m *Main) shell(ctx context.Context, args []string) int {
 	if *dbPath != "" {
 		cfg.DB = *dbPath
 	}
-	return m.runShell(ctx, cfg, *dryRun, nil)
+	mode := modeReal
+	if *dryRun {
+		mode = modeDryRun
+	}
+	return m.runShell(ctx, cfg, mode, nil)
 }
 
 // runShell runs the bot with the terminal chat until stdin ends.
-func (m *Main) runShell(ctx context.Context, cfg *config.Config, dryRun bool, images bot.Images) int {
+func (m *Main) runShell(ctx context.Context, cfg *config.Config, mode execMode, images bot.Images) int {
 	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	bc, err := botConfig(cfg, dryRun)
+	bc, execs, err := botConfig(ctx, cfg, mode, log)
 	if err != nil {
 		return m.failf("%v", err)
 	}
+	defer execs.Close()
 	if cfg.DB == "" {
 		return m.failf("no database: set db in the config or pass --db FILE")
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -8,32 +10,62 @@ import (
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/cmd/countersign/config"
+	"github.com/countersign/countersign/executors/albatross"
+	dnsexec "github.com/countersign/countersign/executors/dns"
 	"github.com/countersign/countersign/executors/dryrun"
 	"github.com/countersign/countersign/executors/registry"
+	"github.com/countersign/countersign/executors/swarm"
 	"github.com/countersign/countersign/policies"
 )
 
-// errNoRealExecutor is returned when a config needs an executor this
-// version does not have: the bot refuses to start rather than pretend.
-var errNoRealExecutor = fmt.Errorf("this version of countersign has only dry-run executors (the Swarm, Albatross and DNS executors are not built yet): run with --dry-run")
+// execMode says what the executors may do.
+type execMode int
 
-// botConfig turns the loaded config into the workflow's config, with
-// executors for every service and zone.
-func botConfig(cfg *config.Config, dryRun bool) (bot.Config, error) {
+const (
+	// modeReal: the real executors change production.
+	modeReal execMode = iota
+	// modeDryRun (--dry-run): the real executors read what they can reach
+	// and describe exactly what they would do, changing nothing.
+	modeDryRun
+	// modeSimulated (demo): the dryrun package's stand-ins, which touch
+	// nothing outside the process, so the demo runs on a bare machine.
+	modeSimulated
+)
+
+// executors holds what the executors opened, to close at shutdown.
+type executors struct{ closers []func() error }
+
+// Close closes every engine connection; it reports the first error.
+func (x *executors) Close() error {
+	var errs []error
+	for _, c := range x.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// botConfig turns the loaded config into the workflow's config, with an
+// executor for every service and zone.
+func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog.Logger) (bot.Config, *executors, error) {
 	engine, err := policies.New(policies.Set{Policies: cfg.Policies, Windows: cfg.Windows, Groups: cfg.Groups})
 	if err != nil {
-		return bot.Config{}, err
+		return bot.Config{}, nil, err
 	}
-	if !dryRun && (len(cfg.Services) > 0 || len(cfg.DNS) > 0) {
-		return bot.Config{}, errNoRealExecutor
-	}
+	dry := mode != modeReal
 	bc := bot.Config{
-		Policy: engine, DryRun: dryRun, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
+		Policy: engine, DryRun: dry, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
 		Identities: map[string]cs.Actor{},
 	}
 	for login, user := range cfg.Identities.GitHub {
 		bc.Identities[strings.ToLower(login)] = cs.Actor(user)
 	}
+	x := &executors{}
+	fail := func(err error) (bot.Config, *executors, error) {
+		x.Close()
+		return bot.Config{}, nil, err
+	}
+	creds := resolver(cfg, log).Credentials
+	clients := map[string]*swarm.Client{} // one connection per engine
 	for _, s := range cfg.Services {
 		bs := bot.Service{
 			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
@@ -44,28 +76,60 @@ func botConfig(cfg *config.Config, dryRun bool) (bot.Config, error) {
 				return registry.Tag(tmpl, registry.TagData{SHA: sha, Branch: branch})
 			}
 		}
-		switch s.Kind {
-		case config.KindSwarm:
-			e := cfg.Engines[s.Engine]
-			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: e.Host}
-		case config.KindAlbatross:
+		switch {
+		case s.Kind == config.KindSwarm && mode == modeSimulated:
+			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
+		case s.Kind == config.KindSwarm:
+			c, ok := clients[s.Engine]
+			if !ok {
+				e := cfg.Engines[s.Engine]
+				c, err = swarm.Connect(ctx, swarm.Engine{Name: s.Engine, Host: e.Host, SSHKey: e.SSHKey, KnownHosts: e.KnownHosts,
+					CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}, swarm.Options{DryRun: dry, Logger: log})
+				if err != nil {
+					return fail(fmt.Errorf("engine %s: %w", s.Engine, err))
+				}
+				clients[s.Engine] = c
+				x.closers = append(x.closers, c.Close)
+			}
+			bs.Executor = c.Service(s.Name, s.SwarmService, s.Image)
+		case s.Kind == config.KindAlbatross:
 			h, u := cfg.Hosts[s.Host], s.Unikernel
-			bs.Executor = &dryrun.Albatross{
-				Unikernel: u.Name, Binary: u.Binary, Host: s.Host, Address: h.Address, User: h.User,
-				Dir: strings.TrimSuffix(h.Dir, "/"), Client: h.AlbatrossClient, Socket: h.Socket,
-				Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block, Args: u.Args, RestartOnFail: u.RestartOnFail,
+			if mode == modeSimulated {
+				bs.Executor = &dryrun.Albatross{
+					Unikernel: u.Name, Binary: u.Binary, Host: s.Host, Address: h.Address, User: h.User,
+					Dir: strings.TrimSuffix(h.Dir, "/"), Client: h.AlbatrossClient, Socket: h.Socket,
+					Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block, Args: u.Args, RestartOnFail: u.RestartOnFail,
+				}
+				break
+			}
+			bs.Executor, err = albatross.New(
+				albatross.Host{Name: s.Host, Address: h.Address, User: h.User, Key: h.SSHKey, KnownHosts: h.KnownHosts,
+					Client: h.AlbatrossClient, Socket: h.Socket, Dir: h.Dir},
+				albatross.Unikernel{Name: u.Name, Binary: u.Binary, Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block,
+					Args: u.Args, RestartOnFail: u.RestartOnFail, Keep: u.Keep, Command: u.Command},
+				albatross.Options{DryRun: dry, Logger: log, Images: &albatross.RegistryFetcher{Credentials: creds}})
+			if err != nil {
+				return fail(fmt.Errorf("service %s: %w", s.Name, err))
 			}
 		default:
-			return bot.Config{}, fmt.Errorf("service %s: unknown kind %q", s.Name, s.Kind)
+			return fail(fmt.Errorf("service %s: unknown kind %q", s.Name, s.Kind))
 		}
 		bc.Services = append(bc.Services, bs)
 	}
 	for _, z := range cfg.DNS {
-		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: &dryrun.DNS{
-			Zone: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm,
-		}})
+		var ex bot.Executor
+		if mode == modeSimulated {
+			ex = &dryrun.DNS{Zone: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm}
+		} else {
+			ex, err = dnsexec.New(dnsexec.Zone{Name: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm,
+				Secret: z.TSIGSecret, Types: z.Types}, dnsexec.Options{DryRun: dry, Logger: log})
+			if err != nil {
+				return fail(fmt.Errorf("zone %s: %w", z.Zone, err))
+			}
+		}
+		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex})
 	}
-	return bc, nil
+	return bc, x, nil
 }
 
 // resolver is the registry client for the configured registries.

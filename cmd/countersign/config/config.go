@@ -170,7 +170,11 @@ type Unikernel struct {
 	Block         []string
 	Args          []string
 	RestartOnFail bool
-	Keep          int // images kept on the host for rollback
+	// Command, if set, replaces albatross-client create: a text/template
+	// over .Name, .File and .SHA256 for hosts with a wrapper script (e.g.
+	// "mirage-redeploy {{.Name}}").
+	Command string
+	Keep    int // images kept on the host for rollback
 }
 
 // Zone is a DNS zone the bot may change with RFC 2136 updates.

@@ -85,6 +85,9 @@ func (d *decoder) engine(o *object) Engine {
 	if scheme == "ssh" && !o.has("known_hosts") {
 		d.add(o.line, o.sub("known_hosts"), "required for ssh:// hosts (host keys are checked strictly)")
 	}
+	if scheme == "tcp" && !o.has("cert_file") && !o.has("key_file") {
+		d.add(o.line, o.sub("cert_file"), "required for tcp:// hosts: the Docker API is only spoken over TLS with a client certificate")
+	}
 	if scheme == "tcp" && e.CertFile != "" && e.KeyFile == "" {
 		d.add(o.line, o.sub("key_file"), "required with cert_file")
 	}

@@ -17,6 +17,9 @@ func TestParse_EngineProblems(t *testing.T) {
 		{"tcp without port", "db: a.db\nengines: {e: {host: \"tcp://d.example.org\"}}\n", []string{
 			`engines.e.host: want tcp://host:port, got "tcp://d.example.org"`,
 		}},
+		{"tcp needs a client certificate", "db: a.db\nengines: {e: {host: \"tcp://d.example.org:2376\"}}\n", []string{
+			`engines.e.cert_file: required for tcp:// hosts: the Docker API is only spoken over TLS with a client certificate`,
+		}},
 		{"ssh without user", "db: a.db\nengines: {e: {host: \"ssh://d.example.org\", known_hosts: kh}}\n", []string{
 			`engines.e.host: want ssh://user@host[:port], got "ssh://d.example.org"`,
 		}},

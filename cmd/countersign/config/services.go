@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"text/template"
 	"unicode"
 
 	cs "github.com/countersign/countersign"
@@ -157,7 +158,13 @@ func (d *decoder) unikernel(o *object, service string) Unikernel {
 		Block:         o.strs("block"),
 		Args:          o.strs("args"),
 		RestartOnFail: o.bool("restart_on_fail"),
+		Command:       o.str("command"),
 		Keep:          DefaultKeep,
+	}
+	if u.Command != "" {
+		if _, err := template.New("command").Option("missingkey=error").Parse(u.Command); err != nil {
+			d.addAt(o.sub("command"), "not a valid template: %v", err)
+		}
 	}
 	if u.Name == "" {
 		u.Name = service

@@ -76,6 +76,9 @@ func TestParse_UnikernelProblems(t *testing.T) {
 		{"restart_on_fail type", b + "    unikernel: {restart_on_fail: yes}\n", []string{
 			`services[0].unikernel.restart_on_fail: want true or false, got "yes"`,
 		}},
+		{"command template", b + "    unikernel: {command: \"mirage-redeploy {{.Name\"}\n", []string{
+			`services[0].unikernel.command: not a valid template: template: command:1: unclosed action`,
+		}},
 		{"unknown key", b + "    unikernel: {memroy: 1}\n", []string{`services[0].unikernel.memroy: unknown key (did you mean "memory"?)`}},
 	})
 }
