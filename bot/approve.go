@@ -99,23 +99,11 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 		msg = fmt.Sprintf("%s approved %s: %s", mention(actor), r.ID, policies.Progress(r.Decision, r.Approvals))
 		return tx.PutRequest(r)
 	})
-	if err != nil {
-		if errors.Is(err, cs.ErrNotFound) {
-			return "", fmt.Errorf("no request %s", id)
-		}
-		return "", fmt.Errorf("%w: %v", errAudit, err)
-	}
-	if changed {
-		b.refresh(ctx, r)
-		b.reply(ctx, r, msg)
-		if recorded {
-			msg = "" // said in the thread
-		}
-	}
-	if queued {
+	msg, err = b.settle(ctx, id, r, msg, err, changed, recorded)
+	if err == nil && queued {
 		b.enqueue(r)
 	}
-	return msg, nil
+	return msg, err
 }
 
 // deny closes a pending request. The requester may withdraw it, and
@@ -156,6 +144,14 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason 
 		msg = fmt.Sprintf("%s denied %s: %s", mention(actor), r.ID, reason)
 		return tx.PutRequest(r)
 	})
+	return b.settle(ctx, id, r, msg, err, changed, recorded)
+}
+
+// settle finishes an approve or deny after its transaction: it turns
+// store errors into what the clicker should read, and says in the thread
+// what changed. A recorded approval or denial is said there only, so the
+// clicker gets no echo of it.
+func (b *Bot) settle(ctx context.Context, id cs.RequestID, r cs.Request, msg string, err error, changed, recorded bool) (string, error) {
 	if err != nil {
 		if errors.Is(err, cs.ErrNotFound) {
 			return "", fmt.Errorf("no request %s", id)
@@ -166,7 +162,7 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason 
 		b.refresh(ctx, r)
 		b.reply(ctx, r, msg)
 		if recorded {
-			msg = "" // said in the thread
+			msg = ""
 		}
 	}
 	return msg, nil
