@@ -76,7 +76,7 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": "fingerprint mismatch", "fingerprint": fingerprint}))
 			return err
 		}
-		group, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
+		approvals, err := b.cfg.Policy.Approve(r.Decision, policies.ApprovalInput{
 			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals,
 		})
 		if err != nil {
@@ -84,14 +84,16 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": err.Error()}))
 			return err
 		}
-		r.Approvals = append(r.Approvals, cs.Approval{Actor: actor, Group: group, At: b.now()})
+		approvals[len(approvals)-1].At = b.now()
+		group := approvals[len(approvals)-1].Group
+		r.Approvals = approvals
 		r.Updated, changed, recorded = b.now(), true, true
 		satisfied := policies.Satisfied(r.Decision, r.Approvals)
 		if satisfied {
 			r.State, queued = cs.StateApproved, true
 		}
 		if _, err := tx.Append(b.event(cs.EventApprovalGranted, actor, &r, map[string]any{
-			"group": group, "fingerprint": r.Fingerprint, "policy_version": r.Decision.PolicyVersion,
+			"group": group, "approvals": r.Approvals, "fingerprint": r.Fingerprint, "policy_version": r.Decision.PolicyVersion,
 			"progress": policies.Progress(r.Decision, r.Approvals), "satisfied": satisfied,
 		})); err != nil {
 			return err
