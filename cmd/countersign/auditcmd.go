@@ -53,6 +53,7 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 	fs.StringVar(&since, "since", "", "only records since (a duration back from now, e.g. 24h, or RFC 3339)")
 	fs.StringVar(&until, "until", "", "only records before (RFC 3339)")
 	fs.IntVar(&q.Limit, "limit", 0, "keep the newest N")
+	anchor := fs.String("anchor", "", "verify: SEQ:HASH written down from an earlier verify; fails unless record SEQ still has that hash")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (src.db == "") == (src.server == "") {
 		fmt.Fprintln(m.Stderr, auditUsage)
 		return exitUsage
@@ -72,7 +73,7 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 	}
 	switch verb {
 	case "verify":
-		return m.auditVerify(ctx, src)
+		return m.auditVerify(ctx, src, *anchor)
 	case "export":
 		return m.auditExport(ctx, src)
 	case "list":
@@ -153,7 +154,22 @@ func (src auditSource) fetch(ctx context.Context, path string, query url.Values)
 	return resp.Body, nil
 }
 
-func (m *Main) auditVerify(ctx context.Context, src auditSource) int {
+// auditVerify checks the chain. The chain alone cannot show a rewritten
+// tail (whoever rewrites it can recompute the hashes after the change), so
+// `verify` prints the head as SEQ:HASH for the auditor to keep elsewhere,
+// and --anchor checks a kept one: an intact chain whose record SEQ still
+// has HASH proves records 1..SEQ unchanged.
+func (m *Main) auditVerify(ctx context.Context, src auditSource, anchor string) int {
+	var wantSeq uint64
+	var wantHash string
+	if anchor != "" {
+		seq, hash, ok := strings.Cut(anchor, ":")
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if !ok || err != nil || n == 0 || len(hash) != 64 {
+			return m.usageErr("--anchor: want SEQ:HASH as printed by audit verify, got %q", anchor)
+		}
+		wantSeq, wantHash = n, hash
+	}
 	var count uint64
 	var head string
 	var err error
@@ -169,14 +185,61 @@ func (m *Main) auditVerify(ctx context.Context, src auditSource) int {
 		if db, err = openAudit(src.db); err != nil {
 			return m.failf("%v", err)
 		}
-		defer db.Close()
 		count, head, err = db.VerifyAudit(ctx)
+		db.Close() // recordHash opens it again
 	}
 	if err != nil {
 		return m.failf("audit verify FAILED after %d good records: %v", count, err)
 	}
-	fmt.Fprintf(m.Stdout, "OK: %d records, head %s\n", count, head)
+	if wantSeq != 0 {
+		got, err := m.recordHash(ctx, src, wantSeq)
+		if err != nil {
+			return m.failf("audit verify FAILED: anchor %d: %v", wantSeq, err)
+		}
+		if got != wantHash {
+			return m.failf("audit verify FAILED: record %d has hash %s, not the anchored %s: the trail was rewritten up to or before it", wantSeq, got, wantHash)
+		}
+	}
+	fmt.Fprintf(m.Stdout, "OK: %d records, head %s (anchor: %d:%s)\n", count, head, count, head)
 	return exitOK
+}
+
+// recordHash returns the hash of record seq, read from the export.
+func (m *Main) recordHash(ctx context.Context, src auditSource, seq uint64) (string, error) {
+	var r io.Reader
+	if src.server != "" {
+		body, err := src.fetch(ctx, "/audit/export", nil)
+		if err != nil {
+			return "", err
+		}
+		defer body.Close()
+		r = body
+	} else {
+		db, err := openAudit(src.db)
+		if err != nil {
+			return "", err
+		}
+		defer db.Close()
+		pr, pw := io.Pipe()
+		go func() {
+			_, err := db.ExportAudit(ctx, pw)
+			pw.CloseWithError(err)
+		}()
+		defer pr.Close()
+		r = pr
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := uint64(1); sc.Scan(); n++ {
+		if n == seq {
+			e, err := cs.ParseEvent(sc.Bytes())
+			return e.Hash, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("the trail has fewer than %d records: it was truncated", seq)
 }
 
 func (m *Main) auditExport(ctx context.Context, src auditSource) int {

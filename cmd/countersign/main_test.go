@@ -115,6 +115,25 @@ func TestDemo_ScriptedSession(t *testing.T) {
 	if code != exitOK || !strings.HasPrefix(out, "OK: ") {
 		t.Fatalf("audit verify: exit %d, %q %q", code, out, errOut)
 	}
+	anchor := regexp.MustCompile(`anchor: (\d+:[0-9a-f]{64})`).FindStringSubmatch(out)
+	if anchor == nil {
+		t.Fatalf("verify printed no anchor: %q", out)
+	}
+	if code, _, errOut := run(t, "", nil, "audit", "verify", "--db", db, "--anchor", anchor[1]); code != exitOK {
+		t.Errorf("verify with its own anchor: %d %s", code, errOut)
+	}
+	seq, _, _ := strings.Cut(anchor[1], ":")
+	for _, bad := range []struct{ anchor, want string }{
+		{seq + ":" + strings.Repeat("0", 64), "was rewritten"},
+		{"999999:" + strings.Repeat("0", 64), "truncated"},
+	} {
+		if code, _, errOut := run(t, "", nil, "audit", "verify", "--db", db, "--anchor", bad.anchor); code != exitFail || !strings.Contains(errOut, bad.want) {
+			t.Errorf("anchor %s: %d %q, want failure saying %q", bad.anchor, code, errOut, bad.want)
+		}
+	}
+	if code, _, _ := run(t, "", nil, "audit", "verify", "--db", db, "--anchor", "nonsense"); code != exitUsage {
+		t.Errorf("malformed anchor: exit %d, want %d", code, exitUsage)
+	}
 	code, out, _ = run(t, "", nil, "audit", "export", "--db", db)
 	if code != exitOK {
 		t.Fatalf("audit export exit %d", code)

@@ -156,6 +156,14 @@ func TestServe_HTTP(t *testing.T) {
 	if code != exitOK || !strings.HasPrefix(out, "OK: ") {
 		t.Errorf("audit verify --server: %d %q %q", code, out, errOut)
 	}
+	if i := strings.Index(out, "anchor: "); i < 0 {
+		t.Errorf("verify --server printed no anchor: %q", out)
+	} else {
+		a := strings.TrimSuffix(strings.TrimSpace(out[i+len("anchor: "):]), ")")
+		if code, _, errOut := run(t, "", env, "audit", "verify", "--server", url, "--anchor", a); code != exitOK {
+			t.Errorf("verify --server --anchor %s: %d %q", a, code, errOut)
+		}
+	}
 	if code, out, _ := run(t, "", env, "audit", "list", "--server", url, "--kind", "config.loaded"); code != exitOK || !strings.Contains(out, "config.loaded") {
 		t.Errorf("audit list --server: %d %q", code, out)
 	}
