@@ -80,7 +80,8 @@ type Scale struct {
 	BreakGlass string
 }
 
-// DNSSet asks to add a record (to set a CNAME, replace it).
+// DNSSet asks to make VALUE the only record of NAME TYPE: the RRset is
+// replaced, so the approver sees the old set and the new one.
 type DNSSet struct {
 	Name       string // lower case, fully qualified, with trailing dot
 	Type       string // upper case: A, AAAA, CNAME, TXT, MX, SRV, CAA, NS

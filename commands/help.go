@@ -55,7 +55,7 @@ var docs = []verbDoc{
 	{
 		name:    "dns set",
 		usage:   "dns set NAME TYPE VALUE [TTL] [--break-glass REASON…]",
-		summary: "create or change a DNS record",
+		summary: "make VALUE the only NAME TYPE record (replaces the record set)",
 		details: "NAME is fully qualified (a trailing dot is optional); it may start with *. for a " +
 			"wildcard and contain labels starting with _ (as in _acme-challenge). TTL is optional, " +
 			fmt.Sprintf("in seconds, 1 to %d. ", maxTTL) +
