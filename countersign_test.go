@@ -75,3 +75,14 @@ func TestSecret_NeverPrints(t *testing.T) {
 		t.Error("Reveal lost the value")
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"deploy", "deploy", 0}, {"deploi", "deploy", 1}, {"dpeloy", "deploy", 2}, {"", "abc", 3}, {"kitten", "sitting", 3}} {
+		if got := cs.EditDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -48,6 +48,23 @@ func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
 	return true, tx.PutRequest(*r)
 }
 
+// pending loads request id for an approve or deny in tx. open is false
+// when there is nothing to decide: the request is closed (msg says why),
+// or it went stale just now and was closed (changed is true).
+func (b *Bot) pending(tx Tx, id cs.RequestID, actor cs.Actor) (r cs.Request, msg string, changed, open bool, err error) {
+	if r, err = tx.Request(id); err != nil {
+		return r, "", false, false, err
+	}
+	if r.State != cs.StatePending {
+		return r, closedReason(r), false, false, nil
+	}
+	closed, err := b.closeIfStale(tx, &r, actor)
+	if err != nil || closed {
+		return r, closedReason(r) + ": " + r.Outcome, closed, false, err
+	}
+	return r, "", false, true, nil
+}
+
 // approve records actor's approval of request id. fingerprint, from a
 // button, must match the request's; "" (a typed `approve`) takes the
 // request as it is now. Whatever the interleaving of clicks and retries,
@@ -58,17 +75,10 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 	var msg string
 	var changed, recorded, queued bool
 	err := b.store.Update(ctx, func(tx Tx) error {
-		msg, changed, recorded, queued = "", false, false, false
+		recorded, queued = false, false
+		var open bool
 		var err error
-		if r, err = tx.Request(id); err != nil {
-			return err
-		}
-		if r.State != cs.StatePending {
-			msg = closedReason(r)
-			return nil
-		}
-		if closed, err := b.closeIfStale(tx, &r, actor); err != nil || closed {
-			msg, changed = closedReason(r)+": "+r.Outcome, closed
+		if r, msg, changed, open, err = b.pending(tx, id, actor); !open {
 			return err
 		}
 		if fingerprint != "" && fingerprint != r.Fingerprint {
@@ -115,17 +125,10 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason 
 	var msg string
 	var changed, recorded bool
 	err := b.store.Update(ctx, func(tx Tx) error {
-		msg, changed, recorded = "", false, false
+		recorded = false
+		var open bool
 		var err error
-		if r, err = tx.Request(id); err != nil {
-			return err
-		}
-		if r.State != cs.StatePending {
-			msg = closedReason(r)
-			return nil
-		}
-		if closed, err := b.closeIfStale(tx, &r, actor); err != nil || closed {
-			msg, changed = closedReason(r)+": "+r.Outcome, closed
+		if r, msg, changed, open, err = b.pending(tx, id, actor); !open {
 			return err
 		}
 		if actor != r.Requester && actor != r.Author {

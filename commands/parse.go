@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	cs "github.com/countersign/countersign"
 )
 
 // MaxInputBytes bounds the text Parse accepts (Slack's own limit for a
@@ -127,31 +129,10 @@ func nearest(w string, verbs []string) string {
 	}
 	best, bestD := "", 3
 	for _, v := range verbs {
-		d := editDistance(w, v)
+		d := cs.EditDistance(w, v)
 		if d < bestD && (d == 1 || len(v) > 4) {
 			best, bestD = v, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of two short strings, by byte.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	cs "github.com/countersign/countersign"
 	"gopkg.in/yaml.v3"
 )
 
@@ -171,7 +172,7 @@ func (o *object) done() {
 func closest(k string, known map[string]bool) string {
 	best, bestD := "", 3
 	for c := range known {
-		if dist := editDistance(k, c); dist < bestD || dist == bestD && c < best && best != "" {
+		if dist := cs.EditDistance(k, c); dist < bestD || dist == bestD && c < best && best != "" {
 			best, bestD = c, dist
 		}
 	}
@@ -179,25 +180,4 @@ func closest(k string, known map[string]bool) string {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
