@@ -74,17 +74,23 @@ func txtHint(t rrType, tok token) string {
 	return ""
 }
 
-// parseDNSSet reads: dns set NAME TYPE VALUE [TTL] [--break-glass REASON…]
-func parseDNSSet(c *cursor) (Command, error) {
+// nameTypeRest reads NAME TYPE and returns the words after them.
+func (c *cursor) nameTypeRest() (string, rrType, []token, error) {
 	name, err := c.dnsName()
 	if err != nil {
-		return nil, err
+		return "", rrType{}, nil, err
 	}
 	t, err := c.dnsType()
 	if err != nil {
-		return nil, err
+		return "", rrType{}, nil, err
 	}
 	words, err := c.all()
+	return name, t, words, err
+}
+
+// parseDNSSet reads: dns set NAME TYPE VALUE [TTL] [--break-glass REASON…]
+func parseDNSSet(c *cursor) (Command, error) {
+	name, t, words, err := c.nameTypeRest()
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +117,7 @@ func parseDNSSet(c *cursor) (Command, error) {
 
 // parseDNSDelete reads: dns delete NAME TYPE [VALUE] [--break-glass REASON…]
 func parseDNSDelete(c *cursor) (Command, error) {
-	name, err := c.dnsName()
-	if err != nil {
-		return nil, err
-	}
-	t, err := c.dnsType()
-	if err != nil {
-		return nil, err
-	}
-	words, err := c.all()
+	name, t, words, err := c.nameTypeRest()
 	if err != nil {
 		return nil, err
 	}
