@@ -36,8 +36,11 @@ type Approval struct {
 	At    time.Time `json:"at"`
 }
 
-// MessageRef points at a chat message: its channel and timestamp (Slack's ts).
+// MessageRef points at a chat message. ID is the bot's own name for it,
+// given when it is queued; Channel and TS (Slack's ts) say where the chat
+// put it, and TS is empty until it is delivered.
 type MessageRef struct {
+	ID      string `json:"id,omitempty"`
 	Channel string `json:"channel"`
 	TS      string `json:"ts"`
 }
@@ -63,8 +66,10 @@ type Request struct {
 	Fingerprint  string     `json:"fingerprint"`
 	Approvals    []Approval `json:"approvals,omitempty"`
 	SupersededBy RequestID  `json:"superseded_by,omitempty"`
-	Outcome      string     `json:"outcome,omitempty"` // final message: why it failed, was denied, …
-	DryRun       bool       `json:"dry_run,omitempty"`
+	// Outcome is the final word (why it failed, was denied, …) in chat
+	// markup: <@U…> mentions, and &amp; &lt; &gt; escapes in what people wrote.
+	Outcome string `json:"outcome,omitempty"`
+	DryRun  bool   `json:"dry_run,omitempty"`
 
 	// Plan is what the executor said it would do, when the request was made.
 	Plan string `json:"plan,omitempty"`

@@ -9,16 +9,23 @@ import (
 	"github.com/countersign/countersign/policies"
 )
 
-// closedReason explains to a clicker why a request can no longer be approved or denied.
-func closedReason(r cs.Request) string {
+// closedReason explains to a clicker why a request can no longer be
+// approved or denied, for every way a request closes.
+func closedReason(r cs.Request) Markup {
 	switch r.State {
 	case cs.StateSuperseded:
-		return fmt.Sprintf("%s was superseded by %s; nothing to approve", r.ID, r.SupersededBy)
+		if r.SupersededBy != "" {
+			return Textf("%s was superseded by %s; nothing to approve", r.ID, r.SupersededBy)
+		}
+		return Textf("%s was superseded: ", r.ID) + Markup(r.Outcome)
 	case cs.StateApproved, cs.StateExecuting, cs.StateSucceeded:
-		return fmt.Sprintf("%s is already approved (%s)", r.ID, r.State)
-	default:
-		return fmt.Sprintf("%s is closed (%s)", r.ID, r.State)
+		return Textf("%s is already approved (%s)", r.ID, string(r.State))
+	case cs.StateExpired, cs.StateDenied, cs.StateRefused, cs.StateFailed, cs.StateInterrupted:
+		if r.Outcome != "" {
+			return Textf("%s is closed (%s): ", r.ID, string(r.State)) + Markup(r.Outcome)
+		}
 	}
+	return Textf("%s is closed (%s)", r.ID, string(r.State))
 }
 
 // closeIfStale closes a pending request whose time or policy has passed,
@@ -28,7 +35,7 @@ func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
 	switch {
 	case !r.Expires.IsZero() && !now.Before(r.Expires):
 		r.State, r.Updated = cs.StateExpired, now
-		r.Outcome = "expired at " + fmtTime(r.Expires) + " without enough approvals"
+		r.Outcome = string(Textf("expired at %s without enough approvals", fmtTime(r.Expires)))
 		if _, err := tx.Append(b.event(cs.EventRequestExpired, cs.ActorBot, r, map[string]any{
 			"expired": r.Expires.UTC().Format(cs.TimeLayout), "approvals": r.Approvals,
 		})); err != nil {
@@ -48,21 +55,41 @@ func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
 	return true, tx.PutRequest(*r)
 }
 
-// pending loads request id for an approve or deny in tx. open is false
-// when there is nothing to decide: the request is closed (msg says why),
-// or it went stale just now and was closed (changed is true).
-func (b *Bot) pending(tx Tx, id cs.RequestID, actor cs.Actor) (r cs.Request, msg string, changed, open bool, err error) {
-	if r, err = tx.Request(id); err != nil {
-		return r, "", false, false, err
+// decision is what one approve or deny transaction did, for after it.
+type decision struct {
+	r     cs.Request
+	reply Markup // to the clicker; "" when the thread says it all
+	// changed: r must be re-rendered; thread: what to say in the thread.
+	changed bool
+	thread  Markup
+	queued  bool // approved: run it
+}
+
+// open loads request id for an approve or deny in tx. It returns ok
+// false, with d filled in, when there is nothing to decide: the request
+// is closed, went stale just now (and was closed), or the button was for
+// another version of it (refused and audited).
+func (b *Bot) open(tx Tx, id cs.RequestID, actor cs.Actor, fingerprint string, d *decision) (bool, error) {
+	var err error
+	*d = decision{}
+	if d.r, err = tx.Request(id); err != nil {
+		return false, err
 	}
-	if r.State != cs.StatePending {
-		return r, closedReason(r), false, false, nil
+	if d.r.State != cs.StatePending {
+		d.reply = closedReason(d.r)
+		return false, nil
 	}
-	closed, err := b.closeIfStale(tx, &r, actor)
+	closed, err := b.closeIfStale(tx, &d.r, actor)
 	if err != nil || closed {
-		return r, closedReason(r) + ": " + r.Outcome, closed, false, err
+		d.reply, d.changed, d.thread = closedReason(d.r), closed, cc(Textf("%s ", d.r.ID)+Markup(d.r.Outcome), d.r)
+		return false, err
 	}
-	return r, "", false, true, nil
+	if fingerprint != "" && fingerprint != d.r.Fingerprint {
+		d.reply = Textf("that button is for a different version of %s; nothing was changed", d.r.ID)
+		_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &d.r, map[string]any{"reason": "fingerprint mismatch", "fingerprint": fingerprint}))
+		return false, err
+	}
+	return true, nil
 }
 
 // approve records actor's approval of request id. fingerprint, from a
@@ -70,105 +97,136 @@ func (b *Bot) pending(tx Tx, id cs.RequestID, actor cs.Actor) (r cs.Request, msg
 // request as it is now. Whatever the interleaving of clicks and retries,
 // the request is queued for execution exactly once: the state check and
 // the transition happen in one store transaction.
-func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint string) (string, error) {
-	var r cs.Request
-	var msg string
-	var changed, recorded, queued bool
+func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint string) (Markup, error) {
+	groups, notes := b.usergroups(ctx)
+	var d decision
 	err := b.store.Update(ctx, func(tx Tx) error {
-		recorded, queued = false, false
-		var open bool
-		var err error
-		if r, msg, changed, open, err = b.pending(tx, id, actor); !open {
+		if ok, err := b.open(tx, id, actor, fingerprint, &d); !ok {
 			return err
 		}
-		if fingerprint != "" && fingerprint != r.Fingerprint {
-			msg = fmt.Sprintf("that button is for a different version of %s; nothing was approved", r.ID)
-			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": "fingerprint mismatch", "fingerprint": fingerprint}))
-			return err
-		}
+		r := &d.r
 		approvals, err := b.cfg.Policy.Approve(r.Decision, policies.ApprovalInput{
-			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals,
+			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 		})
 		if err != nil {
-			msg = fmt.Sprintf("you cannot approve %s: %v", r.ID, err)
-			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": err.Error()}))
+			d.reply = Textf("you cannot approve %s: %v", r.ID, err)
+			for _, n := range notes {
+				d.reply += " (" + n + ")"
+			}
+			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, r, map[string]any{"reason": err.Error()}))
 			return err
 		}
 		approvals[len(approvals)-1].At = b.now()
-		group := approvals[len(approvals)-1].Group
-		r.Approvals = approvals
-		r.Updated, changed, recorded = b.now(), true, true
+		r.Approvals, r.Updated = approvals, b.now()
 		satisfied := policies.Satisfied(r.Decision, r.Approvals)
 		if satisfied {
-			r.State, queued = cs.StateApproved, true
+			r.State, d.queued = cs.StateApproved, true
 		}
-		if _, err := tx.Append(b.event(cs.EventApprovalGranted, actor, &r, map[string]any{
-			"group": group, "approvals": r.Approvals, "fingerprint": r.Fingerprint, "policy_version": r.Decision.PolicyVersion,
-			"progress": policies.Progress(r.Decision, r.Approvals), "satisfied": satisfied,
+		if _, err := tx.Append(b.event(cs.EventApprovalGranted, actor, r, map[string]any{
+			"group": approvals[len(approvals)-1].Group, "approvals": r.Approvals, "fingerprint": r.Fingerprint,
+			"policy_version": r.Decision.PolicyVersion, "progress": policies.Progress(r.Decision, r.Approvals), "satisfied": satisfied,
 		})); err != nil {
 			return err
 		}
-		msg = fmt.Sprintf("%s approved %s: %s", mention(actor), r.ID, policies.Progress(r.Decision, r.Approvals))
-		return tx.PutRequest(r)
+		d.changed = true
+		d.thread = Textf("%s approved %s: %s", mention(actor), r.ID, policies.Progress(r.Decision, r.Approvals))
+		if satisfied {
+			d.thread = cc(d.thread+"; it will run now.", *r)
+		}
+		return tx.PutRequest(*r)
 	})
-	msg, err = b.settle(ctx, id, r, msg, err, changed, recorded)
-	if err == nil && queued {
-		b.enqueue(r)
+	if err := b.settle(ctx, id, d, err); err != nil {
+		return "", err
 	}
-	return msg, err
+	if d.queued {
+		b.enqueue(d.r)
+	}
+	return d.reply, nil
 }
 
 // deny closes a pending request. The requester may withdraw it, and
 // anyone who could approve it may deny it.
-func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, reason string) (string, error) {
-	var r cs.Request
-	var msg string
-	var changed, recorded bool
+func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint, reason string) (Markup, error) {
+	groups, _ := b.usergroups(ctx)
+	var d decision
 	err := b.store.Update(ctx, func(tx Tx) error {
-		recorded = false
-		var open bool
-		var err error
-		if r, msg, changed, open, err = b.pending(tx, id, actor); !open {
+		if ok, err := b.open(tx, id, actor, fingerprint, &d); !ok {
 			return err
 		}
-		if actor != r.Requester && actor != r.Author {
-			_, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
-				Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals,
-			})
-			if err != nil && !errors.Is(err, policies.ErrAlreadyApproved) && !errors.Is(err, policies.ErrNotNeeded) {
-				msg = fmt.Sprintf("you cannot deny %s: only its requester or its approvers may (%v)", r.ID, err)
-				_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &r, map[string]any{"reason": err.Error(), "deny": true}))
-				return err
-			}
-		}
-		r.State, r.Updated, changed, recorded = cs.StateDenied, b.now(), true, true
-		r.Outcome = fmt.Sprintf("denied by %s: %s", mention(actor), reason)
-		if _, err := tx.Append(b.event(cs.EventRequestDenied, actor, &r, map[string]any{"reason": reason, "fingerprint": r.Fingerprint})); err != nil {
+		r := &d.r
+		if err := b.mayDeny(actor, *r, groups); err != nil {
+			d.reply = Textf("you cannot deny %s: only its requester or its approvers may (%v)", r.ID, err)
+			_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, r, map[string]any{"reason": err.Error(), "deny": true}))
 			return err
 		}
-		msg = fmt.Sprintf("%s denied %s: %s", mention(actor), r.ID, reason)
-		return tx.PutRequest(r)
+		r.State, r.Updated = cs.StateDenied, b.now()
+		r.Outcome = string(Textf("denied by %s: %s", mention(actor), reason))
+		if _, err := tx.Append(b.event(cs.EventRequestDenied, actor, r, map[string]any{"reason": reason, "fingerprint": r.Fingerprint})); err != nil {
+			return err
+		}
+		d.changed = true
+		d.thread = cc(Textf("%s denied %s: %s.", mention(actor), r.ID, reason), *r)
+		return tx.PutRequest(*r)
 	})
-	return b.settle(ctx, id, r, msg, err, changed, recorded)
+	return d.reply, b.settle(ctx, id, d, err)
 }
 
-// settle finishes an approve or deny after its transaction: it turns
-// store errors into what the clicker should read, and says in the thread
-// what changed. A recorded approval or denial is said there only, so the
-// clicker gets no echo of it.
-func (b *Bot) settle(ctx context.Context, id cs.RequestID, r cs.Request, msg string, err error, changed, recorded bool) (string, error) {
+// mayDeny is nil when actor may deny r: its requester, its commit's
+// author, or anyone who could approve it.
+func (b *Bot) mayDeny(actor cs.Actor, r cs.Request, groups map[string][]cs.Actor) error {
+	if actor == r.Requester || actor == r.Author {
+		return nil
+	}
+	_, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
+		Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
+	})
+	if errors.Is(err, policies.ErrAlreadyApproved) || errors.Is(err, policies.ErrNotNeeded) {
+		return nil
+	}
+	return err
+}
+
+// CheckDeny tells a Deny click whether it may go on to ask for a reason:
+// nil, or the explanation the clicker gets (the chat shows it instead of
+// the reason dialog). It changes nothing.
+func (b *Bot) CheckDeny(ctx context.Context, c Caller, value string) error {
+	id, fp, err := ParseButtonValue(value)
+	if err != nil {
+		return err
+	}
+	groups, _ := b.usergroups(ctx)
+	return b.store.View(ctx, func(tx ReadTx) error {
+		r, err := tx.Request(id)
+		switch {
+		case errors.Is(err, cs.ErrNotFound):
+			return fmt.Errorf("no request %s", id)
+		case err != nil:
+			return b.storeFailure(err)
+		case r.State != cs.StatePending:
+			return errors.New(string(closedReason(r)))
+		case fp != r.Fingerprint:
+			return fmt.Errorf("that button is for a different version of %s; nothing was changed", id)
+		}
+		if err := b.mayDeny(c.User, r, groups); err != nil {
+			return fmt.Errorf("you cannot deny %s: only its requester or its approvers may (%v)", id, err)
+		}
+		return nil
+	})
+}
+
+// settle finishes an approve or deny after its transaction: a store error
+// becomes what the clicker should read, and the change is said in the
+// thread.
+func (b *Bot) settle(ctx context.Context, id cs.RequestID, d decision, err error) error {
 	if err != nil {
 		if errors.Is(err, cs.ErrNotFound) {
-			return "", fmt.Errorf("no request %s", id)
+			return fmt.Errorf("no request %s", id)
 		}
-		return "", fmt.Errorf("%w: %v", errAudit, err)
+		return b.storeFailure(err)
 	}
-	if changed {
-		b.refresh(ctx, r)
-		b.reply(ctx, r, msg)
-		if recorded {
-			msg = ""
-		}
+	if d.changed {
+		b.refresh(ctx, d.r)
+		b.reply(ctx, d.r, d.thread)
 	}
-	return msg, nil
+	return nil
 }

@@ -26,7 +26,10 @@ type Service struct {
 	Branch  string
 	Channel string
 	Image   string // repository, without tag or digest
-	Build   Build
+	// Where and Place say where it runs, for the approval message:
+	// "engine" or "host", and its name and address.
+	Where, Place string
+	Build        Build
 	// Executor runs its deploys, rollbacks and scales.
 	Executor Executor
 }
@@ -58,6 +61,13 @@ type Config struct {
 	DryRun bool
 	// DefaultExpiry applies when a policy gives none (default 1h).
 	DefaultExpiry time.Duration
+	// Directory resolves Slack user groups named in groups and policies;
+	// nil: "usergroup:…" entries match nobody.
+	Directory Directory
+	// PublicURL, if set, is the bot's web address: messages link to the
+	// request pages under it. GitHubURL is GitHub's web address for
+	// commit links (default https://github.com/).
+	PublicURL, GitHubURL string
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
@@ -79,6 +89,14 @@ type Bot struct {
 	work   tracker        // executions, image waits: what Idle waits for
 	loops  sync.WaitGroup // background loops, stopped by Close
 
+	// The outbox: outq counts queued messages (Idle waits for them too),
+	// outboxKick wakes the delivery loop.
+	outq        tracker
+	outboxKick  chan struct{}
+	outMu       sync.Mutex
+	outInflight uint64 // the entry being delivered, 0 for none
+	outStalled  bool   // the last delivery failed: coalesce updates
+
 	mu      sync.Mutex
 	running map[string]*sync.Mutex // one execution at a time per target
 }
@@ -95,7 +113,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	return &Bot{
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		Clock: SystemClock{}, ctx: ctx, cancel: cancel,
-		running: map[string]*sync.Mutex{},
+		running: map[string]*sync.Mutex{}, outboxKick: make(chan struct{}, 1),
 	}
 }
 
@@ -104,8 +122,14 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 // approved requests that had not started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
 	var interrupted, approved []cs.Request
+	var queued int
 	err := b.store.Update(ctx, func(tx Tx) error {
 		interrupted, approved = nil, nil
+		q, err := tx.Outbox(0)
+		if err != nil {
+			return err
+		}
+		queued = len(q)
 		if _, err := tx.Append(b.event(cs.EventConfigLoaded, cs.ActorBot, nil, map[string]any{
 			"hash": b.cfg.ConfigHash, "path": b.cfg.ConfigPath,
 			"policy_version": b.cfg.Policy.Version(), "dry_run": b.cfg.DryRun,
@@ -136,8 +160,15 @@ func (b *Bot) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	// Messages queued before the stop are delivered first, in order.
+	b.counted(queued, 0)
+	b.loops.Add(1)
+	go func() {
+		defer b.loops.Done()
+		b.deliverLoop()
+	}()
 	for _, r := range interrupted {
-		b.reply(ctx, r, "⚠️ "+string(r.ID)+" was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.")
+		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.", r.ID), r))
 		b.refresh(ctx, r)
 	}
 	for _, r := range approved {
@@ -161,9 +192,15 @@ func (b *Bot) Close() {
 }
 
 // Idle returns when no work the bot started is still running: executions,
-// image waits and the messages about them. Requests waiting for people do
-// not count. The shell uses it to handle each line to quiescence.
-func (b *Bot) Idle(ctx context.Context) error { return b.work.wait(ctx) }
+// image waits and the messages about them, delivered. Requests waiting
+// for people do not count. The shell uses it to handle each line to
+// quiescence.
+func (b *Bot) Idle(ctx context.Context) error {
+	if err := b.work.wait(ctx); err != nil {
+		return err
+	}
+	return b.outq.wait(ctx)
+}
 
 func (b *Bot) now() time.Time { return b.Clock.Now() }
 
@@ -257,3 +294,13 @@ func (b *Bot) targetMutex(target string) *sync.Mutex {
 
 // errAudit marks failures to write the audit trail: the action must not run.
 var errAudit = errors.New("could not write the audit trail; nothing was done")
+
+// storeFailure is what a chat user is told when the store failed: a short,
+// true cause. The log gets the whole error.
+func (b *Bot) storeFailure(err error) error {
+	b.log.Error("store", "err", err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("the bot is shutting down; nothing was done")
+	}
+	return errAudit
+}

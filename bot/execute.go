@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	cs "github.com/countersign/countersign"
@@ -59,7 +60,7 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		if l, locked, err := blockedBy(tx, r); err != nil {
 			return err
 		} else if locked {
-			r.State, r.Outcome, r.Updated = cs.StateFailed, "not run: "+lockReason(l), now
+			r.State, r.Outcome, r.Updated = cs.StateFailed, string("not run: "+lockReason(l)), now
 			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
 				return err
 			}
@@ -75,26 +76,26 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	})
 	if err != nil {
 		b.log.Error("start execution", "request", id, "err", err)
-		b.reply(ctx, r, fmt.Sprintf("%s was not run: %v", id, errAudit))
+		b.reply(ctx, r, Textf("%s was not run: %v", id, b.storeFailure(err)))
 		return
 	}
 	if !start {
 		if r.State == cs.StateFailed {
 			b.refresh(ctx, r)
-			b.reply(ctx, r, string(r.ID)+" "+r.Outcome)
+			b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 		}
 		return
 	}
 	b.refresh(ctx, r)
 	if r.DryRun {
-		b.reply(ctx, r, fmt.Sprintf("%s started [DRY RUN: nothing will be changed]", r.ID))
+		b.reply(ctx, r, Textf("%s started [DRY RUN: nothing will be changed]", r.ID))
 	} else {
-		b.reply(ctx, r, fmt.Sprintf("%s started", r.ID))
+		b.reply(ctx, r, Textf("%s started", r.ID))
 	}
 
 	began := b.now()
 	res, runErr := b.run(ctx, r)
-	b.finish(ctx, r, res, runErr, b.now().Sub(began))
+	b.finish(ctx, r, res, runErr, began)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.
@@ -106,6 +107,7 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	p := &progressReply{r: r}
 	progress := func(step string) error {
 		err := b.store.Update(ctx, func(tx Tx) error {
 			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
@@ -114,7 +116,7 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %v", errAudit, err)
 		}
-		b.reply(ctx, r, step)
+		b.showStep(ctx, p, step)
 		return nil
 	}
 	return exec.Execute(ctx, r, progress)
@@ -133,7 +135,7 @@ func (b *Bot) runLock(ctx context.Context, r cs.Request) (Result, error) {
 				res.Summary = r.Action.Target + " was not locked"
 				return nil
 			}
-			res.Summary = fmt.Sprintf("%s unlocked (was locked by %s: %s)", r.Action.Target, mention(l.Actor), l.Reason)
+			res.Summary = fmt.Sprintf("%s unlocked (was locked by %s: %s)", r.Action.Target, l.Actor, l.Reason)
 			if _, err := tx.Append(b.event(cs.EventLockReleased, r.Requester, &r, map[string]any{"lock": l})); err != nil {
 				return err
 			}
@@ -154,10 +156,12 @@ func (b *Bot) runLock(ctx context.Context, r cs.Request) (Result, error) {
 
 // finish records the outcome, the deployment history and, after a
 // rollback, the lock against deploys on push.
-func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error, took time.Duration) {
+func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error, began time.Time) {
 	var autoLock bool
+	var kept cs.Lock // a lock set by hand, which a rollback leaves alone
+	took := b.now().Sub(began)
 	err := b.store.Update(ctx, func(tx Tx) error {
-		autoLock = false
+		autoLock, kept = false, cs.Lock{}
 		cur, err := tx.Request(r.ID)
 		if err != nil {
 			return err
@@ -168,10 +172,10 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		kind := cs.EventExecutionSucceeded
 		detail := map[string]any{"dry_run": r.DryRun, "duration_ms": took.Milliseconds()}
 		if runErr != nil {
-			r.State, r.Outcome, kind = cs.StateFailed, "failed: "+runErr.Error(), cs.EventExecutionFailed
+			r.State, r.Outcome, kind = cs.StateFailed, string(Textf("failed: %v", runErr)), cs.EventExecutionFailed
 			detail["error"] = runErr.Error()
 		} else {
-			r.State, r.Outcome = cs.StateSucceeded, res.Summary
+			r.State, r.Outcome = cs.StateSucceeded, string(Esc(res.Summary))
 			detail["summary"], detail["image"] = res.Summary, res.Image
 		}
 		if _, err := tx.Append(b.event(kind, cs.ActorBot, &r, detail)); err != nil {
@@ -180,7 +184,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
 			d := cs.Deployment{
 				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
-				Requester: r.Requester, Started: r.Updated, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
+				Requester: r.Requester, Started: began, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
 			}
 			if res.Image != "" {
 				d.Image = res.Image
@@ -192,6 +196,12 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 				return err
 			}
 			if k == cs.ActionRollback && runErr == nil {
+				if cur, ok, err := tx.Lock(r.Action.Target); err != nil {
+					return err
+				} else if ok && !cur.AutoOnly {
+					kept = cur
+					return tx.PutRequest(r)
+				}
 				l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
 					Reason: fmt.Sprintf("rolled back by %s", r.ID)}
 				if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
@@ -209,16 +219,71 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		// The outcome is not recorded: the request stays "executing" and
 		// the next start marks it interrupted, so it is never re-run.
 		b.log.Error("record execution outcome", "request", r.ID, "err", err)
-		b.reply(ctx, r, fmt.Sprintf("%s finished but its outcome could not be recorded: %v", r.ID, err))
+		b.reply(ctx, r, Textf("%s finished but its outcome could not be recorded: %v", r.ID, b.storeFailure(err)))
 		return
 	}
 	b.refresh(ctx, r)
 	if runErr != nil {
-		b.reply(ctx, r, fmt.Sprintf("❌ %s failed after %s: %v", r.ID, took.Round(time.Millisecond), runErr))
+		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %v", r.ID, took.Round(time.Millisecond), runErr), r))
 		return
 	}
-	b.reply(ctx, r, fmt.Sprintf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary))
+	b.reply(ctx, r, cc(Textf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary), r))
 	if autoLock {
-		b.reply(ctx, r, fmt.Sprintf("🔒 %s is now locked against deploys on push, so the next push does not undo the rollback. `unlock %s` when the fix is in.", r.Action.Target, r.Action.Target))
+		b.reply(ctx, r, Textf("🔒 %s is now locked against deploys on push, so the next push does not undo the rollback. `unlock %s` when the fix is in.", r.Action.Target, r.Action.Target))
 	}
+	if kept.Target != "" {
+		b.reply(ctx, r, Textf("🔒 %s stays locked by %s (%s): that lock is stronger than the one a rollback sets, so it was left as it is.", kept.Target, mention(kept.Actor), kept.Reason))
+	}
+}
+
+// progressReply is the one thread reply that shows an execution's steps,
+// edited in place as they come, instead of a reply per step.
+type progressReply struct {
+	r     cs.Request
+	ref   cs.MessageRef
+	steps []string
+}
+
+// maxProgressLines bounds the steps the progress reply shows.
+const maxProgressLines = 20
+
+// showStep adds step to the progress reply. A step that differs from the
+// last only in its numbers ("tasks running new image 2/3" after "1/3")
+// replaces it.
+func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
+	if n := len(p.steps); n > 0 && sameShape(p.steps[n-1], step) {
+		p.steps[n-1] = step
+	} else {
+		p.steps = append(p.steps, step)
+	}
+	shown := p.steps
+	text := Textf("%s progress:", p.r.ID)
+	if len(shown) > maxProgressLines {
+		text += Textf(" (%d earlier steps not shown)", len(shown)-maxProgressLines)
+		shown = shown[len(shown)-maxProgressLines:]
+	}
+	for _, s := range shown {
+		text += Textf("\n• %s", s)
+	}
+	msg := Message{Channel: p.r.Thread.Channel, Thread: p.r.Thread, Text: text}
+	if p.ref.ID == "" {
+		if p.r.Thread != (cs.MessageRef{}) {
+			p.ref = b.post(ctx, msg)
+		}
+		return
+	}
+	b.update(ctx, p.ref, msg)
+}
+
+// sameShape reports whether a and b are equal once digits are ignored.
+func sameShape(a, b string) bool {
+	strip := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strip(a) == strip(b)
 }

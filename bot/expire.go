@@ -54,7 +54,7 @@ func (b *Bot) Expire(ctx context.Context) error {
 	}
 	for _, r := range closed {
 		b.refresh(ctx, r)
-		b.reply(ctx, r, string(r.ID)+" "+r.Outcome)
+		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 	}
 	return nil
 }

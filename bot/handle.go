@@ -10,16 +10,10 @@ import (
 	"github.com/countersign/countersign/commands"
 )
 
-// Caller is who typed a command, and where.
-type Caller struct {
-	User    cs.Actor
-	Channel string
-}
-
 // HandleCommand handles one command as typed after the slash command.
 // Every outcome is said in chat: requests in their thread, answers and
 // errors ephemerally to the caller. Chat adapters must acknowledge Slack
-// first and call this asynchronously.
+// first and call this asynchronously, on a context of their own.
 func (b *Bot) HandleCommand(ctx context.Context, c Caller, text string) {
 	b.work.add()
 	defer b.work.done()
@@ -28,66 +22,99 @@ func (b *Bot) HandleCommand(ctx context.Context, c Caller, text string) {
 		reply = "⚠️ " + userMessage(err)
 		b.log.Info("command refused", "user", c.User, "err", err)
 	}
-	if reply == "" {
-		return
-	}
-	if err := b.chat.Ephemeral(ctx, c.Channel, c.User, Message{Channel: c.Channel, Title: reply}); err != nil {
-		b.log.Warn("ephemeral reply", "user", c.User, "err", err)
+	b.answer(ctx, c, reply)
+}
+
+// answer tells the caller alone.
+func (b *Bot) answer(ctx context.Context, c Caller, reply Markup) {
+	if reply != "" {
+		b.ephemeral(ctx, c, Message{Channel: c.Channel, Text: reply})
 	}
 }
 
 // userMessage is what a chat user sees of an error: the error's text,
-// which the bot's own errors keep short and free of secrets.
-func userMessage(err error) string {
+// which the bot's own errors keep short and free of secrets, escaped,
+// since it may quote what the user typed.
+func userMessage(err error) Markup {
 	var pe *commands.ParseError
 	if errors.As(err, &pe) {
-		return pe.Error()
+		return Esc(pe.Error())
 	}
-	return err.Error()
+	return Esc(err.Error())
 }
 
-// HandleButton handles an Approve or Deny click. value is the button's
-// value, "ID:FINGERPRINT" as rendered by the chat adapter.
+// The actions of the request buttons, as the chat sends them back.
+const (
+	ButtonApprove = "approve"
+	ButtonDeny    = "deny"
+)
+
+// ButtonValue is the value of a request's buttons: the request and the
+// fingerprint of the exact action the clicker saw.
+func ButtonValue(id cs.RequestID, fingerprint string) string { return string(id) + ":" + fingerprint }
+
+// ParseButtonValue reverses ButtonValue.
+func ParseButtonValue(v string) (cs.RequestID, string, error) {
+	id, fp, ok := strings.Cut(v, ":")
+	if !ok || fp == "" {
+		return "", "", fmt.Errorf("button value %q: want REQUEST:FINGERPRINT", v)
+	}
+	rid, err := cs.ParseRequestID(id)
+	return rid, fp, err
+}
+
+// HandleButton handles an Approve or Deny click; value is the button's
+// (ButtonValue). A Deny click without a reason (Slack asks for one in a
+// modal first and calls HandleDeny) is denied "with the button".
 func (b *Bot) HandleButton(ctx context.Context, c Caller, action, value string) {
+	switch action {
+	case ButtonApprove:
+		b.work.add()
+		defer b.work.done()
+		rid, fp, err := ParseButtonValue(value)
+		var reply Markup
+		if err == nil {
+			reply, err = b.approve(ctx, c.User, rid, fp)
+		}
+		if err != nil {
+			reply = "⚠️ " + userMessage(err)
+		}
+		b.answer(ctx, c, reply)
+	case ButtonDeny:
+		b.HandleDeny(ctx, c, value, "denied with the button")
+	default:
+		b.answer(ctx, c, Textf("⚠️ unknown button %q", action))
+	}
+}
+
+// HandleDeny denies the request of a Deny button's value with reason.
+func (b *Bot) HandleDeny(ctx context.Context, c Caller, value, reason string) {
 	b.work.add()
 	defer b.work.done()
-	id, fp, _ := strings.Cut(value, ":")
-	rid, err := cs.ParseRequestID(id)
-	var reply string
+	rid, fp, err := ParseButtonValue(value)
+	var reply Markup
 	if err == nil {
-		switch action {
-		case "approve":
-			reply, err = b.approve(ctx, c.User, rid, fp)
-		case "deny":
-			reply, err = b.deny(ctx, c.User, rid, "denied with the button")
-		default:
-			err = fmt.Errorf("unknown button %q", action)
-		}
+		reply, err = b.deny(ctx, c.User, rid, fp, reason)
 	}
 	if err != nil {
-		reply = "⚠️ " + err.Error()
+		reply = "⚠️ " + userMessage(err)
 	}
-	if reply == "" {
-		return
-	}
-	if err := b.chat.Ephemeral(ctx, c.Channel, c.User, Message{Channel: c.Channel, Title: reply}); err != nil {
-		b.log.Warn("ephemeral reply", "user", c.User, "err", err)
-	}
+	b.answer(ctx, c, reply)
 }
 
 // command runs one parsed command and returns the caller's reply.
-func (b *Bot) command(ctx context.Context, c Caller, text string) (string, error) {
+func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error) {
 	cmd, err := commands.Parse(text)
 	if err != nil {
 		return "", err
 	}
 	switch cmd := cmd.(type) {
 	case commands.Help:
-		return commands.HelpText(cmd.Topic), nil
+		return Esc(commands.HelpText(cmd.Topic)), nil
 	case commands.Approve:
 		return b.approve(ctx, c.User, cmd.ID, "")
 	case commands.Deny:
-		return b.deny(ctx, c.User, cmd.ID, cmd.Reason)
+		return b.deny(ctx, c.User, cmd.ID, "", cmd.Reason)
 	case commands.Status:
 		return b.status(ctx, cmd.Service)
 	case commands.Audit:
@@ -106,7 +133,7 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (string, error
 		return "", err
 	}
 	if r.Message.Channel != "" && r.Message.Channel != c.Channel {
-		return fmt.Sprintf("%s posted in %s", r.ID, r.Message.Channel), nil
+		return Textf("%s posted in %s", r.ID, channelMention(r.Message.Channel)), nil
 	}
 	return "", nil
 }
@@ -177,4 +204,12 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		}
 	}
 	return d, nil
+}
+
+// channelMention links a channel ID (<#C123>); a name is shown as it is.
+func channelMention(ch string) Markup {
+	if validUserID(ch) && (ch[0] == 'C' || ch[0] == 'G') {
+		return Markup("<#" + ch + ">")
+	}
+	return Esc(ch)
 }

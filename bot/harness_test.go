@@ -57,10 +57,11 @@ func (c *fakeChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) e
 	return nil
 }
 
-func (c *fakeChat) Ephemeral(_ context.Context, _ string, user cs.Actor, m bot.Message) error {
+func (c *fakeChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
+	user := to.User
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ephem = append(c.ephem, string(user)+": "+m.Text())
+	c.ephem = append(c.ephem, string(user)+": "+string(m.Text))
 	return nil
 }
 
@@ -82,10 +83,10 @@ func (c *fakeChat) allText() string {
 	defer c.mu.Unlock()
 	var b strings.Builder
 	for _, m := range c.posts {
-		b.WriteString(m.Text() + "\n")
+		b.WriteString(string(m.Text) + "\n")
 	}
 	for _, m := range c.updates {
-		b.WriteString(m.Text() + "\n")
+		b.WriteString(string(m.Text) + "\n")
 	}
 	for _, e := range c.ephem {
 		b.WriteString(e + "\n")

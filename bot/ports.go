@@ -36,6 +36,12 @@ type ReadTx interface {
 	Deployments(target string, limit int) ([]cs.Deployment, error)
 	// Events returns the audit records that match q, oldest first.
 	Events(q EventQuery) ([]cs.Event, error)
+	// Outbox returns queued chat messages, oldest first, at most limit
+	// (limit <= 0: all).
+	Outbox(limit int) ([]Outgoing, error)
+	// MessageRef returns where the chat put the bot's message id; ok is
+	// false while it has not been delivered.
+	MessageRef(id string) (ref cs.MessageRef, ok bool, err error)
 }
 
 // EventQuery filters audit records. Zero fields match everything.
@@ -66,6 +72,15 @@ type Tx interface {
 	// SeenDelivery records a GitHub delivery ID and reports whether it had
 	// been recorded before.
 	SeenDelivery(id string, at time.Time) (seen bool, err error)
+	// QueueOutgoing appends o to the outbox with the next sequence number
+	// (and, for a post, the message's local ID) and returns it as stored.
+	QueueOutgoing(o Outgoing) (Outgoing, error)
+	// PutOutgoing replaces the queued message o.Seq.
+	PutOutgoing(o Outgoing) error
+	// DeleteOutgoing removes a queued message; a missing one is not an error.
+	DeleteOutgoing(seq uint64) error
+	// PutMessageRef records where the chat put the bot's message ref.ID.
+	PutMessageRef(ref cs.MessageRef) error
 }
 
 // Clock tells the time; tests inject their own.

@@ -30,7 +30,7 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (int, error) {
 		}))
 		return err
 	}); err != nil {
-		return 0, fmt.Errorf("%w: %v", errAudit, err)
+		return 0, b.storeFailure(err)
 	}
 	n := 0
 	for _, s := range b.cfg.Services {
@@ -50,26 +50,21 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (int, error) {
 // deployPush is one (service, commit) thread.
 func (b *Bot) deployPush(ctx context.Context, s Service, p Push) {
 	info := pushInfo{SHA: p.SHA, Branch: p.Branch, Login: p.Login, Title: p.Title}
-	msg := pushMessage(s, info, "getting the image")
+	msg := b.pushMessage(s, info, "getting the image")
 	msg.Channel = s.Channel
-	parent, err := b.chat.Post(ctx, msg)
-	if err != nil {
-		b.log.Warn("post push message", "service", s.Name, "err", err)
+	parent := b.post(ctx, msg)
+	if parent.ID == "" {
 		return
 	}
-	fail := func(status string) {
-		m := pushMessage(s, info, status)
+	fail := func(status Markup) {
+		m := b.pushMessage(s, info, status)
 		m.Channel = s.Channel
-		if err := b.chat.Update(ctx, parent, m); err != nil {
-			b.log.Warn("update push message", "service", s.Name, "err", err)
-		}
-		if _, err := b.chat.Post(ctx, Message{Channel: s.Channel, Thread: parent, Title: "❌ " + status}); err != nil {
-			b.log.Warn("post push reply", "service", s.Name, "err", err)
-		}
+		b.update(ctx, parent, m)
+		b.post(ctx, Message{Channel: s.Channel, Thread: parent, Text: "❌ " + status})
 	}
 	image, err := b.imageFor(ctx, s, p, parent)
 	if err != nil {
-		fail(err.Error())
+		fail(Esc(err.Error()))
 		return
 	}
 	d := draft{
@@ -79,7 +74,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, p Push) {
 		CommitTitle: p.Title, Thread: parent, Channel: s.Channel,
 	}
 	if _, err := b.submit(ctx, d); err != nil {
-		fail("could not request the deploy: " + err.Error())
+		fail(Textf("could not request the deploy: %v", err))
 	}
 }
 
@@ -94,17 +89,13 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 		if err != nil {
 			return "", fmt.Errorf("image tag: %w", err)
 		}
-		if _, err := b.chat.Post(ctx, Message{Channel: s.Channel, Thread: thread,
-			Title: fmt.Sprintf("waiting up to %s for %s:%s", s.Build.Timeout, s.Image, tag)}); err != nil {
-			b.log.Warn("post push reply", "service", s.Name, "err", err)
-		}
+		b.post(ctx, Message{Channel: s.Channel, Thread: thread,
+			Text: Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag)})
 		img, err := b.images.Wait(ctx, s.Image, tag, s.Build.Timeout)
 		if err != nil {
 			return "", fmt.Errorf("no image for %s: %w", short(p.SHA), err)
 		}
-		if _, err := b.chat.Post(ctx, Message{Channel: s.Channel, Thread: thread, Title: "image " + img}); err != nil {
-			b.log.Warn("post push reply", "service", s.Name, "err", err)
-		}
+		b.post(ctx, Message{Channel: s.Channel, Thread: thread, Text: Textf("image %s", img)})
 		return img, nil
 	case "docker":
 		return "", fmt.Errorf("building images with the Docker Engine (build.mode docker) is not in this version of Countersign; use build.mode wait")

@@ -11,7 +11,7 @@ import (
 )
 
 // status answers `status [SERVICE]`: what runs where, pending requests, locks.
-func (b *Bot) status(ctx context.Context, only string) (string, error) {
+func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 	services := b.cfg.Services
 	if only != "" {
 		s, ok := b.service(only)
@@ -20,10 +20,10 @@ func (b *Bot) status(ctx context.Context, only string) (string, error) {
 		}
 		services = []Service{s}
 	}
-	var out []string
+	var out []Markup
 	err := b.store.View(ctx, func(tx ReadTx) error {
 		for _, s := range services {
-			line := fmt.Sprintf("*%s* (%s)", s.Name, s.Kind)
+			line := Textf("*%s* (%s)", s.Name, s.Kind)
 			hist, err := tx.Deployments(s.Name, 1)
 			if err != nil {
 				return err
@@ -40,17 +40,17 @@ func (b *Bot) status(ctx context.Context, only string) (string, error) {
 				if d.DryRun {
 					dry = " [dry run]"
 				}
-				line += fmt.Sprintf(": last %s %s %s%s at %s by %s", d.Kind, d.ID, ok, dry, fmtTime(d.Finished), mention(d.Requester))
+				line += Textf(": last %s %s %s%s at %s by %s", string(d.Kind), d.ID, ok, dry, fmtTime(d.Finished), mention(d.Requester))
 				if len(d.Approvers) > 0 {
-					var a []string
+					var a []Markup
 					for _, x := range d.Approvers {
 						a = append(a, mention(x))
 					}
-					line += ", approved by " + strings.Join(a, ", ")
+					line += ", approved by " + Join(a, ", ")
 				}
-				line += "\n    image " + d.Image
+				line += Textf("\n    image %s", d.Image)
 				if d.Commit != "" {
-					line += " (commit " + short(d.Commit) + ")"
+					line += " (commit " + b.commitLink(s.Name, d.Commit) + ")"
 				}
 			}
 			if l, ok, err := tx.Lock(s.Name); err != nil {
@@ -70,9 +70,9 @@ func (b *Bot) status(ctx context.Context, only string) (string, error) {
 			out = append(out, "Open requests:")
 		}
 		for _, r := range open {
-			line := fmt.Sprintf("  %s %s — %s", r.ID, describeChange(r.Action), stateLabel(r))
+			line := Textf("  %s %s — %s", r.ID, describeChange(r.Action), stateLabel(r))
 			if r.State == cs.StatePending {
-				line += " (" + policies.Progress(r.Decision, r.Approvals) + "; expires " + fmtTime(r.Expires) + ")"
+				line += Textf(" (%s; expires %s)", policies.Progress(r.Decision, r.Approvals), fmtTime(r.Expires))
 			}
 			out = append(out, line)
 		}
@@ -87,17 +87,17 @@ func (b *Bot) status(ctx context.Context, only string) (string, error) {
 			if err != nil {
 				text = "could not read: " + err.Error()
 			}
-			out[i] += "\n    now: " + text
+			out[i] += Textf("\n    now: %s", text)
 		}
 	}
-	return strings.Join(out, "\n"), nil
+	return Join(out, "\n"), nil
 }
 
 // auditListLimit bounds what `/cs audit` shows in chat.
 const auditListLimit = 30
 
 // auditQuery answers `audit [SERVICE|@user] [since D]`.
-func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (string, error) {
+func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (Markup, error) {
 	q := EventQuery{Target: c.Service, Actor: c.User, Since: b.now().Add(-c.Since), Limit: auditListLimit}
 	if c.Service != "" {
 		if _, ok := b.service(c.Service); !ok {
@@ -115,7 +115,7 @@ func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (string, error) 
 		return "", err
 	}
 	if len(evs) == 0 {
-		return fmt.Sprintf("No audit records since %s.", fmtTime(q.Since)), nil
+		return Textf("No audit records since %s.", fmtTime(q.Since)), nil
 	}
 	lines := []string{fmt.Sprintf("Audit records since %s (newest %d at most):", fmtTime(q.Since), auditListLimit)}
 	for _, e := range evs {
@@ -128,11 +128,11 @@ func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (string, error) 
 		}
 		lines = append(lines, l)
 	}
-	return strings.Join(lines, "\n"), nil
+	return Esc(strings.Join(lines, "\n")), nil
 }
 
 // explain answers `policy explain ACTION TARGET [@user]` without acting.
-func (b *Bot) explain(_ context.Context, c Caller, cmd commands.PolicyExplain) (string, error) {
+func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain) (Markup, error) {
 	who := c.User
 	if cmd.User != "" {
 		who = cmd.User
@@ -145,12 +145,17 @@ func (b *Bot) explain(_ context.Context, c Caller, cmd commands.PolicyExplain) (
 	} else if _, ok := b.service(cmd.Target); !ok {
 		return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, cmd.Target, b.serviceNames())
 	}
-	d := b.cfg.Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Now: b.now()})
-	return fmt.Sprintf("If %s asked to %s now (nothing is done):\n%s", mention(who), a, policies.Explain(d)), nil
+	groups, notes := b.usergroups(ctx)
+	d := b.cfg.Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Usergroups: groups, Now: b.now()})
+	out := Textf("If %s asked to %s now (nothing is done):\n%s", mention(who), a.String(), policies.Explain(d))
+	for _, n := range notes {
+		out += "\nNote: " + n
+	}
+	return out, nil
 }
 
 // dnsShow answers `dns show NAME [TYPE]` from the zone's primary.
-func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (string, error) {
+func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (Markup, error) {
 	z, ok := b.zoneFor(cmd.Name)
 	if !ok {
 		return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Name, b.zoneNames())
@@ -164,11 +169,11 @@ func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (string, error)
 		return "", fmt.Errorf("dns show %s: %w", cmd.Name, err)
 	}
 	if len(recs) == 0 {
-		return fmt.Sprintf("%s %s: no records", cmd.Name, cmd.Type), nil
+		return Textf("%s %s: no records", cmd.Name, cmd.Type), nil
 	}
 	var lines []string
 	for _, r := range recs {
 		lines = append(lines, fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, r.Value))
 	}
-	return strings.Join(lines, "\n"), nil
+	return Esc(strings.Join(lines, "\n")), nil
 }

@@ -10,13 +10,7 @@ import (
 	"github.com/countersign/countersign/policies"
 )
 
-// Mentions are written in Slack's <@U123> form; other chats translate them.
-func mention(a cs.Actor) string {
-	if strings.HasPrefix(string(a), "github:") || a == cs.ActorBot || a == "" {
-		return string(a)
-	}
-	return "<@" + string(a) + ">"
-}
+func mention(a cs.Actor) Markup { return Mention(a) }
 
 func stateLabel(r cs.Request) string {
 	switch r.State {
@@ -33,66 +27,148 @@ func stateLabel(r cs.Request) string {
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-// render is the request's own message: what will happen, who decided,
-// where it stands. It is re-rendered and updated in place on every change.
-func (b *Bot) render(r cs.Request) Message {
-	m := Message{Request: r.ID, Fingerprint: r.Fingerprint}
-	dry := ""
-	if r.DryRun {
-		dry = " [DRY RUN]"
+// card is what the request's own message shows. It is rebuilt and the
+// message updated in place on every change.
+func (b *Bot) card(r cs.Request) *RequestCard {
+	c := &RequestCard{
+		ID: r.ID, Action: r.Action, State: r.State, Status: stateLabel(r), DryRun: r.DryRun,
+		Change: describeChange(r.Action), Details: b.details(r), DNS: r.Action.DNS,
+		Plan: r.Plan, BreakGlass: r.Action.BreakGlass,
+		Policy: r.Decision.Policy, PolicyVersion: r.Decision.PolicyVersion, Window: r.Decision.Window,
+		Expires: r.Expires, Outcome: Markup(r.Outcome), Fingerprint: r.Fingerprint,
 	}
-	m.Title = fmt.Sprintf("%s · %s · %s%s", r.ID, r.Action, stateLabel(r), dry)
 	if r.Source == cs.SourcePush {
-		by := "a push by " + string(cs.GitHubActor(r.AuthorLogin))
+		c.RequestedBy = Textf("a push by %s", string(cs.GitHubActor(r.AuthorLogin)))
 		if r.Author != "" {
-			by += " (" + mention(r.Author) + ")"
+			c.RequestedBy += Textf(" (%s)", mention(r.Author))
 		}
-		m.Lines = append(m.Lines, "Requested by "+by)
 	} else {
-		m.Lines = append(m.Lines, "Requested by "+mention(r.Requester))
+		c.RequestedBy = mention(r.Requester)
 	}
-	m.Lines = append(m.Lines, "Change: "+describeChange(r.Action))
-	if r.Action.BreakGlass != "" {
-		m.Lines = append(m.Lines, "Break-glass: "+r.Action.BreakGlass)
-	}
-	if r.Plan != "" {
-		m.Lines = append(m.Lines, "Plan: "+r.Plan)
-	}
-	d := r.Decision
-	pol := "no policy matched"
-	if d.Policy != "" {
-		pol = fmt.Sprintf("%q", d.Policy)
-	}
-	m.Lines = append(m.Lines, fmt.Sprintf("Policy: %s (version %s)", pol, shortHash(d.PolicyVersion)))
-	if d.Window != "" {
-		m.Lines = append(m.Lines, "Change window: "+d.Window)
-	}
-	switch r.State {
-	case cs.StatePending:
-		m.Lines = append(m.Lines, "Approvals: "+policies.Progress(d, r.Approvals))
-		m.Lines = append(m.Lines, "Expires: "+fmtTime(r.Expires))
-		m.Buttons = true
-	case cs.StateRefused, cs.StateDenied, cs.StateExpired, cs.StateSuperseded, cs.StateFailed, cs.StateInterrupted, cs.StateSucceeded:
-		if len(r.Approvals) > 0 {
-			m.Lines = append(m.Lines, "Approved by: "+approvers(r))
+	if r.Decision.Verdict == cs.VerdictNeedsApproval {
+		for _, req := range r.Decision.Requires {
+			l := ApprovalLine{Group: req.Group, Need: req.Count}
+			for _, a := range r.Approvals {
+				if a.Group == req.Group {
+					l.Approvers = append(l.Approvers, a.Actor)
+				}
+			}
+			c.Lines = append(c.Lines, l)
 		}
-		if r.Outcome != "" {
-			m.Lines = append(m.Lines, "Outcome: "+r.Outcome)
-		}
-	case cs.StateApproved, cs.StateExecuting:
-		if len(r.Approvals) > 0 {
-			m.Lines = append(m.Lines, "Approved by: "+approvers(r))
-		}
+		c.Progress = policies.Progress(r.Decision, r.Approvals)
 	}
-	return m
+	c.Buttons = r.State == cs.StatePending
+	if b.cfg.PublicURL != "" {
+		c.URL = strings.TrimSuffix(b.cfg.PublicURL, "/") + "/requests/" + string(r.ID)
+	}
+	return c
 }
 
-func approvers(r cs.Request) string {
-	var s []string
-	for _, a := range r.Approvals {
-		s = append(s, mention(a.Actor))
+// details lists the parts of a change an approver checks.
+func (b *Bot) details(r cs.Request) []Field {
+	a := r.Action
+	var f []Field
+	add := func(label string, v Markup) { f = append(f, Field{label, v}) }
+	switch a.Kind {
+	case cs.ActionDeploy, cs.ActionRollback, cs.ActionScale, cs.ActionLock, cs.ActionUnlock:
+		add("Service", Esc(a.Target))
+		if s, ok := b.service(a.Target); ok && s.Where != "" {
+			add(strings.ToUpper(s.Where[:1])+s.Where[1:], Esc(s.Place))
+		}
+	case cs.ActionDNS:
+		add("Name", Esc(strings.TrimSuffix(a.Target, ".")))
 	}
-	return strings.Join(s, ", ")
+	switch a.Kind {
+	case cs.ActionDeploy, cs.ActionRollback:
+		add("Image", Textf("`%s`", a.Image))
+		if a.Commit != "" {
+			add("Commit", b.commitLink(a.Target, a.Commit))
+		}
+		if a.Deployment != "" {
+			add("Back to", Esc(a.Deployment))
+		}
+	case cs.ActionScale:
+		add("Replicas", Textf("%d → %d", a.FromReplicas, a.Replicas))
+	case cs.ActionLock:
+		add("Reason", Esc(a.Reason))
+	}
+	return f
+}
+
+// commitLink links a commit of the service's repository on GitHub.
+func (b *Bot) commitLink(service, sha string) Markup {
+	s, _ := b.service(service)
+	return Link(b.commitURL(s.Repo, sha), short(sha))
+}
+
+func (b *Bot) commitURL(repo, sha string) string {
+	if repo == "" || sha == "" {
+		return ""
+	}
+	base := b.cfg.GitHubURL
+	if base == "" {
+		base = "https://github.com/"
+	}
+	return strings.TrimSuffix(base, "/") + "/" + repo + "/commit/" + sha
+}
+
+// requestMessage is the request's own message.
+func (b *Bot) requestMessage(r cs.Request) Message {
+	c := b.card(r)
+	return Message{Text: c.text(), Request: c}
+}
+
+// text is the card as lines of markup: the shell shows it, and Slack
+// uses it as the notification text.
+func (c *RequestCard) text() Markup {
+	dry := ""
+	if c.DryRun {
+		dry = " [DRY RUN]"
+	}
+	lines := []Markup{Textf("%s · %s · %s%s", c.ID, c.Action.String(), c.Status, dry)}
+	add := func(m Markup) { lines = append(lines, m) }
+	add("Requested by " + c.RequestedBy)
+	add("Change: " + c.Change)
+	if c.BreakGlass != "" {
+		add(Textf("Break-glass: %s", c.BreakGlass))
+	}
+	if c.Plan != "" {
+		add(Textf("Plan: %s", c.Plan))
+	}
+	pol := "no policy matched"
+	if c.Policy != "" {
+		pol = fmt.Sprintf("%q", c.Policy)
+	}
+	add(Textf("Policy: %s (version %s)", pol, shortHash(c.PolicyVersion)))
+	if c.Window != "" {
+		add(Textf("Change window: %s", c.Window))
+	}
+	if c.State == cs.StatePending {
+		add(Textf("Approvals: %s", c.Progress))
+		add(Textf("Expires: %s", fmtTime(c.Expires)))
+	} else if by := c.approvers(); by != "" {
+		add("Approved by: " + by)
+	}
+	if c.Outcome != "" && !c.State.Open() {
+		add("Outcome: " + c.Outcome)
+	}
+	for _, n := range c.Notes {
+		add("Note: " + n)
+	}
+	if c.URL != "" {
+		add(Link(c.URL, "Details: "+c.URL))
+	}
+	return Join(lines, "\n")
+}
+
+func (c *RequestCard) approvers() Markup {
+	var s []Markup
+	for _, l := range c.Lines {
+		for _, a := range l.Approvers {
+			s = append(s, mention(a))
+		}
+	}
+	return Join(s, ", ")
 }
 
 func shortHash(h string) string {
@@ -106,11 +182,9 @@ func shortHash(h string) string {
 // message status if the request lives in a push thread.
 func (b *Bot) refresh(ctx context.Context, r cs.Request) {
 	if r.Message != (cs.MessageRef{}) {
-		msg := b.render(r)
+		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel
-		if err := b.chat.Update(ctx, r.Message, msg); err != nil {
-			b.log.Warn("update request message", "request", r.ID, "err", err)
-		}
+		b.update(ctx, r.Message, msg)
 	}
 	b.refreshParent(ctx, r)
 }
@@ -121,33 +195,46 @@ func (b *Bot) refreshParent(ctx context.Context, r cs.Request) {
 		return
 	}
 	svc, _ := b.service(r.Action.Target)
-	status := fmt.Sprintf("%s %s", r.ID, stateLabel(r))
+	status := Textf("%s %s", r.ID, stateLabel(r))
 	if r.Outcome != "" && !r.State.Open() {
-		status += ": " + r.Outcome
+		status += ": " + Markup(r.Outcome)
 	}
-	msg := pushMessage(svc, pushInfo{SHA: r.Action.Commit, Branch: r.Action.Branch, Login: r.AuthorLogin, Title: r.CommitTitle}, status)
+	msg := b.pushMessage(svc, pushInfo{SHA: r.Action.Commit, Branch: r.Action.Branch, Login: r.AuthorLogin, Title: r.CommitTitle}, status)
 	msg.Channel = r.Thread.Channel
-	if err := b.chat.Update(ctx, r.Thread, msg); err != nil {
-		b.log.Warn("update push message", "request", r.ID, "err", err)
-	}
+	b.update(ctx, r.Thread, msg)
 }
 
 type pushInfo struct{ SHA, Branch, Login, Title string }
 
 // pushMessage is the parent message of a (service, commit) thread.
-func pushMessage(svc Service, p pushInfo, status string) Message {
-	return Message{
-		Title: fmt.Sprintf("%s ← %s@%s (%s) by %s: %s", svc.Name, svc.Repo, short(p.SHA), p.Branch, p.Login, p.Title),
-		Lines: []string{"Status: " + status},
-	}
+func (b *Bot) pushMessage(svc Service, p pushInfo, status Markup) Message {
+	c := &PushCard{Service: svc.Name, Repo: svc.Repo, SHA: p.SHA, Branch: p.Branch, Login: p.Login, Title: p.Title,
+		CommitURL: b.commitURL(svc.Repo, p.SHA), Status: status}
+	return Message{Push: c, Text: c.text()}
+}
+
+func (c *PushCard) text() Markup {
+	return Textf("%s ← %s@%s (%s) by %s: %s\nStatus: %s", c.Service, c.Repo, Link(c.CommitURL, short(c.SHA)), c.Branch, c.Login, c.Title, c.Status)
 }
 
 // reply posts text in the request's thread.
-func (b *Bot) reply(ctx context.Context, r cs.Request, text string) {
+func (b *Bot) reply(ctx context.Context, r cs.Request, text Markup) {
 	if r.Thread == (cs.MessageRef{}) {
 		return
 	}
-	if _, err := b.chat.Post(ctx, Message{Channel: r.Thread.Channel, Thread: r.Thread, Title: text}); err != nil {
-		b.log.Warn("post reply", "request", r.ID, "err", err)
+	b.post(ctx, Message{Channel: r.Thread.Channel, Thread: r.Thread, Text: text})
+}
+
+// cc mentions whoever asked for r at the end of text, so that they hear
+// of its outcome: the requester, or for a push the commit's author when
+// they have a chat identity.
+func cc(text Markup, r cs.Request) Markup {
+	who := r.Requester
+	if r.Source == cs.SourcePush {
+		who = r.Author
 	}
+	if who == "" {
+		return text
+	}
+	return text + " " + mention(who)
 }

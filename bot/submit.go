@@ -59,11 +59,11 @@ func blockedBy(tx ReadTx, r cs.Request) (cs.Lock, bool, error) {
 	return l, true, nil
 }
 
-func lockReason(l cs.Lock) string {
+func lockReason(l cs.Lock) Markup {
 	if l.AutoOnly {
-		return fmt.Sprintf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, l.Target)
+		return Textf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, l.Target)
 	}
-	return fmt.Sprintf("%s is locked by <@%s> since %s: %s", l.Target, l.Actor, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
+	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
 }
 
 // submit turns a draft into a request: it asks policy, checks locks,
@@ -93,6 +93,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		}
 	}
 
+	groups, notes := b.usergroups(ctx)
 	var r cs.Request
 	var superseded []cs.Request
 	err = b.store.Update(ctx, func(tx Tx) error {
@@ -102,7 +103,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 			return err
 		}
 		now := b.now()
-		dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Now: now})
+		dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
 		r = cs.Request{
 			ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
 			Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
@@ -121,7 +122,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 			}
 			r.Expires = now.Add(exp)
 		default:
-			r.State, r.Outcome = cs.StateRefused, strings.Join(dec.Reasons, "; ")
+			r.State, r.Outcome = cs.StateRefused, string(Esc(strings.Join(dec.Reasons, "; ")))
 		}
 		if r.State != cs.StateRefused {
 			l, locked, err := blockedBy(tx, r)
@@ -129,7 +130,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 				return err
 			}
 			if locked {
-				r.State, r.Outcome = cs.StateRefused, lockReason(l)
+				r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
 			}
 		}
 		if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
@@ -164,7 +165,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 					continue
 				}
 				o.State, o.SupersededBy, o.Updated = cs.StateSuperseded, r.ID, now
-				o.Outcome = fmt.Sprintf("superseded by %s (%s)", r.ID, describeChange(r.Action))
+				o.Outcome = string(Textf("superseded by %s (%s)", r.ID, describeChange(r.Action)))
 				if err := tx.PutRequest(o); err != nil {
 					return err
 				}
@@ -179,12 +180,12 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		return tx.PutRequest(r)
 	})
 	if err != nil {
-		return cs.Request{}, fmt.Errorf("%w: %v", errAudit, err)
+		return cs.Request{}, b.storeFailure(err)
 	}
-	r = b.postRequest(ctx, r, d.Channel)
+	r = b.postRequest(ctx, r, d.Channel, notes)
 	for _, o := range superseded {
 		b.refresh(ctx, o)
-		b.reply(ctx, o, fmt.Sprintf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID))
+		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))
 	}
 	if r.State == cs.StateApproved {
 		b.enqueue(r)
@@ -193,23 +194,23 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 }
 
 // describeChange is a short description of what an action changes.
-func describeChange(a cs.Action) string {
+func describeChange(a cs.Action) Markup {
 	switch a.Kind {
 	case cs.ActionDeploy, cs.ActionRollback:
 		if a.Commit != "" {
-			return fmt.Sprintf("%s %s to %s (commit %s)", a.Kind, a.Target, a.Image, short(a.Commit))
+			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, short(a.Commit))
 		}
-		return fmt.Sprintf("%s %s to %s", a.Kind, a.Target, a.Image)
+		return Textf("%s %s to %s", string(a.Kind), a.Target, a.Image)
 	case cs.ActionScale:
-		return fmt.Sprintf("scale %s to %d replicas", a.Target, a.Replicas)
+		return Textf("scale %s to %d replicas", a.Target, a.Replicas)
 	case cs.ActionDNS:
 		if a.DNS != nil {
-			return fmt.Sprintf("dns %s %s %s %s", a.DNS.Op, a.DNS.Name, a.DNS.Type, a.DNS.Value)
+			return Textf("dns %s %s %s %s", string(a.DNS.Op), a.DNS.Name, a.DNS.Type, a.DNS.Value)
 		}
 	case cs.ActionLock:
-		return fmt.Sprintf("lock %s: %s", a.Target, a.Reason)
+		return Textf("lock %s: %s", a.Target, a.Reason)
 	}
-	return a.String()
+	return Esc(a.String())
 }
 
 func short(sha string) string {
@@ -220,20 +221,22 @@ func short(sha string) string {
 }
 
 // postRequest posts a new request's message (top level, or as a reply in
-// the push's thread) and records where it is.
-func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string) cs.Request {
-	msg := b.render(r)
+// the push's thread) and records where it is. notes are shown on the
+// message (a user group that could not be read).
+func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, notes []Markup) cs.Request {
+	msg := b.requestMessage(r)
+	msg.Request.Notes = notes
+	msg.Text = msg.Request.text()
 	if r.Thread != (cs.MessageRef{}) {
 		msg.Channel, msg.Thread = r.Thread.Channel, r.Thread
 	} else {
 		msg.Channel = channel
 	}
-	ref, err := b.chat.Post(ctx, msg)
-	if err != nil {
-		b.log.Warn("post request", "request", r.ID, "err", err)
+	ref := b.post(ctx, msg)
+	if ref.ID == "" {
 		return r
 	}
-	err = b.store.Update(ctx, func(tx Tx) error {
+	err := b.store.Update(ctx, func(tx Tx) error {
 		cur, err := tx.Request(r.ID)
 		if err != nil {
 			return err
@@ -246,7 +249,7 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string) cs.
 		return tx.PutRequest(cur)
 	})
 	if err != nil {
-		b.log.Warn("record request message", "request", r.ID, "err", err)
+		b.log.Error("record request message", "request", r.ID, "err", err)
 	}
 	b.refreshParent(ctx, r)
 	return r

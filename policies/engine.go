@@ -10,6 +10,7 @@ package policies
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -265,4 +266,32 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Usergroups returns the IDs of every Slack user group the set names, in
+// groups and in request lists, sorted and without duplicates: what a
+// caller must resolve into Input.Usergroups and ApprovalInput.Usergroups.
+func (e *Engine) Usergroups() []string {
+	seen := map[string]bool{}
+	note := func(entry string) {
+		if id, ok := strings.CutPrefix(entry, prefixUsergroup); ok && id != "" {
+			seen[id] = true
+		}
+	}
+	for _, members := range e.set.Groups {
+		for _, m := range members {
+			note(m)
+		}
+	}
+	for _, p := range e.set.Policies {
+		for _, r := range p.Request {
+			note(r)
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }

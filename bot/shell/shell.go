@@ -23,27 +23,41 @@ type Chat struct {
 	n   int
 	// parents maps a message ts to its thread parent, for indenting edits.
 	parents map[string]string
+	// texts is the last text printed per ts, so that an edit that only
+	// adds lines (a progress reply) prints just those.
+	texts map[string]string
 }
 
 var _ bot.Chat = (*Chat)(nil)
 
 // NewChat returns a chat that prints to out.
-func NewChat(out io.Writer) *Chat { return &Chat{out: out, parents: map[string]string{}} }
+func NewChat(out io.Writer) *Chat {
+	return &Chat{out: out, parents: map[string]string{}, texts: map[string]string{}}
+}
 
-var mentionPattern = regexp.MustCompile(`<@([A-Za-z0-9]+)(\|[^>]*)?>`)
+var (
+	mentionPattern = regexp.MustCompile(`<([@#])([A-Za-z0-9]+)(\|[^>]*)?>`)
+	linkPattern    = regexp.MustCompile(`<(https?://[^|>]*)\|([^>]*)>`)
+	unescaper      = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+)
 
-// plain turns Slack markup into terminal text.
-func plain(s string) string { return mentionPattern.ReplaceAllString(s, "@$1") }
+// Plain turns chat markup into terminal text: mentions become @U123 and
+// #C123, links their label, escapes the characters they stand for.
+func Plain(m bot.Markup) string {
+	s := mentionPattern.ReplaceAllString(string(m), "$1$2")
+	s = linkPattern.ReplaceAllString(s, "$2")
+	return unescaper.Replace(s)
+}
 
 func (c *Chat) print(prefix, indent string, m bot.Message) {
-	text := plain(m.Text())
+	text := Plain(m.Text)
 	lines := strings.Split(text, "\n")
 	fmt.Fprintf(c.out, "%s%s\n", prefix, lines[0])
 	for _, l := range lines[1:] {
 		fmt.Fprintf(c.out, "%s%s\n", indent, l)
 	}
-	if m.Buttons {
-		fmt.Fprintf(c.out, "%s[Approve %s] [Deny %s]  (type: approve %s | deny %s REASON)\n", indent, m.Request, m.Request, m.Request, m.Request)
+	if r := m.Request; r != nil && r.Buttons {
+		fmt.Fprintf(c.out, "%s[Approve %s] [Deny %s]  (type: approve %s | deny %s REASON)\n", indent, r.ID, r.ID, r.ID, r.ID)
 	}
 }
 
@@ -53,6 +67,7 @@ func (c *Chat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 	defer c.mu.Unlock()
 	c.n++
 	ts := fmt.Sprintf("m%d", c.n)
+	c.texts[ts] = Plain(m.Text)
 	if m.Thread.TS != "" {
 		c.parents[ts] = m.Thread.TS
 		c.print(fmt.Sprintf("    ↳ [%s] ", m.Thread.TS), "      ", m)
@@ -66,7 +81,13 @@ func (c *Chat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 func (c *Chat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	old, text := c.texts[ref.TS], Plain(m.Text)
+	c.texts[ref.TS] = text
 	if parent, ok := c.parents[ref.TS]; ok {
+		if added, ok := strings.CutPrefix(text, old+"\n"); ok && old != "" && m.Request == nil {
+			c.print(fmt.Sprintf("    ↳ [%s, edited %s] … ", parent, ref.TS), "      ", bot.Message{Text: bot.Esc(added)})
+			return nil
+		}
 		c.print(fmt.Sprintf("    ↳ [%s, edited %s] ", parent, ref.TS), "      ", m)
 	} else {
 		c.print(fmt.Sprintf("[#%s %s edited] ", ref.Channel, ref.TS), "    ", m)
@@ -75,10 +96,10 @@ func (c *Chat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error
 }
 
 // Ephemeral prints a message only one user would see.
-func (c *Chat) Ephemeral(_ context.Context, _ string, user cs.Actor, m bot.Message) error {
+func (c *Chat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.print(fmt.Sprintf("(only @%s sees) ", user), "    ", m)
+	c.print(fmt.Sprintf("(only @%s sees) ", to.User), "    ", m)
 	return nil
 }
 

@@ -91,13 +91,14 @@ func TestChat_Rendering(t *testing.T) {
 	var out strings.Builder
 	c := NewChat(&out)
 	ctx := context.Background()
-	parent, _ := c.Post(ctx, bot.Message{Channel: "C1", Title: "R1 · deploy www", Lines: []string{"Requested by <@U1|alice>"}, Buttons: true, Request: "R1"})
-	reply, _ := c.Post(ctx, bot.Message{Channel: "C1", Thread: parent, Title: "step one\nstep two"})
-	c.Update(ctx, reply, bot.Message{Title: "edited reply"})
-	c.Update(ctx, parent, bot.Message{Title: "edited parent"})
-	c.Ephemeral(ctx, "C1", cs.Actor("U2"), bot.Message{Title: "just for <@U2>"})
+	parent, _ := c.Post(ctx, bot.Message{Channel: "C1", Text: "R1 · deploy www\nRequested by <@U1|alice> in <#C9>: " + bot.Esc("<!channel> & <https://x|y>") + " " + bot.Link("https://example.org/c", "5f3c9a1"),
+		Request: &bot.RequestCard{ID: "R1", Buttons: true}})
+	reply, _ := c.Post(ctx, bot.Message{Channel: "C1", Thread: parent, Text: "step one\nstep two"})
+	c.Update(ctx, reply, bot.Message{Text: "edited reply"})
+	c.Update(ctx, parent, bot.Message{Text: "edited parent"})
+	c.Ephemeral(ctx, bot.Caller{Channel: "C1", User: cs.Actor("U2")}, bot.Message{Text: "just for <@U2>"})
 	want := `[#C1 m1] R1 · deploy www
-    Requested by @U1
+    Requested by @U1 in #C9: <!channel> & <https://x|y> 5f3c9a1
     [Approve R1] [Deny R1]  (type: approve R1 | deny R1 REASON)
     ↳ [m1] step one
       step two

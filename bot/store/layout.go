@@ -21,6 +21,8 @@ import (
 //	audit_by_target     target 0x00 seq → empty
 //	audit_by_actor      actor 0x00 seq → empty
 //	audit_by_request    request ID 0x00 seq → empty
+//	outbox              seq → JSON bot.Outgoing: chat messages not yet delivered
+//	messages            local message ID → JSON cs.MessageRef where the chat put it
 //	meta                "audit.head" → seq, hex hash of the last record
 //	                    "request.last" → the last request number handed out
 var (
@@ -35,11 +37,13 @@ var (
 	bucketAuditActor    = []byte("audit_by_actor")
 	bucketAuditRequest  = []byte("audit_by_request")
 	bucketMeta          = []byte("meta")
+	bucketOutbox        = []byte("outbox")
+	bucketMessages      = []byte("messages")
 
 	allBuckets = [][]byte{
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
-		bucketAuditActor, bucketAuditRequest, bucketMeta,
+		bucketAuditActor, bucketAuditRequest, bucketMeta, bucketOutbox, bucketMessages,
 	}
 
 	metaAuditHead   = []byte("audit.head")

@@ -253,17 +253,17 @@ type logChat struct{ log *slog.Logger }
 
 func (c logChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 	ts := strconv.FormatInt(time.Now().UnixNano(), 10)
-	c.log.Info("chat post", "channel", m.Channel, "thread", m.Thread.TS, "ts", ts, "text", m.Text())
+	c.log.Info("chat post", "channel", m.Channel, "thread", m.Thread.TS, "ts", ts, "text", string(m.Text))
 	return cs.MessageRef{Channel: m.Channel, TS: ts}, nil
 }
 
 func (c logChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
-	c.log.Info("chat update", "channel", ref.Channel, "ts", ref.TS, "text", m.Text())
+	c.log.Info("chat update", "channel", ref.Channel, "ts", ref.TS, "text", string(m.Text))
 	return nil
 }
 
-func (c logChat) Ephemeral(_ context.Context, channel string, user cs.Actor, m bot.Message) error {
-	c.log.Info("chat ephemeral", "channel", channel, "user", user, "text", m.Text())
+func (c logChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
+	c.log.Info("chat ephemeral", "channel", to.Channel, "user", to.User, "text", string(m.Text))
 	return nil
 }
 
