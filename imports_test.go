@@ -38,7 +38,9 @@ func allowedImports(dir, imp string) bool {
 // thirdParty lists the outside modules each package may use: one outside
 // system per executor, the store's bbolt, nothing for the pure packages.
 var thirdParty = map[string][]string{
+	"bot/slack":                    {"github.com/slack-go/slack", "github.com/gorilla/websocket", "github.com/prometheus/client_golang/"},
 	"bot/store":                    {"go.etcd.io/bbolt"},
+	"bot/slack/slacktest":          {"github.com/gorilla/websocket", "github.com/slack-go/slack"},
 	"bot/store/storetest":          {"go.etcd.io/bbolt"},
 	"executors/registry":           {"github.com/google/go-containerregistry/"},
 	"executors/dns":                {"github.com/miekg/dns"},

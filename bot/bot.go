@@ -68,6 +68,10 @@ type Config struct {
 	// request pages under it. GitHubURL is GitHub's web address for
 	// commit links (default https://github.com/).
 	PublicURL, GitHubURL string
+	// AuditChannel, if set, gets the audit chain's anchor once every
+	// AnchorEvery (default a day) and on `audit anchor`.
+	AuditChannel string
+	AnchorEvery  time.Duration
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
@@ -179,6 +183,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.loops.Done()
 		b.expireLoop()
 	}()
+	if b.cfg.AuditChannel != "" {
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.anchorLoop()
+		}()
+	}
 	return nil
 }
 
@@ -303,4 +314,18 @@ func (b *Bot) storeFailure(err error) error {
 		return errors.New("the bot is shutting down; nothing was done")
 	}
 	return errAudit
+}
+
+// RefuseChat audits a request from the chat that was refused before it
+// reached the workflow (a bad signature, a stale timestamp, an oversized
+// body) as chat.refused. Adapters call it: they do not reach the store.
+func (b *Bot) RefuseChat(ctx context.Context, reason string, detail map[string]any) error {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["reason"] = reason
+	return b.store.Update(ctx, func(tx Tx) error {
+		_, err := tx.Append(b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
+		return err
+	})
 }

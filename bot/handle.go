@@ -119,6 +119,8 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 		return b.status(ctx, cmd.Service)
 	case commands.Audit:
 		return b.auditQuery(ctx, cmd)
+	case commands.AuditAnchor:
+		return b.anchorNow(ctx)
 	case commands.PolicyExplain:
 		return b.explain(ctx, c, cmd)
 	case commands.DNSShow:

@@ -30,18 +30,46 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fakeChat records what the bot says.
+// fakeChat records what the bot says. While down, every call fails as
+// if Slack could not be reached; calls for a rejected channel fail for good.
 type fakeChat struct {
-	mu      sync.Mutex
-	n       int
-	posts   []bot.Message
-	updates map[string]bot.Message // latest text per ts
-	ephem   []string               // "USER: text"
+	mu       sync.Mutex
+	down     bool
+	rejected string
+	calls    int // calls made, failed ones included
+	n        int
+	posts    []bot.Message
+	updates  map[string]bot.Message // latest text per ts
+	nupdates int
+	ephem    []string // "USER: text"
+}
+
+var errChatDown = errors.New("chat unreachable (test)")
+
+// fails says how the current call fails, if it does; c.mu is held.
+func (c *fakeChat) fails(channel string) error {
+	c.calls++
+	if c.down {
+		return errChatDown
+	}
+	if channel != "" && channel == c.rejected {
+		return fmt.Errorf("%w: channel_not_found", bot.ErrChatRejected)
+	}
+	return nil
+}
+
+func (c *fakeChat) setDown(down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = down
 }
 
 func (c *fakeChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.fails(m.Channel); err != nil {
+		return cs.MessageRef{}, err
+	}
 	c.n++
 	c.posts = append(c.posts, m)
 	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("ts%d", c.n)}, nil
@@ -50,6 +78,10 @@ func (c *fakeChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error)
 func (c *fakeChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.fails(ref.Channel); err != nil {
+		return err
+	}
+	c.nupdates++
 	if c.updates == nil {
 		c.updates = map[string]bot.Message{}
 	}
@@ -61,6 +93,9 @@ func (c *fakeChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) er
 	user := to.User
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.fails(to.Channel); err != nil {
+		return err
+	}
 	c.ephem = append(c.ephem, string(user)+": "+string(m.Text))
 	return nil
 }
@@ -230,6 +265,7 @@ type harness struct {
 type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
+	chat  *fakeChat
 	set   policies.Set
 	path  string
 	exec  *fakeExec
@@ -239,7 +275,7 @@ type harnessConfig struct {
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	hc := harnessConfig{set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
+	hc := harnessConfig{chat: &fakeChat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
 		clock: &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}} // a Wednesday
 	for _, o := range opts {
 		o(&hc)
@@ -252,7 +288,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, ctx: context.Background(), db: db, path: hc.path, chat: &fakeChat{}, exec: hc.exec, clock: hc.clock,
+	h := &harness{t: t, ctx: context.Background(), db: db, path: hc.path, chat: hc.chat, exec: hc.exec, clock: hc.clock,
 		images: fakeImages{
 			"reg/www:live-" + shaA: "reg/www@" + digest('1'),
 			"reg/www:live-" + shaB: "reg/www@" + digest('2'),

@@ -127,6 +127,10 @@ type Audit struct {
 	Since   time.Duration // how far back; DefaultAuditSince if not given
 }
 
+// AuditAnchor asks for the audit chain's current anchor (SEQ:HASH), which
+// the bot also posts in the audit channel.
+type AuditAnchor struct{}
+
 // PolicyExplain asks what policy would decide for an action, without acting.
 type PolicyExplain struct {
 	Action cs.ActionKind // always Valid
@@ -184,6 +188,9 @@ func (Status) Verb() string { return "status" }
 
 // Verb returns "audit".
 func (Audit) Verb() string { return "audit" }
+
+// Verb returns "audit": the anchor is documented with it.
+func (AuditAnchor) Verb() string { return "audit" }
 
 // Verb returns "policy explain".
 func (PolicyExplain) Verb() string { return "policy explain" }

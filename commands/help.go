@@ -111,12 +111,14 @@ var docs = []verbDoc{
 	},
 	{
 		name:    "audit",
-		usage:   "audit [SERVICE|@USER] [since DURATION]",
-		summary: "recent audit events, shown only to you",
+		usage:   "audit [SERVICE|@USER] [since DURATION] | audit anchor",
+		summary: "recent audit events, shown only to you; or the chain's anchor",
 		details: "DURATION is a whole number with m (minutes), h (hours) or d (days); the default " +
 			"is since 24h. @USER is a mention, so that the chat sends the person's ID. For older " +
-			"or complete records use countersign audit export.",
-		examples: []string{"/cs audit", "/cs audit www since 7d", "/cs audit @U01OPS1", "/cs audit since 90m"},
+			"or complete records use countersign audit export. `audit anchor` shows the chain's " +
+			"head as SEQ:HASH and posts it in the audit channel; `countersign audit verify --anchor` " +
+			"checks the trail against it.",
+		examples: []string{"/cs audit", "/cs audit www since 7d", "/cs audit @U01OPS1", "/cs audit since 90m", "/cs audit anchor"},
 	},
 	{
 		name:    "policy explain",

@@ -31,13 +31,20 @@ func parseStatus(c *cursor) (Command, error) {
 	return s, nil
 }
 
-// parseAudit reads: audit [SERVICE|@USER] [since DURATION]
-// A service cannot be called "since" here; that word starts the duration.
+// parseAudit reads: audit [SERVICE|@USER] [since DURATION], or audit anchor.
+// A service cannot be called "since" or "anchor" here; those words are taken
+// as the duration and the anchor.
 func parseAudit(c *cursor) (Command, error) {
 	a := Audit{Since: DefaultAuditSince}
 	tok, ok, err := c.next()
 	if err != nil {
 		return nil, err
+	}
+	if ok && isWord(tok, "anchor") {
+		if err := c.end(); err != nil {
+			return nil, err
+		}
+		return AuditAnchor{}, nil
 	}
 	if ok && !isWord(tok, "since") {
 		if isUserWord(tok.text) {

@@ -94,6 +94,7 @@ func TestParse_Good(t *testing.T) {
 		// audit
 		{"audit", Audit{Since: 24 * time.Hour}},
 		{"audit www", Audit{Service: "www", Since: 24 * time.Hour}},
+		{"audit anchor", AuditAnchor{}},
 		{"audit @U123ABC", Audit{User: "U123ABC", Since: 24 * time.Hour}},
 		{"audit <@U123ABC>", Audit{User: "U123ABC", Since: 24 * time.Hour}},
 		{"audit <@W123ABC|bob> since 7d", Audit{User: "W123ABC", Since: 7 * 24 * time.Hour}},

@@ -50,6 +50,7 @@ commands:
   audit verify|list|export (--db FILE | --server URL)
                                          verify, query or export the audit trail
   backup --server URL --out FILE         hot copy of a running bot's database
+  slack manifest --config FILE           the Slack app manifest for that config
   version                                print the version
 
 Run 'countersign COMMAND -h' for a command's flags.
@@ -75,6 +76,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.audit(ctx, rest)
 	case "backup":
 		return m.backup(ctx, rest)
+	case "slack":
+		return m.slack(ctx, rest)
 	case "version":
 		fmt.Fprintln(m.Stdout, "countersign", version())
 		return exitOK

@@ -11,10 +11,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +44,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if err != nil {
 		return m.failf("%v", err)
 	}
-	srv, err := newServer(ctx, cfg, *dryRun, log)
+	srv, err := newServer(ctx, cfg, *dryRun, log, serveDeps{})
 	if err != nil {
 		return m.failf("%v", err)
 	}
@@ -61,13 +65,24 @@ type server struct {
 	cfg   *config.Config
 	db    *store.DB
 	bot   *bot.Bot
+	slack *slack.Adapter
 	execs *executors
 	http  *http.Server
+	reg   *prometheus.Registry
 	log   *slog.Logger
+	loops sync.WaitGroup
+	stop  context.CancelFunc
 }
 
-// newServer opens the database and starts the bot. Close undoes it.
-func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.Logger) (*server, error) {
+// serveDeps are what tests replace: how Slack is reached.
+type serveDeps struct {
+	SlackHTTP   *http.Client
+	SlackDialer *websocket.Dialer
+}
+
+// newServer opens the database, checks the Slack app and starts the bot.
+// Close undoes it.
+func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.Logger, deps serveDeps) (*server, error) {
 	mode := modeReal
 	if dryRun {
 		mode = modeDryRun
@@ -76,17 +91,43 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	client := slack.NewClient(cfg.Slack.BotToken.Reveal(), slack.Options{
+		APIURL: cfg.Slack.APIURL, HTTPClient: deps.SlackHTTP, AppToken: cfg.Slack.AppToken.Reveal(),
+		Logger: log, Metrics: slack.NewMetrics(reg),
+	})
+	channels := []string{cfg.Audit.Channel}
+	for _, svc := range cfg.Services {
+		channels = append(channels, svc.Channel)
+	}
+	if _, err := client.Check(ctx, channels, cfg.Slack.SocketMode()); err != nil {
+		execs.Close()
+		return nil, err
+	}
+	bc.Directory, bc.PublicURL, bc.AuditChannel = client, cfg.PublicURL, cfg.Audit.Channel
 	db, err := store.Open(cfg.DB, store.Options{Logger: log})
 	if err != nil {
 		execs.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, db: db, execs: execs, log: log}
-	s.bot = bot.New(bc, db, logChat{log}, resolver(cfg, log), log)
+	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg}
+	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
+	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
+		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), Dialer: deps.SlackDialer,
+	})
 	if err := s.bot.Start(ctx); err != nil {
 		db.Close()
 		execs.Close()
 		return nil, err
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if cfg.Slack.SocketMode() {
+		s.loops.Add(1)
+		go func() {
+			defer s.loops.Done()
+			s.slack.RunSocketMode(loopCtx)
+		}()
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -114,8 +155,12 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close stops the bot, closes the engine connections and the database.
+// Close stops taking Slack work, stops the bot, closes the engine
+// connections and the database.
 func (s *server) Close() {
+	s.stop()
+	s.slack.Close()
+	s.loops.Wait()
 	s.bot.Close()
 	if err := s.execs.Close(); err != nil {
 		s.log.Error("close executors", "err", err)
@@ -126,7 +171,7 @@ func (s *server) Close() {
 }
 
 func (s *server) routes() http.Handler {
-	reg := prometheus.NewRegistry()
+	reg := s.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&storeCollector{db: s.db})
 	mux := http.NewServeMux()
@@ -138,12 +183,15 @@ func (s *server) routes() http.Handler {
 		http.Error(w, "not implemented in this version of countersign", http.StatusNotImplemented)
 	}
 	mux.HandleFunc("POST /webhooks/github", notYet)
-	mux.HandleFunc("POST /slack/commands", notYet)
-	mux.HandleFunc("POST /slack/interactions", notYet)
+	mux.Handle("POST /slack/commands", s.slack.Commands())
+	mux.Handle("POST /slack/interactions", s.slack.Interactions())
 	return mux
 }
 
-// healthz answers 200 when the database answers.
+// healthz answers 200 when the database answers, and says whether Slack
+// is connected. Slack being down does not make the bot unhealthy: its
+// outbox keeps every message until Slack is back, and restarting the bot
+// would not bring Slack back.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	err := s.db.View(r.Context(), func(tx bot.ReadTx) error {
 		_, err := tx.Locks()
@@ -154,7 +202,11 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, "ok")
+	slackState := "slack: connected"
+	if !s.slack.Connected() {
+		slackState = "slack: not connected (messages wait in the outbox)"
+	}
+	fmt.Fprintf(w, "ok\n%s\n", slackState)
 }
 
 // requireToken lets through only requests bearing audit.token.
@@ -245,26 +297,6 @@ func (s *server) backup(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.db.Backup(r.Context(), w); err != nil {
 		s.log.Error("backup", "err", err)
 	}
-}
-
-// logChat is the chat of `serve` until a Slack adapter is configured: it
-// writes what would be posted to the log.
-type logChat struct{ log *slog.Logger }
-
-func (c logChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	ts := strconv.FormatInt(time.Now().UnixNano(), 10)
-	c.log.Info("chat post", "channel", m.Channel, "thread", m.Thread.TS, "ts", ts, "text", string(m.Text))
-	return cs.MessageRef{Channel: m.Channel, TS: ts}, nil
-}
-
-func (c logChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
-	c.log.Info("chat update", "channel", ref.Channel, "ts", ref.TS, "text", string(m.Text))
-	return nil
-}
-
-func (c logChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
-	c.log.Info("chat ephemeral", "channel", to.Channel, "user", to.User, "text", string(m.Text))
-	return nil
 }
 
 // storeCollector exports gauges read from the store at scrape time.

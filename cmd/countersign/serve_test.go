@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/bot/slack/slacktest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
 )
@@ -20,12 +21,12 @@ import (
 const serveToken = "audit-token-for-tests-0123456789"
 
 // serveConfig writes a config that `serve` accepts: every secret it needs, inline.
-func serveConfig(t *testing.T, dir string, extra string) string {
+func serveConfig(t *testing.T, dir string, slackURL string, extra string) string {
 	t.Helper()
 	cfg := `listen: 127.0.0.1:0
 db: ` + filepath.Join(dir, "serve.db") + `
 audit: {token: ` + serveToken + `}
-slack: {bot_token: xoxb-test, signing_secret: slack-signing-secret-test}
+slack: {bot_token: xoxb-test, signing_secret: slack-signing-secret-test, api_url: "SLACKURL"}
 github: {webhook_secret: gh-webhook-secret-test, token: gh-token-test}
 engines:
   local: {host: "unix:///var/run/docker.sock"}
@@ -48,6 +49,7 @@ policies:
     approve: [{group: ops, count: 1}]
 ` + extra
 	path := filepath.Join(dir, "countersign.yaml")
+	cfg = strings.ReplaceAll(cfg, "SLACKURL", slackURL)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +59,14 @@ policies:
 func startServer(t *testing.T) (url string, db string, stop func()) {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := config.Load(serveConfig(t, dir, ""))
+	sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test"})
+	t.Cleanup(sl.Close)
+	cfg, err := config.Load(serveConfig(t, dir, sl.APIURL(), ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)))
+	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)), serveDeps{SlackHTTP: sl.HTTPClient(), SlackDialer: sl.Dialer()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func TestServe_HTTP(t *testing.T) {
 	url, dbPath, stop := startServer(t)
 	defer stop()
 
-	if code, body := get(t, url+"/healthz", ""); code != 200 || body != "ok\n" {
+	if code, body := get(t, url+"/healthz", ""); code != 200 || !strings.HasPrefix(body, "ok\nslack: connected") {
 		t.Errorf("healthz = %d %q", code, body)
 	}
 	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, `countersign_open_requests{state="pending"} 0`) || !strings.Contains(body, "go_goroutines") {
@@ -181,7 +185,7 @@ func TestServe_HTTP(t *testing.T) {
 
 func TestServe_MissingSecretStopsStartup(t *testing.T) {
 	dir := t.TempDir()
-	path := serveConfig(t, dir, "")
+	path := serveConfig(t, dir, "https://slack.invalid/api/", "")
 	b, _ := os.ReadFile(path)
 	b = bytes.Replace(b, []byte("audit: {token: "+serveToken+"}\n"), nil, 1)
 	os.WriteFile(path, b, 0o600)
@@ -193,7 +197,7 @@ func TestServe_MissingSecretStopsStartup(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
-	good := serveConfig(t, dir, "")
+	good := serveConfig(t, dir, "https://slack.invalid/api/", "")
 	if code, out, errOut := run(t, "", nil, "config", "check", "--config", good, "--serve"); code != exitOK || !strings.Contains(out, "OK") {
 		t.Errorf("good config: %d %q %q", code, out, errOut)
 	}

@@ -78,6 +78,10 @@ type Config struct {
 type Audit struct {
 	// Token is the bearer token of GET /audit/export and GET /backup.
 	Token cs.Secret
+	// Channel, if set, is where the bot posts the audit chain's anchor
+	// (SEQ:HASH) once a day and on `/cs audit anchor`, so that a copy of
+	// the chain's head is kept outside the database.
+	Channel string
 }
 
 // Slack configures the Slack app. AppToken set means Socket Mode;

@@ -75,7 +75,10 @@ func (d *decoder) apiURL(o *object, def string) string {
 }
 
 func (d *decoder) audit(o *object) Audit {
-	a := Audit{Token: o.secret("token")}
+	a := Audit{Token: o.secret("token"), Channel: o.str("channel")}
+	if a.Channel != "" && !channelPattern.MatchString(a.Channel) {
+		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…) or #name, got %q", a.Channel)
+	}
 	o.done()
 	return a
 }

@@ -1,0 +1,115 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+)
+
+// Scopes the bot token needs (channels:read to check it is in its
+// channels; groups:read too when one is private), and the app token for
+// Socket Mode.
+var (
+	BotScopes = []string{"chat:write", "commands", "usergroups:read", "channels:read"}
+	AppScopes = []string{"connections:write"}
+)
+
+// privateScope is needed to check private channels (G…).
+const privateScope = "groups:read"
+
+// Identity is who the bot is in the workspace.
+type Identity struct {
+	UserID, BotID, TeamID, Team, URL string
+}
+
+// Check verifies at start-up that the tokens work and carry the scopes the
+// bot needs, and that the bot is a member of every channel it posts in. It
+// returns one error listing every problem, each naming its fix, so that a
+// misconfigured bot fails loudly instead of reconnecting forever.
+func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) (Identity, error) {
+	var id Identity
+	res, err := c.api.AuthTestContext(ctx)
+	c.record("auth.test", err)
+	if err != nil {
+		return id, fmt.Errorf("slack: the bot token does not work (auth.test: %s): check slack.bot_token is the app's Bot User OAuth Token (xoxb-…) and the app is installed in the workspace", errText(err))
+	}
+	id = Identity{UserID: res.UserID, BotID: res.BotID, TeamID: res.TeamID, Team: res.Team, URL: res.URL}
+	var problems []string
+	if have := res.Header.Get("X-OAuth-Scopes"); have != "" {
+		want := BotScopes
+		for _, ch := range channels {
+			if strings.HasPrefix(ch, "G") {
+				want = append(append([]string{}, BotScopes...), privateScope)
+				break
+			}
+		}
+		if missing := missingScopes(want, have); len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("the bot token lacks the scopes %s: add them under OAuth & Permissions (or recreate the app from `countersign slack manifest`) and reinstall the app", strings.Join(missing, ", ")))
+		}
+	}
+	if socketMode {
+		if _, _, err := c.api.StartSocketModeContext(ctx); err != nil {
+			c.record("apps.connections.open", err)
+			problems = append(problems, fmt.Sprintf("Socket Mode cannot connect (apps.connections.open: %s): slack.app_token must be an App-Level Token (xapp-…) with the connections:write scope, and Socket Mode must be enabled for the app", errText(err)))
+		} else {
+			c.record("apps.connections.open", nil)
+		}
+	}
+	seen := map[string]bool{}
+	for _, ch := range channels {
+		if seen[ch] || !strings.HasPrefix(ch, "C") && !strings.HasPrefix(ch, "G") {
+			continue
+		}
+		seen[ch] = true
+		info, err := c.api.GetConversationInfoContext(ctx, &slackapi.GetConversationInfoInput{ChannelID: ch})
+		c.record("conversations.info", err)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("channel %s cannot be read (conversations.info: %s): check the channel ID in the config and the channels:read and groups:read scopes", ch, errText(err)))
+		case !info.IsMember:
+			problems = append(problems, fmt.Sprintf("the bot is not in channel %s (#%s): invite it with `/invite @%s` in that channel", ch, info.Name, botName(res)))
+		}
+	}
+	if len(problems) > 0 {
+		return id, errors.New("slack: " + strings.Join(problems, "; "))
+	}
+	return id, nil
+}
+
+func botName(res *slackapi.AuthTestResponse) string {
+	if res.User != "" {
+		return res.User
+	}
+	return "countersign"
+}
+
+// errText is Slack's error code, with the scope it wanted if it said so.
+func errText(err error) string {
+	var se slackapi.SlackErrorResponse
+	if errors.As(err, &se) {
+		if se.Err == "missing_scope" && se.Needed != "" {
+			return "missing_scope: needs " + se.Needed
+		}
+		return se.Err
+	}
+	return err.Error()
+}
+
+func missingScopes(want []string, have string) []string {
+	got := map[string]bool{}
+	for _, s := range strings.Split(have, ",") {
+		got[strings.TrimSpace(s)] = true
+	}
+	var missing []string
+	for _, s := range want {
+		if !got[s] {
+			missing = append(missing, s)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
