@@ -76,8 +76,13 @@ func (b *Bot) open(tx Tx, id cs.RequestID, actor cs.Actor, fingerprint string, d
 		return false, err
 	}
 	if d.r.State != cs.StatePending {
+		if fingerprint != "" && fingerprint == d.r.Fingerprint && approvedBy(d.r, actor) {
+			return false, nil // a double click of an approval that counted: nothing to say
+		}
 		d.reply = closedReason(d.r)
-		return false, nil
+		_, err := tx.Append(b.event(cs.EventApprovalRefused, actor, &d.r, map[string]any{
+			"reason": "request is " + string(d.r.State), "fingerprint": fingerprint}))
+		return false, err
 	}
 	closed, err := b.closeIfStale(tx, &d.r, actor)
 	if err != nil || closed {
@@ -108,6 +113,9 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 		approvals, err := b.cfg.Policy.Approve(r.Decision, policies.ApprovalInput{
 			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 		})
+		if errors.Is(err, policies.ErrAlreadyApproved) && fingerprint != "" {
+			return nil // a double click: the first one counted
+		}
 		if err != nil {
 			d.reply = Textf("you cannot approve %s: %v", r.ID, err)
 			for _, n := range notes {
@@ -229,4 +237,13 @@ func (b *Bot) settle(ctx context.Context, id cs.RequestID, d decision, err error
 		b.reply(ctx, d.r, d.thread)
 	}
 	return nil
+}
+
+func approvedBy(r cs.Request, actor cs.Actor) bool {
+	for _, a := range r.Approvals {
+		if a.Actor == actor {
+			return true
+		}
+	}
+	return false
 }

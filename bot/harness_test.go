@@ -265,12 +265,13 @@ type harness struct {
 type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
-	chat  *fakeChat
-	set   policies.Set
-	path  string
-	exec  *fakeExec
-	wrap  func(bot.Store) bot.Store
-	clock *fakeClock
+	chat         *fakeChat
+	auditChannel string
+	set          policies.Set
+	path         string
+	exec         *fakeExec
+	wrap         func(bot.Store) bot.Store
+	clock        *fakeClock
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -308,7 +309,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			{Name: "api", Kind: "swarm", Repo: "org/api", Branch: "live", Channel: "CDEPLOY", Image: "reg/api",
 				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: h.exec},
 		},
-		ConfigHash: "testhash",
+		ConfigHash:   "testhash",
+		AuditChannel: hc.auditChannel,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {

@@ -343,3 +343,65 @@ func TestFlow_SlackTroubleLosesNothing(t *testing.T) {
 		t.Errorf("rate-limited calls = %d, want the 2 injected", limited)
 	}
 }
+
+// TestFlow_DoubleClickAndDM: a second click of an approval that counted
+// says nothing and changes nothing; a command typed in a DM, where the bot
+// cannot post ephemerally, is answered through the response_url.
+func TestFlow_DoubleClickAndDM(t *testing.T) {
+	w := newWorld(t, false)
+	tr := httpMode{w}
+	tr.command("U0DEV1", devChannel, "deploy www "+digest('a'))
+	w.idle()
+	r1, v1, _ := w.requestCard("R1")
+	ephemerals := len(w.slack.Ephemerals())
+	tr.click("U0OPS1", deployChannel, r1, "approve", v1)
+	tr.click("U0OPS1", deployChannel, r1, "approve", v1)
+	w.idle()
+	if got := w.request("R1"); len(got.Approvals) != 1 {
+		t.Errorf("approvals after a double click: %v", got.Approvals)
+	}
+	if n := len(w.slack.Ephemerals()); n != ephemerals {
+		t.Errorf("a double click got %d replies", n-ephemerals)
+	}
+	if n := len(w.events("approval.granted")); n != 1 {
+		t.Errorf("approval.granted records = %d", n)
+	}
+
+	p := slacktest.SlashCommandPayload{Command: "/cs", Text: "help deploy", UserID: "U0DEV1", ChannelID: "D0DM",
+		TriggerID: trigger(), ResponseURL: w.slack.ResponseURL("dm1")}
+	if code, _, _ := w.post("/slack/commands", p.Form(), w.signed); code != 200 {
+		t.Fatalf("command in a DM: %d", code)
+	}
+	w.idle()
+	var found bool
+	for _, r := range w.slack.Responses() {
+		if r.ID == "dm1" && r.ResponseType == "ephemeral" && strings.Contains(r.Text, "deploy SERVICE") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no ephemeral answer through the response_url: %+v", w.slack.Responses())
+	}
+}
+
+// TestFlow_UsergroupUnreadable: when Slack cannot list a user group, its
+// members do not count, and the clicker is told why.
+func TestFlow_UsergroupUnreadable(t *testing.T) {
+	w := newWorld(t, false)
+	tr := httpMode{w}
+	w.slack.FailWith("usergroups.users.list", 100, "fatal_error")
+	tr.command("U0DEV1", devChannel, "deploy www "+digest('a'))
+	w.idle()
+	r1, v1, _ := w.requestCard("R1")
+	if !strings.Contains(unjson(r1.Blocks), "user group S0OWNERS could not be read") {
+		t.Errorf("the request message does not say the user group could not be read: %s", unjson(r1.Blocks))
+	}
+	tr.click("U0OWN1", deployChannel, r1, "approve", v1)
+	w.idle()
+	if got := w.request("R1"); len(got.Approvals) != 0 {
+		t.Errorf("an unreadable user group's member counted: %v", got.Approvals)
+	}
+	if got := w.lastEphemeral("U0OWN1"); !strings.Contains(got, "user group S0OWNERS could not be read") {
+		t.Errorf("clicker told %q", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ import (
 
 const auditUsage = `usage: countersign audit verify|list|export (--db FILE | --server URL [--token-file FILE])
   list filters: --target NAME --actor ID --kind KIND --request RN --since 24h|RFC3339 --until RFC3339 --limit N
+  verify: --anchor SEQ:HASH, --anchors FILE (every SEQ:HASH in the file, e.g. the audit channel's history)
   with --server the token comes from --token-file or $COUNTERSIGN_AUDIT_TOKEN`
 
 // auditSource is where audit commands read from: the file, or a running bot.
@@ -54,6 +57,7 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 	fs.StringVar(&until, "until", "", "only records before (RFC 3339)")
 	fs.IntVar(&q.Limit, "limit", 0, "keep the newest N")
 	anchor := fs.String("anchor", "", "verify: SEQ:HASH written down from an earlier verify; fails unless record SEQ still has that hash")
+	anchorsFile := fs.String("anchors", "", "verify: a file holding anchors (SEQ:HASH), e.g. the audit channel's exported or pasted history; every one must hold")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (src.db == "") == (src.server == "") {
 		fmt.Fprintln(m.Stderr, auditUsage)
 		return exitUsage
@@ -73,7 +77,11 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 	}
 	switch verb {
 	case "verify":
-		return m.auditVerify(ctx, src, *anchor)
+		anchors, err := readAnchors(*anchor, *anchorsFile)
+		if err != nil {
+			return m.usageErr("%v", err)
+		}
+		return m.auditVerify(ctx, src, anchors)
 	case "export":
 		return m.auditExport(ctx, src)
 	case "list":
@@ -154,22 +162,55 @@ func (src auditSource) fetch(ctx context.Context, path string, query url.Values)
 	return resp.Body, nil
 }
 
+// anchorPattern finds anchors in free text: a Slack export, a paste.
+var anchorPattern = regexp.MustCompile(`\b([1-9][0-9]{0,18}):([0-9a-f]{64})\b`)
+
+// readAnchors collects the anchor given with --anchor and those in the
+// --anchors file, by record number. Two different hashes for one record
+// are themselves proof of tampering with one of the copies.
+func readAnchors(one, file string) (map[uint64]string, error) {
+	anchors := map[uint64]string{}
+	if one != "" {
+		m := anchorPattern.FindStringSubmatch(one)
+		if m == nil || m[0] != one {
+			return nil, fmt.Errorf("--anchor: want SEQ:HASH as printed by audit verify, got %q", short(one))
+		}
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		anchors[n] = m[2]
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--anchors: %w", err)
+		}
+		found := anchorPattern.FindAllStringSubmatch(string(b), -1)
+		if len(found) == 0 {
+			return nil, fmt.Errorf("--anchors: %s holds no SEQ:HASH anchor", file)
+		}
+		for _, m := range found {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			if h, ok := anchors[n]; ok && h != m[2] {
+				return nil, fmt.Errorf("--anchors: record %d is anchored with two different hashes (%s… and %s…)", n, h[:12], m[2][:12])
+			}
+			anchors[n] = m[2]
+		}
+	}
+	return anchors, nil
+}
+
+func short(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
 // auditVerify checks the chain. The chain alone cannot show a rewritten
 // tail (whoever rewrites it can recompute the hashes after the change), so
 // `verify` prints the head as SEQ:HASH for the auditor to keep elsewhere,
-// and --anchor checks a kept one: an intact chain whose record SEQ still
-// has HASH proves records 1..SEQ unchanged.
-func (m *Main) auditVerify(ctx context.Context, src auditSource, anchor string) int {
-	var wantSeq uint64
-	var wantHash string
-	if anchor != "" {
-		seq, hash, ok := strings.Cut(anchor, ":")
-		n, err := strconv.ParseUint(seq, 10, 64)
-		if !ok || err != nil || n == 0 || len(hash) != 64 {
-			return m.usageErr("--anchor: want SEQ:HASH as printed by audit verify, got %q", anchor)
-		}
-		wantSeq, wantHash = n, hash
-	}
+// and anchors (--anchor, --anchors) check kept ones: an intact chain whose
+// record SEQ still has HASH proves records 1..SEQ unchanged.
+func (m *Main) auditVerify(ctx context.Context, src auditSource, anchors map[uint64]string) int {
 	var count uint64
 	var head string
 	var err error
@@ -186,38 +227,52 @@ func (m *Main) auditVerify(ctx context.Context, src auditSource, anchor string) 
 			return m.failf("%v", err)
 		}
 		count, head, err = db.VerifyAudit(ctx)
-		db.Close() // recordHash opens it again
+		db.Close() // recordHashes opens it again
 	}
 	if err != nil {
 		return m.failf("audit verify FAILED after %d good records: %v", count, err)
 	}
-	if wantSeq != 0 {
-		got, err := m.recordHash(ctx, src, wantSeq)
+	if len(anchors) > 0 {
+		got, err := m.recordHashes(ctx, src, anchors)
 		if err != nil {
-			return m.failf("audit verify FAILED: anchor %d: %v", wantSeq, err)
+			return m.failf("audit verify FAILED: %v", err)
 		}
-		if got != wantHash {
-			return m.failf("audit verify FAILED: record %d has hash %s, not the anchored %s: the trail was rewritten up to or before it", wantSeq, got, wantHash)
+		seqs := make([]uint64, 0, len(anchors))
+		for seq := range anchors {
+			seqs = append(seqs, seq)
 		}
+		slices.Sort(seqs)
+		for _, seq := range seqs {
+			h, ok := got[seq]
+			if !ok {
+				return m.failf("audit verify FAILED: anchor %d: the trail has fewer than %d records: it was truncated", seq, seq)
+			}
+			if h != anchors[seq] {
+				return m.failf("audit verify FAILED: record %d has hash %s, not the anchored %s: the trail was rewritten up to or before it", seq, h, anchors[seq])
+			}
+		}
+		fmt.Fprintf(m.Stdout, "OK: %d records, head %s (anchor: %d:%s); %d anchor(s) hold\n", count, head, count, head, len(anchors))
+		return exitOK
 	}
 	fmt.Fprintf(m.Stdout, "OK: %d records, head %s (anchor: %d:%s)\n", count, head, count, head)
 	return exitOK
 }
 
-// recordHash returns the hash of record seq, read from the export.
-func (m *Main) recordHash(ctx context.Context, src auditSource, seq uint64) (string, error) {
+// recordHashes returns the hashes of the records numbered in want, read
+// from the export in one pass.
+func (m *Main) recordHashes(ctx context.Context, src auditSource, want map[uint64]string) (map[uint64]string, error) {
 	var r io.Reader
 	if src.server != "" {
 		body, err := src.fetch(ctx, "/audit/export", nil)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		defer body.Close()
 		r = body
 	} else {
 		db, err := openAudit(src.db)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		defer db.Close()
 		pr, pw := io.Pipe()
@@ -228,18 +283,19 @@ func (m *Main) recordHash(ctx context.Context, src auditSource, seq uint64) (str
 		defer pr.Close()
 		r = pr
 	}
+	got := map[uint64]string{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for n := uint64(1); sc.Scan(); n++ {
-		if n == seq {
+	for n := uint64(1); sc.Scan() && len(got) < len(want); n++ {
+		if _, ok := want[n]; ok {
 			e, err := cs.ParseEvent(sc.Bytes())
-			return e.Hash, err
+			if err != nil {
+				return nil, fmt.Errorf("record %d: %w", n, err)
+			}
+			got[n] = e.Hash
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", fmt.Errorf("the trail has fewer than %d records: it was truncated", seq)
+	return got, sc.Err()
 }
 
 func (m *Main) auditExport(ctx context.Context, src auditSource) int {

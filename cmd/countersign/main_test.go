@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	cs "github.com/countersign/countersign"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -134,6 +136,34 @@ func TestDemo_ScriptedSession(t *testing.T) {
 	if code, _, _ := run(t, "", nil, "audit", "verify", "--db", db, "--anchor", "nonsense"); code != exitUsage {
 		t.Errorf("malformed anchor: exit %d, want %d", code, exitUsage)
 	}
+	// Anchors kept in the audit channel: the history pasted or exported.
+	dir := t.TempDir()
+	history := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := history("good.txt", "🔏 Audit anchor at 2026-11-18 10:00 UTC: `1:"+firstHash(t, db)+"`\n"+
+		`{"text":"🔏 Audit anchor: `+"`"+anchor[1]+"`"+`"}`+"\n")
+	if code, out, errOut := run(t, "", nil, "audit", "verify", "--db", db, "--anchors", good); code != exitOK || !strings.Contains(out, "2 anchor(s) hold") {
+		t.Errorf("verify --anchors: %d %q %q", code, out, errOut)
+	}
+	for _, bad := range []struct {
+		name, text string
+		code       int
+		want       string
+	}{
+		{"rewritten", seq + ":" + strings.Repeat("ab", 32), exitFail, "was rewritten"},
+		{"twice", "1:" + strings.Repeat("0", 64) + " 1:" + strings.Repeat("1", 64), exitUsage, "two different hashes"},
+		{"empty", "no anchors here", exitUsage, "holds no SEQ:HASH"},
+	} {
+		f := history(bad.name, bad.text)
+		if code, _, errOut := run(t, "", nil, "audit", "verify", "--db", db, "--anchors", f); code != bad.code || !strings.Contains(errOut, bad.want) {
+			t.Errorf("--anchors %s: %d %q, want %d saying %q", bad.name, code, errOut, bad.code, bad.want)
+		}
+	}
 	code, out, _ = run(t, "", nil, "audit", "export", "--db", db)
 	if code != exitOK {
 		t.Fatalf("audit export exit %d", code)
@@ -164,4 +194,18 @@ func TestRun_Usage(t *testing.T) {
 	if code, out, _ := run(t, "", nil, "version"); code != exitOK || !strings.HasPrefix(out, "countersign ") {
 		t.Errorf("version: %d %q", code, out)
 	}
+}
+
+// firstHash returns the hash of audit record 1 in db.
+func firstHash(t *testing.T, db string) string {
+	t.Helper()
+	code, out, _ := run(t, "", nil, "audit", "export", "--db", db)
+	if code != exitOK {
+		t.Fatal("export failed")
+	}
+	e, err := cs.ParseEvent([]byte(strings.SplitN(out, "\n", 2)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Hash
 }

@@ -1,0 +1,77 @@
+package slack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/countersign/countersign/bot/slack"
+	"github.com/countersign/countersign/bot/slack/slacktest"
+)
+
+func TestClient_CheckFailsLoudly(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     slacktest.Options
+		token    string
+		socket   bool
+		channels []string
+		want     []string
+	}{
+		{name: "bad token", token: "xoxb-wrong", want: []string{"the bot token does not work", "invalid_auth", "xoxb-"}},
+		{name: "missing scopes", opts: slacktest.Options{BotScopes: []string{"chat:write", "channels:read"}},
+			want: []string{"lacks the scopes commands, usergroups:read", "reinstall"}},
+		{name: "private channel needs groups:read", opts: slacktest.Options{BotScopes: []string{"chat:write", "commands", "usergroups:read", "channels:read"}},
+			channels: []string{"G0PRIVATE"}, want: []string{"lacks the scopes groups:read"}},
+		{name: "not in the channel", opts: slacktest.Options{Members: map[string]bool{"C0DEPLOYS": false}},
+			channels: []string{"C0DEPLOYS"}, want: []string{"the bot is not in channel C0DEPLOYS", "/invite"}},
+		{name: "unknown channel", opts: slacktest.Options{Members: map[string]bool{"C0OTHER": true}},
+			channels: []string{"C0GONE"}, want: []string{"channel C0GONE cannot be read", "channel_not_found"}},
+		{name: "app token without connections:write", socket: true, opts: slacktest.Options{AppScopes: []string{}},
+			want: []string{"Socket Mode cannot connect", "missing_scope", "connections:write"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.BotToken, tc.opts.AppToken = botToken, appToken
+			srv := slacktest.New(tc.opts)
+			defer srv.Close()
+			token := botToken
+			if tc.token != "" {
+				token = tc.token
+			}
+			o := slack.Options{APIURL: srv.APIURL(), HTTPClient: srv.HTTPClient()}
+			if tc.socket {
+				o.AppToken = appToken
+			}
+			_, err := slack.NewClient(token, o).Check(context.Background(), tc.channels, tc.socket)
+			if err == nil {
+				t.Fatal("Check passed")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			for _, secret := range []string{botToken, appToken, "xoxb-wrong"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows a token: %q", err)
+				}
+			}
+		})
+	}
+}
+
+func TestClient_CheckPasses(t *testing.T) {
+	srv := slacktest.New(slacktest.Options{BotToken: botToken, AppToken: appToken, Members: map[string]bool{"C0DEPLOYS": true}})
+	defer srv.Close()
+	c := slack.NewClient(botToken, slack.Options{APIURL: srv.APIURL(), HTTPClient: srv.HTTPClient(), AppToken: appToken})
+	id, err := c.Check(context.Background(), []string{"C0DEPLOYS", "#deploys", ""}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.UserID == "" || id.TeamID == "" {
+		t.Errorf("identity = %+v", id)
+	}
+	if ok, _ := c.Healthy(); !ok {
+		t.Error("not healthy after a good check")
+	}
+}
