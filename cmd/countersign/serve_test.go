@@ -118,8 +118,20 @@ func TestServe_HTTP(t *testing.T) {
 	if code, body := get(t, url+"/healthz", ""); code != 200 || !strings.HasPrefix(body, "ok\nslack: connected") {
 		t.Errorf("healthz = %d %q", code, body)
 	}
-	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, `countersign_open_requests{state="pending"} 0`) || !strings.Contains(body, "go_goroutines") {
+	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, `countersign_open_requests{state="pending"} 0`) || !strings.Contains(body, "go_goroutines") ||
+		!strings.Contains(body, `countersign_slack_api_calls_total{method="auth.test",result="ok"} 1`) {
 		t.Errorf("metrics = %d\n%s", code, body)
+	}
+	// Slack HTTP mode is served and refuses what Slack did not sign.
+	for _, path := range []string{"/slack/commands", "/slack/interactions"} {
+		resp, err := http.Post(url+path, "application/x-www-form-urlencoded", strings.NewReader("command=%2Fcs&text=help&user_id=U0OPS0001"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("unsigned %s = %d, want 401", path, resp.StatusCode)
+		}
 	}
 	for _, path := range []string{"/audit/export", "/backup"} {
 		if code, _ := get(t, url+path, ""); code != http.StatusUnauthorized {
@@ -228,5 +240,35 @@ policies:
 	}
 	if code, _, _ := run(t, "", nil, "config", "check", "--config", filepath.Join(dir, "missing.yaml")); code != exitFail {
 		t.Errorf("missing file: exit %d", code)
+	}
+}
+
+// TestServe_SlackProblemsStopStartup: a token Slack refuses, or a bot not
+// in a service's channel, stops serve with the fix named.
+func TestServe_SlackProblemsStopStartup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts slacktest.Options
+		want string
+	}{
+		{"token refused", slacktest.Options{BotToken: "xoxb-other"}, "the bot token does not work"},
+		{"not in channel", slacktest.Options{BotToken: "xoxb-test", Members: map[string]bool{"C0DEPLOYS": false}}, "/invite"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sl := slacktest.New(tc.opts)
+			defer sl.Close()
+			cfg, err := config.Load(serveConfig(t, t.TempDir(), sl.APIURL(), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := newServer(context.Background(), cfg, true, slog.New(slog.DiscardHandler), serveDeps{SlackHTTP: sl.HTTPClient()})
+			if err == nil {
+				srv.Close()
+				t.Fatal("serve started")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "xoxb-test") {
+				t.Errorf("error %q, want it to say %q and not show the token", err, tc.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 // Package config loads and validates the Countersign configuration file,
-// whose reference is countersign.example.yaml (a copy is in testdata, and
-// loads as it is). Loading is strict: unknown keys, wrong types, missing
+// whose reference is countersign.example.yaml at the top of the repository
+// (it loads as it is). Loading is strict: unknown keys, wrong types, missing
 // keys, bad names and dangling references are all reported at once, each
 // as `PATH: message` with its line, in an *Errors. Policies and windows
 // are checked as a whole by policies.New.

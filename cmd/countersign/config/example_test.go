@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	examplePath   = "testdata/countersign.example.yaml"
+	examplePath   = "../../../countersign.example.yaml" // shipped at the top of the repository
 	referencePath = "../../../../shared/design/countersign.example.yaml"
 )
 
