@@ -353,7 +353,7 @@ func (h *harness) sayNow(user cs.Actor, text string) {
 
 func (h *harness) push(repo, branch, sha, login string) {
 	h.t.Helper()
-	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: repo, Branch: branch, SHA: sha, Login: login, Title: "a change"}); err != nil {
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: repo, Branch: branch, SHA: sha, Pusher: login, Author: login, Title: "a change"}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.idle()

@@ -137,7 +137,7 @@ func TestMarkup_WhatPeopleWroteCannotNotify(t *testing.T) {
 	hostile := "<!channel> <@U0OPS0001|x> <https://evil.example|click to approve> & <#C1>"
 	h := newHarness(t)
 	h.say("UOPS1", "lock api "+hostile)
-	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "mirage/mirage-www", Branch: "master", SHA: shaA, Login: "hannesm", Title: hostile}); err != nil {
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "mirage/mirage-www", Branch: "master", SHA: shaA, Pusher: "hannesm", Author: "hannesm", Title: hostile}); err != nil {
 		t.Fatal(err)
 	}
 	h.idle()

@@ -199,7 +199,7 @@ func TestBot_LockBlocksDeploys(t *testing.T) {
 func TestBot_LockWhileApprovedStopsExecution(t *testing.T) {
 	exec := &fakeExec{started: make(chan cs.RequestID, 4), hold: make(chan struct{})}
 	h := newHarness(t, func(c *harnessConfig) { c.exec = exec })
-	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Login: "someone"}); err != nil {
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "someone", Author: "someone"}); err != nil {
 		t.Fatal(err)
 	}
 	<-exec.started                        // R1 runs and is held

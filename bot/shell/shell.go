@@ -106,7 +106,7 @@ func (c *Chat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error 
 // Handler is what the shell drives: the bot.
 type Handler interface {
 	HandleCommand(ctx context.Context, c bot.Caller, text string)
-	HandlePush(ctx context.Context, p bot.Push) (int, error)
+	HandlePush(ctx context.Context, p bot.Push) (bot.PushResult, error)
 	Idle(ctx context.Context) error
 }
 
@@ -185,15 +185,16 @@ func (s *Shell) handle(ctx context.Context, channel, line string) error {
 	if !shaPattern.MatchString(f[3]) {
 		return fmt.Errorf("push: %q is not a commit SHA (7 to 40 hex digits)", f[3])
 	}
-	p := bot.Push{Repo: f[1], Branch: f[2], SHA: f[3], Login: "shell", Title: "(push from the shell)"}
+	p := bot.Push{Repo: f[1], Branch: f[2], SHA: f[3], Pusher: "shell", Author: "shell", Title: "(push from the shell)"}
 	if len(f) == 5 {
-		p.Login = f[4]
+		// The shell's push has one login: the pusher, and the commit's author.
+		p.Pusher, p.Author = f[4], f[4]
 	}
-	n, err := s.Bot.HandlePush(ctx, p)
+	res, err := s.Bot.HandlePush(ctx, p)
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if len(res.Services) == 0 {
 		s.Chat.say(fmt.Sprintf("(no service follows %s %s; push ignored)\n", p.Repo, p.Branch))
 	}
 	return nil

@@ -24,14 +24,14 @@ func (f *fakeBot) HandleCommand(_ context.Context, c bot.Caller, text string) {
 	f.commands = append(f.commands, string(c.User)+"|"+c.Channel+"|"+text)
 }
 
-func (f *fakeBot) HandlePush(_ context.Context, p bot.Push) (int, error) {
+func (f *fakeBot) HandlePush(_ context.Context, p bot.Push) (bot.PushResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pushes = append(f.pushes, p)
 	if p.Repo == "nobody/follows" {
-		return 0, nil
+		return bot.PushResult{}, nil
 	}
-	return 1, nil
+	return bot.PushResult{Services: []string{"svc"}}, nil
 }
 
 func (f *fakeBot) Idle(context.Context) error {
@@ -63,7 +63,7 @@ hello there
 	if got, want := strings.Join(fb.commands, "\n"), "U1|CSHELL|deploy www\nU2|CSHELL|approve R3"; got != want {
 		t.Errorf("commands:\n%s\nwant:\n%s", got, want)
 	}
-	if len(fb.pushes) != 3 || fb.pushes[0].Login != "hannesm" || fb.pushes[0].SHA != "ABCDEF1234567" || fb.pushes[1].Login != "shell" {
+	if len(fb.pushes) != 3 || fb.pushes[0].Pusher != "hannesm" || fb.pushes[0].Author != "hannesm" || fb.pushes[0].SHA != "ABCDEF1234567" || fb.pushes[1].Pusher != "shell" {
 		t.Errorf("pushes = %+v", fb.pushes)
 	}
 	// One wait per handled line, plus the one at EOF.
