@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/policies"
@@ -111,7 +112,7 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 		}
 		r := &d.r
 		approvals, err := b.cfg.Policy.Approve(r.Decision, policies.ApprovalInput{
-			Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
+			Approver: actor, Requester: b.chatRequester(*r), Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 		})
 		if errors.Is(err, policies.ErrAlreadyApproved) && fingerprint != "" {
 			return nil // a double click: the first one counted
@@ -182,11 +183,11 @@ func (b *Bot) deny(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerp
 // mayDeny is nil when actor may deny r: its requester, its commit's
 // author, or anyone who could approve it.
 func (b *Bot) mayDeny(actor cs.Actor, r cs.Request, groups map[string][]cs.Actor) error {
-	if actor == r.Requester || actor == r.Author {
+	if actor == r.Requester || actor == b.chatRequester(r) || actor == r.Author {
 		return nil
 	}
 	_, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
-		Approver: actor, Requester: r.Requester, Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
+		Approver: actor, Requester: b.chatRequester(r), Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 	})
 	if errors.Is(err, policies.ErrAlreadyApproved) || errors.Is(err, policies.ErrNotNeeded) {
 		return nil
@@ -246,4 +247,17 @@ func approvedBy(r cs.Request, actor cs.Actor) bool {
 		}
 	}
 	return false
+}
+
+// chatRequester is the chat user who asked for r: the requester, or for a
+// push the chat user of the pusher's GitHub login (identities), so that
+// whoever pushed cannot approve the deploy any more than the commit's
+// author can.
+func (b *Bot) chatRequester(r cs.Request) cs.Actor {
+	if login, ok := strings.CutPrefix(string(r.Requester), "github:"); ok {
+		if u, ok := b.cfg.Identities[strings.ToLower(login)]; ok {
+			return u
+		}
+	}
+	return r.Requester
 }

@@ -36,10 +36,12 @@ type Service struct {
 
 // Build says how a push becomes an image.
 type Build struct {
-	Mode string // "wait": an image built elsewhere; "docker": build it (not in this version)
+	Mode string // "wait": an image built elsewhere; "docker": build it with Builder
 	// Tag renders the tag to wait for from a commit and branch.
 	Tag     func(sha, branch string) (string, error)
 	Timeout time.Duration
+	// Builder builds the commit's image (mode "docker").
+	Builder Builder
 }
 
 // Zone is a DNS zone the bot may change.
@@ -61,6 +63,9 @@ type Config struct {
 	DryRun bool
 	// DefaultExpiry applies when a policy gives none (default 1h).
 	DefaultExpiry time.Duration
+	// Reporter, if set, gets commit statuses and deployments for services
+	// with a repository (GitHub).
+	Reporter Reporter
 	// Directory resolves Slack user groups named in groups and policies;
 	// nil: "usergroup:…" entries match nobody.
 	Directory Directory
@@ -93,16 +98,13 @@ type Bot struct {
 	work   tracker        // executions, image waits: what Idle waits for
 	loops  sync.WaitGroup // background loops, stopped by Close
 
-	// The outbox: outq counts queued messages (Idle waits for them too),
-	// outboxKick wakes the delivery loop.
-	outq        tracker
-	outboxKick  chan struct{}
-	outMu       sync.Mutex
-	outInflight uint64 // the entry being delivered, 0 for none
-	outStalled  bool   // the last delivery failed: coalesce updates
+	// lanes are the outbox's queues (chat, code host), each delivered by
+	// a loop of its own.
+	lanes map[Lane]*lane
 
 	mu      sync.Mutex
-	running map[string]*sync.Mutex // one execution at a time per target
+	running map[string]*sync.Mutex        // one execution at a time per target
+	pushes  map[string]context.CancelFunc // running push threads, by service@sha
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -117,7 +119,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	return &Bot{
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		Clock: SystemClock{}, ctx: ctx, cancel: cancel,
-		running: map[string]*sync.Mutex{}, outboxKick: make(chan struct{}, 1),
+		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
 	}
 }
 
@@ -126,14 +128,17 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 // approved requests that had not started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
 	var interrupted, approved []cs.Request
-	var queued int
+	queued := map[Lane]int{}
 	err := b.store.Update(ctx, func(tx Tx) error {
 		interrupted, approved = nil, nil
+		clear(queued)
 		q, err := tx.Outbox(0)
 		if err != nil {
 			return err
 		}
-		queued = len(q)
+		for _, o := range q {
+			queued[o.Lane]++
+		}
 		if _, err := tx.Append(b.event(cs.EventConfigLoaded, cs.ActorBot, nil, map[string]any{
 			"hash": b.cfg.ConfigHash, "path": b.cfg.ConfigPath,
 			"policy_version": b.cfg.Policy.Version(), "dry_run": b.cfg.DryRun,
@@ -164,19 +169,24 @@ func (b *Bot) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	// Messages queued before the stop are delivered first, in order.
-	b.counted(queued, 0)
-	b.loops.Add(1)
-	go func() {
-		defer b.loops.Done()
-		b.deliverLoop()
-	}()
+	// What was queued before the stop is delivered first, in order.
+	for _, l := range b.lanes {
+		b.counted(l.name, queued[l.name], 0)
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.deliverLoop(l)
+		}()
+	}
 	for _, r := range interrupted {
 		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.", r.ID), r))
 		b.refresh(ctx, r)
 	}
 	for _, r := range approved {
 		b.enqueue(r)
+	}
+	if err := b.resumePushes(ctx); err != nil {
+		return fmt.Errorf("start: resume pushes: %w", err)
 	}
 	b.loops.Add(1)
 	go func() {
@@ -210,7 +220,12 @@ func (b *Bot) Idle(ctx context.Context) error {
 	if err := b.work.wait(ctx); err != nil {
 		return err
 	}
-	return b.outq.wait(ctx)
+	for _, l := range b.lanes {
+		if err := l.q.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *Bot) now() time.Time { return b.Clock.Now() }

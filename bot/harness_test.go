@@ -266,6 +266,8 @@ type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
 	chat         *fakeChat
+	images       bot.Images // default: the harness's fakeImages
+	reporter     bot.Reporter
 	auditChannel string
 	set          policies.Set
 	path         string
@@ -311,12 +313,17 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		},
 		ConfigHash:   "testhash",
 		AuditChannel: hc.auditChannel,
+		Reporter:     hc.reporter,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {
 		st = hc.wrap(db)
 	}
-	h.bot = bot.New(cfg, st, h.chat, h.images, nil)
+	var images bot.Images = h.images
+	if hc.images != nil {
+		images = hc.images
+	}
+	h.bot = bot.New(cfg, st, h.chat, images, nil)
 	h.bot.Clock = h.clock
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	cs "github.com/countersign/countersign"
@@ -74,4 +75,19 @@ func Join(parts []Markup, sep string) Markup {
 		s[i] = string(p)
 	}
 	return Markup(strings.Join(s, string(Esc(sep))))
+}
+
+var (
+	mentionPattern = regexp.MustCompile(`<([@#])([A-Za-z0-9]+)(\|[^>]*)?>`)
+	linkPattern    = regexp.MustCompile(`<(https?://[^|>]*)\|([^>]*)>`)
+	unescaper      = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+)
+
+// PlainText turns Markup into text for places without chat markup (the
+// terminal, GitHub descriptions): mentions become @U123 and #C123, links
+// their label, escapes the characters they stand for.
+func PlainText(m Markup) string {
+	s := mentionPattern.ReplaceAllString(string(m), "$1$2")
+	s = linkPattern.ReplaceAllString(s, "$2")
+	return unescaper.Replace(s)
 }

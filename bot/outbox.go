@@ -4,43 +4,93 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	cs "github.com/countersign/countersign"
 )
 
-// Op is what a queued chat message does.
+// Op is what a queued entry does.
 type Op string
 
 const (
 	OpPost      Op = "post"
 	OpUpdate    Op = "update"
 	OpEphemeral Op = "ephemeral"
+	OpReport    Op = "report" // a commit status or deployment for the code host
 )
 
-// Outgoing is one chat call waiting in the outbox. The workflow never
-// calls the chat itself: it queues what it says in the store, and the
-// outbox delivers it in order, retrying while the chat is down, so that a
-// Slack outage (or a restart during one) loses nothing.
+// Lane is an outbox queue with a delivery loop of its own: chat, and the
+// code host, so that a GitHub outage does not hold up Slack (or back).
+type Lane string
+
+const (
+	LaneChat   Lane = ""
+	LaneGitHub Lane = "github"
+)
+
+// Outgoing is one call waiting in the outbox. The workflow never calls
+// the chat or the code host itself: it queues what it says in the store,
+// and the outbox delivers it in order, retrying while the other side is
+// down, so that an outage (or a restart during one) loses nothing.
 type Outgoing struct {
-	Seq uint64 `json:"seq"`
-	Op  Op     `json:"op"`
-	// ID is the bot's message: the one a post creates (LocalMessageID of
-	// Seq) or the one an update replaces.
+	Seq  uint64 `json:"seq"`
+	Lane Lane   `json:"lane,omitempty"`
+	Op   Op     `json:"op"`
+	// ID is the bot's name for what the entry creates (a message, a
+	// deployment: LocalMessageID of Seq), or for an update the message it
+	// replaces.
 	ID      string    `json:"id,omitempty"`
 	To      Caller    `json:"to,omitempty"` // ephemeral: who sees it
-	Message Message   `json:"message"`
+	Message Message   `json:"message,omitempty"`
+	Report  *Report   `json:"report,omitempty"`
 	Queued  time.Time `json:"queued"`
 }
 
-// LocalMessageID is the bot's name for the message posted by outbox entry seq.
+// LocalMessageID is the bot's name for what outbox entry seq creates.
 func LocalMessageID(seq uint64) string { return "M" + strconv.FormatUint(seq, 10) }
 
-// Outbox retry delays while the chat is failing.
+// Outbox retry delays while the other side is failing.
 const (
 	outboxFirstRetry = time.Second
 	outboxMaxRetry   = 30 * time.Second
 )
+
+// lane is the delivery state of one Lane.
+type lane struct {
+	name Lane
+	kick chan struct{} // wakes the delivery loop
+	q    tracker       // queued entries, for Idle
+
+	mu       sync.Mutex
+	inflight uint64 // the entry being delivered, 0 for none
+	stalled  bool   // the last delivery failed: coalesce updates
+}
+
+func newLanes() map[Lane]*lane {
+	return map[Lane]*lane{
+		LaneChat:   {name: LaneChat, kick: make(chan struct{}, 1)},
+		LaneGitHub: {name: LaneGitHub, kick: make(chan struct{}, 1)},
+	}
+}
+
+func (l *lane) inFlight() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight
+}
+
+func (l *lane) isStalled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stalled
+}
+
+func (l *lane) set(inflight uint64, stalled bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight, l.stalled = inflight, stalled
+}
 
 // post queues a new message and returns its reference at once; the chat
 // gets it when the outbox reaches it. A message the store could not keep
@@ -64,24 +114,29 @@ func (b *Bot) update(ctx context.Context, ref cs.MessageRef, msg Message) {
 	}
 	var added, removed int
 	err := b.store.Update(ctx, func(tx Tx) error {
-		added, removed = 0, 0
-		if b.outboxStalled() {
-			merged, n, err := b.coalesce(tx, ref.ID, msg)
-			if err != nil || merged {
-				removed = n
-				return err
-			}
-			removed = n
-		}
-		_, err := tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: ref.ID, Message: msg, Queued: b.now()})
-		added = 1
+		var err error
+		added, removed, err = b.queueUpdate(tx, ref, msg)
 		return err
 	})
 	if err != nil {
 		b.log.Error("queue chat update", "message", ref.ID, "err", err)
 		return
 	}
-	b.counted(added, removed)
+	b.counted(LaneChat, added, removed)
+}
+
+// queueUpdate is update inside a transaction; the caller passes the
+// counts to counted once it commits.
+func (b *Bot) queueUpdate(tx Tx, ref cs.MessageRef, msg Message) (added, removed int, err error) {
+	if b.lanes[LaneChat].isStalled() {
+		merged, n, err := b.coalesce(tx, ref.ID, msg)
+		if err != nil || merged {
+			return 0, n, err
+		}
+		removed = n
+	}
+	_, err = tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: ref.ID, Message: msg, Queued: b.now()})
+	return 1, removed, err
 }
 
 // coalesce folds msg into what is queued for message id, skipping the
@@ -92,9 +147,9 @@ func (b *Bot) coalesce(tx Tx, id string, msg Message) (merged bool, n int, err e
 	if err != nil {
 		return false, 0, err
 	}
-	inflight := b.inflight()
+	inflight := b.lanes[LaneChat].inFlight()
 	for _, o := range queued {
-		if o.Seq == inflight || o.ID != id {
+		if o.Lane != LaneChat || o.Seq == inflight || o.ID != id {
 			continue
 		}
 		switch o.Op {
@@ -119,6 +174,21 @@ func (b *Bot) ephemeral(ctx context.Context, to Caller, msg Message) {
 	}
 }
 
+// report queues a report for the code host, if the bot has a reporter,
+// and returns the bot's ID of it (for a deployment, what later statuses
+// refer to).
+func (b *Bot) report(ctx context.Context, r Report) string {
+	if b.cfg.Reporter == nil || r.Repo == "" || r.SHA == "" {
+		return ""
+	}
+	o, err := b.queue(ctx, Outgoing{Lane: LaneGitHub, Op: OpReport, Report: &r})
+	if err != nil {
+		b.log.Error("queue report", "repo", r.Repo, "err", err)
+		return ""
+	}
+	return o.ID
+}
+
 func (b *Bot) queue(ctx context.Context, o Outgoing) (Outgoing, error) {
 	o.Queued = b.now()
 	var stored Outgoing
@@ -130,66 +200,55 @@ func (b *Bot) queue(ctx context.Context, o Outgoing) (Outgoing, error) {
 	if err != nil {
 		return o, err
 	}
-	b.counted(1, 0)
+	b.counted(o.Lane, 1, 0)
 	return stored, nil
 }
 
-// counted keeps the count of queued messages that Idle waits for, and
-// wakes the delivery loop.
-func (b *Bot) counted(added, removed int) {
+// counted keeps the count of queued entries that Idle waits for, and
+// wakes the lane's delivery loop.
+func (b *Bot) counted(name Lane, added, removed int) {
+	l := b.lanes[name]
 	for range added {
-		b.outq.add()
+		l.q.add()
 	}
 	for range removed {
-		b.outq.done()
+		l.q.done()
 	}
 	if added > 0 {
 		select {
-		case b.outboxKick <- struct{}{}:
+		case l.kick <- struct{}{}:
 		default:
 		}
 	}
 }
 
-func (b *Bot) inflight() uint64 {
-	b.outMu.Lock()
-	defer b.outMu.Unlock()
-	return b.outInflight
-}
-
-func (b *Bot) outboxStalled() bool {
-	b.outMu.Lock()
-	defer b.outMu.Unlock()
-	return b.outStalled
-}
-
-// deliverLoop delivers the outbox in order until the bot closes.
-func (b *Bot) deliverLoop() {
+// deliverLoop delivers a lane in order until the bot closes.
+func (b *Bot) deliverLoop(l *lane) {
 	for {
-		b.drain(b.ctx)
+		b.drain(b.ctx, l)
 		select {
 		case <-b.ctx.Done():
 			return
-		case <-b.outboxKick:
+		case <-l.kick:
 		}
 	}
 }
 
-// drain delivers queued messages oldest first until none is left. A
-// failed call is retried, with growing delays, until it succeeds or the
-// chat rejects it for good (ErrChatRejected), in which case it is logged
-// and dropped: one bad message must not hold up every other.
-func (b *Bot) drain(ctx context.Context) {
+// drain delivers a lane's entries oldest first until none is left. A
+// failed call is retried, with growing delays, until it succeeds or is
+// refused for good (ErrChatRejected), in which case it is logged and
+// dropped: one bad entry must not hold up every other.
+func (b *Bot) drain(ctx context.Context, l *lane) {
 	delay := outboxFirstRetry
 	for ctx.Err() == nil {
-		head, ok := b.head(ctx)
+		head, ok := b.head(ctx, l)
 		if !ok {
 			return
 		}
 		ref, err := b.deliver(ctx, head)
 		if err != nil && !errors.Is(err, ErrChatRejected) {
-			b.log.Warn("chat call failed; will retry", "op", head.Op, "message", head.ID, "seq", head.Seq, "retry_in", delay, "err", err)
-			b.setStalled(true)
+			b.log.Warn("outbox call failed; will retry", "lane", l.name, "op", head.Op, "id", head.ID, "seq", head.Seq, "retry_in", delay, "err", err)
+			l.set(head.Seq, true)
 			select {
 			case <-ctx.Done():
 			case <-time.After(delay):
@@ -198,7 +257,7 @@ func (b *Bot) drain(ctx context.Context) {
 			continue
 		}
 		if err != nil {
-			b.log.Error("chat refused a message; dropped", "op", head.Op, "message", head.ID, "channel", head.Message.Channel, "err", err)
+			b.log.Error("outbox entry refused; dropped", "lane", l.name, "op", head.Op, "id", head.ID, "channel", head.Message.Channel, "err", err)
 		}
 		delay = outboxFirstRetry
 		if err := b.store.Update(ctx, func(tx Tx) error {
@@ -209,46 +268,43 @@ func (b *Bot) drain(ctx context.Context) {
 			}
 			return tx.DeleteOutgoing(head.Seq)
 		}); err != nil {
-			b.log.Error("record delivered message", "seq", head.Seq, "err", err)
+			b.log.Error("record delivered entry", "seq", head.Seq, "err", err)
 			return
 		}
-		b.outMu.Lock()
-		b.outInflight = 0
-		b.outMu.Unlock()
-		b.outq.done()
+		l.mu.Lock()
+		l.inflight = 0
+		l.mu.Unlock()
+		l.q.done()
 	}
 }
 
-func (b *Bot) setStalled(v bool) {
-	b.outMu.Lock()
-	defer b.outMu.Unlock()
-	b.outStalled = v
-}
-
-// head reads the oldest queued message and marks it in flight, so that
+// head reads the lane's oldest entry and marks it in flight, so that
 // coalescing leaves it alone.
-func (b *Bot) head(ctx context.Context) (Outgoing, bool) {
-	b.outMu.Lock()
-	defer b.outMu.Unlock()
+func (b *Bot) head(ctx context.Context, l *lane) (Outgoing, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var q []Outgoing
 	if err := b.store.View(ctx, func(tx ReadTx) error {
 		var err error
-		q, err = tx.Outbox(1)
+		q, err = tx.Outbox(0)
 		return err
 	}); err != nil {
 		b.log.Error("read outbox", "err", err)
 		return Outgoing{}, false
 	}
-	if len(q) == 0 {
-		b.outInflight, b.outStalled = 0, false
-		return Outgoing{}, false
+	for _, o := range q {
+		if o.Lane == l.name {
+			l.inflight = o.Seq
+			return o, true
+		}
 	}
-	b.outInflight = q[0].Seq
-	return q[0], true
+	l.inflight, l.stalled = 0, false
+	return Outgoing{}, false
 }
 
-// deliver makes one chat call, resolving the bot's message IDs to the
-// chat's references. For a post it returns where the message went.
+// deliver makes one call, resolving the bot's IDs to the other side's
+// references. For what it creates it returns where that went (Slack's ts,
+// GitHub's deployment ID).
 func (b *Bot) deliver(ctx context.Context, o Outgoing) (cs.MessageRef, error) {
 	switch o.Op {
 	case OpPost:
@@ -274,12 +330,35 @@ func (b *Bot) deliver(ctx context.Context, o Outgoing) (cs.MessageRef, error) {
 		return cs.MessageRef{}, b.chat.Update(ctx, ref, o.Message)
 	case OpEphemeral:
 		return cs.MessageRef{}, b.chat.Ephemeral(ctx, o.To, o.Message)
+	case OpReport:
+		return b.deliverReport(ctx, o)
 	}
 	return cs.MessageRef{}, errors.Join(ErrChatRejected, errors.New("unknown outbox op "+string(o.Op)))
 }
 
-// errNeverPosted is returned for a message whose post was dropped.
-var errNeverPosted = errors.New("the message it refers to was never posted")
+func (b *Bot) deliverReport(ctx context.Context, o Outgoing) (cs.MessageRef, error) {
+	if b.cfg.Reporter == nil || o.Report == nil {
+		return cs.MessageRef{}, errors.Join(ErrChatRejected, errors.New("no code host to report to"))
+	}
+	r := *o.Report
+	if ds := r.DeploymentStatus; ds != nil {
+		dep, err := b.resolve(ctx, cs.MessageRef{ID: ds.Deployment})
+		if err != nil {
+			return cs.MessageRef{}, err
+		}
+		s := *ds
+		s.Deployment = dep.TS
+		r.DeploymentStatus = &s
+	}
+	id, err := b.cfg.Reporter.Report(ctx, r)
+	if err != nil || id == "" {
+		return cs.MessageRef{}, err
+	}
+	return cs.MessageRef{ID: o.ID, TS: id}, nil
+}
+
+// errNeverPosted is returned for an entry whose creation was dropped.
+var errNeverPosted = errors.New("what it refers to was never created")
 
 func (b *Bot) resolve(ctx context.Context, ref cs.MessageRef) (cs.MessageRef, error) {
 	if ref.TS != "" {

@@ -42,6 +42,11 @@ type ReadTx interface {
 	// MessageRef returns where the chat put the bot's message id; ok is
 	// false while it has not been delivered.
 	MessageRef(id string) (ref cs.MessageRef, ok bool, err error)
+	// PushRecord returns the push thread of (service, sha); ok is false
+	// when there is none.
+	PushRecord(service, sha string) (rec PushRecord, ok bool, err error)
+	// Pushes returns the push threads in state, oldest first.
+	Pushes(state PushState) ([]PushRecord, error)
 }
 
 // EventQuery filters audit records. Zero fields match everything.
@@ -81,6 +86,8 @@ type Tx interface {
 	DeleteOutgoing(seq uint64) error
 	// PutMessageRef records where the chat put the bot's message ref.ID.
 	PutMessageRef(ref cs.MessageRef) error
+	// PutPush stores a push thread, keyed by its service and commit.
+	PutPush(rec PushRecord) error
 }
 
 // Clock tells the time; tests inject their own.

@@ -2,8 +2,10 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	cs "github.com/countersign/countersign"
 )
@@ -43,11 +45,38 @@ type Delivery struct {
 	Remote string // the caller's address
 }
 
+// PushState is where a push stands for one service.
+type PushState string
+
+const (
+	PushWaiting    PushState = "waiting"    // getting the image (waiting or building)
+	PushRequested  PushState = "requested"  // the deploy was requested (see Request)
+	PushFailed     PushState = "failed"     // no image, or the request could not be made
+	PushSuperseded PushState = "superseded" // a newer push to the branch came first
+)
+
+// PushRecord is one (service, commit) thread, kept from the moment the
+// delivery is accepted: its parent message exists in the outbox at once,
+// a second delivery of the commit reuses it, and after a restart a push
+// that was still getting its image is taken up again.
+type PushRecord struct {
+	Service string        `json:"service"`
+	Push    Push          `json:"push"`
+	State   PushState     `json:"state"`
+	Thread  cs.MessageRef `json:"thread"`
+	Request cs.RequestID  `json:"request,omitempty"`
+	// Status is the parent message's status line, in chat markup.
+	Status  Markup    `json:"status"`
+	Updated time.Time `json:"updated"`
+}
+
 // HandlePush starts a deploy thread for every service that follows the
-// pushed repository and branch: post the parent message, get the
-// commit's image, then request the deploy. It returns once the push is
-// recorded; the rest runs after (Idle waits for it). A delivery ID seen
-// before is a redelivery: nothing is done.
+// pushed repository and branch: the parent message, the commit's image,
+// then the deploy request. It returns once the push is recorded, with
+// its parent messages queued, in one transaction; the rest runs after
+// (Idle waits for it). A delivery ID seen before is a redelivery: nothing
+// is done. A newer push to a branch supersedes the older one still
+// getting its image, and cancels its build.
 func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 	p.SHA = strings.ToLower(p.SHA)
 	var res PushResult
@@ -58,8 +87,10 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			res.Services = append(res.Services, s.Name)
 		}
 	}
+	var recs, older []PushRecord
+	var queued int
 	err := b.store.Update(ctx, func(tx Tx) error {
-		res.Duplicate = false
+		res.Duplicate, recs, older, queued = false, nil, nil, 0
 		if p.Delivery != "" {
 			seen, err := tx.SeenDelivery(p.Delivery, b.now())
 			if err != nil || seen {
@@ -67,105 +98,233 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 				return err
 			}
 		}
-		_, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, map[string]any{
+		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, map[string]any{
 			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
 			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
-		}))
-		return err
+		})); err != nil {
+			return err
+		}
+		for _, s := range matched {
+			rec, n, superseded, err := b.acceptPush(tx, s, p)
+			if err != nil {
+				return err
+			}
+			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n
+		}
+		return nil
 	})
 	if err != nil {
 		return res, b.storeFailure(err)
 	}
+	b.counted(LaneChat, queued, 0)
 	if res.Duplicate {
 		return res, nil
 	}
-	for _, s := range matched {
-		b.work.add()
-		go func(s Service) {
-			defer b.work.done()
-			b.deployPush(b.ctx, s, p)
-		}(s)
+	for _, o := range older {
+		b.cancelPush(o)
+	}
+	for _, rec := range recs {
+		b.startPush(rec)
 	}
 	return res, nil
 }
 
-// WebhookIgnored audits a delivery the bot acknowledges and ignores (a
-// ping, a tag push, a branch deletion, an event it does not handle) as
-// webhook.received with the reason. A delivery ID seen before is not
-// audited again; duplicate says so.
-func (b *Bot) WebhookIgnored(ctx context.Context, d Delivery, reason string) (duplicate bool, err error) {
-	err = b.store.Update(ctx, func(tx Tx) error {
-		duplicate = false
-		if d.ID != "" {
-			seen, err := tx.SeenDelivery(d.ID, b.now())
-			if err != nil || seen {
-				duplicate = seen
-				return err
-			}
-		}
-		_, err := tx.Append(b.event(cs.EventWebhookReceived, deliveryActor(d), nil, map[string]any{
-			"event": d.Event, "delivery": d.ID, "repo": d.Repo, "ignored": reason,
-		}))
-		return err
-	})
+// acceptPush records the push for service s in tx: its thread (the one
+// of an earlier push of the same commit, or a new parent message queued
+// now) and its state, and supersedes older pushes of s still getting
+// their image. It returns how many chat entries it queued.
+func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecord, error) {
+	queued := 0
+	rec, ok, err := tx.PushRecord(s.Name, p.SHA)
 	if err != nil {
-		return false, b.storeFailure(err)
+		return rec, 0, nil, err
 	}
-	return duplicate, nil
-}
-
-// WebhookRefused audits a delivery refused before it was read (unsigned,
-// badly signed, oversized) as webhook.refused: the delivery ID and the
-// reason, never the body.
-func (b *Bot) WebhookRefused(ctx context.Context, d Delivery, reason string) error {
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventWebhookRefused, cs.ActorBot, nil, map[string]any{
-			"event": d.Event, "delivery": d.ID, "remote": d.Remote, "reason": reason,
-		}))
-		return err
-	})
-}
-
-func deliveryActor(d Delivery) cs.Actor {
-	if d.Sender != "" {
-		return cs.GitHubActor(d.Sender)
+	status := Markup("getting the image")
+	if !ok {
+		rec = PushRecord{Service: s.Name}
+		msg := b.pushMessage(s, pushInfoOf(p), status)
+		msg.Channel = s.Channel
+		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Queued: b.now()})
+		if err != nil {
+			return rec, 0, nil, err
+		}
+		rec.Thread, queued = cs.MessageRef{ID: o.ID, Channel: s.Channel}, 1
+	} else {
+		status = "pushed again: getting the image"
 	}
-	return cs.ActorBot
+	rec.Push, rec.State, rec.Status, rec.Updated, rec.Request = p, PushWaiting, status, b.now(), ""
+	if ok {
+		n, err := b.queuePushStatus(tx, s, rec)
+		if err != nil {
+			return rec, 0, nil, err
+		}
+		queued += n
+	}
+	if err := tx.PutPush(rec); err != nil {
+		return rec, 0, nil, err
+	}
+	var older []PushRecord
+	waiting, err := tx.Pushes(PushWaiting)
+	if err != nil {
+		return rec, 0, nil, err
+	}
+	for _, o := range waiting {
+		if o.Service != s.Name || o.Push.SHA == p.SHA {
+			continue
+		}
+		o.State, o.Updated = PushSuperseded, b.now()
+		o.Status = Textf("superseded by the push of %s", short(p.SHA))
+		if err := tx.PutPush(o); err != nil {
+			return rec, 0, nil, err
+		}
+		n, err := b.queuePushStatus(tx, s, o)
+		if err != nil {
+			return rec, 0, nil, err
+		}
+		reply := Message{Channel: o.Thread.Channel, Thread: o.Thread,
+			Text: Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", short(p.SHA), p.Branch)}
+		if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: reply, Queued: b.now()}); err != nil {
+			return rec, 0, nil, err
+		}
+		queued += n + 1
+		older = append(older, o)
+	}
+	return rec, queued, older, nil
 }
 
-// deployPush is one (service, commit) thread.
-func (b *Bot) deployPush(ctx context.Context, s Service, p Push) {
-	info := pushInfo{SHA: p.SHA, Branch: p.Branch, Login: p.Pusher, Title: p.Title}
-	msg := b.pushMessage(s, info, "getting the image")
-	msg.Channel = s.Channel
-	parent := b.post(ctx, msg)
-	if parent.ID == "" {
+// queuePushStatus queues the edit of a push's parent message in tx. (It
+// does not coalesce: that would have to be undone if tx is retried.)
+func (b *Bot) queuePushStatus(tx Tx, s Service, rec PushRecord) (int, error) {
+	msg := b.pushMessage(s, pushInfoOf(rec.Push), rec.Status)
+	msg.Channel = rec.Thread.Channel
+	_, err := tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: rec.Thread.ID, Message: msg, Queued: b.now()})
+	return 1, err
+}
+
+func pushInfoOf(p Push) pushInfo {
+	return pushInfo{SHA: p.SHA, Branch: p.Branch, Login: p.Pusher, Title: p.Title}
+}
+
+// startPush runs a push's thread in the background, cancellable by a
+// newer push to the same service.
+func (b *Bot) startPush(rec PushRecord) {
+	s, ok := b.service(rec.Service)
+	if !ok {
 		return
 	}
-	fail := func(status Markup) {
-		m := b.pushMessage(s, info, status)
-		m.Channel = s.Channel
-		b.update(ctx, parent, m)
-		b.post(ctx, Message{Channel: s.Channel, Thread: parent, Text: "❌ " + status})
+	ctx, cancel := context.WithCancel(b.ctx)
+	key := rec.Service + "@" + rec.Push.SHA
+	b.mu.Lock()
+	b.pushes[key] = cancel
+	b.mu.Unlock()
+	b.work.add()
+	go func() {
+		defer b.work.done()
+		defer func() {
+			b.mu.Lock()
+			delete(b.pushes, key)
+			b.mu.Unlock()
+			cancel()
+		}()
+		b.deployPush(ctx, s, rec)
+	}()
+}
+
+// cancelPush stops an older push's image wait or build.
+func (b *Bot) cancelPush(rec PushRecord) {
+	b.mu.Lock()
+	cancel := b.pushes[rec.Service+"@"+rec.Push.SHA]
+	b.mu.Unlock()
+	if cancel != nil {
+		cancel()
 	}
-	image, err := b.imageFor(ctx, s, p, parent)
+}
+
+// resumePushes takes up, after a restart, the pushes that were still
+// getting their image: the wait or build starts again, and the thread
+// says so.
+func (b *Bot) resumePushes(ctx context.Context) error {
+	var waiting []PushRecord
+	if err := b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		waiting, err = tx.Pushes(PushWaiting)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, rec := range waiting {
+		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread,
+			Text: "↻ the bot restarted while getting the image; getting it again"})
+		b.startPush(rec)
+	}
+	return nil
+}
+
+// setPush records a push's new state and, with edit, shows status on its
+// parent message, unless a newer push superseded it meanwhile. Once a
+// request exists, the request's changes edit the parent (refreshParent).
+func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state PushState, status Markup, request cs.RequestID, edit bool) PushRecord {
+	var queued int
+	err := b.store.Update(ctx, func(tx Tx) error {
+		queued = 0
+		cur, ok, err := tx.PushRecord(rec.Service, rec.Push.SHA)
+		if err != nil {
+			return err
+		}
+		if ok && cur.State == PushSuperseded {
+			rec = cur
+			return nil
+		}
+		rec.State, rec.Status, rec.Request, rec.Updated = state, status, request, b.now()
+		if err := tx.PutPush(rec); err != nil || !edit {
+			return err
+		}
+		queued, err = b.queuePushStatus(tx, s, rec)
+		return err
+	})
 	if err != nil {
-		fail(Esc(err.Error()))
+		b.log.Error("record push state", "service", s.Name, "sha", rec.Push.SHA, "err", err)
+	}
+	b.counted(LaneChat, queued, 0)
+	return rec
+}
+
+// deployPush is one (service, commit) thread after its parent message.
+func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
+	p := rec.Push
+	b.reportStatus(ctx, s, p.SHA, "pending", "getting the image", "")
+	image, err := b.imageFor(ctx, s, p, rec.Thread)
+	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
+		return // superseded by a newer push: its transaction said so
+	}
+	if err != nil {
+		status := Textf("no image: %v", err)
+		b.setPush(ctx, s, rec, PushFailed, status, "", true)
+		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
+		b.reportStatus(ctx, s, p.SHA, "error", "no image: "+err.Error(), "")
 		return
 	}
 	d := draft{
 		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: short(p.SHA), Branch: p.Branch},
 		Source:    cs.SourcePush,
 		Requester: cs.GitHubActor(p.Pusher), Author: b.cfg.Identities[strings.ToLower(p.Author)], AuthorLogin: p.Author,
-		CommitTitle: p.Title, Thread: parent, Channel: s.Channel,
+		CommitTitle: p.Title, Thread: rec.Thread, Channel: s.Channel,
 	}
-	if _, err := b.submit(ctx, d); err != nil {
-		fail(Textf("could not request the deploy: %v", err))
+	r, err := b.submit(ctx, d)
+	if err != nil {
+		status := Textf("could not request the deploy: %v", err)
+		b.setPush(ctx, s, rec, PushFailed, status, "", true)
+		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
+		b.reportStatus(ctx, s, p.SHA, "error", "could not request the deploy: "+err.Error(), "")
+		return
 	}
+	b.setPush(ctx, s, rec, PushRequested, Textf("%s %s", r.ID, stateLabel(r)), r.ID, false)
 }
 
 // imageFor gets the commit's exact image the service's build way.
 func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.MessageRef) (string, error) {
+	say := func(text Markup) { b.post(ctx, Message{Channel: s.Channel, Thread: thread, Text: text}) }
+	var img string
 	switch s.Build.Mode {
 	case "wait":
 		if b.images == nil || s.Build.Tag == nil {
@@ -175,17 +334,67 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 		if err != nil {
 			return "", fmt.Errorf("image tag: %w", err)
 		}
-		b.post(ctx, Message{Channel: s.Channel, Thread: thread,
-			Text: Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag)})
-		img, err := b.images.Wait(ctx, s.Image, tag, s.Build.Timeout)
-		if err != nil {
+		say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
+		if img, err = b.images.Wait(ctx, s.Image, tag, s.Build.Timeout); err != nil {
 			return "", fmt.Errorf("no image for %s: %w", short(p.SHA), err)
 		}
-		b.post(ctx, Message{Channel: s.Channel, Thread: thread, Text: Textf("image %s", img)})
-		return img, nil
+		say(Textf("image %s", img))
 	case "docker":
-		return "", fmt.Errorf("building images with the Docker Engine (build.mode docker) is not in this version of Countersign; use build.mode wait")
+		built, err := b.build(ctx, s, p, thread)
+		if err != nil {
+			return "", err
+		}
+		img = built.Image
+		say(Textf("built `%s` (%s, in %s)", img, size(built.Size), built.Took.Round(time.Second).String()))
 	default:
 		return "", fmt.Errorf("service %s has no build configured", s.Name)
+	}
+	if c, ok := s.Executor.(ImageChecker); ok {
+		if err := c.CheckImage(ctx, img); err != nil {
+			return "", fmt.Errorf("image %s cannot be deployed to %s: %w", img, s.Name, err)
+		}
+	}
+	return img, nil
+}
+
+// build builds the commit with the service's builder, one build per
+// service at a time (a newer push has cancelled the older one already),
+// showing the build's steps in one reply edited in place.
+func (b *Bot) build(ctx context.Context, s Service, p Push, thread cs.MessageRef) (Built, error) {
+	if s.Build.Builder == nil {
+		return Built{}, fmt.Errorf("service %s builds with docker but no builder is configured", s.Name)
+	}
+	tag := p.SHA
+	if s.Build.Tag != nil {
+		t, err := s.Build.Tag(p.SHA, p.Branch)
+		if err != nil {
+			return Built{}, fmt.Errorf("image tag: %w", err)
+		}
+		tag = t
+	}
+	m := b.targetMutex("build:" + s.Name)
+	m.Lock()
+	defer m.Unlock()
+	if err := ctx.Err(); err != nil {
+		return Built{}, err
+	}
+	pr := &progressReply{r: cs.Request{ID: cs.RequestID("build " + short(p.SHA)), Thread: thread}}
+	built, err := s.Build.Builder.Build(ctx, BuildSpec{Service: s.Name, Repo: s.Repo, SHA: p.SHA, Branch: p.Branch, Tag: tag},
+		func(line string) { b.showStep(ctx, pr, line) })
+	if err != nil {
+		return Built{}, fmt.Errorf("build of %s failed: %w", short(p.SHA), err)
+	}
+	return built, nil
+}
+
+// size is a byte count for people.
+func size(n int64) string {
+	switch {
+	case n <= 0:
+		return "size unknown"
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 }

@@ -181,6 +181,7 @@ func shortHash(h string) string {
 // refresh updates the request's message in place, and the push's parent
 // message status if the request lives in a push thread.
 func (b *Bot) refresh(ctx context.Context, r cs.Request) {
+	b.reportRequest(ctx, r)
 	if r.Message != (cs.MessageRef{}) {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel

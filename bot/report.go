@@ -1,6 +1,12 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"strings"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
+)
 
 // Reporter tells the code host (GitHub) how pushes and deploys went:
 // commit statuses, deployments and deployment statuses. The bot never
@@ -53,4 +59,125 @@ type DeploymentStatus struct {
 	State       string // queued, in_progress, success, failure, error, inactive
 	Description string
 	LogURL      string
+}
+
+// reportStatus queues the commit status countersign/<service> of sha,
+// for services whose pushes GitHub sends.
+func (b *Bot) reportStatus(ctx context.Context, s Service, sha, state, description, targetURL string) {
+	if s.Repo == "" || sha == "" {
+		return
+	}
+	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{
+		Context: "countersign/" + s.Name, State: state, Description: description, TargetURL: targetURL}})
+}
+
+// maxDescription is GitHub's limit for status descriptions.
+const maxDescription = 140
+
+// reportRequest tells the code host where a deploy or rollback of a
+// commit stands: the commit status countersign/<service>, and once the
+// request is approved a deployment with its statuses (queued,
+// in_progress, success, failure, error). GitHub marks the deployment it
+// replaced inactive itself when the new one succeeds.
+func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
+	s, ok := b.service(r.Action.Target)
+	k := r.Action.Kind
+	if b.cfg.Reporter == nil || !ok || s.Repo == "" || r.Action.Commit == "" || (k != cs.ActionDeploy && k != cs.ActionRollback) {
+		return
+	}
+	state := "pending"
+	switch r.State {
+	case cs.StateSucceeded:
+		state = "success"
+	case cs.StateFailed, cs.StateRefused, cs.StateDenied:
+		state = "failure"
+	case cs.StateExpired, cs.StateSuperseded, cs.StateInterrupted:
+		state = "error"
+	}
+	desc := string(r.ID) + " " + stateLabel(r)
+	if r.State == cs.StatePending {
+		desc += " (" + policies.Progress(r.Decision, r.Approvals) + ")"
+	} else if r.Outcome != "" && !r.State.Open() {
+		desc += ": " + PlainText(Markup(r.Outcome))
+	}
+	url := b.requestURL(r)
+	b.reportStatus(ctx, s, r.Action.Commit, state, cut(desc, maxDescription), url)
+
+	dep := "deploy:" + string(r.ID)
+	if r.State == cs.StateApproved {
+		b.reportOnce(ctx, dep, Report{Repo: s.Repo, SHA: r.Action.Commit, Deployment: &Deployment{
+			Environment: s.Name, Description: cut(PlainText(describeChange(r.Action)), maxDescription),
+			Payload: map[string]string{"request": string(r.ID), "image": r.Action.Image, "kind": string(k)},
+		}})
+	}
+	depState := map[cs.State]string{cs.StateApproved: "queued", cs.StateExecuting: "in_progress", cs.StateSucceeded: "success",
+		cs.StateFailed: "failure", cs.StateInterrupted: "error"}[r.State]
+	if depState != "" && b.queuedOrDone(ctx, dep) {
+		b.report(ctx, Report{Repo: s.Repo, SHA: r.Action.Commit, DeploymentStatus: &DeploymentStatus{
+			Deployment: dep, State: depState, Description: cut(desc, maxDescription), LogURL: url}})
+	}
+}
+
+// requestURL is the request's web page, when the bot has a public URL.
+func (b *Bot) requestURL(r cs.Request) string {
+	if b.cfg.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(b.cfg.PublicURL, "/") + "/requests/" + string(r.ID)
+}
+
+// reportOnce queues a report under the bot's ID id unless one with that
+// ID was queued or delivered before (a restart re-enqueues approved
+// requests; their deployment must not be created twice).
+func (b *Bot) reportOnce(ctx context.Context, id string, r Report) {
+	var added bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		added = false
+		if done, err := reportExists(tx, id); err != nil || done {
+			return err
+		}
+		_, err := tx.QueueOutgoing(Outgoing{Lane: LaneGitHub, Op: OpReport, ID: id, Report: &r, Queued: b.now()})
+		added = err == nil
+		return err
+	})
+	if err != nil {
+		b.log.Error("queue report", "id", id, "err", err)
+		return
+	}
+	if added {
+		b.counted(LaneGitHub, 1, 0)
+	}
+}
+
+// queuedOrDone reports whether the report id was queued or delivered.
+func (b *Bot) queuedOrDone(ctx context.Context, id string) bool {
+	var ok bool
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		ok, err = reportExists(tx, id)
+		return err
+	})
+	return err == nil && ok
+}
+
+func reportExists(tx ReadTx, id string) (bool, error) {
+	if _, ok, err := tx.MessageRef(id); err != nil || ok {
+		return ok, err
+	}
+	q, err := tx.Outbox(0)
+	for _, o := range q {
+		if o.ID == id {
+			return true, err
+		}
+	}
+	return false, err
+}
+
+// cut shortens s to n runes, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

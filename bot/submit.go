@@ -183,6 +183,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		return cs.Request{}, b.storeFailure(err)
 	}
 	r = b.postRequest(ctx, r, d.Channel, notes)
+	b.reportRequest(ctx, r)
 	for _, o := range superseded {
 		b.refresh(ctx, o)
 		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))

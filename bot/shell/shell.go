@@ -35,19 +35,8 @@ func NewChat(out io.Writer) *Chat {
 	return &Chat{out: out, parents: map[string]string{}, texts: map[string]string{}}
 }
 
-var (
-	mentionPattern = regexp.MustCompile(`<([@#])([A-Za-z0-9]+)(\|[^>]*)?>`)
-	linkPattern    = regexp.MustCompile(`<(https?://[^|>]*)\|([^>]*)>`)
-	unescaper      = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
-)
-
-// Plain turns chat markup into terminal text: mentions become @U123 and
-// #C123, links their label, escapes the characters they stand for.
-func Plain(m bot.Markup) string {
-	s := mentionPattern.ReplaceAllString(string(m), "$1$2")
-	s = linkPattern.ReplaceAllString(s, "$2")
-	return unescaper.Replace(s)
-}
+// Plain turns chat markup into terminal text (see bot.PlainText).
+func Plain(m bot.Markup) string { return bot.PlainText(m) }
 
 func (c *Chat) print(prefix, indent string, m bot.Message) {
 	text := Plain(m.Text)

@@ -23,6 +23,7 @@ import (
 //	audit_by_request    request ID 0x00 seq → empty
 //	outbox              seq → JSON bot.Outgoing: chat messages not yet delivered
 //	messages            local message ID → JSON cs.MessageRef where the chat put it
+//	pushes              service 0x00 commit SHA → JSON bot.PushRecord
 //	meta                "audit.head" → seq, hex hash of the last record
 //	                    "request.last" → the last request number handed out
 var (
@@ -39,11 +40,12 @@ var (
 	bucketMeta          = []byte("meta")
 	bucketOutbox        = []byte("outbox")
 	bucketMessages      = []byte("messages")
+	bucketPushes        = []byte("pushes")
 
 	allBuckets = [][]byte{
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
-		bucketAuditActor, bucketAuditRequest, bucketMeta, bucketOutbox, bucketMessages,
+		bucketAuditActor, bucketAuditRequest, bucketMeta, bucketOutbox, bucketMessages, bucketPushes,
 	}
 
 	metaAuditHead   = []byte("audit.head")

@@ -25,7 +25,7 @@ func (t *tx) QueueOutgoing(o bot.Outgoing) (bot.Outgoing, error) {
 		return o, t.fail(fmt.Errorf("queue message: %w", err))
 	}
 	o.Seq = seq
-	if o.Op == bot.OpPost {
+	if o.ID == "" { // an update carries the ID of what it updates
 		o.ID = bot.LocalMessageID(seq)
 	}
 	return o, t.PutOutgoing(o)

@@ -1,0 +1,281 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+)
+
+// gatedImages has no image until a test releases it: Wait blocks until
+// then, or until its context ends (a newer push, a shutdown).
+type gatedImages struct {
+	mu      sync.Mutex
+	ready   map[string]string // "repo:tag" → image
+	waiting map[string]chan struct{}
+	waits   int
+}
+
+func newGatedImages() *gatedImages {
+	return &gatedImages{ready: map[string]string{}, waiting: map[string]chan struct{}{}}
+}
+
+func (g *gatedImages) gate(key string) chan struct{} {
+	ch, ok := g.waiting[key]
+	if !ok {
+		ch = make(chan struct{})
+		g.waiting[key] = ch
+	}
+	return ch
+}
+
+func (g *gatedImages) release(repo, tag, img string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ready[repo+":"+tag] = img
+	close(g.gate(repo + ":" + tag))
+}
+
+func (g *gatedImages) Resolve(_ context.Context, repo, tag string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if img, ok := g.ready[repo+":"+tag]; ok {
+		return img, nil
+	}
+	return "", cs.ErrNotFound
+}
+
+func (g *gatedImages) Wait(ctx context.Context, repo, tag string, _ time.Duration) (string, error) {
+	g.mu.Lock()
+	g.waits++
+	ch := g.gate(repo + ":" + tag)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return g.Resolve(ctx, repo, tag)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (g *gatedImages) Check(context.Context, string) error { return nil }
+
+func (g *gatedImages) waitCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waits
+}
+
+// fakeReporter records reports; while down it fails like an unreachable GitHub.
+type fakeReporter struct {
+	mu      sync.Mutex
+	down    bool
+	reports []bot.Report
+	n       int
+}
+
+func (f *fakeReporter) Report(_ context.Context, r bot.Report) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return "", errors.New("github unreachable (test)")
+	}
+	if r.DeploymentStatus != nil && !strings.HasPrefix(r.DeploymentStatus.Deployment, "gh") {
+		return "", fmt.Errorf("%w: deployment %q not resolved", bot.ErrChatRejected, r.DeploymentStatus.Deployment)
+	}
+	f.reports = append(f.reports, r)
+	if r.Deployment != nil {
+		f.n++
+		return fmt.Sprintf("gh%d", f.n), nil
+	}
+	return "", nil
+}
+
+func (f *fakeReporter) setDown(v bool) { f.mu.Lock(); f.down = v; f.mu.Unlock() }
+
+// summary is the reports as "status STATE", "deployment ENV", "deployment_status STATE".
+func (f *fakeReporter) summary() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, r := range f.reports {
+		switch {
+		case r.Status != nil:
+			out = append(out, "status "+r.Status.State)
+		case r.Deployment != nil:
+			out = append(out, "deployment "+r.Deployment.Environment)
+		case r.DeploymentStatus != nil:
+			out = append(out, "deployment_status "+r.DeploymentStatus.State)
+		}
+	}
+	return out
+}
+
+func (h *harness) pushRecord(service, sha string) bot.PushRecord {
+	h.t.Helper()
+	var rec bot.PushRecord
+	var ok bool
+	if err := h.db.View(h.ctx, func(tx bot.ReadTx) error {
+		var err error
+		rec, ok, err = tx.PushRecord(service, sha)
+		return err
+	}); err != nil || !ok {
+		h.t.Fatalf("no push record %s@%s: %v", service, sha, err)
+	}
+	return rec
+}
+
+func (h *harness) parents() []bot.Message {
+	h.chat.mu.Lock()
+	defer h.chat.mu.Unlock()
+	var out []bot.Message
+	for _, p := range h.chat.posts {
+		if p.Push != nil && p.Thread.TS == "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestPush_RedeliveryCreatesNothingAlsoAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	p := bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "someone", Author: "someone", Delivery: "d-1"}
+	res, err := h.bot.HandlePush(h.ctx, p)
+	if err != nil || res.Duplicate || len(res.Services) != 1 {
+		t.Fatalf("first delivery: %+v %v", res, err)
+	}
+	h.idle()
+	res, err = h.bot.HandlePush(h.ctx, p)
+	if err != nil || !res.Duplicate {
+		t.Fatalf("redelivery: %+v %v", res, err)
+	}
+	h.bot.Close()
+	h.db.Close()
+	h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path })
+	if res, err := h2.bot.HandlePush(h2.ctx, p); err != nil || !res.Duplicate {
+		t.Fatalf("redelivery after a restart: %+v %v", res, err)
+	}
+	h2.idle()
+	if h2.exists("R2") {
+		t.Error("a redelivery created a request")
+	}
+}
+
+func TestPush_SameCommitReusesItsThread(t *testing.T) {
+	h := newHarness(t)
+	h.push("mirage/mirage-www", "master", shaA, "hannesm") // R1 pending
+	h.push("mirage/mirage-www", "master", shaA, "hannesm") // again: R2 supersedes R1
+	if n := len(h.parents()); n != 1 {
+		t.Fatalf("%d parent messages for one commit, want 1", n)
+	}
+	h.wantState("R1", cs.StateSuperseded)
+	r2 := h.wantState("R2", cs.StatePending)
+	if r2.Thread != h.pushRecord("www", shaA).Thread {
+		t.Error("R2 is not in the commit's thread")
+	}
+}
+
+func TestPush_NewerPushSupersedesOneStillWaiting(t *testing.T) {
+	images := newGatedImages()
+	h := newHarness(t, func(c *harnessConfig) { c.images = images })
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "p", Author: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first wait", func() bool { return images.waitCount() == 1 })
+	images.release("reg/api", shaB, "reg/api@"+digest('4'))
+	h.push("org/api", "live", shaB, "p")
+	if got := h.pushRecord("api", shaA); got.State != bot.PushSuperseded || !strings.Contains(string(got.Status), "superseded by the push of bbbbbbb") {
+		t.Errorf("older push: %s %q", got.State, got.Status)
+	}
+	h.wantState("R1", cs.StateSucceeded) // api deploys on push to live without approval
+	r := h.wantState("R1", cs.StateSucceeded)
+	if r.Action.Commit != shaB {
+		t.Errorf("R1 deployed %s, want the newer commit", r.Action.Commit)
+	}
+	if !strings.Contains(h.chat.allText(), "superseded by the push of bbbbbbb to live") {
+		t.Error("the older thread does not say it was superseded")
+	}
+}
+
+func TestPush_RestartDuringTheImageWait(t *testing.T) {
+	images := newGatedImages()
+	h := newHarness(t, func(c *harnessConfig) { c.images = images })
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "p", Author: "p", Delivery: "d-9"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the wait", func() bool { return images.waitCount() == 1 })
+	h.bot.Close() // the wait is cut off
+	h.db.Close()
+
+	images2 := newGatedImages()
+	images2.release("reg/api", shaA, "reg/api@"+digest('3'))
+	h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path; c.images = images2 })
+	h2.idle()
+	r := h2.wantState("R1", cs.StateSucceeded)
+	if r.Thread != h2.pushRecord("api", shaA).Thread {
+		t.Error("the resumed push did not keep its thread")
+	}
+	if got := h2.pushRecord("api", shaA); got.State != bot.PushRequested || got.Request != "R1" {
+		t.Errorf("push record after resuming: %s %s", got.State, got.Request)
+	}
+	if !strings.Contains(h2.chat.allText(), "the bot restarted while getting the image") {
+		t.Error("the thread does not say the push was resumed")
+	}
+}
+
+func TestPush_PusherCannotApprove(t *testing.T) {
+	h := newHarness(t)
+	// talex5 (UOPS1 in identities) pushes hannesm's commit: neither may approve.
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "mirage/mirage-www", Branch: "master", SHA: shaA, Pusher: "talex5", Author: "hannesm"}); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	if got := h.say("UOPS1", "approve R1"); !strings.Contains(got, "cannot approve") {
+		t.Errorf("the pusher's approval: %q", got)
+	}
+	if got := h.say("UOWN1", "approve R1"); !strings.Contains(got, "cannot approve") {
+		t.Errorf("the author's approval: %q", got)
+	}
+	r := h.wantState("R1", cs.StatePending)
+	if r.Requester != "github:talex5" || r.AuthorLogin != "hannesm" || r.Author != "UOWN1" {
+		t.Errorf("requester %s, author %s (%s)", r.Requester, r.Author, r.AuthorLogin)
+	}
+}
+
+func TestReports_StatusesAndDeploymentsSurviveAnOutage(t *testing.T) {
+	rep := &fakeReporter{}
+	h := newHarness(t, func(c *harnessConfig) { c.reporter = rep })
+	rep.setDown(true)
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "p", Author: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deploy", func() bool { return h.exists("R1") && h.exec.count("R1") == 1 })
+	waitFor(t, "R1 to finish", func() bool {
+		var r cs.Request
+		h.db.View(h.ctx, func(tx bot.ReadTx) error { var err error; r, err = tx.Request("R1"); return err })
+		return r.State == cs.StateSucceeded
+	})
+	rep.setDown(false)
+	h.idle()
+	got := strings.Join(rep.summary(), ", ")
+	want := "status pending, status pending, deployment api, deployment_status queued, status pending, deployment_status in_progress, status success, deployment_status success"
+	if got != want {
+		t.Errorf("reports:\n got %s\nwant %s", got, want)
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	for _, r := range rep.reports {
+		if r.Repo != "org/api" || r.SHA != shaA {
+			t.Errorf("report for %s@%s", r.Repo, r.SHA)
+		}
+		if r.Status != nil && (r.Status.Context != "countersign/api" || len([]rune(r.Status.Description)) > 140) {
+			t.Errorf("status %+v", r.Status)
+		}
+	}
+}
