@@ -97,7 +97,7 @@ func TestDemo_ScriptedSession(t *testing.T) {
 	}
 	for _, want := range []string{
 		"R1 · deploy www · waiting for approval [DRY RUN]",
-		"you cannot approve R1: commit author",
+		"you cannot approve R1: requester cannot approve their own request",
 		"R1 was superseded by R2",
 		"R2 · deploy www · succeeded [DRY RUN]",
 		"R3 · deploy opam-live · succeeded [DRY RUN]",
