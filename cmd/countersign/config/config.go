@@ -97,12 +97,20 @@ type Slack struct {
 // SocketMode reports whether Slack is reached over Socket Mode.
 func (s Slack) SocketMode() bool { return !s.AppToken.IsZero() }
 
-// GitHub configures webhook intake and the API.
+// GitHub configures webhook intake and the API. The API is reached with
+// Token, or as a GitHub App (AppID, InstallationID, PrivateKey); with
+// neither, commit statuses and deployments are not reported.
 type GitHub struct {
-	WebhookSecret cs.Secret
-	Token         cs.Secret
-	APIURL        string // ends in "/"
+	WebhookSecret  cs.Secret
+	Token          cs.Secret
+	AppID          int64
+	InstallationID int64
+	PrivateKey     cs.Secret // the App's PEM private key
+	APIURL         string    // ends in "/"
 }
+
+// Reports reports whether GitHub credentials are configured.
+func (g GitHub) Reports() bool { return !g.Token.IsZero() || g.AppID != 0 }
 
 // Registry holds credentials for one container registry.
 type Registry struct {
@@ -155,9 +163,11 @@ type Service struct {
 
 // Build says how an image for a commit is obtained.
 type Build struct {
-	Mode       string // BuildDocker or BuildWait
-	Engine     string // BuildDocker: key of Config.Engines
-	Dockerfile string // BuildDocker: path in the repository
+	Mode       string            // BuildDocker or BuildWait
+	Engine     string            // BuildDocker: key of Config.Engines
+	Dockerfile string            // BuildDocker: path in the repository
+	Target     string            // BuildDocker: the Dockerfile stage to build ("" = the last)
+	Args       map[string]string // BuildDocker: build arguments
 	// Tag is a text/template over .SHA, .ShortSHA and .Branch: the tag
 	// pushed (docker) or waited for (wait).
 	Tag     string

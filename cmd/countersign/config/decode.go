@@ -105,7 +105,21 @@ func (d *decoder) github(o *object) GitHub {
 	g := GitHub{
 		WebhookSecret: o.secret("webhook_secret"),
 		Token:         o.secret("token"),
+		PrivateKey:    o.secret("private_key"),
 		APIURL:        d.apiURL(o, DefaultGitHubAPIURL),
+	}
+	app, _ := o.int("app_id")
+	inst, _ := o.int("installation_id")
+	g.AppID, g.InstallationID = int64(app), int64(inst)
+	switch {
+	case g.AppID < 0 || g.InstallationID < 0:
+		d.addAt(o.sub("app_id"), "want positive app_id and installation_id")
+	case (g.AppID != 0) != (g.InstallationID != 0) || (g.AppID != 0) == g.PrivateKey.IsZero():
+		if g.AppID != 0 || g.InstallationID != 0 || !g.PrivateKey.IsZero() {
+			d.addAt(o.sub("app_id"), "a GitHub App needs app_id, installation_id and private_key together")
+		}
+	case g.AppID != 0 && !g.Token.IsZero():
+		d.addAt(o.sub("token"), "give token or a GitHub App (app_id, installation_id, private_key), not both")
 	}
 	o.done()
 	return g

@@ -14,6 +14,7 @@ import (
 // the message that rejects it.
 var (
 	namePattern      = regexp.MustCompile(`^[A-Za-z0-9][-0-9A-Za-z_.]{0,62}$`)
+	buildArgPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	channelPattern   = regexp.MustCompile(`^(?:[CGD][A-Z0-9]{2,}|#[a-z0-9][-a-z0-9._]{0,79})$`)
 	repoPattern      = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9]{0,38}/[-A-Za-z0-9._]{1,100}$`)
 	userIDPattern    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)

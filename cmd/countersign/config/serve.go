@@ -14,8 +14,9 @@ import (
 //   - slack.bot_token, to talk to Slack;
 //   - slack.signing_secret in HTTP mode (no app_token), to verify Slack;
 //   - audit.token, which guards GET /audit/export and GET /backup;
-//   - github.webhook_secret and github.token when a service has a repo:
-//     pushes are verified with the first, statuses posted with the second.
+//   - github.webhook_secret when a service has a repo: pushes are
+//     verified with it. (Without github.token or a GitHub App serve
+//     starts and does not report statuses; it says so in its log.)
 func (c *Config) CheckServe() error {
 	var ps []Problem
 	need := func(s cs.Secret, path, why string) {
@@ -35,7 +36,6 @@ func (c *Config) CheckServe() error {
 		}
 		why := fmt.Sprintf("services[%d] (%s) takes pushes from %s", i, s.Name, s.Repo)
 		need(c.GitHub.WebhookSecret, "github.webhook_secret", why+", and webhooks are verified with it")
-		need(c.GitHub.Token, "github.token", why+", and commit statuses are posted with it")
 		break
 	}
 	return errorsOrNil(ps)

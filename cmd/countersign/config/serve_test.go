@@ -26,7 +26,6 @@ func TestConfig_CheckServe(t *testing.T) {
 			`slack.signing_secret: required by serve: without app_token Slack calls the HTTP endpoints, whose requests are verified with it (give signing_secret, signing_secret_file or signing_secret_env)`,
 			`audit.token: required by serve: it guards GET /audit/export and GET /backup (give token, token_file or token_env)`,
 			`github.webhook_secret: required by serve: services[1] (www) takes pushes from mirage/mirage-www, and webhooks are verified with it (give webhook_secret, webhook_secret_file or webhook_secret_env)`,
-			`github.token: required by serve: services[1] (www) takes pushes from mirage/mirage-www, and commit statuses are posted with it (give token, token_file or token_env)`,
 		}},
 		{"socket mode needs no signing secret", func(c *Config) {
 			c.Slack.SigningSecret = cs.Secret{}

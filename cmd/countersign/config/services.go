@@ -117,7 +117,20 @@ func (d *decoder) build(o *object, branch string) Build {
 		Mode:       o.str("mode"),
 		Engine:     o.str("engine"),
 		Dockerfile: o.str("dockerfile"),
+		Target:     o.str("target"),
 		Tag:        o.str("tag"),
+	}
+	if args := o.obj("args"); args != nil {
+		for _, k := range args.entries() {
+			if b.Args == nil {
+				b.Args = map[string]string{}
+			}
+			if !buildArgPattern.MatchString(k) {
+				d.addAt(args.sub(k), "%q is not a build argument name (letters, digits and _)", k)
+			}
+			b.Args[k] = args.str(k)
+		}
+		args.done()
 	}
 	switch b.Mode {
 	case BuildDocker:
@@ -128,7 +141,7 @@ func (d *decoder) build(o *object, branch string) Build {
 			d.addAt(o.sub("dockerfile"), "want a path inside the repository, got %q", b.Dockerfile)
 		}
 	case BuildWait:
-		for _, k := range []string{"engine", "dockerfile"} {
+		for _, k := range []string{"engine", "dockerfile", "target", "args"} {
 			if o.has(k) {
 				d.addAt(o.sub(k), "only for mode docker")
 			}

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // svc is a valid wait-built Albatross service whose build and unikernel
 // the cases finish.
@@ -81,4 +84,57 @@ func TestParse_UnikernelProblems(t *testing.T) {
 		}},
 		{"unknown key", b + "    unikernel: {memroy: 1}\n", []string{`services[0].unikernel.memroy: unknown key (did you mean "memory"?)`}},
 	})
+}
+
+func TestServices_DockerBuildTargetAndArgs(t *testing.T) {
+	base := `
+db: x.db
+engines: {local: {host: "unix:///var/run/docker.sock"}}
+services:
+  - name: www
+    kind: swarm
+    repo: mirage/mirage-www
+    branch: master
+    channel: C0DEPLOYS
+    image: registry.example.org/www
+    engine: local
+    build:
+      mode: docker
+      engine: local
+      target: hvt
+      args: {EXTRA_FLAGS: "--tls=true", BAD-NAME: x}
+`
+	_, err := Parse([]byte(base), t.TempDir(), noEnv)
+	if err == nil || !strings.Contains(err.Error(), `services[0].build.args.BAD-NAME: "BAD-NAME" is not a build argument name`) {
+		t.Fatalf("bad arg name: %v", err)
+	}
+	cfg, err := Parse([]byte(strings.Replace(base, ", BAD-NAME: x", "", 1)), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := cfg.Services[0].Build; b.Target != "hvt" || b.Args["EXTRA_FLAGS"] != "--tls=true" {
+		t.Errorf("build = %+v", b)
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestGitHub_AppCredentials(t *testing.T) {
+	for _, tc := range []struct{ github, want string }{
+		{`{app_id: 12, installation_id: 34, private_key: "-----BEGIN RSA PRIVATE KEY-----"}`, ""},
+		{`{app_id: 12, private_key: k}`, "github.app_id: a GitHub App needs app_id, installation_id and private_key together"},
+		{`{app_id: 12, installation_id: 34}`, "github.app_id: a GitHub App needs app_id, installation_id and private_key together"},
+		{`{token: t, app_id: 12, installation_id: 34, private_key: k}`, "github.token: give token or a GitHub App"},
+		{`{}`, ""},
+	} {
+		cfg, err := Parse([]byte("db: x.db\ngithub: "+tc.github+"\n"), t.TempDir(), noEnv)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.github, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", tc.github, err, tc.want)
+		case tc.want == "" && tc.github == "{}" && cfg.GitHub.Reports():
+			t.Error("no credentials, yet Reports()")
+		}
+	}
 }
