@@ -116,8 +116,7 @@ var userLine = regexp.MustCompile(`^@([A-Za-z0-9]+)\s+(.*)$`)
 // Run handles lines until EOF or ctx ends. A malformed line is reported
 // and skipped. Each line is handled to quiescence before the next is read.
 func (s *Shell) Run(ctx context.Context, in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 64*1024)
+	r := bufio.NewReaderSize(in, 64*1024)
 	channel := s.Channel
 	if channel == "" {
 		channel = "shell"
@@ -126,10 +125,18 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 		if s.Prompt != "" {
 			s.Chat.say(s.Prompt)
 		}
-		if !sc.Scan() {
+		raw, tooLong, err := readLine(r, MaxLine)
+		if err == io.EOF && raw == "" && !tooLong {
 			break
 		}
-		line := strings.TrimSpace(sc.Text())
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read input: %w", err)
+		}
+		if tooLong {
+			s.Chat.say(fmt.Sprintf("shell: line %d: longer than %d bytes; skipped\n", n, MaxLine))
+			continue
+		}
+		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -143,10 +150,36 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read input: %w", err)
-	}
 	return s.Bot.Idle(ctx)
+}
+
+// MaxLine bounds a shell line; longer ones are reported and skipped.
+const MaxLine = 64 * 1024
+
+// readLine reads one line (without its newline). A line longer than max
+// is read to its end and dropped: tooLong is set and the text is empty.
+func readLine(r *bufio.Reader, max int) (line string, tooLong bool, err error) {
+	var b []byte
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if len(b)+len(chunk) > max {
+			tooLong = true
+		} else {
+			b = append(b, chunk...)
+		}
+		if err != nil {
+			if tooLong {
+				return "", true, nil
+			}
+			return string(b), false, err
+		}
+		if !isPrefix {
+			if tooLong {
+				return "", true, nil
+			}
+			return string(b), false, nil
+		}
+	}
 }
 
 func (c *Chat) say(s string) {

@@ -110,3 +110,21 @@ func TestChat_Rendering(t *testing.T) {
 		t.Errorf("rendered:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestShell_LongLineSkipped: a line over MaxLine is reported and the
+// script goes on.
+func TestShell_LongLineSkipped(t *testing.T) {
+	var out strings.Builder
+	fb := &fakeBot{}
+	sh := &Shell{Bot: fb, Chat: NewChat(&out)}
+	in := "@U1 status\n@U1 lock www " + strings.Repeat("x", 70*1024) + "\n@U1 help\n"
+	if err := sh.Run(context.Background(), strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "shell: line 2: longer than 65536 bytes; skipped") {
+		t.Errorf("output: %q", out.String())
+	}
+	if len(fb.commands) != 2 || fb.commands[1] != "U1|shell|help" {
+		t.Errorf("commands handled: %q", fb.commands)
+	}
+}

@@ -44,14 +44,15 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if err != nil {
 		return m.failf("%v", err)
 	}
-	srv, err := newServer(ctx, cfg, *dryRun, log, serveDeps{})
-	if err != nil {
-		return m.failf("%v", err)
-	}
+	// Bind first: a port in use must fail before config.loaded is audited.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		srv.Close()
 		return m.failf("listen: %v", err)
+	}
+	srv, err := newServer(ctx, cfg, *dryRun, log, serveDeps{})
+	if err != nil {
+		ln.Close()
+		return m.failf("%v", err)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "dry_run", *dryRun, "config", cfg.Path, "config_hash", cfg.Hash)
 	if err := srv.Serve(ctx, ln); err != nil {
@@ -129,7 +130,10 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 			s.slack.RunSocketMode(loopCtx)
 		}()
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// No WriteTimeout: GET /backup streams the whole database. Idle
+	// keep-alive connections are closed, and slow request bodies cut off.
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	return s, nil
 }
 
@@ -211,10 +215,11 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // requireToken lets through only requests bearing audit.token.
 func (s *server) requireToken(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.cfg.Audit.Token.Reveal())
+	want := []byte(s.cfg.Audit.Token.Reveal())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if s.cfg.Audit.Token.IsZero() || subtle.ConstantTimeCompare(got, want) != 1 {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		ok := strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), want) == 1
+		if s.cfg.Audit.Token.IsZero() || !ok {
 			s.log.Warn("audit endpoint refused", "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countersign"`)
 			http.Error(w, "unauthorized: send Authorization: Bearer <audit.token>", http.StatusUnauthorized)
@@ -268,8 +273,16 @@ func eventLine(e cs.Event) ([]byte, error) {
 	return line, nil
 }
 
+// exportParams are the query parameters of GET /audit/export.
+var exportParams = map[string]bool{"target": true, "actor": true, "kind": true, "request": true, "since": true, "until": true, "limit": true}
+
 func eventQuery(r *http.Request) (bot.EventQuery, bool, error) {
 	v := r.URL.Query()
+	for k := range v {
+		if !exportParams[k] {
+			return bot.EventQuery{}, false, fmt.Errorf("unknown query parameter %q (want target, actor, kind, request, since, until, limit)", k)
+		}
+	}
 	q := bot.EventQuery{Target: v.Get("target"), Actor: cs.Actor(v.Get("actor")), Kind: cs.EventKind(v.Get("kind")), Request: cs.RequestID(v.Get("request"))}
 	var err error
 	for _, p := range []struct {

@@ -141,6 +141,17 @@ func TestServe_HTTP(t *testing.T) {
 			t.Errorf("%s with a wrong token = %d, want 401", path, code)
 		}
 	}
+	// The scheme is case-insensitive (RFC 7235); unknown filters are refused.
+	req, _ := http.NewRequest("GET", url+"/audit/export", nil)
+	req.Header.Set("Authorization", "bearer "+serveToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("lower-case bearer: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if code, body := get(t, url+"/audit/export?taget=www", serveToken); code != http.StatusBadRequest || !strings.Contains(body, `unknown query parameter "taget"`) {
+		t.Errorf("unknown filter: %d %q", code, body)
+	}
 	code, body := get(t, url+"/audit/export", serveToken)
 	if code != 200 || !strings.Contains(body, `"kind":"config.loaded"`) {
 		t.Fatalf("export = %d %q", code, body)
@@ -270,5 +281,26 @@ func TestServe_SlackProblemsStopStartup(t *testing.T) {
 				t.Errorf("error %q, want it to say %q and not show the token", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestServe_PortInUseLeavesNoRecord: the port is bound before the bot
+// starts, so a failed start writes nothing to the audit trail.
+func TestServe_PortInUseLeavesNoRecord(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	path := serveConfig(t, dir, "https://slack.invalid/api/", "")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(b, []byte("listen: 127.0.0.1:0"), []byte("listen: "+ln.Addr().String()), 1), 0o600)
+	code, _, errOut := run(t, "", nil, "serve", "--config", path, "--dry-run")
+	if code != exitFail || !strings.Contains(errOut, "listen:") {
+		t.Fatalf("serve on a busy port: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "serve.db")); !os.IsNotExist(err) {
+		t.Errorf("the database was opened (and config.loaded written) before the port was bound: %v", err)
 	}
 }
