@@ -186,6 +186,9 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if _, err := serviceAction(cmd.Service, cs.ActionLock); err != nil {
 			return d, err
 		}
+		if err := b.notLockedByHand(ctx, cmd.Service); err != nil {
+			return d, err
+		}
 		d.Action.Reason = cmd.Reason
 	case commands.Unlock:
 		if _, err := serviceAction(cmd.Service, cs.ActionUnlock); err != nil {
@@ -214,4 +217,18 @@ func channelMention(ch string) Markup {
 		return Markup("<#" + ch + ">")
 	}
 	return Esc(ch)
+}
+
+// notLockedByHand refuses to lock a target someone locked already, so
+// that their reason is not silently replaced. The lock a rollback sets
+// against deploys on push may be turned into a full lock.
+func (b *Bot) notLockedByHand(ctx context.Context, target string) error {
+	return b.store.View(ctx, func(tx ReadTx) error {
+		l, ok, err := tx.Lock(target)
+		if err != nil || !ok || l.AutoOnly {
+			return err
+		}
+		return fmt.Errorf("%s is already locked by %s since %s: %s; `unlock %s` first to lock it with another reason",
+			target, l.Actor, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, target)
+	})
 }

@@ -279,3 +279,35 @@ func TestReports_StatusesAndDeploymentsSurviveAnOutage(t *testing.T) {
 		}
 	}
 }
+
+func TestDeploy_ShortSHAOfARecordedPush(t *testing.T) {
+	h := newHarness(t)
+	h.push("mirage/mirage-www", "master", shaA, "hannesm")
+	h.say("UDEV1", "deploy www aaaaaaa")
+	if r := h.wantState("R2", cs.StatePending); r.Action.Commit != shaA || r.Action.Image != "reg/www@"+digest('1') {
+		t.Errorf("deploy by short SHA: commit %s image %s", r.Action.Commit, r.Action.Image)
+	}
+	h.push("mirage/mirage-www", "master", "aaaaaaab"+strings.Repeat("0", 32), "hannesm")
+	if got := h.say("UDEV1", "deploy www aaaaaaa"); !strings.Contains(got, "aaaaaaa is ambiguous") {
+		t.Errorf("ambiguous short SHA: %q", got)
+	}
+}
+
+func TestLock_AlreadyLockedSaysByWhom(t *testing.T) {
+	h := newHarness(t)
+	h.say("UOPS1", "lock api disk full")
+	got := h.say("UDEV1", "lock api my reason")
+	if !strings.Contains(got, "api is already locked by UOPS1") || !strings.Contains(got, "disk full") {
+		t.Errorf("second lock: %q", got)
+	}
+	if l := h.lock("api"); l.Reason != "disk full" {
+		t.Errorf("the lock's reason was replaced: %q", l.Reason)
+	}
+}
+
+func (h *harness) lock(target string) cs.Lock {
+	h.t.Helper()
+	var l cs.Lock
+	h.db.View(h.ctx, func(tx bot.ReadTx) error { var err error; l, _, err = tx.Lock(target); return err })
+	return l
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	cs "github.com/countersign/countersign"
@@ -34,6 +35,14 @@ func (b *Bot) resolveDeploy(ctx context.Context, s Service, ref string, a *cs.Ac
 	default: // a commit: the parser accepts only hex SHAs here
 		if s.Build.Tag == nil || b.images == nil {
 			return fmt.Errorf("%s has no image tag template: deploy it by digest (deploy %s sha256:…)", s.Name, s.Name)
+		}
+		ref = strings.ToLower(ref)
+		if len(ref) < 40 {
+			full, err := b.fullSHA(ctx, s.Name, ref)
+			if err != nil {
+				return err
+			}
+			ref = full
 		}
 		tag, err := s.Build.Tag(ref, s.Branch)
 		if err != nil {
@@ -139,4 +148,41 @@ func deploymentIDs(hist []cs.Deployment) string {
 		return "none"
 	}
 	return strings.Join(ids, ", ")
+}
+
+// fullSHA finds the one recorded push of service whose commit starts with
+// prefix: image tags are built from full SHAs, so a short one cannot be
+// looked up in the registry.
+func (b *Bot) fullSHA(ctx context.Context, service, prefix string) (string, error) {
+	seen := map[string]bool{}
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		for _, st := range []PushState{PushWaiting, PushRequested, PushFailed, PushSuperseded} {
+			recs, err := tx.Pushes(st)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				if r.Service == service && strings.HasPrefix(r.Push.SHA, prefix) {
+					seen[r.Push.SHA] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	var shas []string
+	for sha := range seen {
+		shas = append(shas, sha)
+	}
+	sort.Strings(shas)
+	switch len(shas) {
+	case 1:
+		return shas[0], nil
+	case 0:
+		return "", fmt.Errorf("no push of %s with a commit starting %s is recorded: give the full 40-digit SHA, or a digest (sha256:…)", service, prefix)
+	default:
+		return "", fmt.Errorf("%s is ambiguous: pushes of %s have commits %s; give more digits", prefix, service, strings.Join(shas, ", "))
+	}
 }

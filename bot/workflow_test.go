@@ -249,7 +249,7 @@ func TestBot_BadInputGetsSpecificErrors(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"deploy nosuch", `unknown service "nosuch"`},
 		{"deploy api " + digest('9'), "not found"},
-		{"deploy api cafebabe", "not found"},
+		{"deploy api cafebabe", "no push of api with a commit starting cafebabe is recorded"},
 		{"scale www 3", "only Swarm services can be scaled"},
 		{"approve R77", "no request R77"},
 		{"rollback api", "no successful deployment"},
