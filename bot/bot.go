@@ -105,6 +105,8 @@ type Bot struct {
 	mu      sync.Mutex
 	running map[string]*sync.Mutex        // one execution at a time per target
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
+	// draining: Drain was called; no new work starts.
+	draining bool
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -127,10 +129,10 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 // the bot last stopped as interrupted (they are never run again), resumes
 // approved requests that had not started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
-	var interrupted, approved []cs.Request
+	var interrupted, approved, closed []cs.Request
 	queued := map[Lane]int{}
 	err := b.store.Update(ctx, func(tx Tx) error {
-		interrupted, approved = nil, nil
+		interrupted, approved, closed = nil, nil, nil
 		clear(queued)
 		q, err := tx.Outbox(0)
 		if err != nil {
@@ -161,6 +163,19 @@ func (b *Bot) Start(ctx context.Context) error {
 				}
 				interrupted = append(interrupted, r)
 			case cs.StateApproved:
+				// Approved before the stop but never started (an audit
+				// failure, a shutdown): check it again before it runs.
+				if reason := b.staleApproval(r); reason != "" {
+					r.State, r.Outcome, r.Updated = cs.StateSuperseded, reason, b.now()
+					if err := tx.PutRequest(r); err != nil {
+						return err
+					}
+					if _, err := tx.Append(b.event(cs.EventRequestSuperseded, cs.ActorBot, &r, map[string]any{"reason": reason, "at_start": true})); err != nil {
+						return err
+					}
+					closed = append(closed, r)
+					continue
+				}
 				approved = append(approved, r)
 			}
 		}
@@ -181,6 +196,10 @@ func (b *Bot) Start(ctx context.Context) error {
 	for _, r := range interrupted {
 		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.", r.ID), r))
 		b.refresh(ctx, r)
+	}
+	for _, r := range closed {
+		b.refresh(ctx, r)
+		b.reply(ctx, r, cc(Textf("%s was not run: ", r.ID)+Markup(r.Outcome), r))
 	}
 	for _, r := range approved {
 		b.enqueue(r)
@@ -203,9 +222,43 @@ func (b *Bot) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops background work and waits for it. Executions in progress
-// are cancelled; they will show as interrupted on the next start if their
-// outcome could not be recorded.
+// staleApproval says why an approved request that never started must not
+// run now (its approvals were for another policy, or it expired while the
+// bot was down), or "".
+func (b *Bot) staleApproval(r cs.Request) string {
+	switch {
+	case r.Decision.PolicyVersion != b.cfg.Policy.Version():
+		return "the policy changed before it could run; its approvals were for the old policy. Request it again."
+	case !r.Expires.IsZero() && !b.now().Before(r.Expires):
+		return string(Textf("it was approved but could not start before it expired at %s. Request it again.", fmtTime(r.Expires)))
+	}
+	return ""
+}
+
+// Drain stops taking new work (commands, clicks and pushes are answered
+// that the bot is shutting down, approved requests wait for the next
+// start) and waits, until ctx ends, for running executions to finish and
+// queued messages to go out. Call Close after it.
+func (b *Bot) Drain(ctx context.Context) error {
+	b.mu.Lock()
+	b.draining = true
+	b.mu.Unlock()
+	return b.Idle(ctx)
+}
+
+// stopping reports whether Drain was called.
+func (b *Bot) stopping() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.draining
+}
+
+// errShuttingDown is what callers are told during Drain.
+var errShuttingDown = errors.New("the bot is shutting down; nothing was done. Try again in a minute")
+
+// Close stops background work and waits for it. Executions still in
+// progress (Drain gives them time first) are cancelled; they show as
+// interrupted on the next start if their outcome could not be recorded.
 func (b *Bot) Close() {
 	b.cancel()
 	b.loops.Wait()

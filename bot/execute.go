@@ -13,6 +13,9 @@ import (
 // execution on the same target. Locks are set before enqueue returns, so
 // nothing queued after "lock" can slip past it.
 func (b *Bot) enqueue(r cs.Request) {
+	if b.stopping() {
+		return // approved: the next start checks it again and runs it
+	}
 	if k := r.Action.Kind; k == cs.ActionLock || k == cs.ActionUnlock {
 		b.execute(b.ctx, r.ID)
 		return

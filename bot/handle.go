@@ -17,6 +17,10 @@ import (
 func (b *Bot) HandleCommand(ctx context.Context, c Caller, text string) {
 	b.work.add()
 	defer b.work.done()
+	if b.stopping() {
+		b.answer(ctx, c, "⚠️ "+userMessage(errShuttingDown))
+		return
+	}
 	reply, err := b.command(ctx, c, text)
 	if err != nil {
 		reply = "⚠️ " + userMessage(err)
@@ -67,6 +71,10 @@ func ParseButtonValue(v string) (cs.RequestID, string, error) {
 // (ButtonValue). A Deny click without a reason (Slack asks for one in a
 // modal first and calls HandleDeny) is denied "with the button".
 func (b *Bot) HandleButton(ctx context.Context, c Caller, action, value string) {
+	if b.stopping() {
+		b.answer(ctx, c, "⚠️ "+userMessage(errShuttingDown))
+		return
+	}
 	switch action {
 	case ButtonApprove:
 		b.work.add()
@@ -91,6 +99,10 @@ func (b *Bot) HandleButton(ctx context.Context, c Caller, action, value string) 
 func (b *Bot) HandleDeny(ctx context.Context, c Caller, value, reason string) {
 	b.work.add()
 	defer b.work.done()
+	if b.stopping() {
+		b.answer(ctx, c, "⚠️ "+userMessage(errShuttingDown))
+		return
+	}
 	rid, fp, err := ParseButtonValue(value)
 	var reply Markup
 	if err == nil {

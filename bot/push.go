@@ -80,6 +80,9 @@ type PushRecord struct {
 func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 	p.SHA = strings.ToLower(p.SHA)
 	var res PushResult
+	if b.stopping() {
+		return res, errShuttingDown // the intake answers 503: GitHub delivers it again later
+	}
 	var matched []Service
 	for _, s := range b.cfg.Services {
 		if strings.EqualFold(s.Repo, p.Repo) && s.Branch == p.Branch {

@@ -147,9 +147,15 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		s.log.Info("shutting down")
+		s.log.Info("shutting down: finishing running executions", "grace", s.cfg.ShutdownGrace)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = s.http.Shutdown(sctx)
+		cancel()
+		// New work is refused from here on; what runs may finish.
+		dctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+		if derr := s.bot.Drain(dctx); derr != nil {
+			s.log.Warn("shutdown grace period over; stopping what still runs (it shows as interrupted at the next start)", "err", derr)
+		}
 		cancel()
 	}
 	s.Close()

@@ -33,6 +33,7 @@ const (
 	DefaultBinary          = "unikernel.hvt"
 	DefaultKeep            = 5
 	DefaultTSIGAlgorithm   = "hmac-sha256"
+	DefaultShutdownGrace   = 5 * time.Minute
 )
 
 // Service kinds and build modes.
@@ -54,6 +55,10 @@ type Config struct {
 	Listen     string // host:port of the HTTP server
 	PublicURL  string // "" when not set
 	DB         string // bbolt file
+	// ShutdownGrace is how long serve lets running executions finish on
+	// SIGTERM (default 5 minutes); a Swarm stop_grace_period for the bot
+	// must be longer.
+	ShutdownGrace time.Duration
 	Audit      Audit
 	Slack      Slack
 	GitHub     GitHub

@@ -18,6 +18,10 @@ func (d *decoder) config(n *yaml.Node) *Config {
 	}
 	o.require("db")
 	c.DB = o.localPath("db")
+	var ok bool
+	if c.ShutdownGrace, ok = o.duration("shutdown_grace"); !ok {
+		c.ShutdownGrace = DefaultShutdownGrace
+	}
 	c.Audit = d.audit(o.obj("audit"))
 	c.Slack = d.slack(o.obj("slack"))
 	c.GitHub = d.github(o.obj("github"))

@@ -78,10 +78,11 @@ func TestLoad_Example(t *testing.T) {
 	at := func(p string) string { return filepath.Join(root, p) }
 	knownHosts := at("/etc/countersign/known_hosts")
 	want := &Config{
-		Listen:    "127.0.0.1:8080",
-		PublicURL: "https://deploy.example.org",
-		DB:        at("/var/lib/countersign/countersign.db"),
-		Audit:     Audit{Token: sec("countersign-audit-token")},
+		Listen:        "127.0.0.1:8080",
+		PublicURL:     "https://deploy.example.org",
+		ShutdownGrace: DefaultShutdownGrace,
+		DB:            at("/var/lib/countersign/countersign.db"),
+		Audit:         Audit{Token: sec("countersign-audit-token")},
 		Slack: Slack{
 			BotToken: sec("slack-bot-token"), AppToken: sec("slack-app-token"), SigningSecret: sec("slack-signing-secret"),
 			APIURL: "https://slack.com/api/", Command: "/cs",
