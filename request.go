@@ -112,15 +112,17 @@ type Lock struct {
 // Deployment is one execution of a deploy or rollback, kept as history so
 // that rollbacks go to an exact earlier image. Its ID is the request's ID.
 type Deployment struct {
-	ID        RequestID  `json:"id"`
-	Target    string     `json:"target"`
-	Kind      ActionKind `json:"kind"`
-	Image     string     `json:"image"`
-	Commit    string     `json:"commit,omitempty"`
-	Requester Actor      `json:"requester"`
-	Approvers []Actor    `json:"approvers,omitempty"`
-	Started   time.Time  `json:"started"`
-	Finished  time.Time  `json:"finished"`
-	Succeeded bool       `json:"succeeded"`
-	DryRun    bool       `json:"dry_run,omitempty"`
+	ID     RequestID  `json:"id"`
+	Target string     `json:"target"`
+	Kind   ActionKind `json:"kind"`
+	Image  string     `json:"image"`
+	Commit string     `json:"commit,omitempty"`
+	// Replaced is the image that ran before this deployment, if known.
+	Replaced  string    `json:"replaced,omitempty"`
+	Requester Actor     `json:"requester"`
+	Approvers []Actor   `json:"approvers,omitempty"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Succeeded bool      `json:"succeeded"`
+	DryRun    bool      `json:"dry_run,omitempty"`
 }

@@ -192,6 +192,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 			if res.Image != "" {
 				d.Image = res.Image
 			}
+			d.Replaced = res.Replaced
 			for _, a := range r.Approvals {
 				d.Approvers = append(d.Approvers, a.Actor)
 			}

@@ -27,6 +27,9 @@ type Result struct {
 	Summary string
 	// Image is the exact image now running, for deploys and rollbacks.
 	Image string
+	// Replaced is the image that ran before, when the executor could
+	// tell: the history keeps it, so that a rollback returns to it.
+	Replaced string
 	// DryRun says nothing was changed.
 	DryRun bool
 }

@@ -265,6 +265,7 @@ type harness struct {
 type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
+	executor     bot.Executor // default: exec
 	chat         *fakeChat
 	images       bot.Images // default: the harness's fakeImages
 	reporter     bot.Reporter
@@ -299,6 +300,10 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			"reg/api:" + shaB:      "reg/api@" + digest('4'),
 			"reg/api:" + shaC:      "reg/api@" + digest('5'),
 		}}
+	var ex bot.Executor = h.exec
+	if hc.executor != nil {
+		ex = hc.executor
+	}
 	tag := func(prefix string) func(sha, branch string) (string, error) {
 		return func(sha, _ string) (string, error) { return prefix + sha, nil }
 	}
@@ -307,9 +312,9 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Identities: map[string]cs.Actor{"hannesm": "UOWN1", "talex5": "UOPS1"},
 		Services: []bot.Service{
 			{Name: "www", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "master", Channel: "CDEPLOY", Image: "reg/www",
-				Build: bot.Build{Mode: "wait", Tag: tag("live-"), Timeout: time.Second}, Executor: h.exec},
+				Build: bot.Build{Mode: "wait", Tag: tag("live-"), Timeout: time.Second}, Executor: ex},
 			{Name: "api", Kind: "swarm", Repo: "org/api", Branch: "live", Channel: "CDEPLOY", Image: "reg/api",
-				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: h.exec},
+				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: ex},
 		},
 		ConfigHash:   "testhash",
 		AuditChannel: hc.auditChannel,

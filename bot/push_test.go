@@ -311,3 +311,42 @@ func (h *harness) lock(target string) cs.Lock {
 	h.db.View(h.ctx, func(tx bot.ReadTx) error { var err error; l, _, err = tx.Lock(target); return err })
 	return l
 }
+
+// imageExec remembers what runs on each target, as a real engine does,
+// and says what each deploy replaced.
+type imageExec struct {
+	fakeExec
+	mu      sync.Mutex
+	running map[string]string
+}
+
+func (e *imageExec) Execute(ctx context.Context, r cs.Request, progress func(string) error) (bot.Result, error) {
+	res, err := e.fakeExec.Execute(ctx, r, progress)
+	if err != nil || (r.Action.Kind != cs.ActionDeploy && r.Action.Kind != cs.ActionRollback) {
+		return res, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	res.Replaced, e.running[r.Action.Target] = e.running[r.Action.Target], r.Action.Image
+	return res, nil
+}
+
+// TestRollback_FirstAfterTheBotsFirstDeploy: v1 ran before the bot; the
+// bot deploys v2, scales, and a rollback returns to v1.
+func TestRollback_FirstAfterTheBotsFirstDeploy(t *testing.T) {
+	ex := &imageExec{running: map[string]string{"api": "reg/api@" + digest('0')}}
+	h := newHarness(t, func(c *harnessConfig) { c.exec = &ex.fakeExec; c.executor = ex })
+	h.say("UDEV1", "deploy api "+shaA)
+	h.say("UOPS1", "approve R1")
+	h.wantState("R1", cs.StateSucceeded)
+	h.say("UDEV1", "scale api 3")
+	h.say("UOPS1", "approve R2")
+	h.wantState("R2", cs.StateSucceeded)
+	if got := h.say("UDEV1", "rollback api"); strings.Contains(got, "no earlier successful deployment") {
+		t.Fatalf("rollback refused: %q", got)
+	}
+	r := h.wantState("R3", cs.StatePending)
+	if r.Action.Image != "reg/api@"+digest('0') {
+		t.Errorf("rollback to %s, want the image that ran before R1", r.Action.Image)
+	}
+}

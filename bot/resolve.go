@@ -109,6 +109,12 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 		// Prepare, exactly, before policy sees the request.
 		return nil
 	}
+	// The image that ran before the last successful deploy, when the
+	// executor recorded it: right even when the bot never deployed it.
+	if to == "" && current.Replaced != "" && current.Replaced != current.Image {
+		a.Image, a.Ref = current.Replaced, "the image before "+string(current.ID)
+		return nil
+	}
 	var pick *cs.Deployment
 	for i := range hist {
 		d := &hist[i]

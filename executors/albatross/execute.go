@@ -156,7 +156,11 @@ func (e *Executor) replace(ctx context.Context, c *conn, st hostState, want entr
 		e.log.Warn("record deployment on host", "unikernel", e.uk.Name, "err", err)
 		summary += fmt.Sprintf(" (but the host's index was not updated: %v)", err)
 	}
-	return bot.Result{Summary: summary, Image: want.Image}, nil
+	res := bot.Result{Summary: summary, Image: want.Image}
+	if prev, ok := st.index.bySHA(st.running); ok && st.running != "" {
+		res.Replaced = prev.Image
+	}
+	return res, nil
 }
 
 // commitNote is " (commit abc1234)" or "".

@@ -50,7 +50,13 @@ func TestExecutor_DeployThenRedeploy(t *testing.T) {
 		t.Errorf("files = %q, want %q (no temporary files left)", got, want)
 	}
 
-	mustExecute(t, e, request(cs.ActionDeploy, ims[1]))
+	if res.Replaced != "" {
+		t.Errorf("first deploy replaced %q: nothing ran before", res.Replaced)
+	}
+	res, _ = mustExecute(t, e, request(cs.ActionDeploy, ims[1]))
+	if res.Replaced != ims[0].Ref {
+		t.Errorf("second deploy replaced %q, want %s (the history keeps it for rollbacks)", res.Replaced, ims[0].Ref)
+	}
 	if got := h.running(t, "www"); got != ims[1].SHA256 {
 		t.Fatalf("running %q after the second deploy, want %s", got, ims[1].SHA256)
 	}

@@ -44,8 +44,8 @@ func TestExecutor_Deploy(t *testing.T) {
 			t.Errorf("plan %q does not contain %q", plan, want)
 		}
 	}
-	if res.Image != f.v2 || res.DryRun {
-		t.Errorf("result image %q dry-run %v, want %q, false", res.Image, res.DryRun, f.v2)
+	if res.Image != f.v2 || res.DryRun || !sameImage(res.Replaced, f.v1) {
+		t.Errorf("result image %q replaced %q dry-run %v, want %q replacing %q, false", res.Image, res.Replaced, res.DryRun, f.v2, f.v1)
 	}
 	if got := st.all(); !strings.Contains(got, "tasks running new image 2/2") {
 		t.Errorf("steps do not report 2/2 tasks on the new image:\n%s", got)

@@ -161,7 +161,11 @@ func (e *Executor) deploy(ctx context.Context, a cs.Action, progress func(string
 	if a.Kind == cs.ActionRollback {
 		summary = "rolled back: " + summary
 	}
-	return bot.Result{Summary: summary, Image: image}, nil
+	res := bot.Result{Summary: summary, Image: image}
+	if changed {
+		res.Replaced = old
+	}
+	return res, nil
 }
 
 // updateErr says whether a failed ServiceUpdate may have changed anything:
