@@ -52,21 +52,21 @@ var defaultDNSTypes = []string{"A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA"}
 // (db, *_file, known_hosts, TLS files) are resolved: relative ones against
 // the config file's directory.
 type Config struct {
-	Listen     string // host:port of the HTTP server
-	PublicURL  string // "" when not set
-	DB         string // bbolt file
+	Listen    string // host:port of the HTTP server
+	PublicURL string // "" when not set
+	DB        string // bbolt file
 	// ShutdownGrace is how long serve lets running executions finish on
 	// SIGTERM (default 5 minutes); a Swarm stop_grace_period for the bot
 	// must be longer.
 	ShutdownGrace time.Duration
-	Audit      Audit
-	Slack      Slack
-	GitHub     GitHub
-	Registries []Registry
-	Engines    map[string]Engine
-	Hosts      map[string]Host
-	Services   []Service
-	DNS        []Zone
+	Audit         Audit
+	Slack         Slack
+	GitHub        GitHub
+	Registries    []Registry
+	Engines       map[string]Engine
+	Hosts         map[string]Host
+	Services      []Service
+	DNS           []Zone
 	// Groups maps a group name to its members: user IDs (U…, W…) and
 	// Slack user groups ("usergroup:S…").
 	Groups     map[string][]string
