@@ -52,8 +52,8 @@ type Event struct {
 	Hash    string          `json:"hash"`
 }
 
-// GenesisHash is the Prev of the first record.
-var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+// GenesisHash is the Prev of the first record: 32 zero bytes in hex.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // TimeLayout is how record times are written: UTC, microseconds.
 const TimeLayout = "2006-01-02T15:04:05.000000Z"

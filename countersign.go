@@ -33,12 +33,15 @@ const (
 	ActionUnlock   ActionKind = "unlock"
 )
 
-// ActionKinds lists every kind, in the order help shows them.
-var ActionKinds = []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock}
+// ActionKinds lists every kind, in the order help shows them. The slice
+// is the caller's.
+func ActionKinds() []ActionKind {
+	return []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock}
+}
 
 // Valid reports whether k is a known action kind.
 func (k ActionKind) Valid() bool {
-	for _, v := range ActionKinds {
+	for _, v := range ActionKinds() {
 		if k == v {
 			return true
 		}

@@ -77,6 +77,8 @@ type Config struct {
 	// AnchorEvery (default a day) and on `audit anchor`.
 	AuditChannel string
 	AnchorEvery  time.Duration
+	// Clock tells the time (default the system clock; tests set theirs).
+	Clock Clock
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
@@ -90,8 +92,6 @@ type Bot struct {
 	chat   Chat
 	images Images
 	log    *slog.Logger
-	// Clock defaults to the system clock; tests set their own before Start.
-	Clock Clock
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -114,13 +114,16 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	if cfg.DefaultExpiry <= 0 {
 		cfg.DefaultExpiry = time.Hour
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Bot{
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
-		Clock: SystemClock{}, ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
 	}
 }
@@ -281,7 +284,7 @@ func (b *Bot) Idle(ctx context.Context) error {
 	return nil
 }
 
-func (b *Bot) now() time.Time { return b.Clock.Now() }
+func (b *Bot) now() time.Time { return b.cfg.Clock.Now() }
 
 // event builds an audit event about r (nil: not about a request).
 func (b *Bot) event(kind cs.EventKind, actor cs.Actor, r *cs.Request, detail any) cs.Event {

@@ -328,8 +328,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if hc.images != nil {
 		images = hc.images
 	}
+	cfg.Clock = h.clock
 	h.bot = bot.New(cfg, st, h.chat, images, nil)
-	h.bot.Clock = h.clock
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)
 	}

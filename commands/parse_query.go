@@ -86,8 +86,9 @@ func parseAudit(c *cursor) (Command, error) {
 
 // actionNames returns "deploy, rollback, …".
 func actionNames() string {
-	names := make([]string, len(cs.ActionKinds))
-	for i, k := range cs.ActionKinds {
+	kinds := cs.ActionKinds()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")

@@ -160,8 +160,9 @@ func (c *checker) actions(p string, kinds []cs.ActionKind) {
 }
 
 func kindList() string {
-	s := make([]string, len(cs.ActionKinds))
-	for i, k := range cs.ActionKinds {
+	kinds := cs.ActionKinds()
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")

@@ -58,10 +58,10 @@ func (m *Main) runShell(ctx context.Context, cfg *config.Config, mode execMode, 
 		images = resolver(cfg, log)
 	}
 	chat := shell.NewChat(m.Stdout)
-	b := bot.New(bc, db, chat, images, log)
 	if m.Clock != nil {
-		b.Clock = m.Clock
+		bc.Clock = m.Clock
 	}
+	b := bot.New(bc, db, chat, images, log)
 	if err := b.Start(ctx); err != nil {
 		return m.failf("%v", err)
 	}
