@@ -39,6 +39,9 @@ func (m *Main) config(_ context.Context, args []string) int {
 		}
 		return m.failf("%v", err)
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(m.Stdout, "warning: "+w.String())
+	}
 	fmt.Fprintf(m.Stdout, "%s: OK (%d services, %d zones, %d policies, %d windows; sha256 %s)\n",
 		*path, len(cfg.Services), len(cfg.DNS), len(cfg.Policies), len(cfg.Windows), cfg.Hash)
 	return exitOK

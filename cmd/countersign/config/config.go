@@ -8,7 +8,11 @@
 // Secrets are cs.Secret values: they print, log and marshal as
 // "[redacted]", and no problem message ever contains one. Every secret key
 // x may be given inline (x), from a file (x_file) or from the environment
-// (x_env).
+// (x_env). Tokens (every secret but SSH and GitHub App keys) must not
+// contain whitespace, and Slack's must be of the right kind.
+//
+// A problem shows at most the first 60 characters of a value it quotes,
+// and the value's length, so that a huge value does not come back whole.
 package config
 
 import (
@@ -77,6 +81,11 @@ type Config struct {
 	Hash string
 	// Path is the file loaded ("" from Parse).
 	Path string
+	// Warnings are what loads but deserves a look, in file order: secret
+	// files (x_file, and key_file with Options.CheckFiles) that group or
+	// others may read. They are only known when loading succeeds; nil
+	// when there are none. `config check` prints them; serve may log them.
+	Warnings []Problem
 }
 
 // Audit configures access to the audit trail over HTTP.

@@ -1,7 +1,5 @@
 package config
 
-import "strconv"
-
 // crossCheck checks what one section says about another: services name
 // engines and hosts that exist, and no two services share a name, a Swarm
 // service or an Albatross VM.
@@ -13,7 +11,7 @@ func (d *decoder) crossCheck(c *Config) {
 		p := item("services", i)
 		if s.Name != "" {
 			if first, dup := names[s.Name]; dup {
-				d.addAt(p+".name", "duplicate service %q (also %s)", s.Name, first)
+				d.addAt(p+".name", "duplicate service %s (also %s)", quote(s.Name), first)
 			} else {
 				names[s.Name] = p
 			}
@@ -30,7 +28,7 @@ func (d *decoder) crossCheck(c *Config) {
 		if s.Kind == KindSwarm && s.Engine != "" && s.SwarmService != "" {
 			k := [2]string{s.Engine, s.SwarmService}
 			if first, dup := swarm[k]; dup {
-				d.addAt(p+".swarm_service", "Swarm service %q on engine %q is also deployed by %s", s.SwarmService, s.Engine, first)
+				d.addAt(p+".swarm_service", "Swarm service %s on engine %s is also deployed by %s", quote(s.SwarmService), quote(s.Engine), first)
 			} else {
 				swarm[k] = p
 			}
@@ -38,7 +36,7 @@ func (d *decoder) crossCheck(c *Config) {
 		if s.Kind == KindAlbatross && s.Host != "" && s.Unikernel.Name != "" {
 			k := [2]string{s.Host, s.Unikernel.Name}
 			if first, dup := vms[k]; dup {
-				d.addAt(p+".unikernel.name", "unikernel %q on host %q is also deployed by %s", s.Unikernel.Name, s.Host, first)
+				d.addAt(p+".unikernel.name", "unikernel %s on host %s is also deployed by %s", quote(s.Unikernel.Name), quote(s.Host), first)
 			} else {
 				vms[k] = p
 			}
@@ -49,6 +47,6 @@ func (d *decoder) crossCheck(c *Config) {
 // reference reports name if it is not a key of m.
 func reference[T any](d *decoder, path, what, name string, m map[string]T) {
 	if _, ok := m[name]; !ok {
-		d.addAt(path, "unknown %s %s", what, strconv.Quote(name))
+		d.addAt(path, "unknown %s %s", what, quote(name))
 	}
 }

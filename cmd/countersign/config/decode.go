@@ -47,7 +47,7 @@ func (d *decoder) listen(o *object) string {
 	host, port, err := net.SplitHostPort(s)
 	p, perr := strconv.Atoi(port)
 	if err != nil || perr != nil || p < 0 || p > 65535 || host != "" && !validHost(host) {
-		d.addAt(o.sub("listen"), "want host:port (e.g. 127.0.0.1:8080), got %q", s)
+		d.addAt(o.sub("listen"), "want host:port (e.g. 127.0.0.1:8080), got %s", quote(s))
 	}
 	return s
 }
@@ -79,9 +79,9 @@ func (d *decoder) apiURL(o *object, def string) string {
 }
 
 func (d *decoder) audit(o *object) Audit {
-	a := Audit{Token: o.secret("token"), Channel: o.str("channel")}
+	a := Audit{Token: o.token("token", nil), Channel: o.str("channel")}
 	if a.Channel != "" && !channelPattern.MatchString(a.Channel) {
-		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…) or #name, got %q", a.Channel)
+		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…) or #name, got %s", quote(a.Channel))
 	}
 	o.done()
 	return a
@@ -89,9 +89,9 @@ func (d *decoder) audit(o *object) Audit {
 
 func (d *decoder) slack(o *object) Slack {
 	s := Slack{
-		BotToken:      o.secret("bot_token"),
-		AppToken:      o.secret("app_token"),
-		SigningSecret: o.secret("signing_secret"),
+		BotToken:      o.token("bot_token", botToken),
+		AppToken:      o.token("app_token", appToken),
+		SigningSecret: o.token("signing_secret", nil),
 		APIURL:        d.apiURL(o, DefaultSlackAPIURL),
 		Command:       o.str("command"),
 	}
@@ -99,7 +99,7 @@ func (d *decoder) slack(o *object) Slack {
 	case s.Command == "":
 		s.Command = DefaultSlackCommand
 	case !commandPattern.MatchString(s.Command):
-		d.addAt(o.sub("command"), "want a slash command like /cs, got %q", s.Command)
+		d.addAt(o.sub("command"), "want a slash command like /cs, got %s", quote(s.Command))
 	}
 	o.done()
 	return s
@@ -107,8 +107,8 @@ func (d *decoder) slack(o *object) Slack {
 
 func (d *decoder) github(o *object) GitHub {
 	g := GitHub{
-		WebhookSecret: o.secret("webhook_secret"),
-		Token:         o.secret("token"),
+		WebhookSecret: o.token("webhook_secret", nil),
+		Token:         o.token("token", nil),
 		PrivateKey:    o.secret("private_key"),
 		APIURL:        d.apiURL(o, DefaultGitHubAPIURL),
 	}

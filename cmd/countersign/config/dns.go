@@ -25,7 +25,7 @@ func (d *decoder) zones(parent *object, key string) []Zone {
 		z := d.zone(o)
 		if z.Zone != "" {
 			if first, dup := seen[z.Zone]; dup {
-				d.addAt(o.sub("zone"), "duplicate zone %q (also %s)", z.Zone, first)
+				d.addAt(o.sub("zone"), "duplicate zone %s (also %s)", quote(z.Zone), first)
 			} else {
 				seen[z.Zone] = p
 			}
@@ -43,12 +43,12 @@ func (d *decoder) zone(o *object) Zone {
 		Server:        o.str("server"),
 		TSIGKey:       o.str("tsig_key"),
 		TSIGAlgorithm: strings.ToLower(strings.TrimSuffix(o.str("tsig_algorithm"), ".")),
-		TSIGSecret:    o.secret("tsig_secret"),
+		TSIGSecret:    o.token("tsig_secret", nil),
 	}
 	if z.Zone != "" {
 		name, ok := normalDNSName(z.Zone)
 		if !ok {
-			d.addAt(o.sub("zone"), "not a valid DNS name: %q", z.Zone)
+			d.addAt(o.sub("zone"), "not a valid DNS name: %s", quote(z.Zone))
 		}
 		z.Zone = name
 	}
@@ -56,13 +56,13 @@ func (d *decoder) zone(o *object) Zone {
 		if hp, ok := hostPort(z.Server, "53"); ok {
 			z.Server = hp
 		} else {
-			d.addAt(o.sub("server"), "want host[:port], got %q", z.Server)
+			d.addAt(o.sub("server"), "want host[:port], got %s", quote(z.Server))
 		}
 	}
 	if z.TSIGKey != "" {
 		name, ok := normalDNSName(z.TSIGKey)
 		if !ok {
-			d.addAt(o.sub("tsig_key"), "not a valid TSIG key name (a DNS name): %q", z.TSIGKey)
+			d.addAt(o.sub("tsig_key"), "not a valid TSIG key name (a DNS name): %s", quote(z.TSIGKey))
 		}
 		z.TSIGKey = name + "."
 	}
@@ -70,7 +70,7 @@ func (d *decoder) zone(o *object) Zone {
 	case z.TSIGAlgorithm == "":
 		z.TSIGAlgorithm = DefaultTSIGAlgorithm
 	case !tsigAlgorithms[z.TSIGAlgorithm]:
-		d.addAt(o.sub("tsig_algorithm"), "want hmac-sha256 or hmac-sha512, got %q", z.TSIGAlgorithm)
+		d.addAt(o.sub("tsig_algorithm"), "want hmac-sha256 or hmac-sha512, got %s", quote(z.TSIGAlgorithm))
 	}
 	d.tsigSecret(o, z)
 	z.Types = d.zoneTypes(o)
@@ -114,9 +114,9 @@ func (d *decoder) zoneTypes(o *object) []string {
 		types[i] = t
 		switch {
 		case !dnsTypes[t]:
-			d.addAt(item(o.sub("types"), i), "unknown record type %q (known: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, SSHFP, TLSA, TXT)", t)
+			d.addAt(item(o.sub("types"), i), "unknown record type %s (known: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, SSHFP, TLSA, TXT)", quote(t))
 		case seen[t]:
-			d.addAt(item(o.sub("types"), i), "duplicate type %q", t)
+			d.addAt(item(o.sub("types"), i), "duplicate type %s", quote(t))
 		}
 		seen[t] = true
 	}

@@ -27,7 +27,7 @@ func TestParse_ZoneProblems(t *testing.T) {
 		{"tsig algorithm", z + "{zone: m.org, server: ns.org, tsig_key: k, tsig_algorithm: hmac-md5, tsig_secret: c2VjcmV0}\n", []string{
 			`dns[0].tsig_algorithm: want hmac-sha256 or hmac-sha512, got "hmac-md5"`,
 		}},
-		{"tsig secret not base64", z + "{zone: m.org, server: ns.org, tsig_key: k, tsig_secret: \"not base64!\"}\n", []string{
+		{"tsig secret not base64", z + "{zone: m.org, server: ns.org, tsig_key: k, tsig_secret: \"not-base64!\"}\n", []string{
 			`dns[0].tsig_secret: the TSIG secret is not valid base64`,
 		}},
 		{"unknown type", z + "{zone: m.org, server: ns.org, tsig_key: k, tsig_secret: c2VjcmV0, types: [a, SOA]}\n", []string{

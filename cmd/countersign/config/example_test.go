@@ -19,6 +19,10 @@ const (
 	referencePath = "../../../../shared/design/countersign.example.yaml"
 )
 
+// exampleSSHKey and exampleHostKey are a real key pair: CheckFiles parses
+// the key and the known_hosts line.
+var exampleSSHKey, exampleHostKey = mustSSHKey()
+
 // exampleSecrets are the files the reference config names, with the value
 // each holds (as written, then as loaded).
 var exampleSecrets = map[string]string{
@@ -29,7 +33,7 @@ var exampleSecrets = map[string]string{
 	"run/secrets/github-webhook-secret":   "webhook",
 	"run/secrets/github-token":            "ghp-token",
 	"run/secrets/registry-password":       "registry-pw",
-	"run/secrets/deployer-ssh-key":        "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n-----END OPENSSH PRIVATE KEY-----",
+	"run/secrets/deployer-ssh-key":        exampleSSHKey,
 	"run/secrets/tsig-mirageos":           "c2VjcmV0LXRzaWc=",
 }
 
@@ -37,7 +41,7 @@ var exampleSecrets = map[string]string{
 // (each with a trailing newline, as editors write them) and known_hosts.
 func exampleRoot(t *testing.T) string {
 	root := t.TempDir()
-	files := map[string]string{"etc/countersign/known_hosts": "dopey.caelum.ci.dev ssh-ed25519 AAAA\n"}
+	files := map[string]string{"etc/countersign/known_hosts": "dopey.caelum.ci.dev,chives.caelum.ci.dev " + exampleHostKey + "\n"}
 	for name, v := range exampleSecrets {
 		files[name] = v + "\n"
 	}

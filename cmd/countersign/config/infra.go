@@ -3,7 +3,6 @@ package config
 import (
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -15,20 +14,20 @@ func (d *decoder) registries(parent *object, key string) []Registry {
 		p := item(parent.sub(key), i)
 		o := d.object(n, p)
 		o.require("host")
-		r := Registry{Host: o.str("host"), Username: o.str("username"), Password: o.secret("password")}
+		r := Registry{Host: o.str("host"), Username: o.str("username"), Password: o.token("password", nil)}
 		if r.Host != "" {
 			if hp, ok := hostPort(r.Host, ""); !ok {
-				d.addAt(o.sub("host"), "want a registry host[:port], got %q", r.Host)
+				d.addAt(o.sub("host"), "want a registry host[:port], got %s", quote(r.Host))
 			} else {
 				r.Host = strings.ToLower(hp)
 				if first, dup := seen[r.Host]; dup {
-					d.addAt(o.sub("host"), "duplicate registry %q (also %s)", r.Host, first)
+					d.addAt(o.sub("host"), "duplicate registry %s (also %s)", quote(r.Host), first)
 				}
 				seen[r.Host] = p
 			}
 		}
 		switch {
-		case r.Username != "" && r.Password.IsZero() && !o.has("password_file") && !o.has("password_env"):
+		case r.Username != "" && !o.has("password") && !o.has("password_file") && !o.has("password_env"):
 			d.add(o.line, o.sub("password"), "required with username")
 		case r.Username == "" && !r.Password.IsZero():
 			d.add(o.line, o.sub("username"), "required with password")
@@ -55,12 +54,12 @@ func (d *decoder) engine(o *object) Engine {
 	o.require("host")
 	e := Engine{
 		Host:       o.str("host"),
-		SSHKey:     o.secret("ssh_key"),
-		KnownHosts: o.filePath("known_hosts"),
-		CAFile:     o.filePath("ca_file"),
-		CertFile:   o.filePath("cert_file"),
-		KeyFile:    o.filePath("key_file"),
+		SSHKey:     o.sshKey("ssh_key"),
+		KnownHosts: o.knownHosts("known_hosts"),
 	}
+	ca, cert, key := o.localFile("ca_file", false), o.localFile("cert_file", false), o.localFile("key_file", true)
+	e.CAFile, e.CertFile, e.KeyFile = ca.path, cert.path, key.path
+	o.checkTLS(ca, cert, key)
 	scheme := ""
 	if e.Host != "" {
 		if msg := engineHostProblem(e.Host); msg != "" {
@@ -98,29 +97,37 @@ func (d *decoder) engine(o *object) Engine {
 }
 
 // engineHostProblem returns what is wrong with a Docker host URL, or "".
+// A URL with a password is never shown.
 func engineHostProblem(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || !strings.Contains(s, "://") {
-		return "want unix:///path, tcp://host:port or ssh://user@host, got " + strconv.Quote(s)
+		if strings.Contains(s, "@") {
+			return "want unix:///path, tcp://host:port or ssh://user@host"
+		}
+		return "want unix:///path, tcp://host:port or ssh://user@host, got " + quote(s)
+	}
+	if u.User != nil {
+		if _, hasPass := u.User.Password(); hasPass && u.Scheme == "tcp" {
+			return "must not contain a password (use cert_file and key_file)"
+		} else if hasPass {
+			return "must not contain a password (use ssh_key)"
+		}
 	}
 	switch u.Scheme {
 	case "unix":
 		if u.Host != "" || !path.IsAbs(u.Path) {
-			return "want unix:///absolute/path, got " + strconv.Quote(s)
+			return "want unix:///absolute/path, got " + quote(s)
 		}
 	case "tcp":
 		if _, ok := hostPort(u.Host, ""); !ok || u.Port() == "" || u.Path != "" && u.Path != "/" {
-			return "want tcp://host:port, got " + strconv.Quote(s)
+			return "want tcp://host:port, got " + quote(s)
 		}
 	case "ssh":
 		if _, ok := hostPort(u.Host, ""); !ok || u.User == nil || u.User.Username() == "" || u.Path != "" && u.Path != "/" {
-			return "want ssh://user@host[:port], got " + strconv.Quote(s)
-		}
-		if _, hasPass := u.User.Password(); hasPass {
-			return "must not contain a password (use ssh_key)"
+			return "want ssh://user@host[:port], got " + quote(s)
 		}
 	default:
-		return "unsupported scheme " + strconv.Quote(u.Scheme) + " (want unix://, tcp:// or ssh://)"
+		return "unsupported scheme " + quote(u.Scheme) + " (want unix://, tcp:// or ssh://)"
 	}
 	return ""
 }
@@ -142,8 +149,8 @@ func (d *decoder) host(o *object) Host {
 	h := Host{
 		Address:         o.str("address"),
 		User:            o.str("user"),
-		SSHKey:          o.secret("ssh_key"),
-		KnownHosts:      o.filePath("known_hosts"),
+		SSHKey:          o.sshKey("ssh_key"),
+		KnownHosts:      o.knownHosts("known_hosts"),
 		AlbatrossClient: o.str("albatross_client"),
 		Socket:          o.str("socket"),
 		Dir:             o.str("dir"),
@@ -152,24 +159,24 @@ func (d *decoder) host(o *object) Host {
 		if hp, ok := hostPort(h.Address, "22"); ok {
 			h.Address = hp
 		} else {
-			d.addAt(o.sub("address"), "want host[:port], got %q", h.Address)
+			d.addAt(o.sub("address"), "want host[:port], got %s", quote(h.Address))
 		}
 	}
 	if h.User != "" && !unixUserPattern.MatchString(h.User) {
-		d.addAt(o.sub("user"), "not a valid user name: %q", h.User)
+		d.addAt(o.sub("user"), "not a valid user name: %s", quote(h.User))
 	}
 	if h.AlbatrossClient == "" {
 		h.AlbatrossClient = DefaultAlbatrossClient
 	} else if !validRemotePath(h.AlbatrossClient, false) {
-		d.addAt(o.sub("albatross_client"), "want a command or path of letters, digits and -_./+ (it runs on the host), got %q", h.AlbatrossClient)
+		d.addAt(o.sub("albatross_client"), "want a command or path of letters, digits and -_./+ (it runs on the host), got %s", quote(h.AlbatrossClient))
 	}
 	if h.Socket != "" && !validRemotePath(h.Socket, true) {
-		d.addAt(o.sub("socket"), "want an absolute path of letters, digits and -_./+ (it is used on the host), got %q", h.Socket)
+		d.addAt(o.sub("socket"), "want an absolute path of letters, digits and -_./+ (it is used on the host), got %s", quote(h.Socket))
 	}
 	if h.Dir == "" {
 		h.Dir = DefaultHostDir
 	} else if !validRemotePath(h.Dir, true) {
-		d.addAt(o.sub("dir"), "want an absolute path of letters, digits and -_./+ (it is used on the host), got %q", h.Dir)
+		d.addAt(o.sub("dir"), "want an absolute path of letters, digits and -_./+ (it is used on the host), got %s", quote(h.Dir))
 	}
 	return h
 }
@@ -177,6 +184,6 @@ func (d *decoder) host(o *object) Host {
 // checkName checks the name of an engine, host or group.
 func (d *decoder) checkName(p, name, what string) {
 	if !namePattern.MatchString(name) {
-		d.addAt(p, "%q is not a valid %s name (letters, digits, -_., at most 63)", name, what)
+		d.addAt(p, "%s is not a valid %s name (letters, digits, -_., at most 63)", quote(name), what)
 	}
 }

@@ -104,7 +104,8 @@ func TestParse_CheckFiles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{"c.pem": "c", "k.pem": "k"})
+			cert, key := newCert(t)
+			writeFiles(t, dir, map[string]string{"c.pem": cert, "k.pem": key})
 			_, err := Options{Dir: dir, CheckFiles: tc.check}.Parse([]byte(src))
 			if tc.want == nil {
 				if err != nil {

@@ -30,9 +30,12 @@ type Options struct {
 	Root string
 	// LookupEnv looks up *_env variables; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// CheckFiles also checks that the local files the config names for
-	// later use (known_hosts, ca_file, cert_file, key_file) can be read,
-	// so that start-up fails rather than the first deploy.
+	// CheckFiles also reads what the config names for later use, so that
+	// start-up fails rather than the first deploy: known_hosts files must
+	// parse, line by line, and hold a key; a tcp:// engine's ca_file and
+	// cert_file must hold PEM certificates and its key_file an
+	// unencrypted PEM private key that matches cert_file; SSH keys (by any
+	// form) must be unencrypted private keys.
 	CheckFiles bool
 }
 
@@ -87,6 +90,10 @@ func (o Options) Parse(data []byte) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	c.Hash = hex.EncodeToString(sum[:])
+	if len(d.warnings) > 0 {
+		sortProblems(d.warnings)
+		c.Warnings = d.warnings
+	}
 	return c, nil
 }
 

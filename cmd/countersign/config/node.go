@@ -15,6 +15,7 @@ import (
 type decoder struct {
 	opts     Options
 	problems []Problem
+	warnings []Problem // see Config.Warnings
 	// lines maps the path of every key and list item read to its line,
 	// so that problems found after decoding (cross references, policies)
 	// can name it.
@@ -25,14 +26,24 @@ func newDecoder(opts Options) *decoder {
 	return &decoder{opts: opts, lines: map[string]int{}}
 }
 
-// add records a problem at a line.
+// add records a problem at a line. Values in it should be shown with
+// quote; what still makes it long (text from other packages) is cut.
 func (d *decoder) add(line int, path, format string, args ...any) {
-	d.problems = append(d.problems, Problem{Path: path, Line: line, Message: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, problem(line, path, format, args...))
 }
 
 // addAt records a problem at the line where path's value was read.
 func (d *decoder) addAt(path, format string, args ...any) {
 	d.add(d.lines[path], path, format, args...)
+}
+
+// warnAt records a warning at the line where path's value was read.
+func (d *decoder) warnAt(path, format string, args ...any) {
+	d.warnings = append(d.warnings, problem(d.lines[path], path, format, args...))
+}
+
+func problem(line int, path, format string, args ...any) Problem {
+	return Problem{Path: bounded(path), Line: line, Message: bounded(fmt.Sprintf(format, args...))}
 }
 
 // deref follows aliases.
@@ -71,10 +82,11 @@ func describe(n *yaml.Node) string {
 var simpleKey = regexp.MustCompile(`^[A-Za-z0-9_][-A-Za-z0-9_]*$`)
 
 // child is the path of key in the mapping at path: `a.b`, or `a["x.y"]`
-// for a key that would be ambiguous after a dot.
+// for a key that would be ambiguous after a dot or is too long to show
+// whole.
 func child(path, key string) string {
-	if !simpleKey.MatchString(key) {
-		return path + "[" + strconv.Quote(key) + "]"
+	if len(key) > maxQuoted || !simpleKey.MatchString(key) {
+		return path + "[" + quote(key) + "]"
 	}
 	if path == "" {
 		return key
@@ -165,10 +177,10 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	v, err := time.ParseDuration(s)
 	switch {
 	case err != nil:
-		d.add(n.Line, path, "invalid duration %q (want e.g. 30m, 2h)", s)
+		d.add(n.Line, path, "invalid duration %s (want e.g. 30m, 2h)", quote(s))
 		return 0, false
 	case v <= 0:
-		d.add(n.Line, path, "duration %q must be positive", s)
+		d.add(n.Line, path, "duration %s must be positive", quote(s))
 		return 0, false
 	}
 	return v, true
@@ -180,5 +192,5 @@ func quoteScalar(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode {
 		return describe(n)
 	}
-	return strconv.Quote(n.Value)
+	return quote(n.Value)
 }

@@ -170,6 +170,9 @@ func (o *object) done() {
 // closest returns the known key nearest to k by edit distance, if it is
 // near enough to be a likely typo.
 func closest(k string, known map[string]bool) string {
+	if len(k) > 64 {
+		return "" // no key is this long, and the distance costs len(k) per key
+	}
 	best, bestD := "", 3
 	for c := range known {
 		if dist := cs.EditDistance(k, c); dist < bestD || dist == bestD && c < best && best != "" {

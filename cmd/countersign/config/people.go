@@ -13,9 +13,9 @@ func (d *decoder) groups(o *object) map[string][]string {
 		for i, m := range members {
 			switch {
 			case !validMember(m):
-				d.addAt(item(p, i), "want a Slack user ID (U…, W…) or usergroup:S…, got %q", m)
+				d.addAt(item(p, i), "want a Slack user ID (U…, W…) or usergroup:S…, got %s", quote(m))
 			case seen[m]:
-				d.addAt(item(p, i), "duplicate member %q", m)
+				d.addAt(item(p, i), "duplicate member %s", quote(m))
 			}
 			seen[m] = true
 		}
@@ -39,13 +39,13 @@ func (d *decoder) identities(o *object) Identities {
 		lower := strings.ToLower(login)
 		switch {
 		case !loginPattern.MatchString(login):
-			d.addAt(p, "%q is not a valid GitHub login", login)
+			d.addAt(p, "%s is not a valid GitHub login", quote(login))
 		case first[lower] != "":
 			d.addAt(p, "duplicate login (also %s; logins are compared ignoring case)", first[lower])
 		}
 		first[lower] = p
 		if !userIDPattern.MatchString(user) {
-			d.addAt(p, "want a Slack user ID (U…, W…), got %q", user)
+			d.addAt(p, "want a Slack user ID (U…, W…), got %s", quote(user))
 		}
 		id.GitHub[lower] = user
 	}

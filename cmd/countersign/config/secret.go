@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
 	cs "github.com/countersign/countersign"
 	"gopkg.in/yaml.v3"
@@ -22,7 +23,19 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // one trailing newline trimmed) or from the environment (key_env). At most
 // one form may be given; none gives the zero Secret. Problems name the
 // key, never the value.
-func (o *object) secret(key string) cs.Secret {
+func (o *object) secret(key string) cs.Secret { return o.secretValue(key).Secret }
+
+// secretValue is a secret as read, and where it came from, for the checks
+// made of it after.
+type secretValue struct {
+	cs.Secret
+	path string // the key it was given by: x, x_file or x_env
+	from string // how a problem names it: "the value", the file's name (quoted) or "environment variable NAME"
+	file bool   // read from a file
+}
+
+// secretValue is secret, also saying where the value came from.
+func (o *object) secretValue(key string) secretValue {
 	forms := []string{key, key + "_file", key + "_env"}
 	var given []string
 	for _, f := range forms {
@@ -34,48 +47,90 @@ func (o *object) secret(key string) cs.Secret {
 		o.get(f) // known, and its line remembered, even when null
 	}
 	if len(given) == 0 {
-		return cs.Secret{}
+		return secretValue{}
 	}
 	if len(given) > 1 {
 		o.d.addAt(o.sub(given[1]), "%s is also given: give only one of %s, %s or %s",
 			given[0], forms[0], forms[1], forms[2])
-		return cs.Secret{}
+		return secretValue{}
 	}
 	f := given[0]
-	path := o.sub(f)
+	v := secretValue{path: o.sub(f)}
 	s := o.str(f)
 	if s == "" {
 		if n := o.get(f); n != nil && n.Kind == yaml.ScalarNode {
-			o.d.addAt(path, "empty")
+			o.d.addAt(v.path, "empty")
 		}
-		return cs.Secret{}
+		return secretValue{}
 	}
 	switch f {
 	case key:
-		return cs.NewSecret(s)
+		v.Secret, v.from = cs.NewSecret(s), "the value"
 	case key + "_file":
-		return o.d.readSecretFile(path, s)
+		file := o.d.localPath(s)
+		v.Secret, v.from, v.file = o.d.readSecretFile(v.path, file), quotePath(file), true
 	default:
-		return o.d.readSecretEnv(path, s)
+		v.Secret, v.from = o.d.readSecretEnv(v.path, s), "environment variable "+s
 	}
+	return v
 }
 
-// readSecretFile reads a secret file named at path.
-func (d *decoder) readSecretFile(path, name string) cs.Secret {
-	file := d.localPath(name)
+// token reads a secret that is sent as it is: a bearer token, a password,
+// an HMAC key. It must not contain whitespace, which no server takes and
+// which a blank line at the end of its file leaves; shape, if not nil,
+// says what else is wrong with it. A refused token reads as the zero
+// Secret.
+func (o *object) token(key string, shape func(string) string) cs.Secret {
+	v := o.secretValue(key)
+	if v.IsZero() {
+		return v.Secret
+	}
+	s := v.Reveal()
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		hint := "a token is one word"
+		if v.file && strings.IndexFunc(strings.TrimRightFunc(s, unicode.IsSpace), unicode.IsSpace) < 0 {
+			hint = "a blank line at the end of the file?"
+		}
+		o.d.addAt(v.path, "%s contains whitespace (%s)", v.from, hint)
+		return cs.Secret{}
+	}
+	if shape != nil {
+		if msg := shape(s); msg != "" {
+			o.d.addAt(v.path, "%s %s", v.from, msg)
+			return cs.Secret{}
+		}
+	}
+	return v.Secret
+}
+
+// sshKey reads an SSH private key; with CheckFiles it must be one the
+// SSH client can use.
+func (o *object) sshKey(key string) cs.Secret {
+	v := o.secretValue(key)
+	if !v.IsZero() && o.d.opts.CheckFiles {
+		if msg := sshKeyProblem([]byte(v.Reveal())); msg != "" {
+			o.d.addAt(v.path, "%s %s", v.from, msg)
+		}
+	}
+	return v.Secret
+}
+
+// readSecretFile reads the secret file (resolved) named at path. A file
+// group or others may read gets a warning.
+func (d *decoder) readSecretFile(path, file string) cs.Secret {
 	f, err := os.Open(file)
 	if err != nil {
-		d.addAt(path, "cannot read %q: %v", file, pathErrorCause(err))
+		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
 		return cs.Secret{}
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	switch {
 	case err != nil:
-		d.addAt(path, "cannot read %q: %v", file, pathErrorCause(err))
+		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
 		return cs.Secret{}
 	case len(b) > maxSecretFile:
-		d.addAt(path, "%q is larger than 1 MiB", file)
+		d.addAt(path, "%s is larger than 1 MiB", quotePath(file))
 		return cs.Secret{}
 	}
 	v := string(b)
@@ -85,8 +140,11 @@ func (d *decoder) readSecretFile(path, name string) cs.Secret {
 		v = strings.TrimSuffix(v, "\n")
 	}
 	if v == "" {
-		d.addAt(path, "%q is empty", file)
+		d.addAt(path, "%s is empty", quotePath(file))
 		return cs.Secret{}
+	}
+	if st, err := f.Stat(); err == nil {
+		d.warnMode(path, file, st.Mode())
 	}
 	return cs.NewSecret(v)
 }
@@ -94,7 +152,7 @@ func (d *decoder) readSecretFile(path, name string) cs.Secret {
 // readSecretEnv reads a secret from the environment variable name.
 func (d *decoder) readSecretEnv(path, name string) cs.Secret {
 	if !envName.MatchString(name) {
-		d.addAt(path, "%q is not an environment variable name", name)
+		d.addAt(path, "%s is not an environment variable name", quote(name))
 		return cs.Secret{}
 	}
 	v, ok := d.opts.lookupEnv(name)
@@ -125,24 +183,6 @@ func (d *decoder) localPath(p string) string {
 		return filepath.Join(d.opts.Dir, p)
 	}
 	return filepath.Clean(p)
-}
-
-// filePath reads key as a local file path, resolves it, and when
-// Options.CheckFiles is set checks that it can be read.
-func (o *object) filePath(key string) string {
-	p := o.localPath(key)
-	if p != "" && o.d.opts.CheckFiles {
-		if f, err := os.Open(p); err != nil {
-			o.d.addAt(o.sub(key), "cannot read %q: %v", p, pathErrorCause(err))
-		} else {
-			st, err := f.Stat()
-			if err == nil && st.IsDir() {
-				o.d.addAt(o.sub(key), "%q is a directory", p)
-			}
-			f.Close()
-		}
-	}
-	return p
 }
 
 // localPath reads key as a local path and resolves it, without checking it.

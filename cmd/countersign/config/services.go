@@ -36,10 +36,10 @@ func (d *decoder) service(o *object) Service {
 		Host:         o.str("host"),
 	}
 	if s.Name != "" && !cs.ValidServiceName(s.Name) {
-		d.addAt(o.sub("name"), "%q is not a valid service name (a letter, then letters, digits, - and _; at most 63)", s.Name)
+		d.addAt(o.sub("name"), "%s is not a valid service name (a letter, then letters, digits, - and _; at most 63)", quote(s.Name))
 	}
 	if s.Channel != "" && !channelPattern.MatchString(s.Channel) {
-		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %q", s.Channel)
+		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", quote(s.Channel))
 	}
 	if s.Image != "" {
 		if msg := imageProblem(s.Image); msg != "" {
@@ -61,12 +61,12 @@ func (d *decoder) serviceRepo(o *object, s *Service) {
 	switch {
 	case s.Repo != "":
 		if !validRepo(s.Repo) {
-			d.addAt(o.sub("repo"), "want a GitHub repository owner/name, got %q", s.Repo)
+			d.addAt(o.sub("repo"), "want a GitHub repository owner/name, got %s", quote(s.Repo))
 		}
 		if s.Branch == "" {
 			d.add(o.line, o.sub("branch"), "required with repo")
 		} else if !validBranch(s.Branch) {
-			d.addAt(o.sub("branch"), "not a valid branch name: %q", s.Branch)
+			d.addAt(o.sub("branch"), "not a valid branch name: %s", quote(s.Branch))
 		}
 		if !hasBuild {
 			d.add(o.line, o.sub("build"), "required with repo (mode docker or wait)")
@@ -91,7 +91,7 @@ func (d *decoder) serviceKind(o *object, s *Service) {
 		if s.SwarmService == "" {
 			s.SwarmService = s.Name
 		} else if !swarmPattern.MatchString(s.SwarmService) {
-			d.addAt(o.sub("swarm_service"), "not a valid Swarm service name: %q", s.SwarmService)
+			d.addAt(o.sub("swarm_service"), "not a valid Swarm service name: %s", quote(s.SwarmService))
 		}
 		for _, k := range []string{"host", "unikernel"} {
 			if o.has(k) {
@@ -107,7 +107,7 @@ func (d *decoder) serviceKind(o *object, s *Service) {
 		}
 	case "":
 	default:
-		d.addAt(o.sub("kind"), "want %q or %q, got %q", KindSwarm, KindAlbatross, s.Kind)
+		d.addAt(o.sub("kind"), "want %q or %q, got %s", KindSwarm, KindAlbatross, quote(s.Kind))
 	}
 }
 
@@ -126,7 +126,7 @@ func (d *decoder) build(o *object, branch string) Build {
 				b.Args = map[string]string{}
 			}
 			if !buildArgPattern.MatchString(k) {
-				d.addAt(args.sub(k), "%q is not a build argument name (letters, digits and _)", k)
+				d.addAt(args.sub(k), "%s is not a build argument name (letters, digits and _)", quote(k))
 			}
 			b.Args[k] = args.str(k)
 		}
@@ -138,7 +138,7 @@ func (d *decoder) build(o *object, branch string) Build {
 		if b.Dockerfile == "" {
 			b.Dockerfile = DefaultDockerfile
 		} else if !validRelPath(b.Dockerfile) {
-			d.addAt(o.sub("dockerfile"), "want a path inside the repository, got %q", b.Dockerfile)
+			d.addAt(o.sub("dockerfile"), "want a path inside the repository, got %s", quote(b.Dockerfile))
 		}
 	case BuildWait:
 		for _, k := range []string{"engine", "dockerfile", "target", "args"} {
@@ -148,7 +148,7 @@ func (d *decoder) build(o *object, branch string) Build {
 		}
 	case "":
 	default:
-		d.addAt(o.sub("mode"), "want %q or %q, got %q", BuildDocker, BuildWait, b.Mode)
+		d.addAt(o.sub("mode"), "want %q or %q, got %s", BuildDocker, BuildWait, quote(b.Mode))
 	}
 	if b.Tag == "" {
 		b.Tag = DefaultTag
@@ -182,12 +182,12 @@ func (d *decoder) unikernel(o *object, service string) Unikernel {
 	if u.Name == "" {
 		u.Name = service
 	} else if !cs.ValidServiceName(u.Name) {
-		d.addAt(o.sub("name"), "%q is not a valid unikernel name (a letter, then letters, digits, - and _; at most 63)", u.Name)
+		d.addAt(o.sub("name"), "%s is not a valid unikernel name (a letter, then letters, digits, - and _; at most 63)", quote(u.Name))
 	}
 	if u.Binary == "" {
 		u.Binary = DefaultBinary
 	} else if !validRelPath(u.Binary) || !validRemotePath(u.Binary, false) {
-		d.addAt(o.sub("binary"), "want a relative path in the image (letters, digits, -_./+), got %q", u.Binary)
+		d.addAt(o.sub("binary"), "want a relative path in the image (letters, digits, -_./+), got %s", quote(u.Binary))
 	}
 	if v, ok := o.int("memory"); ok {
 		u.Memory = v
@@ -213,7 +213,7 @@ func (d *decoder) unikernel(o *object, service string) Unikernel {
 	}{{"net", u.Net}, {"block", u.Block}} {
 		for i, w := range l.words {
 			if w != "" && !remoteWordPattern.MatchString(w) {
-				d.addAt(item(o.sub(l.key), i), "want a name or name:device of letters, digits and -_.:, got %q", w)
+				d.addAt(item(o.sub(l.key), i), "want a name or name:device of letters, digits and -_.:, got %s", quote(w))
 			}
 		}
 	}

@@ -40,7 +40,7 @@ func execTag(t *template.Template, sha, branch string) (string, error) {
 	}
 	tag := sb.String()
 	if !dockerTagPattern.MatchString(tag) {
-		return "", fmt.Errorf("tag %q is not a valid image tag (letters, digits, _.-, at most 128)", tag)
+		return "", fmt.Errorf("tag %s is not a valid image tag (letters, digits, _.-, at most 128)", quote(tag))
 	}
 	return tag, nil
 }
