@@ -39,6 +39,7 @@ func allowedImports(dir, imp string) bool {
 // system per executor, the store's bbolt, nothing for the pure packages.
 var thirdParty = map[string][]string{
 	"bot/slack":                    {"github.com/slack-go/slack", "github.com/gorilla/websocket", "github.com/prometheus/client_golang/"},
+	"bot/github":                   {"github.com/google/go-github/v60/", "github.com/bradleyfalzon/ghinstallation/v2"},
 	"bot/store":                    {"go.etcd.io/bbolt"},
 	"bot/slack/slacktest":          {"github.com/gorilla/websocket", "github.com/slack-go/slack"},
 	"bot/store/storetest":          {"go.etcd.io/bbolt"},
@@ -49,6 +50,7 @@ var thirdParty = map[string][]string{
 	"executors/sshclient/sshdtest": {"golang.org/x/crypto/ssh"},
 	"executors/swarm":              {"github.com/docker/docker/", "github.com/docker/go-connections/", "github.com/containerd/errdefs", "golang.org/x/crypto/ssh"},
 	"executors/albatross":          {"github.com/google/go-containerregistry/", "golang.org/x/crypto/ssh"},
+	"executors/build":              {"github.com/docker/docker/", "github.com/containerd/errdefs", "github.com/google/go-containerregistry/"},
 }
 
 // allowedThirdParty reports whether a non-test file in dir may import the

@@ -34,6 +34,9 @@ type PushResult struct {
 	// Services are those that follow the pushed branch, each now with a
 	// thread.
 	Services []string
+	// Ignored says why nothing was started (no service follows the
+	// branch); the webhook.received record says so too.
+	Ignored string
 }
 
 // Delivery identifies a webhook delivery for the audit trail.
@@ -90,6 +93,9 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			res.Services = append(res.Services, s.Name)
 		}
 	}
+	if len(matched) == 0 {
+		res.Ignored = fmt.Sprintf("no service follows %s of %s", p.Branch, p.Repo)
+	}
 	var recs, older []PushRecord
 	var queued int
 	err := b.store.Update(ctx, func(tx Tx) error {
@@ -101,10 +107,14 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 				return err
 			}
 		}
-		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, map[string]any{
+		detail := map[string]any{
 			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
 			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
-		})); err != nil {
+		}
+		if res.Ignored != "" {
+			detail["ignored"] = res.Ignored
+		}
+		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
 			return err
 		}
 		for _, s := range matched {

@@ -29,7 +29,13 @@ const ctxCheckEvery = 1 << 14
 // order, exactly as stored, and returns how many it wrote. It reads in
 // chunks of short read transactions and writes to w outside them, so a
 // slow w does not hold up writers; records appended meanwhile may be
-// included. The output verifies with VerifyLines.
+// included. The output verifies with VerifyLines, unless records were
+// damaged or edited: ExportAudit copies them as they are, and it is for
+// the verifier to say what is wrong with them.
+//
+// A damaged page gives an error wrapping ErrDamaged. When ExportAudit
+// fails with n == 0 and not for a write to w, it has written nothing to
+// w, so an HTTP handler can still answer with an error status.
 func (db *DB) ExportAudit(ctx context.Context, w io.Writer) (n uint64, err error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var after []byte // key of the last record written
@@ -58,6 +64,7 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer) (n uint64, err error
 			return nil
 		})
 		if err != nil {
+			err = damagedAt(err, position{bucket: string(bucketAudit), key: after})
 			return n, fmt.Errorf("export audit: %w", err)
 		}
 		if _, err := bw.Write(chunk.Bytes()); err != nil {
@@ -80,7 +87,9 @@ func (db *DB) ExportAudit(ctx context.Context, w io.Writer) (n uint64, err error
 // the head is, so a deleted or truncated tail is caught too. It returns
 // the record count and the head hash; a broken chain gives an error
 // wrapping a *cs.ChainError (and cs.ErrChainBroken) naming the first bad
-// record.
+// record; a record that cannot be decoded, or whose hash does not match
+// its contents, is reported as such. A damaged page gives an error
+// wrapping ErrDamaged.
 func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err error) {
 	var v cs.Verifier
 	err = db.View(ctx, func(rt bot.ReadTx) error {
@@ -95,6 +104,11 @@ func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err e
 		return verifyHead(meta, &v)
 	})
 	if err != nil {
+		at := position{bucket: string(bucketAudit)}
+		if v.Count() > 0 {
+			at.key = u64Key(v.Count())
+		}
+		err = damagedAt(err, at)
 		return v.Count(), v.Head(), fmt.Errorf("verify audit %s: %w", db.path, err)
 	}
 	return v.Count(), v.Head(), nil
@@ -113,20 +127,23 @@ func verifyRecords(ctx context.Context, b *bolt.Bucket, v *cs.Verifier) error {
 				return err
 			}
 		}
-		seq, _ := lineSeq(line)
+		seq, ok := lineSeq(line)
 		if len(k) != 8 {
 			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
 		}
-		if key := binary.BigEndian.Uint64(k); key != seq {
+		key := binary.BigEndian.Uint64(k)
+		if ok && key != seq {
+			// A damaged record is not a moved one, even if the
+			// damage is in its seq.
+			if why := recordProblem(line); why != "" {
+				return &cs.ChainError{Index: idx, Seq: key, Reason: why}
+			}
 			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
 		}
 		if err := v.Next(line); err != nil {
 			// The Verifier gives up on a mangled line before it reads
-			// the seq; the key check above already has it.
-			if ce, ok := errors.AsType[*cs.ChainError](err); ok && ce.Seq == 0 {
-				ce.Seq = seq
-			}
-			return err
+			// the seq; the key has it.
+			return blame(err, key, line)
 		}
 	}
 	return nil
@@ -165,14 +182,15 @@ const maxLine = 16 << 20
 // GET /audit/export) like VerifyAudit, and returns the record count and
 // head hash; compare them with the source's to detect a truncated tail,
 // which the stream alone cannot show. A broken chain gives an error
-// wrapping a *cs.ChainError naming the first bad line.
+// wrapping a *cs.ChainError naming the first bad line, and saying so when
+// the line cannot be decoded or does not match its own hash.
 func VerifyLines(r io.Reader) (count uint64, head string, err error) {
 	var v cs.Verifier
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	for sc.Scan() {
 		if err := v.Next(sc.Bytes()); err != nil {
-			return v.Count(), v.Head(), fmt.Errorf("verify audit lines: %w", err)
+			return v.Count(), v.Head(), fmt.Errorf("verify audit lines: %w", blame(err, 0, sc.Bytes()))
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -182,7 +200,9 @@ func VerifyLines(r io.Reader) (count uint64, head string, err error) {
 }
 
 // ListAudit returns the records matching q, oldest first, like
-// bot.ReadTx.Events.
+// bot.ReadTx.Events, and fails on one that cannot be decoded or does not
+// match its own hash rather than show it as sound. A damaged page gives
+// an error wrapping ErrDamaged.
 func (db *DB) ListAudit(ctx context.Context, q bot.EventQuery) ([]cs.Event, error) {
 	var out []cs.Event
 	err := db.View(ctx, func(rt bot.ReadTx) error {
@@ -190,5 +210,17 @@ func (db *DB) ListAudit(ctx context.Context, q bot.EventQuery) ([]cs.Event, erro
 		out, err = rt.Events(q)
 		return err
 	})
-	return out, err
+	if errors.Is(err, ErrDamaged) {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range out {
+		again := e
+		if _, err := again.Seal(e.Seq, e.Prev); err != nil || again.Hash != e.Hash {
+			return nil, fmt.Errorf("list audit events: record %d does not match its hash: the record is damaged or was edited", e.Seq)
+		}
+	}
+	return out, nil
 }

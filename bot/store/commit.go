@@ -106,7 +106,9 @@ func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) error {
 // View runs fn in a read-only transaction on a consistent snapshot. Views
 // run concurrently with each other and with Update. A long View can delay
 // writers when the file must grow, so fn should not wait on anything
-// outside the store. After Close, View returns ErrClosed.
+// outside the store. After Close, View returns ErrClosed. If bbolt panics
+// on a damaged page, View returns an error wrapping ErrDamaged; a panic
+// of fn's own goes on to View's caller.
 func (db *DB) View(ctx context.Context, fn func(bot.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -114,10 +116,12 @@ func (db *DB) View(ctx context.Context, fn func(bot.ReadTx) error) error {
 	if db.isClosed() {
 		return ErrClosed
 	}
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		t := &tx{db: db, btx: btx}
-		defer t.finish()
-		return fn(t)
+	err := protect(db.log, func() error {
+		return db.bolt.View(func(btx *bolt.Tx) error {
+			t := &tx{db: db, btx: btx}
+			defer t.finish()
+			return fn(t)
+		})
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
@@ -129,6 +133,9 @@ func (db *DB) View(ctx context.Context, fn func(bot.ReadTx) error) error {
 // Close before it returns.
 func (db *DB) committer() {
 	defer close(db.stopped)
+	// A fault on bbolt's memory map (a damaged page) becomes a panic,
+	// which runFn and commit turn into ErrDamaged, not a crash.
+	debug.SetPanicOnFault(true)
 	for {
 		select {
 		case <-db.wake:
@@ -187,15 +194,13 @@ func (db *DB) runBatch(batch []*call) {
 			}
 		}
 		if failed >= 0 {
-			if err := btx.Rollback(); err != nil {
-				db.log.Error("store: rollback", "err", err)
-			}
+			db.rollback(btx)
 			batch[failed].done <- o
 			batch = slices.Delete(batch, failed, failed+1)
 			continue
 		}
 		start := time.Now()
-		err = btx.Commit()
+		err = db.commit(btx)
 		if d := time.Since(start); d > slowCommit {
 			db.log.Warn("store: slow commit", "updates", len(batch), "duration", d)
 		}
@@ -211,12 +216,37 @@ func (db *DB) runBatch(batch []*call) {
 	}
 }
 
-// runFn runs one update function in btx and catches its panic.
+// commit commits btx. If bbolt panics on a damaged page, btx is rolled
+// back (it holds the writer's lock) and the error wraps ErrDamaged.
+func (db *DB) commit(btx *bolt.Tx) error {
+	err := protect(db.log, btx.Commit)
+	if errors.Is(err, ErrDamaged) {
+		db.rollback(btx)
+	}
+	return err
+}
+
+// rollback rolls back btx, which a panic may already have closed.
+func (db *DB) rollback(btx *bolt.Tx) {
+	if err := protect(db.log, btx.Rollback); err != nil && !errors.Is(err, bolterrors.ErrTxClosed) {
+		db.log.Error("store: rollback", "err", err)
+	}
+}
+
+// runFn runs one update function in btx and catches its panic. A panic
+// raised inside bbolt (a damaged page) fails the update with ErrDamaged
+// instead of reaching the caller.
 func (db *DB) runFn(btx *bolt.Tx, fn func(bot.Tx) error) (o outcome) {
 	t := &tx{db: db, btx: btx}
 	defer t.finish()
 	defer func() {
 		if p := recover(); p != nil {
+			if fromBolt() {
+				err := damaged(p)
+				db.log.Error("store: bbolt panicked: the database file is damaged", "err", err, "stack", string(debug.Stack()))
+				o = outcome{err: fmt.Errorf("update %s: %w", db.path, err)}
+				return
+			}
 			db.log.Error("store: update function panicked", "panic", p, "stack", string(debug.Stack()))
 			o = outcome{panicked: true, panicVal: p}
 		}

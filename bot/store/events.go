@@ -95,8 +95,8 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 		return nil, nil
 	}
 	var out []cs.Event
-	keep := func(line []byte) (more bool, err error) {
-		e, err := cs.ParseEvent(line)
+	keep := func(key, line []byte) (more bool, err error) {
+		e, err := parseRecord(key, line)
 		if err != nil {
 			return false, err
 		}
@@ -117,9 +117,9 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 	default:
 		c := audit.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			more, kerr := keep(v)
+			more, kerr := keep(k, v)
 			if kerr != nil {
-				err = fmt.Errorf("record %x: %w", k, kerr)
+				err = kerr
 				break
 			}
 			if !more {
@@ -136,7 +136,7 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 
 // walkIndex feeds keep the records that idx lists under name, newest
 // first, until keep says no more.
-func walkIndex(idx, audit *bolt.Bucket, name string, keep func([]byte) (bool, error)) error {
+func walkIndex(idx, audit *bolt.Bucket, name string, keep func(key, line []byte) (bool, error)) error {
 	if idx == nil {
 		return nil
 	}
@@ -150,19 +150,38 @@ func walkIndex(idx, audit *bolt.Bucket, name string, keep func([]byte) (bool, er
 			}
 			continue
 		}
-		line := audit.Get(u64Key(seq))
+		key := u64Key(seq)
+		line := audit.Get(key)
 		if line == nil {
 			return fmt.Errorf("index %q names record %d, which is missing", name, seq)
 		}
-		more, err := keep(line)
+		more, err := keep(key, line)
 		if err != nil {
-			return fmt.Errorf("record %d: %w", seq, err)
+			return err
 		}
 		if !more {
 			return nil
 		}
 	}
 	return nil
+}
+
+// parseRecord decodes the line stored under key.
+func parseRecord(key, line []byte) (cs.Event, error) {
+	e, err := cs.ParseEvent(line)
+	if err != nil {
+		return cs.Event{}, fmt.Errorf("record %s cannot be decoded: %w", keyName(key), decodeCause(err))
+	}
+	return e, nil
+}
+
+// decodeCause is the JSON error under cs.ParseEvent's, whose own words
+// ("decode audit record") the caller has already said.
+func decodeCause(err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
 }
 
 // matches reports whether e passes every filter set in q.

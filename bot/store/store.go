@@ -48,6 +48,11 @@ type Options struct {
 	// NoSync skips fsync on commit. Tests and benchmarks only: a crash
 	// may lose or corrupt committed data.
 	NoSync bool
+	// CheckOnOpen makes Open read the whole file and run bbolt's
+	// consistency check before anything else, and refuse a damaged file
+	// with an error wrapping ErrDamaged that names what is damaged. It
+	// costs a read of the file; `serve` and the audit commands want it.
+	CheckOnOpen bool
 
 	// openFile replaces os.OpenFile, for tests that break the disk.
 	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
@@ -81,8 +86,15 @@ var _ bot.Store = (*DB)(nil)
 // running `countersign serve` — it fails within about 100ms with an error
 // wrapping ErrInUse that says to use --server URL instead.
 //
+// A file bbolt cannot read gives an error wrapping ErrDamaged, as does,
+// with opts.CheckOnOpen, one that fails the consistency check.
+//
 // The caller must Close the DB.
 func Open(path string, opts Options) (*DB, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	bopts := &bolt.Options{
 		Timeout:      lockTimeout,
 		ReadOnly:     opts.ReadOnly,
@@ -92,38 +104,46 @@ func Open(path string, opts Options) (*DB, error) {
 		// waits for every open read transaction.
 		InitialMmapSize: 64 << 20,
 		OpenFile:        opts.openFile,
+		// A read-only Open leaves the freelist to the check, which reads
+		// it on a goroutine where a fault cannot be caught.
+		PreLoadFreelist: opts.CheckOnOpen,
 	}
-	b, err := bolt.Open(path, 0o600, bopts)
+	b, err := openBolt(path, bopts, log)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w (is `countersign serve` running? use --server URL to reach it instead)", path, ErrInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if opts.CheckOnOpen {
+		if err := check(b, log); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
 	db := &DB{
 		bolt:     b,
 		path:     path,
 		readOnly: opts.ReadOnly,
-		log:      opts.Logger,
+		log:      log,
 		now:      time.Now,
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
-	if db.log == nil {
-		db.log = slog.New(slog.DiscardHandler)
-	}
 	if opts.ReadOnly {
 		close(db.stopped)
 		return db, nil
 	}
-	if err := b.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+	if err := protect(log, func() error {
+		return b.Update(func(tx *bolt.Tx) error {
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	}); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -118,7 +118,7 @@ func TestVerifyAudit_Tampering(t *testing.T) {
 			line := audit.Get(u64Key(7))
 			must(t, audit.Put(u64Key(7), bytes.Clone(line[:len(line)/2])))
 		},
-		index: 7, seq: 7, reason: "not a canonical audit record",
+		index: 7, seq: 7, reason: "cannot be decoded",
 	}, {
 		name:   "head removed from meta",
 		tamper: func(t *testing.T, _, meta *bolt.Bucket) { must(t, meta.Delete(metaAuditHead)) },
@@ -185,7 +185,7 @@ func TestVerifyLines_Tampering(t *testing.T) {
 		{"line removed", join(join(lines[:3]...), join(lines[4:]...)), 4, 5, "missing"},
 		{"line edited", join(join(lines[:5]...), bytes.Replace(lines[5], []byte("svc-6"), []byte("svc-X"), 1), join(lines[6:]...)), 6, 6, "edited"},
 		{"lines swapped", join(join(lines[:2]...), lines[3], lines[2], join(lines[4:]...)), 3, 4, "expected seq 3"},
-		{"blank line inserted", join(join(lines[:2]...), []byte("\n"), join(lines[2:]...)), 3, 0, "not a canonical"},
+		{"blank line inserted", join(join(lines[:2]...), []byte("\n"), join(lines[2:]...)), 3, 0, "cannot be decoded"},
 		{"first line removed", join(lines[1:]...), 1, 2, "missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -130,12 +130,14 @@ func (m *Main) auditToken(file string) (string, error) {
 }
 
 // openAudit opens the database read-only; a file held by a running bot
-// is reported at once, naming --server.
+// is reported at once, naming --server. A damaged file is refused with an
+// error wrapping store.ErrDamaged that names the damage: bbolt trusts its
+// pages, and reading a damaged one would panic or fault.
 func openAudit(path string) (*store.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open audit database: %w", err)
 	}
-	return store.Open(path, store.Options{ReadOnly: true})
+	return store.Open(path, store.Options{ReadOnly: true, CheckOnOpen: true})
 }
 
 // fetch GETs path on the running bot with the audit token.
@@ -223,7 +225,9 @@ func (m *Main) auditVerify(ctx context.Context, src auditSource, anchors map[uin
 		count, head, err = store.VerifyLines(body)
 	} else {
 		var db *store.DB
-		if db, err = openAudit(src.db); err != nil {
+		if db, err = openAudit(src.db); errors.Is(err, store.ErrDamaged) {
+			return m.failf("audit verify FAILED: %v", err)
+		} else if err != nil {
 			return m.failf("%v", err)
 		}
 		count, head, err = db.VerifyAudit(ctx)

@@ -18,6 +18,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
@@ -44,6 +45,9 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 	if err != nil {
 		return m.failf("%v", err)
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w.String())
+	}
 	// Bind first: a port in use must fail before config.loaded is audited.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -67,12 +71,14 @@ type server struct {
 	db    *store.DB
 	bot   *bot.Bot
 	slack *slack.Adapter
-	execs *executors
-	http  *http.Server
-	reg   *prometheus.Registry
-	log   *slog.Logger
-	loops sync.WaitGroup
-	stop  context.CancelFunc
+	// webhook takes GitHub deliveries; nil without github.webhook_secret.
+	webhook *github.Webhook
+	execs   *executors
+	http    *http.Server
+	reg     *prometheus.Registry
+	log     *slog.Logger
+	loops   sync.WaitGroup
+	stop    context.CancelFunc
 }
 
 // serveDeps are what tests replace: how Slack is reached.
@@ -106,13 +112,29 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		return nil, err
 	}
 	bc.Directory, bc.PublicURL, bc.AuditChannel = client, cfg.PublicURL, cfg.Audit.Channel
-	db, err := store.Open(cfg.DB, store.Options{Logger: log})
+	switch {
+	case execs.github == nil:
+		log.Warn("no github.token or GitHub App configured: commit statuses and deployments are not reported to GitHub")
+	case mode == modeReal:
+		bc.Reporter = execs.github
+	default:
+		log.Info("dry run: commit statuses and deployments are not reported to GitHub")
+	}
+	// A damaged file is refused here, before the bot trusts it.
+	db, err := store.Open(cfg.DB, store.Options{Logger: log, CheckOnOpen: true})
 	if err != nil {
 		execs.Close()
 		return nil, err
 	}
 	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg}
 	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
+	if !cfg.GitHub.WebhookSecret.IsZero() {
+		if s.webhook, err = github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), s.bot, github.WebhookOptions{Logger: log}); err != nil {
+			db.Close()
+			execs.Close()
+			return nil, err
+		}
+	}
 	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
 		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), Dialer: deps.SlackDialer,
 	})
@@ -189,10 +211,13 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /audit/export", s.requireToken(http.HandlerFunc(s.auditExport)))
 	mux.Handle("GET /backup", s.requireToken(http.HandlerFunc(s.backup)))
-	notYet := func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "not implemented in this version of countersign", http.StatusNotImplemented)
+	if s.webhook != nil {
+		mux.Handle("POST /webhooks/github", s.webhook)
+	} else {
+		mux.HandleFunc("POST /webhooks/github", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "GitHub webhooks are not configured here (github.webhook_secret)", http.StatusNotFound)
+		})
 	}
-	mux.HandleFunc("POST /webhooks/github", notYet)
 	mux.Handle("POST /slack/commands", s.slack.Commands())
 	mux.Handle("POST /slack/interactions", s.slack.Interactions())
 	return mux
@@ -246,8 +271,15 @@ func (s *server) auditExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	if !filtered {
-		if _, err := s.db.ExportAudit(r.Context(), w); err != nil {
+		if n, err := s.db.ExportAudit(r.Context(), w); err != nil {
 			s.log.Error("audit export", "err", err)
+			if n == 0 {
+				http.Error(w, "audit export failed: the database file is damaged or unreadable (see the log)", http.StatusInternalServerError)
+				return
+			}
+			// Part of the trail went out: cut the stream, so that no
+			// reader takes a short trail for the whole one.
+			panic(http.ErrAbortHandler)
 		}
 		return
 	}
@@ -313,8 +345,13 @@ func eventQuery(r *http.Request) (bot.EventQuery, bool, error) {
 func (s *server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="countersign.db"`)
-	if _, err := s.db.Backup(r.Context(), w); err != nil {
+	if n, err := s.db.Backup(r.Context(), w); err != nil {
 		s.log.Error("backup", "err", err)
+		if n == 0 {
+			http.Error(w, "backup failed (see the log)", http.StatusInternalServerError)
+			return
+		}
+		panic(http.ErrAbortHandler) // a cut-off copy must not look complete
 	}
 }
 

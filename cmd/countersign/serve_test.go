@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -121,6 +125,30 @@ func TestServe_HTTP(t *testing.T) {
 	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, `countersign_open_requests{state="pending"} 0`) || !strings.Contains(body, "go_goroutines") ||
 		!strings.Contains(body, `countersign_slack_api_calls_total{method="auth.test",result="ok"} 1`) {
 		t.Errorf("metrics = %d\n%s", code, body)
+	}
+	// GitHub deliveries: a signed ping is taken, an unsigned one refused.
+	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	for _, tc := range []struct {
+		sign bool
+		want int
+	}{{true, 200}, {false, 401}} {
+		req, _ := http.NewRequest("POST", url+"/webhooks/github", bytes.NewReader(ping))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "ping")
+		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("ping-%v", tc.sign))
+		if tc.sign {
+			mac := hmac.New(sha256.New, []byte("gh-webhook-secret-test"))
+			mac.Write(ping)
+			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("ping signed=%v: %d, want %d", tc.sign, resp.StatusCode, tc.want)
+		}
 	}
 	// Slack HTTP mode is served and refuses what Slack did not sign.
 	for _, path := range []string{"/slack/commands", "/slack/interactions"} {

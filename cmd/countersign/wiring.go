@@ -9,8 +9,10 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/cmd/countersign/config"
 	"github.com/countersign/countersign/executors/albatross"
+	"github.com/countersign/countersign/executors/build"
 	dnsexec "github.com/countersign/countersign/executors/dns"
 	"github.com/countersign/countersign/executors/dryrun"
 	"github.com/countersign/countersign/executors/registry"
@@ -32,8 +34,13 @@ const (
 	modeSimulated
 )
 
-// executors holds what the executors opened, to close at shutdown.
-type executors struct{ closers []func() error }
+// executors holds what the executors opened, to close at shutdown, and
+// the GitHub client (nil without credentials) that builds fetch commits
+// with and serve reports statuses with.
+type executors struct {
+	closers []func() error
+	github  *github.Client
+}
 
 // Close closes every engine connection; it reports the first error.
 func (x *executors) Close() error {
@@ -65,7 +72,29 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 		return bot.Config{}, nil, err
 	}
 	creds := resolver(cfg, log).Credentials
+	if cfg.GitHub.Reports() {
+		x.github, err = github.NewClient(github.Auth{Token: cfg.GitHub.Token.Reveal(), AppID: cfg.GitHub.AppID,
+			InstallationID: cfg.GitHub.InstallationID, PrivateKey: []byte(cfg.GitHub.PrivateKey.Reveal())},
+			github.Options{APIURL: cfg.GitHub.APIURL, Logger: log})
+		if err != nil {
+			return fail(fmt.Errorf("github: %w", err))
+		}
+	}
 	clients := map[string]*swarm.Client{} // one connection per engine
+	engineClient := func(name string) (*swarm.Client, error) {
+		if c, ok := clients[name]; ok {
+			return c, nil
+		}
+		e := cfg.Engines[name]
+		c, err := swarm.Connect(ctx, swarm.Engine{Name: name, Host: e.Host, SSHKey: e.SSHKey, KnownHosts: e.KnownHosts,
+			CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}, swarm.Options{DryRun: dry, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("engine %s: %w", name, err)
+		}
+		clients[name] = c
+		x.closers = append(x.closers, c.Close)
+		return c, nil
+	}
 	for _, s := range cfg.Services {
 		bs := bot.Service{
 			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
@@ -80,18 +109,12 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 		case s.Kind == config.KindSwarm && mode == modeSimulated:
 			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
 		case s.Kind == config.KindSwarm:
-			c, ok := clients[s.Engine]
-			if !ok {
-				e := cfg.Engines[s.Engine]
-				c, err = swarm.Connect(ctx, swarm.Engine{Name: s.Engine, Host: e.Host, SSHKey: e.SSHKey, KnownHosts: e.KnownHosts,
-					CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}, swarm.Options{DryRun: dry, Logger: log})
-				if err != nil {
-					return fail(fmt.Errorf("engine %s: %w", s.Engine, err))
-				}
-				clients[s.Engine] = c
-				x.closers = append(x.closers, c.Close)
+			c, err := engineClient(s.Engine)
+			if err != nil {
+				return fail(err)
 			}
 			bs.Executor = c.Service(s.Name, s.SwarmService, s.Image)
+			bs.Where, bs.Place = "engine", fmt.Sprintf("%s (%s)", s.Engine, cfg.Engines[s.Engine].Host)
 		case s.Kind == config.KindAlbatross:
 			h, u := cfg.Hosts[s.Host], s.Unikernel
 			if mode == modeSimulated {
@@ -113,6 +136,14 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			}
 		default:
 			return fail(fmt.Errorf("service %s: unknown kind %q", s.Name, s.Kind))
+		}
+		if s.Kind == config.KindAlbatross {
+			bs.Where, bs.Place = "host", fmt.Sprintf("%s (%s)", s.Host, cfg.Hosts[s.Host].Address)
+		}
+		if s.Build.Mode == config.BuildDocker {
+			if bs.Build.Builder, err = builder(s, cfg, mode, engineClient, x.github, creds, log); err != nil {
+				return fail(fmt.Errorf("service %s: %w", s.Name, err))
+			}
 		}
 		bc.Services = append(bc.Services, bs)
 	}
@@ -139,4 +170,24 @@ func resolver(cfg *config.Config, log *slog.Logger) *registry.Resolver {
 		r.Credentials = append(r.Credentials, registry.Credential{Host: c.Host, Username: c.Username, Password: c.Password})
 	}
 	return r
+}
+
+// builder is the Docker builder of a service with build mode docker: the
+// real one, which fetches commits from GitHub, or in dry-runs and the demo
+// the stand-in that says what it would build.
+func builder(s config.Service, cfg *config.Config, mode execMode, engine func(string) (*swarm.Client, error),
+	gh *github.Client, creds []registry.Credential, log *slog.Logger) (bot.Builder, error) {
+	b := s.Build
+	if mode != modeReal {
+		return &dryrun.Builder{Engine: b.Engine, EngineHost: cfg.Engines[b.Engine].Host, Dockerfile: b.Dockerfile, Target: b.Target, Image: s.Image}, nil
+	}
+	if gh == nil {
+		return nil, fmt.Errorf("build mode docker fetches the commit from GitHub: give github.token or a GitHub App")
+	}
+	c, err := engine(b.Engine)
+	if err != nil {
+		return nil, err
+	}
+	return build.New(c.Docker(), gh, build.Config{Image: s.Image, Dockerfile: b.Dockerfile, Target: b.Target, Args: b.Args, Timeout: b.Timeout},
+		build.Options{Credentials: creds, Logger: log}), nil
 }

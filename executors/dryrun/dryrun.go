@@ -215,3 +215,24 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// Builder stands in for the Docker builder in dry-runs and the demo: a
+// dry run cannot produce the digest of an image it did not build, so it
+// says what a real run would build and push, and stops the push thread
+// there.
+type Builder struct {
+	Engine, EngineHost, Dockerfile, Target, Image string
+}
+
+var _ bot.Builder = (*Builder)(nil)
+
+// Build reports what it would do and fails: there is no image to deploy.
+func (b *Builder) Build(_ context.Context, spec bot.BuildSpec, progress func(string)) (bot.Built, error) {
+	target := ""
+	if b.Target != "" {
+		target = ", target " + b.Target
+	}
+	progress(fmt.Sprintf("DRY RUN: would fetch %s at %s, build %s%s with engine %s (%s) and push %s:%s",
+		spec.Repo, spec.SHA, b.Dockerfile, target, b.Engine, b.EngineHost, b.Image, spec.Tag))
+	return bot.Built{}, fmt.Errorf("DRY RUN: nothing was built, so there is no digest to deploy")
+}

@@ -1,0 +1,402 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/countersign/countersign/bot"
+)
+
+// Intake is what the webhook hands verified deliveries to, and where it
+// audits the ones it refuses. *bot.Bot implements it. Implementations
+// must be safe for concurrent use; an error means the store failed.
+type Intake interface {
+	// HandlePush records the push (deduplicated by its Delivery) and
+	// starts the deploy threads of the services that follow its branch.
+	HandlePush(ctx context.Context, p bot.Push) (bot.PushResult, error)
+	// WebhookIgnored audits an acknowledged, ignored delivery; a
+	// delivery ID seen before is a duplicate and is not audited again.
+	WebhookIgnored(ctx context.Context, d bot.Delivery, reason string) (duplicate bool, err error)
+	// WebhookRefused audits a delivery refused before it was read.
+	WebhookRefused(ctx context.Context, d bot.Delivery, reason string) error
+}
+
+var _ Intake = (*bot.Bot)(nil)
+
+// ErrNoSecret is returned by NewWebhook when no webhook secret is
+// configured: the intake fails closed and must not start.
+var ErrNoSecret = errors.New("github webhook: no secret configured")
+
+// DefaultMaxBody is GitHub's own cap on a delivery's payload.
+const DefaultMaxBody = 25 << 20
+
+// WebhookOptions are the tunables of a Webhook; the zero value is fine.
+type WebhookOptions struct {
+	// MaxBody caps a delivery's body (default DefaultMaxBody); larger
+	// ones are answered 413 and audited as refused.
+	MaxBody int64
+	// Logger receives refusals, deliveries without an ID and store
+	// failures; nil discards.
+	Logger *slog.Logger
+	// Now is the clock of the refusal rate limit (default time.Now).
+	Now func() time.Time
+}
+
+// Webhook serves POST /webhooks/github. It verifies each delivery's
+// X-Hub-Signature-256 with the secret (never SHA-1, never unsigned),
+// turns pushes into bot.Push for the Intake and audits everything else
+// as ignored or refused. It answers once the delivery is recorded (one
+// store write); the deploy work runs after. Safe for concurrent use.
+//
+// Responses: 200 for a recorded, ignored or duplicate delivery, 400 for
+// a signed delivery that is not a valid payload, 401 for a missing or
+// wrong signature, 405 for a method other than POST, 413 for an
+// oversized body, 503 when the store failed (GitHub may redeliver;
+// deduplication by delivery ID makes that safe).
+type Webhook struct {
+	secret  []byte
+	in      Intake
+	maxBody int64
+	log     *slog.Logger
+	now     func() time.Time
+	limit   hookLimiter
+}
+
+// NewWebhook returns the intake for deliveries signed with secret. An
+// empty secret returns ErrNoSecret: an unsigned intake is never served.
+func NewWebhook(secret string, in Intake, opts WebhookOptions) (*Webhook, error) {
+	if secret == "" {
+		return nil, ErrNoSecret
+	}
+	if in == nil {
+		return nil, errors.New("github webhook: no intake")
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now}, nil
+}
+
+// ServeHTTP handles one delivery.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// The headers are not covered by the signature: clip them so that a
+	// forger cannot write long strings into the audit trail or the store.
+	d := bot.Delivery{ID: hookClip(r.Header.Get("X-GitHub-Delivery")), Event: hookClip(r.Header.Get("X-GitHub-Event")), Remote: r.RemoteAddr}
+	if len(h.secret) == 0 || h.in == nil {
+		// A Webhook not made by NewWebhook: nothing to verify with, nowhere to audit.
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if r.ContentLength > h.maxBody {
+		h.refuseOversized(w, r, d)
+		return
+	}
+	// Decide what can be decided from the headers before reading up to
+	// MaxBody of a body that could never verify.
+	sig, reason := hookSignature(r.Header)
+	if reason != "" {
+		h.refuseUnauthorized(w, r, d, reason)
+		return
+	}
+	body, err := hookReadBody(w, r, h.maxBody)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.refuseOversized(w, r, d)
+		return
+	}
+	if err != nil {
+		h.log.Warn("read github delivery", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "err", err)
+		http.Error(w, "could not read the request body", http.StatusBadRequest)
+		return
+	}
+	mac := hmac.New(sha256.New, h.secret)
+	mac.Write(body)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		h.refuseUnauthorized(w, r, d, "bad signature")
+		return
+	}
+	if d.ID == "" {
+		h.log.Warn("github delivery without X-GitHub-Delivery: it cannot be deduplicated", "event", d.Event, "remote", d.Remote)
+	}
+	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	io.WriteString(w, text+"\n")
+}
+
+// deliver handles a verified delivery and returns the response.
+func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType string, body []byte) (int, string) {
+	payload, err := hookPayload(contentType, body)
+	if err != nil {
+		return h.malformed(ctx, d, err)
+	}
+	switch d.Event {
+	case "push":
+		return h.push(ctx, d, payload)
+	case "ping":
+		ev, err := gh.ParseWebHook("ping", payload)
+		if err != nil {
+			return h.malformed(ctx, d, err)
+		}
+		ping := ev.(*gh.PingEvent)
+		d.Repo, d.Sender = ping.GetRepo().GetFullName(), ping.GetSender().GetLogin()
+		return h.ignore(ctx, d, "ping", http.StatusOK)
+	case "":
+		return h.ignore(ctx, d, "no event type", http.StatusOK)
+	default:
+		// Not parsed by go-github: only what the audit record names.
+		var env struct {
+			Repository struct {
+				FullName string `json:"full_name"`
+			} `json:"repository"`
+			Sender struct {
+				Login string `json:"login"`
+			} `json:"sender"`
+		}
+		if err := json.Unmarshal(payload, &env); err != nil {
+			return h.malformed(ctx, d, err)
+		}
+		d.Repo, d.Sender = env.Repository.FullName, env.Sender.Login
+		return h.ignore(ctx, d, "event "+d.Event+" not handled", http.StatusOK)
+	}
+}
+
+// push turns a push delivery into a bot.Push, or says why it is ignored.
+func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
+	parsed, err := gh.ParseWebHook("push", payload)
+	if err != nil {
+		return h.malformed(ctx, d, err)
+	}
+	ev := parsed.(*gh.PushEvent)
+	d.Repo, d.Sender = ev.GetRepo().GetFullName(), ev.GetSender().GetLogin()
+	pusher := ev.GetPusher().GetName()
+	if pusher == "" {
+		pusher = d.Sender
+	}
+	if d.Sender == "" {
+		d.Sender = pusher
+	}
+	ref := ev.GetRef()
+	if d.Repo == "" || ref == "" {
+		return h.malformed(ctx, d, errors.New("no repository.full_name or ref"))
+	}
+	branch, isBranch := strings.CutPrefix(ref, "refs/heads/")
+	switch {
+	case strings.HasPrefix(ref, "refs/tags/"):
+		return h.ignore(ctx, d, "tag push", http.StatusOK)
+	case !isBranch || branch == "":
+		return h.ignore(ctx, d, "ref "+ref+" is not a branch", http.StatusOK)
+	case ev.GetDeleted() || hookZeroSHA(ev.GetAfter()):
+		return h.ignore(ctx, d, "branch deleted", http.StatusOK)
+	case ev.HeadCommit == nil:
+		return h.ignore(ctx, d, "no head commit", http.StatusOK)
+	}
+	hc := ev.HeadCommit
+	title, _, _ := strings.Cut(hc.GetMessage(), "\n")
+	p := bot.Push{
+		Repo: d.Repo, Branch: branch,
+		// go-github fills HeadCommit.SHA only from the Events API.
+		SHA:    hc.GetID(),
+		Pusher: pusher, Author: hc.GetAuthor().GetLogin(), // head_commit.author.username
+		Title: strings.TrimSuffix(title, "\r"), URL: hc.GetURL(), Delivery: d.ID,
+	}
+	if !hookIsSHA(p.SHA) {
+		return h.malformed(ctx, d, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA)))
+	}
+	res, err := h.in.HandlePush(ctx, p)
+	if err != nil {
+		return h.storeFailed(d, err)
+	}
+	if res.Duplicate {
+		return http.StatusOK, "duplicate delivery"
+	}
+	if len(res.Services) == 0 {
+		// HandlePush audited the push with the reason, in one record.
+		return http.StatusOK, "ignored: " + res.Ignored
+	}
+	return http.StatusOK, "ok: deploy threads for " + strings.Join(res.Services, ", ")
+}
+
+// ignore audits an acknowledged delivery and answers status, or 200 for
+// a duplicate.
+func (h *Webhook) ignore(ctx context.Context, d bot.Delivery, reason string, status int) (int, string) {
+	dup, err := h.in.WebhookIgnored(ctx, d, reason)
+	if err != nil {
+		return h.storeFailed(d, err)
+	}
+	if dup {
+		return http.StatusOK, "duplicate delivery"
+	}
+	return status, "ignored: " + reason
+}
+
+func (h *Webhook) malformed(ctx context.Context, d bot.Delivery, err error) (int, string) {
+	h.log.Warn("malformed github delivery", "delivery", d.ID, "event", d.Event, "err", err)
+	return h.ignore(ctx, d, "malformed payload", http.StatusBadRequest)
+}
+
+func (h *Webhook) storeFailed(d bot.Delivery, err error) (int, string) {
+	h.log.Error("record github delivery", "delivery", d.ID, "event", d.Event, "err", err)
+	return http.StatusServiceUnavailable, "could not record the delivery; try again later"
+}
+
+func (h *Webhook) refuseOversized(w http.ResponseWriter, r *http.Request, d bot.Delivery) {
+	h.refuse(r.Context(), d, "oversized")
+	http.Error(w, fmt.Sprintf("request body over %d bytes", h.maxBody), http.StatusRequestEntityTooLarge)
+}
+
+func (h *Webhook) refuseUnauthorized(w http.ResponseWriter, r *http.Request, d bot.Delivery, reason string) {
+	h.refuse(r.Context(), d, reason)
+	// Never more than this: details would help forgers.
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
+
+// refuse audits a refused delivery as webhook.refused. Floods are only
+// counted, so that forged deliveries cannot fill the audit trail; the
+// count goes into the reason of the next record written (bot.Delivery
+// has no field for it).
+func (h *Webhook) refuse(ctx context.Context, d bot.Delivery, reason string) {
+	suppressed, ok := h.limit.allow(h.now())
+	if !ok {
+		h.log.Debug("github delivery refused, not audited (rate limit)", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "reason", reason)
+		return
+	}
+	h.log.Warn("github delivery refused", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "reason", reason)
+	audited := reason
+	if suppressed > 0 {
+		audited = fmt.Sprintf("%s; %d more refused before, not audited", reason, suppressed)
+	}
+	// A forger who hangs up must not escape the record.
+	if err := h.in.WebhookRefused(context.WithoutCancel(ctx), d, audited); err != nil {
+		h.log.Error("audit refused github delivery", "delivery", d.ID, "reason", audited, "err", err)
+	}
+}
+
+// hookSignature returns the MAC a delivery claims from its headers, or
+// why there is no usable one.
+func hookSignature(hd http.Header) (mac []byte, reason string) {
+	v := hd.Get("X-Hub-Signature-256")
+	if v == "" {
+		if hd.Get("X-Hub-Signature") != "" {
+			return nil, "sha1 only"
+		}
+		return nil, "unsigned"
+	}
+	hexMAC, ok := strings.CutPrefix(v, "sha256=")
+	if !ok || len(hexMAC) != 2*sha256.Size {
+		return nil, "bad signature"
+	}
+	mac, err := hex.DecodeString(hexMAC)
+	if err != nil {
+		return nil, "bad signature"
+	}
+	return mac, ""
+}
+
+// hookReadBody reads at most max bytes of the body; more is a
+// *http.MaxBytesError.
+func hookReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= max {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
+	return buf.Bytes(), err
+}
+
+// hookPayload returns the JSON of a delivery: the body, or its payload
+// field when the webhook is set to application/x-www-form-urlencoded.
+func hookPayload(contentType string, body []byte) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "application/x-www-form-urlencoded" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("form body: %w", err)
+	}
+	p := form.Get("payload")
+	if p == "" {
+		return nil, errors.New("form body without payload")
+	}
+	return []byte(p), nil
+}
+
+// hookZeroSHA reports whether sha is GitHub's all-zero "no commit".
+func hookZeroSHA(sha string) bool {
+	return sha != "" && strings.Trim(sha, "0") == ""
+}
+
+// hookIsSHA reports whether s is a SHA-1 or SHA-256 commit hash in hex.
+func hookIsSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// hookMaxHeader bounds the unsigned header values kept: a GitHub
+// delivery ID is a 36-character UUID.
+const hookMaxHeader = 128
+
+func hookClip(s string) string {
+	if len(s) > hookMaxHeader {
+		s = s[:hookMaxHeader]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// hookLimiter lets through at most hookRefusalBurst refusal audits a
+// minute and counts the rest.
+type hookLimiter struct {
+	mu         sync.Mutex
+	window     time.Time
+	n          int
+	suppressed int
+}
+
+const hookRefusalBurst = 20
+
+func (l *hookLimiter) allow(now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.window) >= time.Minute || now.Before(l.window) {
+		l.window, l.n = now, 0
+	}
+	if l.n >= hookRefusalBurst {
+		l.suppressed++
+		return 0, false
+	}
+	l.n++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
+}
