@@ -96,6 +96,7 @@ type Bot struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	work   tracker        // executions, image waits: what Idle waits for
+	execs  tracker        // executions only: what Drain waits for
 	loops  sync.WaitGroup // background loops, stopped by Close
 
 	// lanes are the outbox's queues (chat, code host), each delivered by
@@ -240,13 +241,14 @@ func (b *Bot) staleApproval(r cs.Request) string {
 
 // Drain stops taking new work (commands, clicks and pushes are answered
 // that the bot is shutting down, approved requests wait for the next
-// start) and waits, until ctx ends, for running executions to finish and
-// queued messages to go out. Call Close after it.
+// start) and waits, until ctx ends, for running executions to finish.
+// Image waits and builds are not waited for (the next start takes them
+// up again), nor the outbox (it is kept in the store). Call Close after.
 func (b *Bot) Drain(ctx context.Context) error {
 	b.mu.Lock()
 	b.draining = true
 	b.mu.Unlock()
-	return b.Idle(ctx)
+	return b.execs.wait(ctx)
 }
 
 // stopping reports whether Drain was called.

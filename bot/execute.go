@@ -21,8 +21,10 @@ func (b *Bot) enqueue(r cs.Request) {
 		return
 	}
 	b.work.add()
+	b.execs.add()
 	go func() {
 		defer b.work.done()
+		defer b.execs.done()
 		b.execute(b.ctx, r.ID)
 	}()
 }
