@@ -155,7 +155,7 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 // draftFor turns a change command into a draft, resolving what it names:
 // images to exact digests, rollbacks to recorded deployments.
 func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (draft, error) {
-	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel}
+	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel, Caller: &c}
 	serviceAction := func(name string, kind cs.ActionKind) (Service, error) {
 		s, ok := b.service(name)
 		if !ok {

@@ -40,8 +40,10 @@ type Outgoing struct {
 	// ID is the bot's name for what the entry creates (a message, a
 	// deployment: LocalMessageID of Seq), or for an update the message it
 	// replaces.
-	ID      string    `json:"id,omitempty"`
-	To      Caller    `json:"to,omitempty"` // ephemeral: who sees it
+	ID string `json:"id,omitempty"`
+	To Caller `json:"to,omitempty"` // ephemeral: who sees it
+	// Notify, for a post, is told when the chat refuses it for good.
+	Notify  *Caller   `json:"notify,omitempty"`
 	Message Message   `json:"message,omitempty"`
 	Report  *Report   `json:"report,omitempty"`
 	Queued  time.Time `json:"queued"`
@@ -96,7 +98,14 @@ func (l *lane) set(inflight uint64, stalled bool) {
 // gets it when the outbox reaches it. A message the store could not keep
 // is logged and lost: the audit trail, not chat, is the record.
 func (b *Bot) post(ctx context.Context, msg Message) cs.MessageRef {
-	o, err := b.queue(ctx, Outgoing{Op: OpPost, Message: msg})
+	return b.postNotify(ctx, msg, nil)
+}
+
+// postNotify is post, telling notify (ephemerally, where they typed) if
+// the chat refuses the message for good: a request must not wait for
+// approvals in a message nobody can see without its requester knowing.
+func (b *Bot) postNotify(ctx context.Context, msg Message, notify *Caller) cs.MessageRef {
+	o, err := b.queue(ctx, Outgoing{Op: OpPost, Message: msg, Notify: notify})
 	if err != nil {
 		b.log.Error("queue chat post", "channel", msg.Channel, "err", err)
 		return cs.MessageRef{}
@@ -258,6 +267,7 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 		}
 		if err != nil {
 			b.log.Error("outbox entry refused; dropped", "lane", l.name, "op", head.Op, "id", head.ID, "channel", head.Message.Channel, "err", err)
+			b.tellRefused(ctx, head, err)
 		}
 		delay = outboxFirstRetry
 		if err := b.store.Update(ctx, func(tx Tx) error {
@@ -355,6 +365,19 @@ func (b *Bot) deliverReport(ctx context.Context, o Outgoing) (cs.MessageRef, err
 		return cs.MessageRef{}, err
 	}
 	return cs.MessageRef{ID: o.ID, TS: id}, nil
+}
+
+// tellRefused tells whoever asked for a post that the chat refused it.
+func (b *Bot) tellRefused(ctx context.Context, o Outgoing, err error) {
+	if o.Op != OpPost || o.Notify == nil {
+		return
+	}
+	text := Textf("⚠️ the message could not be posted in %s (%v).", channelMention(o.Message.Channel), err)
+	if r := o.Message.Request; r != nil {
+		text = Textf("⚠️ %s could not be posted in %s (%v). It is recorded and %s: see `status`; approvers can still `approve %s` or `deny %s REASON`. Check that the bot is in that channel.",
+			r.ID, channelMention(o.Message.Channel), err, r.Status, r.ID, r.ID)
+	}
+	b.ephemeral(ctx, *o.Notify, Message{Channel: o.Notify.Channel, Text: text})
 }
 
 // errNeverPosted is returned for an entry whose creation was dropped.

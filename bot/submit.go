@@ -20,6 +20,9 @@ type draft struct {
 	// Thread is the push's parent message; zero: post a new message in Channel.
 	Thread  cs.MessageRef
 	Channel string
+	// Caller, for a typed command, is told if the request's message
+	// cannot be posted.
+	Caller *Caller
 }
 
 // family groups actions that replace each other: a newer deploy or
@@ -182,7 +185,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	if err != nil {
 		return cs.Request{}, b.storeFailure(err)
 	}
-	r = b.postRequest(ctx, r, d.Channel, notes)
+	r = b.postRequest(ctx, r, d.Channel, notes, d.Caller)
 	b.reportRequest(ctx, r)
 	for _, o := range superseded {
 		b.refresh(ctx, o)
@@ -224,7 +227,7 @@ func short(sha string) string {
 // postRequest posts a new request's message (top level, or as a reply in
 // the push's thread) and records where it is. notes are shown on the
 // message (a user group that could not be read).
-func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, notes []Markup) cs.Request {
+func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, notes []Markup, caller *Caller) cs.Request {
 	msg := b.requestMessage(r)
 	msg.Request.Notes = notes
 	msg.Text = msg.Request.text()
@@ -233,7 +236,7 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 	} else {
 		msg.Channel = channel
 	}
-	ref := b.post(ctx, msg)
+	ref := b.postNotify(ctx, msg, caller)
 	if ref.ID == "" {
 		return r
 	}
