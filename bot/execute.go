@@ -177,7 +177,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		kind := cs.EventExecutionSucceeded
 		detail := map[string]any{"dry_run": r.DryRun, "duration_ms": took.Milliseconds()}
 		if runErr != nil {
-			r.State, r.Outcome, kind = cs.StateFailed, string(Textf("failed: %v", runErr)), cs.EventExecutionFailed
+			r.State, r.Outcome, kind = cs.StateFailed, string(Textf("failed: %s", brief(runErr))), cs.EventExecutionFailed
 			detail["error"] = runErr.Error()
 		} else {
 			r.State, r.Outcome = cs.StateSucceeded, string(Esc(res.Summary))
@@ -230,7 +230,8 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 	}
 	b.refresh(ctx, r)
 	if runErr != nil {
-		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %v", r.ID, took.Round(time.Millisecond), runErr), r))
+		b.log.Warn("execution failed", "request", r.ID, "err", runErr)
+		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), brief(runErr)), r))
 		return
 	}
 	b.reply(ctx, r, cc(Textf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary), r))

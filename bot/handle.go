@@ -44,7 +44,21 @@ func userMessage(err error) Markup {
 	if errors.As(err, &pe) {
 		return Esc(pe.Error())
 	}
-	return Esc(err.Error())
+	return Esc(brief(err))
+}
+
+// maxBrief bounds an error's text in chat: the cause, not every layer
+// under it (registry, engine, SSH internals). The log and the audit
+// record keep the whole chain.
+const maxBrief = 300
+
+// brief is err's text cut to maxBrief runes.
+func brief(err error) string {
+	s := err.Error()
+	if r := []rune(s); len(r) > maxBrief {
+		return string(r[:maxBrief]) + " … (the rest is in the bot's log)"
+	}
+	return s
 }
 
 // The actions of the request buttons, as the chat sends them back.

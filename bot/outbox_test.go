@@ -122,9 +122,9 @@ func TestOutbox_RejectedMessageDropped(t *testing.T) {
 	if !strings.Contains(got, "api") {
 		t.Errorf("status after a dropped message: %q", got)
 	}
-	got = h.say("UDEV1", "deploy api "+shaA) // its post to CDEPLOY is rejected
-	if !strings.Contains(got, "R1 could not be posted in <#CDEPLOY>") || !strings.Contains(got, "approve R1") {
-		t.Errorf("the requester was not told that R1's message was refused: %q", got)
+	h.say("UDEV1", "deploy api "+shaA) // its post to CDEPLOY is rejected
+	if got := h.chat.allText(); !strings.Contains(got, "UDEV1: ⚠️ R1 could not be posted in <#CDEPLOY>") || !strings.Contains(got, "approve R1") {
+		t.Errorf("the requester was not told that R1's message was refused:\n%s", got)
 	}
 	if got := h.say("UDEV1", "status api"); !strings.Contains(got, "R1") {
 		t.Errorf("status does not show R1: %q", got)

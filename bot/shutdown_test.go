@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,27 @@ func TestBot_ApprovedButNotStartedIsCheckedAgainAtStart(t *testing.T) {
 				t.Errorf("outcome %q after %d runs; want %q and %d", r.Outcome, exec.count("R1"), tc.outcome, tc.runs)
 			}
 		})
+	}
+}
+
+// TestBot_ChatGetsTheCauseNotTheWholeChain: a long error from deep in an
+// executor is cut in chat; the audit record keeps all of it.
+func TestBot_ChatGetsTheCauseNotTheWholeChain(t *testing.T) {
+	exec := &fakeExec{fail: errors.New("engine: " + strings.Repeat("layer of detail; ", 200))}
+	h := newHarness(t, func(c *harnessConfig) { c.exec = exec })
+	h.push("org/api", "live", shaA, "p")
+	h.wantState("R1", cs.StateFailed)
+	text := h.chat.allText()
+	if strings.Contains(text, strings.Repeat("layer of detail; ", 30)) || !strings.Contains(text, "the rest is in the bot's log") {
+		t.Errorf("chat shows the whole error chain:\n%.600s", text)
+	}
+	var failed []cs.Event
+	h.db.View(h.ctx, func(tx bot.ReadTx) error {
+		var err error
+		failed, err = tx.Events(bot.EventQuery{Kind: cs.EventExecutionFailed})
+		return err
+	})
+	if len(failed) != 1 || !strings.Contains(string(failed[0].Detail), strings.Repeat("layer of detail; ", 200)) {
+		t.Error("the audit record does not keep the whole error")
 	}
 }

@@ -450,6 +450,11 @@ func TestBot_PolicyChangeVoidsPendingApprovals(t *testing.T) {
 		t.Errorf("approve under new policy = %q", got)
 	}
 	h2.wantState("R1", cs.StateSuperseded)
+	// Every way of closing reads right to a later click.
+	if got := h2.say("UOPS2", "approve R1"); strings.Contains(got, "superseded by ;") || strings.Contains(got, "by ;") ||
+		!strings.Contains(got, "R1 was superseded: the policy changed") {
+		t.Errorf("approve of a request closed by a policy change = %q", got)
+	}
 }
 
 func TestBot_StatusAuditExplain(t *testing.T) {
