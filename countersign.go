@@ -61,9 +61,36 @@ const (
 type DNSOp string
 
 const (
-	DNSSet    DNSOp = "set"
-	DNSDelete DNSOp = "delete"
+	DNSSet    DNSOp = "set"    // replace the RRset with one record
+	DNSAdd    DNSOp = "add"    // add one record to the RRset, keeping the others
+	DNSDelete DNSOp = "delete" // delete one record, or the whole RRset
 )
+
+// DNSTypes returns every record type the bot changes, supported end to
+// end: the command parser checks and normalises its values, the config
+// lets a zone allow it, and the DNS executor sends it in an UPDATE and
+// verifies the result. It is the one list: everything else derives from
+// it. Upper case, in the order help shows them; the slice is the caller's.
+func DNSTypes() []string {
+	return []string{"A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA", "NS", "PTR", "SSHFP", "TLSA"}
+}
+
+// DefaultDNSTypes returns the types a zone allows when its config lists
+// none, a subset of DNSTypes. NS (delegation), PTR, SSHFP and TLSA must
+// be allowed by name. The slice is the caller's.
+func DefaultDNSTypes() []string {
+	return []string{"A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA"}
+}
+
+// ValidDNSType reports whether t, upper case, is one of DNSTypes.
+func ValidDNSType(t string) bool {
+	for _, v := range DNSTypes() {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
 
 // Record is one DNS resource record as the bot shows and changes it.
 type Record struct {
@@ -77,8 +104,8 @@ type Record struct {
 type DNSChange struct {
 	Op    DNSOp  `json:"op"`
 	Name  string `json:"name"`
-	Type  string `json:"type"`
-	Value string `json:"value,omitempty"` // set: the new value; delete: the one value to remove (empty = whole RRset)
+	Type  string `json:"type"`            // one of DNSTypes
+	Value string `json:"value,omitempty"` // set: the new value; add: the value to add; delete: the one value to remove (empty = whole RRset)
 	TTL   uint32 `json:"ttl,omitempty"`
 	// Current is the RRset as it was read when the request was made; the
 	// executor makes the update conditional on it still being exactly this.

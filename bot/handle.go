@@ -223,6 +223,9 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 	case commands.DNSSet:
 		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
 			DNS: &cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
+	case commands.DNSAdd:
+		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
+			DNS: &cs.DNSChange{Op: cs.DNSAdd, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
 	case commands.DNSDelete:
 		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
 			DNS: &cs.DNSChange{Op: cs.DNSDelete, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value}}

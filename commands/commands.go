@@ -20,8 +20,9 @@
 //     a reason (&amp;, <@U1>, links) is kept, so that it can be posted back
 //     as it came; whoever renders it elsewhere must treat it as such.
 //   - --break-glass REASON… may end deploy, rollback, scale, dns set,
-//     dns delete and policy explain (also as —break-glass, which Slack
-//     clients make of it). A quoted "--break-glass" is an ordinary word.
+//     dns add, dns delete and policy explain (also as —break-glass, which
+//     Slack clients make of it). A quoted "--break-glass" is an ordinary
+//     word.
 //   - Where a DNS name or record data is expected, Slack's link markup
 //     (<http://x.org|x.org>) is replaced by its label, and in record data
 //     &lt; &gt; &amp; are decoded.
@@ -38,9 +39,9 @@ import (
 type Command interface{ Verb() string }
 
 // Verbs returns the canonical verbs, in the order help shows them:
-// "deploy", "rollback", "scale", "dns set", "dns delete", "dns show",
-// "lock", "unlock", "status", "audit", "policy explain", "help",
-// "approve", "deny".
+// "deploy", "rollback", "scale", "dns set", "dns add", "dns delete",
+// "dns show", "lock", "unlock", "status", "audit", "policy explain",
+// "help", "approve", "deny".
 func Verbs() []string {
 	vs := make([]string, len(docs))
 	for i, d := range docs {
@@ -84,9 +85,20 @@ type Scale struct {
 // replaced, so the approver sees the old set and the new one.
 type DNSSet struct {
 	Name       string // lower case, fully qualified, with trailing dot
-	Type       string // upper case: A, AAAA, CNAME, TXT, MX, SRV, CAA, NS
+	Type       string // upper case, one of cs.DNSTypes()
 	Value      string // RDATA in DNS presentation format, e.g. `10 mail.x.org.`
 	TTL        uint32 // seconds; 0 = not given (the executor's default)
+	BreakGlass string
+}
+
+// DNSAdd asks to add VALUE to the records of NAME TYPE, keeping the
+// others (a second MX or TXT record). Type is never CNAME: a name has at
+// most one.
+type DNSAdd struct {
+	Name       string // as DNSSet
+	Type       string
+	Value      string
+	TTL        uint32 // seconds; 0 = not given (the RRset's TTL, or the executor's default)
 	BreakGlass string
 }
 
@@ -170,6 +182,9 @@ func (Scale) Verb() string { return "scale" }
 
 // Verb returns "dns set".
 func (DNSSet) Verb() string { return "dns set" }
+
+// Verb returns "dns add".
+func (DNSAdd) Verb() string { return "dns add" }
 
 // Verb returns "dns delete".
 func (DNSDelete) Verb() string { return "dns delete" }

@@ -131,7 +131,7 @@ func (c *cursor) reason(what string) (string, error) {
 }
 
 // breakGlassOnly says where --break-glass may go.
-const breakGlassOnly = breakGlassFlag + " may only end deploy, rollback, scale, dns set, dns delete or policy explain"
+const breakGlassOnly = breakGlassFlag + " may only end deploy, rollback, scale, dns set, dns add, dns delete or policy explain"
 
 // isOption reports whether a word, as typed, looks like an option:
 // "--x", or "—x" / "–x" because Slack clients turn "--" into a dash.

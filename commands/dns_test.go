@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	cs "github.com/countersign/countersign"
 )
 
 func TestCheckDNSName(t *testing.T) {
@@ -81,21 +84,25 @@ func TestCheckDNSName(t *testing.T) {
 }
 
 func TestLookupType(t *testing.T) {
-	for _, in := range []string{"A", "aaaa", "Cname", "TXT", "mx", "SRV", "caa", "NS"} {
+	for _, in := range []string{"A", "aaaa", "Cname", "TXT", "mx", "SRV", "caa", "NS", "ptr", "SshFp", "tlsa"} {
 		got, ok := lookupType(in)
 		if !ok || got.name != strings.ToUpper(in) {
 			t.Errorf("lookupType(%q) = %q, %v", in, got.name, ok)
 		}
 	}
-	for _, in := range []string{"", "PTR", "SOA", "ANY", "AXFR", "DS", "A6", " A"} {
+	for _, in := range []string{"", "SOA", "ANY", "AXFR", "DS", "A6", "HINFO", "DNAME", " A"} {
 		if got, ok := lookupType(in); ok {
 			t.Errorf("lookupType(%q) = %q, want unknown", in, got.name)
 		}
 	}
 }
 
+// sha256hex is 64 hex digits, as long as a SHA-256 digest.
+const sha256hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 // TestRecordValue checks each type's value rule through Parse, with the
-// value as the parsed command stores it.
+// value as the parsed command stores it; every type of cs.DNSTypes() must
+// have a good and a bad case here.
 func TestRecordValue(t *testing.T) {
 	tests := []struct {
 		typ, in string
@@ -159,6 +166,37 @@ func TestRecordValue(t *testing.T) {
 		{"TXT", `"` + strings.Repeat("é", 128) + `"`, ""}, // 256 bytes
 		{"TXT", `"include:<http://_spf.x.org|_spf.x.org> ~all"`, `"include:_spf.x.org ~all"`},
 		{"TXT", `"a &lt;b&gt; &amp;amp;"`, `"a <b> &amp;"`},
+		{"PTR", "Host.X.org", "host.x.org."},
+		{"PTR", "printer._ipp._tcp.x.org.", "printer._ipp._tcp.x.org."}, // DNS-SD
+		{"PTR", "<http://host.x.org|host.x.org>", "host.x.org."},
+		{"PTR", ".", ""},
+		{"PTR", "192.0.2.1", ""},
+		{"PTR", "*.x.org", ""},
+		{"PTR", "host", ""},
+		{"PTR", "host.x.org extra", ""},
+		{"SSHFP", "4 2 " + sha256hex, "4 2 " + strings.ToUpper(sha256hex)},
+		{"SSHFP", "1 1 " + strings.Repeat("aB", 20), "1 1 " + strings.Repeat("AB", 20)},
+		{"SSHFP", `"3 2 ` + sha256hex + `"`, "3 2 " + strings.ToUpper(sha256hex)},
+		{"SSHFP", "6 2 " + sha256hex, "6 2 " + strings.ToUpper(sha256hex)},
+		{"SSHFP", "0 2 " + sha256hex, ""},            // algorithm 0 is reserved
+		{"SSHFP", "4 3 " + sha256hex, ""},            // no fingerprint type 3
+		{"SSHFP", "4 2 " + sha256hex[:62], ""},       // too short for SHA-256
+		{"SSHFP", "4 1 " + sha256hex, ""},            // too long for SHA-1
+		{"SSHFP", "4 2 " + sha256hex[:63] + "g", ""}, // not hex
+		{"SSHFP", "4 2", ""},                         // no fingerprint
+		{"SSHFP", "ssh-ed25519 2 " + sha256hex, ""},  // the algorithm is a number
+		{"TLSA", "3 1 1 " + sha256hex, "3 1 1 " + strings.ToUpper(sha256hex)},
+		{"TLSA", "2 0 2 " + sha256hex + sha256hex, "2 0 2 " + strings.ToUpper(sha256hex+sha256hex)},
+		{"TLSA", "3 0 0 3082010a", "3 0 0 3082010A"}, // full data, any length
+		{"TLSA", `"3 1 1 ` + sha256hex + `"`, "3 1 1 " + strings.ToUpper(sha256hex)},
+		{"TLSA", "4 1 1 " + sha256hex, ""},      // no usage 4
+		{"TLSA", "3 2 1 " + sha256hex, ""},      // no selector 2
+		{"TLSA", "3 1 3 " + sha256hex, ""},      // no matching type 3
+		{"TLSA", "3 1 1 " + sha256hex[:60], ""}, // too short for SHA-256
+		{"TLSA", "3 1 2 " + sha256hex, ""},      // too short for SHA-512
+		{"TLSA", "3 0 0 abc", ""},               // odd number of hex digits
+		{"TLSA", "3 0 0 " + strings.Repeat("00", maxHexData+1), ""},
+		{"TLSA", "3 1 1", ""},
 	}
 	for _, tt := range tests {
 		in := "dns set x.org " + tt.typ + " " + tt.in
@@ -184,7 +222,63 @@ func TestRecordValue(t *testing.T) {
 			if got := d.(DNSDelete).Value; got != tt.want {
 				t.Errorf("delete Value = %s, want %s", got, tt.want)
 			}
+			// And adds it.
+			if tt.typ == "CNAME" {
+				return
+			}
+			ad, err := Parse("dns add x.org " + tt.typ + " " + tt.in)
+			if err != nil {
+				t.Fatalf("add: %v", err)
+			}
+			if got := ad.(DNSAdd).Value; got != tt.want {
+				t.Errorf("add Value = %s, want %s", got, tt.want)
+			}
 		})
+	}
+	good, bad := map[string]bool{}, map[string]bool{}
+	for _, tt := range tests {
+		if tt.want == "" {
+			bad[tt.typ] = true
+		} else {
+			good[tt.typ] = true
+		}
+	}
+	for _, typ := range cs.DNSTypes() {
+		if !good[typ] || !bad[typ] {
+			t.Errorf("%s: want at least one good and one bad value here (good %v, bad %v)", typ, good[typ], bad[typ])
+		}
+	}
+}
+
+// TestRRTypes_OneList checks the parser knows every type of the one list,
+// cs.DNSTypes(), in its order, and no other.
+func TestRRTypes_OneList(t *testing.T) {
+	var got []string
+	for _, rt := range rrTypes() {
+		got = append(got, rt.name)
+		if rt.shape == "" {
+			t.Errorf("%s: no shape for messages and help", rt.name)
+		}
+		if (rt.fields == nil) != (rt.name == "TXT") {
+			t.Errorf("%s: fields %v", rt.name, rt.fields)
+		}
+	}
+	if want := cs.DNSTypes(); !slices.Equal(got, want) {
+		t.Errorf("rrTypes() = %q, want cs.DNSTypes() %q", got, want)
+	}
+	for _, typ := range []string{"SOA", "HINFO", "DS"} {
+		if _, ok := valueRules(typ); ok {
+			t.Errorf("valueRules(%q): rules for a type not in cs.DNSTypes()", typ)
+		}
+	}
+	help := HelpText("dns set")
+	for _, typ := range cs.DNSTypes() {
+		if !strings.Contains(help, "\n  "+typ+" ") {
+			t.Errorf("help of dns set does not list %s:\n%s", typ, help)
+		}
+		if !strings.Contains(typeNames(), typ) {
+			t.Errorf("typeNames() %q lacks %s", typeNames(), typ)
+		}
 	}
 }
 

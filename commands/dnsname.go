@@ -27,6 +27,9 @@ var (
 	hostTarget = nameRules{}
 	// serviceTarget is an MX or SRV target: a host name, or "." for none.
 	serviceTarget = nameRules{root: true}
+	// ptrTarget is a PTR target: a host name, or a DNS-SD service
+	// instance (printer._ipp._tcp.example.org).
+	ptrTarget = nameRules{underscore: true}
 )
 
 // checkDNSName validates a DNS name per RFC 1035 and 1123 (labels of 1 to

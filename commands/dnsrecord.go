@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	cs "github.com/countersign/countersign"
 )
 
 // maxTTL is the largest TTL set accepts: one week.
@@ -26,42 +28,76 @@ type rrType struct {
 	name   string
 	shape  string  // the value's form, for messages and help
 	fields []field // the value's parts; nil for TXT, which has its own rule
+	// whole, if set, checks the parts together once each passed its own
+	// check (a fingerprint's length depends on its type), and returns
+	// the index of the part that is wrong and why.
+	whole func(vals []string) (int, string)
 }
 
-// rrTypes lists the record types, in the order help shows them.
-var rrTypes = []rrType{
-	{"A", "an IPv4 address, e.g. 192.0.2.10", []field{{"address", checkIPv4}}},
-	{"AAAA", "an IPv6 address, e.g. 2001:db8::10", []field{{"address", checkIPv6}}},
-	{"CNAME", "a DNS name, e.g. www.example.org", []field{{"target", nameCheck(aliasTarget)}}},
-	{"TXT", `one or more "quoted strings", or a single word`, nil},
-	{"MX", "PREFERENCE HOST, e.g. 10 mail.example.org", []field{
-		{"preference", u16Check("preference")}, {"host", nameCheck(serviceTarget)}}},
-	{"SRV", "PRIORITY WEIGHT PORT TARGET, e.g. 10 5 5060 sip.example.org", []field{
-		{"priority", u16Check("priority")}, {"weight", u16Check("weight")},
-		{"port", u16Check("port")}, {"target", nameCheck(serviceTarget)}}},
-	{"CAA", `FLAGS TAG "VALUE", e.g. 0 issue "letsencrypt.org"`, []field{
-		{"flags", checkCAAFlags}, {"tag", checkCAATag}, {"value", checkCAAValue}}},
-	{"NS", "a DNS name, e.g. ns1.example.org", []field{{"target", nameCheck(hostTarget)}}},
+// valueRules returns the value rules of a record type of cs.DNSTypes. A
+// type of that list without rules here cannot be parsed, and a test fails.
+func valueRules(name string) (rrType, bool) {
+	switch name {
+	case "A":
+		return rrType{name, "an IPv4 address, e.g. 192.0.2.10", []field{{"address", checkIPv4}}, nil}, true
+	case "AAAA":
+		return rrType{name, "an IPv6 address, e.g. 2001:db8::10", []field{{"address", checkIPv6}}, nil}, true
+	case "CNAME":
+		return rrType{name, "a DNS name, e.g. www.example.org", []field{{"target", nameCheck(aliasTarget)}}, nil}, true
+	case "TXT":
+		return rrType{name, `one or more "quoted strings", or a single word`, nil, nil}, true
+	case "MX":
+		return rrType{name, "PREFERENCE HOST, e.g. 10 mail.example.org", []field{
+			{"preference", u16Check("preference")}, {"host", nameCheck(serviceTarget)}}, nil}, true
+	case "SRV":
+		return rrType{name, "PRIORITY WEIGHT PORT TARGET, e.g. 10 5 5060 sip.example.org", []field{
+			{"priority", u16Check("priority")}, {"weight", u16Check("weight")},
+			{"port", u16Check("port")}, {"target", nameCheck(serviceTarget)}}, nil}, true
+	case "CAA":
+		return rrType{name, `FLAGS TAG "VALUE", e.g. 0 issue "letsencrypt.org"`, []field{
+			{"flags", checkCAAFlags}, {"tag", checkCAATag}, {"value", checkCAAValue}}, nil}, true
+	case "NS":
+		return rrType{name, "a DNS name, e.g. ns1.example.org", []field{{"target", nameCheck(hostTarget)}}, nil}, true
+	case "PTR":
+		return rrType{name, "a DNS name, e.g. host.example.org", []field{{"target", nameCheck(ptrTarget)}}, nil}, true
+	case "SSHFP":
+		return rrType{name, "ALGORITHM FP-TYPE FINGERPRINT, as ssh-keygen -r prints them, e.g. 4 2 and 64 hex digits", []field{
+			{"algorithm", rangeCheck("algorithm", "1 RSA, 2 DSA, 3 ECDSA, 4 Ed25519, 6 Ed448", 1, 255)},
+			{"fingerprint type", rangeCheck("fingerprint type", "1 SHA-1, 2 SHA-256", 1, 2)},
+			{"fingerprint", checkHex}}, sshfpLength}, true
+	case "TLSA":
+		return rrType{name, "USAGE SELECTOR MATCHING-TYPE DATA, e.g. 3 1 1 and 64 hex digits", []field{
+			{"usage", rangeCheck("usage", "0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE", 0, 3)},
+			{"selector", rangeCheck("selector", "0 full certificate, 1 public key", 0, 1)},
+			{"matching type", rangeCheck("matching type", "0 exact data, 1 SHA-256, 2 SHA-512", 0, 2)},
+			{"data", checkHex}}, tlsaLength}, true
+	}
+	return rrType{}, false
+}
+
+// rrTypes returns the record types, in the order help shows them.
+func rrTypes() []rrType {
+	var out []rrType
+	for _, n := range cs.DNSTypes() {
+		if t, ok := valueRules(n); ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // lookupType returns the record type named s, in any case.
 func lookupType(s string) (rrType, bool) {
 	u := strings.ToUpper(s)
-	for _, t := range rrTypes {
-		if t.name == u {
-			return t, true
-		}
+	if !cs.ValidDNSType(u) {
+		return rrType{}, false
 	}
-	return rrType{}, false
+	return valueRules(u)
 }
 
-// typeNames returns "A, AAAA, …, NS".
+// typeNames returns "A, AAAA, …, TLSA".
 func typeNames() string {
-	names := make([]string, len(rrTypes))
-	for i, t := range rrTypes {
-		names[i] = t.name
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(cs.DNSTypes(), ", ")
 }
 
 // recordValue reads the value of a record of type t from words (not
@@ -99,6 +135,11 @@ func (c *cursor) recordValue(t rrType, words []token) (string, int, error) {
 			return "", 0, c.fail(f.name, parts[i].text, msg)
 		}
 		vals[i] = v
+	}
+	if t.whole != nil {
+		if i, msg := t.whole(vals); msg != "" {
+			return "", 0, c.fail(t.fields[i].name, parts[i].text, msg)
+		}
 	}
 	return strings.Join(vals, " "), used, nil
 }
@@ -209,6 +250,69 @@ func u16Check(what string) func(string) (string, string) {
 		n, msg := checkUint(s, 0, 65535, what)
 		return strconv.FormatUint(n, 10), msg
 	}
+}
+
+// rangeCheck returns a field check for a number from lo to hi; meaning
+// says what the numbers stand for.
+func rangeCheck(what, meaning string, lo, hi uint64) func(string) (string, string) {
+	return func(s string) (string, string) {
+		n, msg := checkUint(s, lo, hi, what)
+		if msg != "" {
+			msg += " (" + meaning + ")"
+		}
+		return strconv.FormatUint(n, 10), msg
+	}
+}
+
+// maxHexData bounds the binary data of an SSHFP or TLSA record: a full
+// certificate (TLSA matching type 0) is rarely over 2 KB.
+const maxHexData = 4096
+
+// checkHex accepts binary data written in hex (an even number of hex
+// digits, in any case) and returns it in upper case, as the executor's
+// DNS library and BIND print it.
+func checkHex(s string) (string, string) {
+	switch {
+	case s == "":
+		return "", "empty: want hex digits"
+	case strings.Trim(s, "0123456789abcdefABCDEF") != "":
+		return "", "not hex: want the digits 0-9 and a-f"
+	case len(s)%2 != 0:
+		return "", fmt.Sprintf("%d hex digits: want an even number (two per byte)", len(s))
+	case len(s) > 2*maxHexData:
+		return "", fmt.Sprintf("%d bytes, at most %d", len(s)/2, maxHexData)
+	}
+	return strings.ToUpper(s), ""
+}
+
+// digestLength checks that hex is as long as a digest of size bytes.
+func digestLength(hex, digest string, size int) string {
+	if len(hex) != 2*size {
+		return fmt.Sprintf("%d hex digits, but a %s is %d (%d bytes)", len(hex), digest, 2*size, size)
+	}
+	return ""
+}
+
+// sshfpLength checks the fingerprint's length against its type.
+func sshfpLength(vals []string) (int, string) {
+	switch vals[1] {
+	case "1":
+		return 2, digestLength(vals[2], "SHA-1 fingerprint (type 1)", 20)
+	case "2":
+		return 2, digestLength(vals[2], "SHA-256 fingerprint (type 2)", 32)
+	}
+	return 0, ""
+}
+
+// tlsaLength checks the data's length against the matching type.
+func tlsaLength(vals []string) (int, string) {
+	switch vals[2] {
+	case "1":
+		return 3, digestLength(vals[3], "SHA-256 digest (matching type 1)", 32)
+	case "2":
+		return 3, digestLength(vals[3], "SHA-512 digest (matching type 2)", 64)
+	}
+	return 0, ""
 }
 
 // checkCAAFlags accepts the CAA flags byte (0, or 128 for critical).

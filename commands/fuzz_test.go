@@ -22,6 +22,9 @@ var fuzzSeeds = []string{
 	`dns set x.org TXT "a" "b" 60`, `dns set x.org TXT “smart”`, "dns set x.org TXT word",
 	"dns set *.x.org A 192.0.2.1", "dns set <http://x.org|x.org> A 192.0.2.1",
 	`dns set x.org TXT "<http://a.org|a.org> &amp;"`, "dns set a..b A 1.2.3.4", "dns set 1.2.3.4 A 1.2.3.4",
+	"dns add x.org MX 20 mail2.x.org", `dns add x.org TXT "a" "b" 60`, "dns add x.org CNAME y.org", "dns add x.org A",
+	"dns add x.org A 192.0.2.1 --break-glass x", "dns set x.org PTR host.x.org", "dns set x.org SSHFP 4 2 " + sha256hex,
+	"dns set x.org TLSA 3 1 1 " + sha256hex, `dns set x.org TLSA "3 0 0 30"`, "dns set x.org SSHFP 1 1 abc",
 	"dns delete x.org A", "dns delete x.org A 192.0.2.1 --break-glass x", "dns show x.org MX", "dns", "dns frob",
 	"lock www db migration", `lock www "quoted"`, `lock www 5" screen`, "unlock www",
 	"status", "status www", "audit", "audit www since 7d", "audit @U123ABC", "audit <@U123ABC|bob> since 90m",
@@ -107,6 +110,16 @@ func checkParsed(t *testing.T, text string, c Command) {
 			t.Fatalf("Parse(%q): %#v", text, c)
 		}
 		// Presentation format is printable ASCII.
+		for i := 0; i < len(c.Value); i++ {
+			if c.Value[i] < ' ' || c.Value[i] > '~' {
+				bad("value", c.Value)
+			}
+		}
+	case DNSAdd:
+		dnsName(c.Name)
+		if c.Value == "" || c.TTL > maxTTL || c.Type == "CNAME" {
+			t.Fatalf("Parse(%q): %#v", text, c)
+		}
 		for i := 0; i < len(c.Value); i++ {
 			if c.Value[i] < ' ' || c.Value[i] > '~' {
 				bad("value", c.Value)

@@ -69,11 +69,27 @@ var docs = []verbDoc{
 		breakGlass: true,
 	},
 	{
+		name:    "dns add",
+		usage:   "dns add NAME TYPE VALUE [TTL] [--break-glass REASON…]",
+		summary: "add one record to the NAME TYPE records, keeping the others",
+		details: "For a second MX, TXT, A, … record: dns set would replace them all. NAME and VALUE " +
+			"are written as for dns set. Without TTL the record gets the TTL of the records already " +
+			"there (a record set has one TTL), or the zone's default for the first one. Adding a " +
+			"record that is already there is refused; a name has at most one CNAME, so CNAME is " +
+			"changed with dns set. Approvers see the current records and the proposed ones.",
+		examples: []string{
+			"/cs dns add mirageos.org MX 20 mail2.mirageos.org",
+			`/cs dns add mirageos.org TXT "google-site-verification=abc123"`,
+			"/cs dns add ci.mirageos.org A 128.232.124.254 10800",
+		},
+		breakGlass: true,
+	},
+	{
 		name:    "dns delete",
 		usage:   "dns delete NAME TYPE [VALUE] [--break-glass REASON…]",
 		summary: "delete one DNS record, or all records of a type",
-		details: "With VALUE, deletes only that record; without it, every record of TYPE at NAME. " +
-			"VALUE is written as for dns set.",
+		details: "With VALUE, deletes only that record and keeps the others; without it, every " +
+			"record of TYPE at NAME. VALUE is written as for dns set.",
 		examples: []string{
 			"/cs dns delete old.mirageos.org A",
 			`/cs dns delete mirageos.org TXT "v=spf1 -all"`,
@@ -172,7 +188,7 @@ func lookupDoc(verb string) (verbDoc, bool) {
 }
 
 // canonicalTopic maps what someone may ask help for ("DNS  Set", "policy",
-// "/cs deploy") to a canonical verb, or to "dns" for all three dns verbs.
+// "/cs deploy") to a canonical verb, or to "dns" for all the dns verbs.
 func canonicalTopic(s string) (string, bool) {
 	words := strings.Fields(strings.ToLower(s))
 	if len(words) > 0 && words[0] == "/cs" {
@@ -192,7 +208,8 @@ func canonicalTopic(s string) (string, bool) {
 // Usage returns the one-line usage of a verb, e.g. "deploy SERVICE
 // [REF|DIGEST] [--break-glass REASON…]", or "" for an unknown verb. Verbs
 // are matched in any case; "policy" means "policy explain". Usage("dns")
-// gives the lines of dns set, dns delete and dns show, separated by "\n".
+// gives the lines of dns set, dns add, dns delete and dns show, separated
+// by "\n".
 func Usage(verb string) string {
 	t, ok := canonicalTopic(verb)
 	if !ok {
@@ -240,7 +257,7 @@ func overview() string {
 	for _, d := range docs {
 		fmt.Fprintf(&b, "\n%s\n    %s\n    e.g. %s\n", d.usage, d.summary, d.examples[min(1, len(d.examples)-1)])
 	}
-	b.WriteString("\nAny change (deploy, rollback, scale, dns set, dns delete) may end with " +
+	b.WriteString("\nAny change (deploy, rollback, scale, dns set, dns add, dns delete) may end with " +
 		"--break-glass REASON… to ask for the break-glass route during a change freeze.\n")
 	b.WriteString(`Type "/cs help VERB" for details, e.g. "/cs help dns set".`)
 	return b.String()
@@ -251,12 +268,12 @@ func overview() string {
 func verbHelp(d verbDoc, types bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n%s.\n\n%s\n", d.usage, capitalise(d.summary), d.details)
-	if types && (d.name == "dns set" || d.name == "dns delete") {
+	if types && (d.name == "dns set" || d.name == "dns add" || d.name == "dns delete") {
 		b.WriteString("\nTYPE and VALUE:\n")
-		for _, t := range rrTypes {
+		for _, t := range rrTypes() {
 			fmt.Fprintf(&b, "  %-6s %s\n", t.name, t.shape)
 		}
-		b.WriteString("MX, SRV and CAA values are several words, or one quoted string holding them " +
+		b.WriteString("MX, SRV, CAA, SSHFP and TLSA values are several words, or one quoted string holding them " +
 			`all ("10 mail.mirageos.org"). TXT strings longer than 255 bytes must be split into ` +
 			"several quoted strings.\n")
 	}

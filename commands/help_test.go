@@ -8,7 +8,7 @@ import (
 
 // allVerbs are the canonical verbs of PRODUCT.md, written out here so that
 // the test fails if one goes missing from docs.
-var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns delete", "dns show", "lock", "unlock",
+var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns add", "dns delete", "dns show", "lock", "unlock",
 	"status", "audit", "policy explain", "help", "approve", "deny"}
 
 func TestVerbs(t *testing.T) {
@@ -37,10 +37,10 @@ func TestUsage_EveryVerb(t *testing.T) {
 func TestUsage_Special(t *testing.T) {
 	dns := Usage("dns")
 	lines := strings.Split(dns, "\n")
-	if len(lines) != 3 {
-		t.Fatalf("Usage(dns) = %q, want three lines", dns)
+	if len(lines) != 4 {
+		t.Fatalf("Usage(dns) = %q, want four lines", dns)
 	}
-	for i, v := range []string{"dns set", "dns delete", "dns show"} {
+	for i, v := range []string{"dns set", "dns add", "dns delete", "dns show"} {
 		if lines[i] != Usage(v) {
 			t.Errorf("Usage(dns) line %d = %q, want %q", i, lines[i], Usage(v))
 		}

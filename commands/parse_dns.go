@@ -2,11 +2,11 @@ package commands
 
 import "strings"
 
-// The dns commands: dns set, dns delete (changes, which may end with
-// --break-glass REASON…) and dns show.
+// The dns commands: dns set, dns add, dns delete (changes, which may end
+// with --break-glass REASON…) and dns show.
 
 // dnsVerbs are the words after "dns".
-var dnsVerbs = []string{"set", "delete", "show"}
+var dnsVerbs = []string{"set", "add", "delete", "show"}
 
 // parseDNS reads the word after "dns" and the rest of the command.
 func parseDNS(sc *scanner) (Command, error) {
@@ -16,18 +16,20 @@ func parseDNS(sc *scanner) (Command, error) {
 		return nil, (&cursor{usage: usage}).withUsage(err)
 	}
 	if !ok {
-		return nil, &ParseError{Message: "missing what to do: dns set, dns delete or dns show", Usage: usage}
+		return nil, &ParseError{Message: "missing what to do: dns set, dns add, dns delete or dns show", Usage: usage}
 	}
 	sub := strings.ToLower(tok.text)
 	switch sub {
 	case "set":
 		return parseDNSSet(newCursor(sc, "dns set"))
+	case "add":
+		return parseDNSAdd(newCursor(sc, "dns add"))
 	case "delete":
 		return parseDNSDelete(newCursor(sc, "dns delete"))
 	case "show":
 		return parseDNSShow(newCursor(sc, "dns show"))
 	}
-	msg := "unknown dns command; want set, delete or show"
+	msg := "unknown dns command; want set, add, delete or show"
 	if s := nearest(sub, dnsVerbs); s != "" {
 		msg = "unknown dns command; did you mean " + `"dns ` + s + `"?`
 	}
@@ -94,25 +96,64 @@ func parseDNSSet(c *cursor) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(words) == 0 {
-		return nil, c.missing("VALUE: for " + t.name + ", " + t.shape)
-	}
-	value, used, err := c.recordValue(t, words)
+	value, ttl, err := c.valueTTL(t, words)
 	if err != nil {
 		return nil, err
 	}
-	set := DNSSet{Name: name, Type: t.name, Value: value, BreakGlass: c.breakGlass}
-	if rest := words[used:]; len(rest) > 0 {
-		ttl, msg := checkTTL(rest[0].text)
-		if msg != "" {
-			return nil, c.fail("ttl", rest[0].text, msg+txtHint(t, rest[0]))
-		}
-		if len(rest) > 1 {
-			return nil, c.extra(rest[1].text)
-		}
-		set.TTL = ttl
+	return DNSSet{Name: name, Type: t.name, Value: value, TTL: ttl, BreakGlass: c.breakGlass}, nil
+}
+
+// parseDNSAdd reads: dns add NAME TYPE VALUE [TTL] [--break-glass REASON…]
+func parseDNSAdd(c *cursor) (Command, error) {
+	name, err := c.dnsName()
+	if err != nil {
+		return nil, err
 	}
-	return set, nil
+	tok, err := c.need("TYPE (" + typeNames() + ")")
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.checkType(tok)
+	if err != nil {
+		return nil, err
+	}
+	if t.name == "CNAME" {
+		// RFC 1034 3.6.2: an alias has exactly one target.
+		return nil, c.fail("type", tok.text, "a name has at most one CNAME record: use dns set to replace it")
+	}
+	words, err := c.all()
+	if err != nil {
+		return nil, err
+	}
+	value, ttl, err := c.valueTTL(t, words)
+	if err != nil {
+		return nil, err
+	}
+	return DNSAdd{Name: name, Type: t.name, Value: value, TTL: ttl, BreakGlass: c.breakGlass}, nil
+}
+
+// valueTTL reads VALUE [TTL] of a record of type t from words; the TTL
+// is 0 when not given.
+func (c *cursor) valueTTL(t rrType, words []token) (string, uint32, error) {
+	if len(words) == 0 {
+		return "", 0, c.missing("VALUE: for " + t.name + ", " + t.shape)
+	}
+	value, used, err := c.recordValue(t, words)
+	if err != nil {
+		return "", 0, err
+	}
+	rest := words[used:]
+	if len(rest) == 0 {
+		return value, 0, nil
+	}
+	ttl, msg := checkTTL(rest[0].text)
+	if msg != "" {
+		return "", 0, c.fail("ttl", rest[0].text, msg+txtHint(t, rest[0]))
+	}
+	if len(rest) > 1 {
+		return "", 0, c.extra(rest[1].text)
+	}
+	return value, ttl, nil
 }
 
 // parseDNSDelete reads: dns delete NAME TYPE [VALUE] [--break-glass REASON…]

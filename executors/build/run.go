@@ -87,6 +87,11 @@ func (r *run) build(ctx context.Context) error {
 		Remove:      true,
 		ForceRemove: true,
 		PullParent:  false,
+		// No layer cache: cleanup removes each build's intermediate
+		// images, and a concurrent build that had picked one of them up
+		// from the cache would fail ("unknown parent image"). A build
+		// from scratch is also what was reviewed: the commit, nothing else.
+		NoCache: true,
 		// The classic builder: its JSON message stream is what is
 		// read below (BuildKit's needs a session and speaks another).
 		Version: buildtypes.BuilderV1,

@@ -70,7 +70,8 @@ func (s *session) exchange(ctx context.Context, what string, m *dns.Msg) (*dns.M
 }
 
 // rrset reads the records of name and type, sorted by value. A missing
-// name or RRset is an empty result, not an error.
+// name or RRset is an empty result, not an error. The answer must be
+// authoritative, but for NS (and CNAME) at a delegation point.
 func (s *session) rrset(ctx context.Context, name, typ string) ([]cs.Record, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, dns.StringToType[typ])
@@ -80,6 +81,9 @@ func (s *session) rrset(ctx context.Context, name, typ string) ([]cs.Record, err
 		return nil, err
 	}
 	if !r.Authoritative {
+		if recs, ok := delegation(r, name, typ); ok {
+			return recs, nil
+		}
 		return nil, fmt.Errorf("%s: %w: %s answered without authority: it is not the primary of %s, or %s is delegated to another zone", what, ErrNotAuthoritative, s.e.server, s.e.zone, name)
 	}
 	out := []cs.Record{}
@@ -91,6 +95,33 @@ func (s *session) rrset(ctx context.Context, name, typ string) ([]cs.Record, err
 	}
 	sortRecords(out)
 	return out, nil
+}
+
+// delegation reads a referral for name itself, which the primary sends
+// instead of an authoritative answer when name is a delegation point in
+// the zone (RFC 1034 4.3.2): its NS records are zone data, the ones the
+// bot changes to delegate, and they are in the authority section. No
+// CNAME can be beside them. For other types, or a referral from higher
+// up (name is below a delegation, in another zone), ok is false.
+func delegation(r *dns.Msg, name, typ string) (recs []cs.Record, ok bool) {
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || (typ != "NS" && typ != "CNAME") {
+		return nil, false
+	}
+	ns := []cs.Record{}
+	for _, rr := range r.Ns {
+		h := rr.Header()
+		if h.Class == dns.ClassINET && h.Rrtype == dns.TypeNS && dns.CanonicalName(h.Name) == name {
+			ns = append(ns, toRecord(rr))
+		}
+	}
+	switch {
+	case len(ns) == 0:
+		return nil, false
+	case typ == "CNAME":
+		return []cs.Record{}, true
+	}
+	sortRecords(ns)
+	return ns, true
 }
 
 // serial reads the zone's SOA serial.
@@ -123,12 +154,23 @@ func (s *session) others(ctx context.Context, name string, types []string) ([]cs
 	return out, nil
 }
 
-// conflictTypes are the types queried to find data beside a CNAME. DNSSEC
-// records (RRSIG, NSEC) may sit beside one and are not listed.
-var conflictTypes = []string{"A", "AAAA", "CAA", "MX", "NS", "PTR", "SRV", "SSHFP", "TLSA", "TXT", "HINFO", "DNAME"}
+// conflictTypes returns the types queried to find data beside a CNAME:
+// every type the bot changes but CNAME, and two others a zone may hold.
+// DNSSEC records (RRSIG, NSEC) may sit beside one and are not listed.
+func conflictTypes() []string {
+	var out []string
+	for _, t := range cs.DNSTypes() {
+		if t != "CNAME" {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return append(out, "HINFO", "DNAME")
+}
 
-// cnameConflicts returns the records that forbid setting an RRset of typ
-// at name: for a CNAME, data of any other type; for any other type, a CNAME.
+// cnameConflicts returns the records that forbid setting (or adding to)
+// an RRset of typ at name: for a CNAME, data of any other type; for any
+// other type, a CNAME.
 func (s *session) cnameConflicts(ctx context.Context, name, typ string) ([]cs.Record, error) {
 	return s.others(ctx, name, conflictsOf(typ))
 }
@@ -136,7 +178,7 @@ func (s *session) cnameConflicts(ctx context.Context, name, typ string) ([]cs.Re
 // conflictsOf returns the types whose presence forbids an RRset of typ.
 func conflictsOf(typ string) []string {
 	if typ == "CNAME" {
-		return slices.Clone(conflictTypes)
+		return conflictTypes()
 	}
 	return []string{"CNAME"}
 }

@@ -1,6 +1,7 @@
-// Package dns is the DNS executor: it shows, sets and deletes records of
-// one zone by talking to the zone's primary name server directly, over
-// TCP, with every message signed with TSIG.
+// Package dns is the DNS executor: it shows, sets, adds and deletes
+// records of one zone, of the types of cs.DNSTypes(), by talking to the
+// zone's primary name server directly, over TCP, with every message
+// signed with TSIG.
 //
 // A change is a compare-and-swap. Prepare reads the RRset the change is
 // about and fills in the exact current and proposed records, which the
@@ -38,8 +39,8 @@ type Zone struct {
 	Key       string    // TSIG key name, e.g. "countersign."
 	Algorithm string    // "hmac-sha256" (the default when empty) or "hmac-sha512"
 	Secret    cs.Secret // the key's secret, base64 as in BIND's key clause
-	// Types are the record types that may be changed, upper case; empty
-	// means A, AAAA, CNAME, TXT, MX, SRV and CAA.
+	// Types are the record types that may be changed: some of
+	// cs.DNSTypes(), in any case; empty means cs.DefaultDNSTypes().
 	Types []string
 }
 
@@ -64,12 +65,6 @@ const MaxTTL = 604800
 
 // fudge is the TSIG time window, in seconds, BIND's and nsupdate's default.
 const fudge = 300
-
-// defaultTypes are the record types a zone allows when it lists none.
-var defaultTypes = []string{"A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA"}
-
-// supportedTypes are the record types a zone may allow (as the config does).
-var supportedTypes = []string{"A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "SSHFP", "TLSA", "TXT"}
 
 // Executor changes one zone. It is safe for concurrent use; each call
 // opens its own TCP connection to the primary.
@@ -176,13 +171,13 @@ func checkServer(s string) error {
 
 func checkTypes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return slices.Clone(defaultTypes), nil
+		return cs.DefaultDNSTypes(), nil
 	}
 	var out []string
 	for _, t := range in {
 		u := strings.ToUpper(strings.TrimSpace(t))
-		if !slices.Contains(supportedTypes, u) {
-			return nil, fmt.Errorf("record type %q cannot be allowed (want some of %s)", t, strings.Join(supportedTypes, ", "))
+		if !cs.ValidDNSType(u) {
+			return nil, fmt.Errorf("record type %q cannot be allowed (want some of %s)", t, strings.Join(cs.DNSTypes(), ", "))
 		}
 		if !slices.Contains(out, u) {
 			out = append(out, u)

@@ -20,9 +20,20 @@ import (
 //     value does not silently change how long it is cached), or
 //     Options.DefaultTTL for a new RRset. Setting exactly what is there
 //     already is ErrNoChange.
+//   - add adds the one value and keeps the records there. The RRset has
+//     one TTL (RFC 2181 5.2), so the new record gets the RRset's; a TTL
+//     given that differs from it is ErrInvalid. A new RRset gets the TTL
+//     given, or Options.DefaultTTL. A value that is already there is
+//     ErrNoChange ("already there"), and CNAME, which holds one record,
+//     is ErrInvalid.
 //   - delete with a value removes that record and keeps the others (with
 //     their TTL); the value must be there (ErrNothingToDelete). Without a
 //     value the whole RRset goes; an absent RRset is ErrNothingToDelete.
+//
+// NS records are read at a delegation point too (from the primary's
+// referral), so delegations can be changed; the apex's NS records are
+// changed by adding before deleting, and a change that would leave the
+// apex without any is ErrInvalid.
 //
 // It refuses (ErrTypeNotAllowed) types the zone does not allow, listing
 // those it does; names outside the zone (ErrOutsideZone); invalid values
@@ -42,7 +53,7 @@ func (e *Executor) Prepare(ctx context.Context, a cs.Action) (cs.Action, error) 
 	if err == nil {
 		defer s.close()
 		cur, err = s.rrset(ctx, c.Name, c.Type)
-		if err == nil && c.Op == cs.DNSSet {
+		if err == nil && (c.Op == cs.DNSSet || c.Op == cs.DNSAdd) {
 			conflicts, err = s.cnameConflicts(ctx, c.Name, c.Type)
 		}
 	}
@@ -58,6 +69,9 @@ func (e *Executor) Prepare(ctx context.Context, a cs.Action) (cs.Action, error) 
 		return a, fmt.Errorf("%w: %s", ErrCNAMEConflict, describeConflict(c.Name, c.Type, conflicts))
 	}
 	proposed, err := e.propose(c, want, cur, unread)
+	if err == nil {
+		err = e.checkApexNS(c, proposed, unread)
+	}
 	if err != nil {
 		return a, err
 	}
@@ -96,6 +110,13 @@ func (e *Executor) checkRequest(a cs.Action) (cs.DNSChange, cs.Record, error) {
 		if c.Value == "" {
 			return c, cs.Record{}, fmt.Errorf("%w: dns set without a value", ErrInvalid)
 		}
+	case cs.DNSAdd:
+		if c.Type == "CNAME" {
+			return c, cs.Record{}, fmt.Errorf("%w: dns add of a CNAME: a name has at most one, so replace it with dns set", ErrInvalid)
+		}
+		if c.Value == "" {
+			return c, cs.Record{}, fmt.Errorf("%w: dns add without a value", ErrInvalid)
+		}
 	case cs.DNSDelete:
 		if c.TTL != 0 {
 			return c, cs.Record{}, fmt.Errorf("%w: dns delete takes no TTL", ErrInvalid)
@@ -104,7 +125,7 @@ func (e *Executor) checkRequest(a cs.Action) (cs.DNSChange, cs.Record, error) {
 			return c, cs.Record{}, nil
 		}
 	default:
-		return c, cs.Record{}, fmt.Errorf("%w dns operation %q: want set or delete", ErrInvalid, c.Op)
+		return c, cs.Record{}, fmt.Errorf("%w dns operation %q: want set, add or delete", ErrInvalid, c.Op)
 	}
 	want, err := parseRecord(c.Name, c.Type, 0, c.Value)
 	if err != nil {
@@ -133,6 +154,8 @@ func (e *Executor) propose(c cs.DNSChange, want cs.Record, cur []cs.Record, unre
 			return nil, fmt.Errorf("%w: %s is already %s", ErrNoChange, what, listRecords(cur, ""))
 		}
 		return proposed, nil
+	case c.Op == cs.DNSAdd:
+		return e.proposeAdd(c, want, cur)
 	case unread:
 		return []cs.Record{}, nil
 	case len(cur) == 0:
@@ -145,6 +168,37 @@ func (e *Executor) propose(c cs.DNSChange, want cs.Record, cur []cs.Record, unre
 		return nil, fmt.Errorf("%w: %s has no record %s (it has %s)", ErrNothingToDelete, what, want.Value, listRecords(cur, ""))
 	}
 	return slices.Delete(slices.Clone(cur), i, i+1), nil
+}
+
+// checkApexNS refuses a change that would leave the zone's apex without
+// NS records, which the primary would silently not carry out.
+func (e *Executor) checkApexNS(c cs.DNSChange, proposed []cs.Record, unread bool) error {
+	if c.Type == "NS" && c.Name == e.zone && len(proposed) == 0 && !unread {
+		return fmt.Errorf("%w: %s", ErrInvalid, apexNS(e.zone))
+	}
+	return nil
+}
+
+// proposeAdd is propose for add: cur and the new record, with the TTL of
+// cur (or the one given, or the default, for a new RRset).
+func (e *Executor) proposeAdd(c cs.DNSChange, want cs.Record, cur []cs.Record) ([]cs.Record, error) {
+	what := c.Name + " " + c.Type
+	if slices.ContainsFunc(cur, func(r cs.Record) bool { return r.Value == want.Value }) {
+		return nil, fmt.Errorf("%w: %s %s is already there (%s)", ErrNoChange, what, want.Value, listRecords(cur, ""))
+	}
+	want.TTL = c.TTL
+	switch {
+	case len(cur) > 0 && c.TTL != 0 && c.TTL != cur[0].TTL:
+		return nil, fmt.Errorf("%w TTL %d for %s: its records have TTL %d, and all records of a set share one TTL (RFC 2181 5.2); leave the TTL out, or give %d",
+			ErrInvalid, c.TTL, what, cur[0].TTL, cur[0].TTL)
+	case len(cur) > 0:
+		want.TTL = cur[0].TTL
+	case want.TTL == 0:
+		want.TTL = e.opts.DefaultTTL
+	}
+	proposed := append(slices.Clone(cur), want)
+	sortRecords(proposed)
+	return proposed, nil
 }
 
 // checkName returns name fully qualified in lower case, or an error if it

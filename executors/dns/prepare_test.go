@@ -54,7 +54,7 @@ func TestExecutor_Prepare_refuses(t *testing.T) {
 		{"TTL too long", set("x.example.test.", "A", "192.0.2.1", MaxTTL+1), ErrInvalid, "want 1 to 604800"},
 		{"empty value", set("x.example.test.", "A", "", 0), ErrInvalid, "without a value"},
 		{"bad name", set("a..example.test.", "A", "192.0.2.1", 0), ErrInvalid, "DNS name"},
-		{"unknown operation", cs.Action{Kind: cs.ActionDNS, DNS: &cs.DNSChange{Op: "upsert", Name: "x.example.test.", Type: "A"}}, ErrInvalid, "want set or delete"},
+		{"unknown operation", cs.Action{Kind: cs.ActionDNS, DNS: &cs.DNSChange{Op: "upsert", Name: "x.example.test.", Type: "A"}}, ErrInvalid, "want set, add or delete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -34,6 +35,10 @@ func toRecord(rr dns.RR) cs.Record {
 		v.Target = strings.ToLower(v.Target)
 	case *dns.DNAME:
 		v.Target = strings.ToLower(v.Target)
+	case *dns.TLSA:
+		// Hex as typed, or lower case from the wire: upper case, as
+		// miekg/dns prints SSHFP fingerprints and BIND prints both.
+		v.Certificate = strings.ToUpper(v.Certificate)
 	}
 	return cs.Record{
 		Name:  h.Name,
@@ -110,6 +115,29 @@ func checkValue(name, typ, value string) error {
 		}
 	case "TXT":
 		return checkTXT(value)
+	case "SSHFP":
+		return checkDigestRecord(value, 3, map[string]int{"1": 20, "2": 32}, "ALGORITHM FP-TYPE FINGERPRINT, e.g. 4 2 and 64 hex digits")
+	case "TLSA":
+		return checkDigestRecord(value, 4, map[string]int{"1": 32, "2": 64}, "USAGE SELECTOR MATCHING-TYPE DATA, e.g. 3 1 1 and 64 hex digits")
+	}
+	return nil
+}
+
+// checkDigestRecord checks an SSHFP or TLSA value: n words, numbers then
+// hex data whose length in bytes, for the digest types in sizes (the
+// second-last word), is fixed. The zone-file parser takes any text as
+// the data and only packing the message would find it is not hex.
+func checkDigestRecord(value string, n int, sizes map[string]int, shape string) error {
+	f := strings.Fields(value)
+	if len(f) != n {
+		return fmt.Errorf("want %d parts: %s", n, shape)
+	}
+	data := f[n-1]
+	if _, err := hex.DecodeString(data); err != nil || data == "" {
+		return errors.New("the data is not hex (an even number of the digits 0-9, a-f)")
+	}
+	if size, ok := sizes[f[n-2]]; ok && len(data) != 2*size {
+		return fmt.Errorf("%d hex digits, but digest type %s is %d", len(data), f[n-2], 2*size)
 	}
 	return nil
 }

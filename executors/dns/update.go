@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +18,12 @@ type update struct {
 	// absent are types that must have no RRset at name for the result to
 	// be legal (a CNAME cannot be beside other data): prerequisites too.
 	absent []string
+	// removeRRset says the UPDATE deletes the RRset first (set and
+	// delete rewrite it; add leaves the records there alone); add are
+	// the records it then adds (proposed, or for add the new one), and
+	// remove the records it then deletes one by one (apex NS only).
+	removeRRset bool
+	add, remove []cs.Record
 }
 
 // checkChange checks a request's prepared change before Execute or
@@ -28,7 +35,7 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 	if a.Kind != cs.ActionDNS {
 		return update{}, fmt.Errorf("%w: the dns executor cannot %s", ErrInvalid, a.Kind)
 	}
-	c, _, err := e.checkRequest(a)
+	c, want, err := e.checkRequest(a)
 	if err != nil {
 		return update{}, err
 	}
@@ -56,7 +63,7 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 	switch {
 	case c.Op == cs.DNSSet && len(u.proposed) == 0:
 		return update{}, fmt.Errorf("%w: dns set of %s %s was not prepared (no proposed records)", ErrInvalid, u.name, u.typ)
-	case c.Op == cs.DNSSet:
+	case c.Op == cs.DNSSet, c.Op == cs.DNSAdd:
 		u.absent = conflictsOf(u.typ)
 	case c.Op == cs.DNSDelete && len(u.current) == 0 && !e.dryRun(req):
 		// (A dry run may have found the primary unreadable when preparing.)
@@ -64,13 +71,67 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 	}
 	sortRecords(u.current)
 	sortRecords(u.proposed)
+	switch {
+	case c.Op != cs.DNSAdd && u.typ == "NS" && u.name == e.zone:
+		// A primary ignores deleting the apex's NS RRset or its last NS
+		// record (RFC 2136 3.4.2.3, 3.4.2.4): add the new records first,
+		// then delete the old ones one by one.
+		if len(u.proposed) == 0 {
+			return update{}, fmt.Errorf("%w: %s", ErrInvalid, apexNS(u.name))
+		}
+		for _, p := range u.proposed {
+			if !slices.Contains(u.current, p) { // new, or a new TTL
+				u.add = append(u.add, p)
+			}
+		}
+		for _, r := range u.current {
+			if !slices.ContainsFunc(u.proposed, func(p cs.Record) bool { return p.Value == r.Value }) {
+				u.remove = append(u.remove, r)
+			}
+		}
+		return u, nil
+	case c.Op != cs.DNSAdd:
+		u.removeRRset, u.add = len(u.current) > 0, u.proposed
+		return u, nil
+	}
+	added, err := addedRecord(u.current, u.proposed, want)
+	if err != nil {
+		return update{}, fmt.Errorf("%w: dns add of %s %s %s was not prepared: %v", ErrInvalid, u.name, u.typ, want.Value, err)
+	}
+	u.add = []cs.Record{added}
 	return u, nil
+}
+
+// addedRecord checks that proposed is current and one more record, of
+// value want.Value and with current's TTL, as Prepare makes it for add,
+// and returns that record.
+func addedRecord(current, proposed []cs.Record, want cs.Record) (cs.Record, error) {
+	if len(proposed) != len(current)+1 {
+		return cs.Record{}, fmt.Errorf("%d proposed records for %d current ones", len(proposed), len(current))
+	}
+	if slices.ContainsFunc(current, func(r cs.Record) bool { return r.Value == want.Value }) {
+		return cs.Record{}, errors.New("the value was already there")
+	}
+	i := slices.IndexFunc(proposed, func(r cs.Record) bool { return r.Value == want.Value })
+	if i < 0 {
+		return cs.Record{}, errors.New("the value is not among the proposed records")
+	}
+	added := proposed[i]
+	if rest := slices.Delete(slices.Clone(proposed), i, i+1); !slices.Equal(rest, current) {
+		return cs.Record{}, errors.New("the proposed records are not the current ones and the new one")
+	}
+	if len(current) > 0 && added.TTL != current[0].TTL {
+		return cs.Record{}, fmt.Errorf("TTL %d for a record set with TTL %d", added.TTL, current[0].TTL)
+	}
+	return added, nil
 }
 
 // message builds the UPDATE: prerequisites that the RRset is exactly
 // current (RFC 2136 2.4.2, value dependent: every record there and no
 // other) or does not exist (2.4.3), that no conflicting RRset exists,
-// then the deletion of the RRset and the addition of the proposed one.
+// then, for set and delete, the deletion of the RRset and the addition
+// of the proposed one, or, for add, the addition of the one new record
+// (and for the apex's NS records: additions, then single deletions).
 // The primary applies all of it or nothing.
 func (e *Executor) message(u update) (*dns.Msg, error) {
 	m := new(dns.Msg)
@@ -90,17 +151,29 @@ func (e *Executor) message(u update) (*dns.Msg, error) {
 			m.RRsetNotUsed([]dns.RR{anyRR(u.name, dns.StringToType[a])})
 		}
 	}
-	if len(cur) > 0 {
+	if u.removeRRset {
 		m.RemoveRRset([]dns.RR{anyRR(u.name, t)})
 	}
-	add, err := rrs(u.proposed)
+	add, err := rrs(u.add)
 	if err != nil {
 		return nil, err
 	}
 	if len(add) > 0 {
 		m.Insert(add)
 	}
+	remove, err := rrs(u.remove)
+	if err != nil {
+		return nil, err
+	}
+	if len(remove) > 0 {
+		m.Remove(remove)
+	}
 	return m, nil
+}
+
+// apexNS says why the zone's apex cannot lose all its NS records.
+func apexNS(zone string) string {
+	return zone + " is the zone's apex, which must keep at least one NS record"
 }
 
 func anyRR(name string, t uint16) dns.RR {
@@ -150,11 +223,14 @@ func (e *Executor) describeUpdate(u update) []string {
 	if len(absent) > 0 {
 		lines = append(lines, fmt.Sprintf("  prerequisite: %s has no %s records (a CNAME cannot be beside other data)", u.name, strings.Join(absent, ", ")))
 	}
-	if len(u.current) > 0 {
+	if u.removeRRset {
 		lines = append(lines, fmt.Sprintf("  delete: the whole %s RRset", what))
 	}
-	for _, r := range u.proposed {
+	for _, r := range u.add {
 		lines = append(lines, "  add: "+formatRecord(r))
+	}
+	for _, r := range u.remove {
+		lines = append(lines, "  delete: "+formatRecord(r))
 	}
 	return lines
 }

@@ -177,12 +177,20 @@ func (d *DNS) steps(r cs.Request) ([]string, error) {
 			ttl = fmt.Sprintf("TTL %d", c.TTL)
 		}
 		update += fmt.Sprintf("; delete the %s %s RRset; add %s %s %s with %s", c.Name, c.Type, c.Name, c.Type, c.Value, ttl)
+	case cs.DNSAdd:
+		ttl := "the TTL of the records there (or the zone's default for the first)"
+		if c.TTL > 0 {
+			ttl = fmt.Sprintf("TTL %d", c.TTL)
+		}
+		update += fmt.Sprintf("; add %s %s %s with %s, keeping the other %s %s records", c.Name, c.Type, c.Value, ttl, c.Name, c.Type)
 	case cs.DNSDelete:
 		if c.Value != "" {
 			update += fmt.Sprintf("; delete %s %s %s", c.Name, c.Type, c.Value)
 		} else {
 			update += fmt.Sprintf("; delete the whole %s %s RRset", c.Name, c.Type)
 		}
+	default:
+		return nil, fmt.Errorf("dns executor cannot dns %q", c.Op)
 	}
 	return []string{update, "would query the primary to verify and report the SOA serial before and after"}, nil
 }

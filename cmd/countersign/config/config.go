@@ -49,9 +49,6 @@ const (
 	BuildWait   = "wait"   // wait for an image built elsewhere
 )
 
-// defaultDNSTypes are the record types a zone allows when it lists none.
-var defaultDNSTypes = []string{"A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA"}
-
 // Config is a loaded, validated configuration. Paths on this machine
 // (db, *_file, known_hosts, TLS files) are resolved: relative ones against
 // the config file's directory.
@@ -212,8 +209,8 @@ type Zone struct {
 	TSIGKey       string // lower case, fully qualified with trailing dot
 	TSIGAlgorithm string // "hmac-sha256" or "hmac-sha512"
 	TSIGSecret    cs.Secret
-	// Types are the record types the bot may change, upper case; by
-	// default A, AAAA, CNAME, TXT, MX, SRV and CAA.
+	// Types are the record types the bot may change, upper case: some
+	// of cs.DNSTypes(), by default cs.DefaultDNSTypes().
 	Types []string
 }
 

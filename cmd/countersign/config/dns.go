@@ -2,17 +2,14 @@ package config
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
+
+	cs "github.com/countersign/countersign"
 )
 
 // tsigAlgorithms are the TSIG algorithms accepted.
 var tsigAlgorithms = map[string]bool{"hmac-sha256": true, "hmac-sha512": true}
-
-// dnsTypes are the record types a zone may allow.
-var dnsTypes = map[string]bool{
-	"A": true, "AAAA": true, "CAA": true, "CNAME": true, "MX": true, "NS": true,
-	"PTR": true, "SRV": true, "SSHFP": true, "TLSA": true, "TXT": true,
-}
 
 // zones decodes the dns list.
 func (d *decoder) zones(parent *object, key string) []Zone {
@@ -101,11 +98,12 @@ func (d *decoder) tsigSecret(o *object, z Zone) {
 	}
 }
 
-// zoneTypes reads the record types a zone allows, upper case.
+// zoneTypes reads the record types a zone allows, upper case: some of
+// cs.DNSTypes(), by default cs.DefaultDNSTypes().
 func (d *decoder) zoneTypes(o *object) []string {
 	if !o.has("types") {
 		o.get("types")
-		return append([]string(nil), defaultDNSTypes...)
+		return cs.DefaultDNSTypes()
 	}
 	types := o.strs("types")
 	seen := map[string]bool{}
@@ -113,8 +111,8 @@ func (d *decoder) zoneTypes(o *object) []string {
 		t = strings.ToUpper(t)
 		types[i] = t
 		switch {
-		case !dnsTypes[t]:
-			d.addAt(item(o.sub("types"), i), "unknown record type %s (known: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, SSHFP, TLSA, TXT)", quote(t))
+		case !cs.ValidDNSType(t):
+			d.addAt(item(o.sub("types"), i), "unknown record type %s (known: %s)", quote(t), strings.Join(slices.Sorted(slices.Values(cs.DNSTypes())), ", "))
 		case seen[t]:
 			d.addAt(item(o.sub("types"), i), "duplicate type %s", quote(t))
 		}

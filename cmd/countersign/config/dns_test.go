@@ -3,6 +3,8 @@ package config
 import (
 	"slices"
 	"testing"
+
+	cs "github.com/countersign/countersign"
 )
 
 func TestParse_ZoneProblems(t *testing.T) {
@@ -51,7 +53,7 @@ func TestParse_ZoneNormalised(t *testing.T) {
 		want Zone
 	}{
 		{"defaults", "{zone: MirageOS.org., server: NS0.mirageos.org, tsig_key: Deploy._Update, tsig_secret: c2VjcmV0}",
-			Zone{Zone: "mirageos.org", Server: "NS0.mirageos.org:53", TSIGKey: "deploy._update.", TSIGAlgorithm: "hmac-sha256", Types: defaultDNSTypes}},
+			Zone{Zone: "mirageos.org", Server: "NS0.mirageos.org:53", TSIGKey: "deploy._update.", TSIGAlgorithm: "hmac-sha256", Types: cs.DefaultDNSTypes()}},
 		{"given", "{zone: m.org, server: \"[2001:db8::1]:5353\", tsig_key: k., tsig_algorithm: HMAC-SHA512., tsig_secret: c2VjcmV0, types: [aaaa]}",
 			Zone{Zone: "m.org", Server: "[2001:db8::1]:5353", TSIGKey: "k.", TSIGAlgorithm: "hmac-sha512", Types: []string{"AAAA"}}},
 	} {
