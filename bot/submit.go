@@ -69,118 +69,26 @@ func lockReason(l cs.Lock) Markup {
 	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
 }
 
-// submit turns a draft into a request: it asks policy, checks locks,
-// supersedes older open requests for the same thing, and records it all in
-// one audited transaction; then it posts the request and, if it may run
-// now, queues it. The request gets its ID whatever the outcome.
+// submit turns a draft into a request: the executor makes the action
+// exact and describes it, then one audited transaction records the
+// request with policy's decision (and any lock), and supersedes older
+// open requests for the same thing; then the request is posted and, if
+// it may run now, queued. The request gets its ID whatever the outcome.
 func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
-	exec, err := b.executorFor(d.Action)
+	plan, err := b.prepare(ctx, &d)
 	if err != nil {
 		return cs.Request{}, err
 	}
-	if p, ok := exec.(Preparer); ok && d.Action.Kind != cs.ActionLock && d.Action.Kind != cs.ActionUnlock {
-		a, err := p.Prepare(ctx, d.Action)
-		if err != nil {
-			return cs.Request{}, fmt.Errorf("prepare %s: %w", d.Action, err)
-		}
-		d.Action = a
-	}
-	if d.Action.Kind == cs.ActionRollback && d.Action.Image == "" {
-		return cs.Request{}, fmt.Errorf("no successful deployment of %s is recorded, so there is nothing to roll back to", d.Action.Target)
-	}
-	plan := ""
-	if d.Action.Kind != cs.ActionLock && d.Action.Kind != cs.ActionUnlock {
-		probe := cs.Request{Action: d.Action, DryRun: b.cfg.DryRun}
-		if plan, err = exec.Describe(ctx, probe); err != nil {
-			return cs.Request{}, fmt.Errorf("describe %s: %w", d.Action, err)
-		}
-	}
-
 	groups, notes := b.usergroups(ctx)
 	var r cs.Request
 	var superseded []cs.Request
 	err = b.store.Update(ctx, func(tx Tx) error {
-		superseded = nil
-		id, err := tx.NextRequestID()
-		if err != nil {
+		var err error
+		if r, err = b.record(tx, d, plan, groups); err != nil {
 			return err
 		}
-		now := b.now()
-		dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
-		r = cs.Request{
-			ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
-			Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
-			Created: now, Updated: now, Decision: dec,
-			Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
-			DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,
-		}
-		switch dec.Verdict {
-		case cs.VerdictAllow:
-			r.State = cs.StateApproved
-		case cs.VerdictNeedsApproval:
-			r.State = cs.StatePending
-			exp := dec.ExpiresIn
-			if exp <= 0 {
-				exp = b.cfg.DefaultExpiry
-			}
-			r.Expires = now.Add(exp)
-		default:
-			r.State, r.Outcome = cs.StateRefused, string(Esc(strings.Join(dec.Reasons, "; ")))
-		}
-		if r.State != cs.StateRefused {
-			l, locked, err := blockedBy(tx, r)
-			if err != nil {
-				return err
-			}
-			if locked {
-				r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
-			}
-		}
-		if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
-			"action": r.Action, "source": r.Source, "requester": r.Requester,
-			"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
-			"decision": r.Decision, "plan": r.Plan, "dry_run": r.DryRun,
-		})); err != nil {
-			return err
-		}
-		switch r.State {
-		case cs.StateRefused:
-			if _, err := tx.Append(b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
-				"reason": r.Outcome, "policy": dec.Policy, "policy_version": dec.PolicyVersion,
-			})); err != nil {
-				return err
-			}
-		case cs.StatePending:
-			if _, err := tx.Append(b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
-				"policy": dec.Policy, "policy_version": dec.PolicyVersion, "requires": dec.Requires,
-				"expires": r.Expires.UTC().Format(cs.TimeLayout), "window": dec.Window, "break_glass": dec.BreakGlass,
-			})); err != nil {
-				return err
-			}
-		}
-		if r.State == cs.StatePending || r.State == cs.StateApproved {
-			open, err := tx.OpenRequests(r.Action.Target)
-			if err != nil {
-				return err
-			}
-			for _, o := range open {
-				if o.ID == r.ID || family(o.Action) != family(r.Action) || o.State == cs.StateExecuting {
-					continue
-				}
-				o.State, o.SupersededBy, o.Updated = cs.StateSuperseded, r.ID, now
-				o.Outcome = string(Textf("superseded by %s (%s)", r.ID, describeChange(r.Action)))
-				if err := tx.PutRequest(o); err != nil {
-					return err
-				}
-				if _, err := tx.Append(b.event(cs.EventRequestSuperseded, d.Requester, &o, map[string]any{
-					"superseded_by": r.ID, "fingerprint": o.Fingerprint, "new_fingerprint": r.Fingerprint,
-				})); err != nil {
-					return err
-				}
-				superseded = append(superseded, o)
-			}
-		}
-		return tx.PutRequest(r)
+		superseded, err = b.supersedeOlder(tx, r, d.Requester)
+		return err
 	})
 	if err != nil {
 		return cs.Request{}, b.storeFailure(err)
@@ -195,6 +103,129 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		b.enqueue(r)
 	}
 	return r, nil
+}
+
+// prepare lets the target's executor make d's action exact (the current
+// DNS records, replicas, the previous image) and returns its plan. Locks
+// are the bot's own business and need neither.
+func (b *Bot) prepare(ctx context.Context, d *draft) (string, error) {
+	exec, err := b.executorFor(d.Action)
+	if err != nil {
+		return "", err
+	}
+	if k := d.Action.Kind; k == cs.ActionLock || k == cs.ActionUnlock {
+		return "", nil
+	}
+	if p, ok := exec.(Preparer); ok {
+		a, err := p.Prepare(ctx, d.Action)
+		if err != nil {
+			return "", fmt.Errorf("prepare %s: %w", d.Action, err)
+		}
+		d.Action = a
+	}
+	if d.Action.Kind == cs.ActionRollback && d.Action.Image == "" {
+		return "", fmt.Errorf("no successful deployment of %s is recorded, so there is nothing to roll back to", d.Action.Target)
+	}
+	plan, err := exec.Describe(ctx, cs.Request{Action: d.Action, DryRun: b.cfg.DryRun})
+	if err != nil {
+		return "", fmt.Errorf("describe %s: %w", d.Action, err)
+	}
+	return plan, nil
+}
+
+// record creates the request in tx: the next ID, policy's decision, a
+// lock that refuses it, and the audit records of all that.
+func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) (cs.Request, error) {
+	id, err := tx.NextRequestID()
+	if err != nil {
+		return cs.Request{}, err
+	}
+	now := b.now()
+	dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+	r := cs.Request{
+		ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
+		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
+		Created: now, Updated: now, Decision: dec,
+		Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
+		DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,
+	}
+	switch dec.Verdict {
+	case cs.VerdictAllow:
+		r.State = cs.StateApproved
+	case cs.VerdictNeedsApproval:
+		r.State = cs.StatePending
+		exp := dec.ExpiresIn
+		if exp <= 0 {
+			exp = b.cfg.DefaultExpiry
+		}
+		r.Expires = now.Add(exp)
+	default:
+		r.State, r.Outcome = cs.StateRefused, string(Esc(strings.Join(dec.Reasons, "; ")))
+	}
+	if r.State != cs.StateRefused {
+		l, locked, err := blockedBy(tx, r)
+		if err != nil {
+			return r, err
+		}
+		if locked {
+			r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
+		}
+	}
+	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
+		"action": r.Action, "source": r.Source, "requester": r.Requester,
+		"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
+		"decision": r.Decision, "plan": r.Plan, "dry_run": r.DryRun,
+	})); err != nil {
+		return r, err
+	}
+	var follow cs.Event
+	switch r.State {
+	case cs.StateRefused:
+		follow = b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
+			"reason": r.Outcome, "policy": dec.Policy, "policy_version": dec.PolicyVersion,
+		})
+	case cs.StatePending:
+		follow = b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
+			"policy": dec.Policy, "policy_version": dec.PolicyVersion, "requires": dec.Requires,
+			"expires": r.Expires.UTC().Format(cs.TimeLayout), "window": dec.Window, "break_glass": dec.BreakGlass,
+		})
+	}
+	if follow.Kind != "" {
+		if _, err := tx.Append(follow); err != nil {
+			return r, err
+		}
+	}
+	return r, tx.PutRequest(r)
+}
+
+// supersedeOlder closes, in tx, the open requests that r replaces (same
+// family, not already executing); a refused r replaces nothing.
+func (b *Bot) supersedeOlder(tx Tx, r cs.Request, by cs.Actor) ([]cs.Request, error) {
+	if r.State != cs.StatePending && r.State != cs.StateApproved {
+		return nil, nil
+	}
+	open, err := tx.OpenRequests(r.Action.Target)
+	if err != nil {
+		return nil, err
+	}
+	var superseded []cs.Request
+	for _, o := range open {
+		if o.ID == r.ID || family(o.Action) != family(r.Action) || o.State == cs.StateExecuting {
+			continue
+		}
+		o.State, o.SupersededBy, o.Updated = cs.StateSuperseded, r.ID, b.now()
+		o.Outcome = string(Textf("superseded by %s (%s)", r.ID, describeChange(r.Action)))
+		if err := tx.PutRequest(o); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Append(b.event(cs.EventRequestSuperseded, by, &o, map[string]any{
+			"superseded_by": r.ID, "fingerprint": o.Fingerprint, "new_fingerprint": r.Fingerprint,
+		})); err != nil {
+			return nil, err
+		}
+		superseded = append(superseded, o)
+	}
+	return superseded, nil
 }
 
 // describeChange is a short description of what an action changes.
