@@ -350,3 +350,26 @@ func TestRollback_FirstAfterTheBotsFirstDeploy(t *testing.T) {
 		t.Errorf("rollback to %s, want the image that ran before R1", r.Action.Image)
 	}
 }
+
+// clockExec advances the test clock while it runs, as a real deploy takes time.
+type clockExec struct {
+	fakeExec
+	clock *fakeClock
+}
+
+func (e *clockExec) Execute(ctx context.Context, r cs.Request, progress func(string) error) (bot.Result, error) {
+	e.clock.Advance(90 * time.Second)
+	return e.fakeExec.Execute(ctx, r, progress)
+}
+
+func TestDeployment_StartedIsTheStart(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+	ex := &clockExec{clock: clock}
+	h := newHarness(t, func(c *harnessConfig) { c.clock = clock; c.executor = ex; c.exec = &ex.fakeExec })
+	h.push("org/api", "live", shaA, "p")
+	var hist []cs.Deployment
+	h.db.View(h.ctx, func(tx bot.ReadTx) error { var err error; hist, err = tx.Deployments("api", 1); return err })
+	if len(hist) != 1 || hist[0].Finished.Sub(hist[0].Started) != 90*time.Second {
+		t.Errorf("deployment %+v: want it to last the 90 s the execution took", hist)
+	}
+}
