@@ -373,3 +373,23 @@ func TestDeployment_StartedIsTheStart(t *testing.T) {
 		t.Errorf("deployment %+v: want it to last the 90 s the execution took", hist)
 	}
 }
+
+// checkingExec refuses every image, as the Albatross executor refuses one
+// without the unikernel.
+type checkingExec struct{ fakeExec }
+
+func (e *checkingExec) CheckImage(context.Context, string) error {
+	return errors.New("no unikernel.hvt in the image")
+}
+
+func TestPush_ImageCheckedBeforeApproval(t *testing.T) {
+	ex := &checkingExec{}
+	h := newHarness(t, func(c *harnessConfig) { c.executor = ex; c.exec = &ex.fakeExec })
+	h.push("mirage/mirage-www", "master", shaA, "hannesm")
+	if h.exists("R1") {
+		t.Error("a request was made for an image that cannot be deployed")
+	}
+	if got := h.pushRecord("www", shaA); got.State != bot.PushFailed || !strings.Contains(string(got.Status), "no unikernel.hvt in the image") {
+		t.Errorf("push: %s %q", got.State, got.Status)
+	}
+}
