@@ -125,7 +125,7 @@ func TestExecutor_DeployFailure(t *testing.T) {
 	} {
 		t.Run(tc.failure, func(t *testing.T) {
 			t.Parallel()
-			name := f.createService(t, svcOpts{image: f.v1, failure: tc.failure})
+			name := f.createService(t, svcOpts{image: f.v1, failure: tc.failure, monitor: 5 * time.Second})
 			ex := connect(t, local, Options{}).Service("www", name, f.repo)
 			_, _, st, err := run(t, ex, cs.Action{Kind: cs.ActionDeploy, Target: "www", Image: f.bad})
 			t.Logf("error: %v\nsteps:\n%s", err, st.all())

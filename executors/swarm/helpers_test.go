@@ -27,6 +27,10 @@ type svcOpts struct {
 	// service created with `docker service create` has; otherwise the
 	// tests monitor each task for 1s to stay quick.
 	dockerDefaults bool
+	// monitor, if set, replaces the 1s monitor: tests of failing updates
+	// need Docker to watch long enough to see the task die on a loaded
+	// machine, where starting the container alone can take a second.
+	monitor time.Duration
 }
 
 // createService creates a service labelled with the run, waits until its
@@ -68,7 +72,11 @@ func (f *fixture) createService(t *testing.T, o svcOpts) string {
 		if failure == "" {
 			failure = swarm.UpdateFailureActionPause
 		}
-		spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Monitor: time.Second, FailureAction: failure, Order: swarm.UpdateOrderStopFirst}
+		monitor := time.Second
+		if o.monitor > 0 {
+			monitor = o.monitor
+		}
+		spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Monitor: monitor, FailureAction: failure, Order: swarm.UpdateOrderStopFirst}
 		spec.RollbackConfig = &swarm.UpdateConfig{Parallelism: 1, Monitor: time.Second, FailureAction: swarm.UpdateFailureActionPause, Order: swarm.UpdateOrderStopFirst}
 	}
 	resp, err := f.api.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
