@@ -78,7 +78,7 @@ func TestBuilder_BuildTimeout(t *testing.T) {
 	f := env(t)
 	tc := f.start(t)
 	spec := tc.commit(files("Dockerfile", tc.dockerfile("COPY hello /hello", `RUN ["/hello", "-sleep=5m"]`)))
-	const timeout = 4 * time.Second
+	const timeout = 8 * time.Second
 	start := time.Now()
 	_, err := tc.builder(Config{Timeout: timeout}, Options{}).Build(context.Background(), spec, nil)
 	took := time.Since(start)
@@ -88,7 +88,9 @@ func TestBuilder_BuildTimeout(t *testing.T) {
 	if took > timeout+5*time.Second {
 		t.Errorf("Build took %s with a %s timeout", took, timeout)
 	}
-	if !strings.Contains(err.Error(), "docker build: build timed out after 4s") || !strings.Contains(err.Error(), "\nStep 4/4 : RUN") {
+	// How far the build got depends on the machine's load; the error
+	// must say where it was, that it timed out, and end with the log.
+	if !strings.Contains(err.Error(), "docker build: build timed out after 8s") || !strings.Contains(err.Error(), "\nStep ") {
 		t.Errorf("error = %q, want the stage, the timeout and the log", err)
 	}
 	tc.waitNoContainers(t, 30*time.Second)
