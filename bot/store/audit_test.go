@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -80,16 +81,24 @@ func TestVerifyAudit_HeadIsLastHash(t *testing.T) {
 
 func TestEvents_NamesHoldingNUL(t *testing.T) {
 	// "a" and "a\x00…" share an index prefix; neither may see the other's.
-	db := openTest(t)
+	path := filepath.Join(t.TempDir(), "countersign.db")
+	db := openAt(t, path, Options{NoSync: true})
 	targets := []string{"a", "a\x00b", "a\x00\x00\x00\x00\x00\x00\x00\x00", "ab"}
 	appendN(t, db, len(targets), func(i int) cs.Event {
 		return cs.Event{Kind: cs.EventLockSet, Actor: cs.Actor(targets[i]), Target: targets[i]}
 	})
-	for i, target := range targets {
-		for _, q := range []bot.EventQuery{{Target: target}, {Actor: cs.Actor(target)}} {
-			es, err := db.ListAudit(context.Background(), q)
-			if err != nil || len(es) != 1 || es[0].Seq != uint64(i+1) {
-				t.Errorf("ListAudit(target %q, actor %q) = %d records, %v; want record %d only", q.Target, q.Actor, len(es), err, i+1)
+	// First while they wait in audit_unindexed, then from the indexes.
+	for _, state := range []string{"waiting", "indexed"} {
+		if state == "indexed" {
+			must(t, db.Close())
+			db = openAt(t, path, Options{ReadOnly: true})
+		}
+		for i, target := range targets {
+			for _, q := range []bot.EventQuery{{Target: target}, {Actor: cs.Actor(target)}} {
+				es, err := db.ListAudit(context.Background(), q)
+				if err != nil || len(es) != 1 || es[0].Seq != uint64(i+1) {
+					t.Errorf("%s: ListAudit(target %q, actor %q) = %d records, %v; want record %d only", state, q.Target, q.Actor, len(es), err, i+1)
+				}
 			}
 		}
 	}

@@ -171,3 +171,19 @@ func BenchmarkExport_1M(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkListTarget_Unindexed lists one target's records while the most
+// records that ever wait in audit_unindexed (indexEvery-1) do: the extra
+// cost a query pays for appends that write no index pages.
+func BenchmarkListTarget_Unindexed(b *testing.B) {
+	db := openAt(b, filepath.Join(b.TempDir(), "unindexed.db"), Options{NoSync: true})
+	appendN(b, db, indexEvery-1, benchEvent)
+	want := (indexEvery - 1) / bigTargets
+	b.ResetTimer()
+	for b.Loop() {
+		es, err := db.ListAudit(context.Background(), bot.EventQuery{Target: "svc-0421"})
+		if err != nil || len(es) != want {
+			b.Fatalf("ListAudit = %d records, %v; want %d", len(es), err, want)
+		}
+	}
+}

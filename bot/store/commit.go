@@ -25,6 +25,16 @@ import (
 // the committer re-run an unbounded batch.
 const maxBatch = 1000
 
+// maxBatchDelay is how long after answering a batch the committer waits
+// for as many calls as it had before it starts the next one with fewer.
+// A writer just answered needs some microseconds to queue its next update,
+// and a batch that starts without it costs it a whole commit of its own
+// (two fsyncs): with 8 writers, commits went from 7.6 to 7.9 records on
+// average. Callers that do not come back cost the next batch at most this.
+// The wait spins (yielding) rather than sleeps: a timer this short fires
+// after a millisecond.
+const maxBatchDelay = 50 * time.Microsecond
+
 // slowCommit is how long a commit (write and fsync) may take before it is
 // logged: the disk is struggling and every update is waiting on it.
 const slowCommit = time.Second
@@ -140,8 +150,12 @@ func (db *DB) committer() {
 		select {
 		case <-db.wake:
 			db.runQueued()
+			if db.indexDue {
+				db.moveIndex()
+			}
 		case <-db.stop:
 			db.runQueued()
+			db.moveIndex() // leave the file fully indexed
 			return
 		}
 	}
@@ -152,18 +166,28 @@ func (db *DB) committer() {
 func (db *DB) runQueued() {
 	// The callers just answered are runnable; let them queue their next
 	// update first, so that busy writers share a commit instead of
-	// alternating between two half-size ones. Costs nothing when idle.
+	// alternating between two half-size ones, and give the ones that have
+	// not until maxBatchDelay after they were answered. Costs nothing when
+	// idle.
 	runtime.Gosched()
 	db.mu.Lock()
+	for deadline := db.answered.Add(maxBatchDelay); len(db.queue) < db.lastBatch && time.Now().Before(deadline); {
+		db.mu.Unlock()
+		runtime.Gosched()
+		db.mu.Lock()
+	}
 	queued := db.queue
 	db.queue = nil
 	db.mu.Unlock()
+	defer func() { db.answered = time.Now() }()
 
 	batch := make([]*call, 0, min(len(queued), maxBatch))
+	db.lastBatch = 0
 	for _, c := range queued {
 		if !c.state.CompareAndSwap(callQueued, callTaken) {
 			continue
 		}
+		db.lastBatch++
 		batch = append(batch, c)
 		if len(batch) == maxBatch {
 			db.runBatch(batch)

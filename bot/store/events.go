@@ -17,10 +17,10 @@ const maxIndexed = 1024
 
 // Append seals e after the chain's head (kept in meta, so no scan), stores
 // the canonical line exactly as Seal produced it, indexes it by target,
-// actor and request, and moves the head. A zero e.Time becomes now. An
-// event without a Kind, or whose Detail is not JSON, is refused before
-// anything is written, as is one whose target, actor or request is longer
-// than 1 KiB.
+// actor and request (by way of audit_unindexed: index.go), and moves the
+// head. A zero e.Time becomes now. An event without a Kind, or whose
+// Detail is not JSON, is refused before anything is written, as is one
+// whose target, actor or request is longer than 1 KiB.
 func (t *tx) Append(e cs.Event) (cs.Event, error) {
 	if err := t.usable(); err != nil {
 		return cs.Event{}, err
@@ -53,7 +53,8 @@ func (t *tx) Append(e cs.Event) (cs.Event, error) {
 	return e, nil
 }
 
-// index writes the sealed event's line, its index entries and the new head.
+// index writes the sealed event's line, its names for the indexes and the
+// new head.
 func (t *tx) index(e cs.Event, line []byte) error {
 	audit := t.bucket(bucketAudit)
 	if audit == nil {
@@ -64,27 +65,16 @@ func (t *tx) index(e cs.Event, line []byte) error {
 	if err := audit.Put(u64Key(e.Seq), line); err != nil {
 		return t.fail(fmt.Errorf("put record: %w", err))
 	}
-	for _, ix := range []struct {
-		bucket []byte
-		value  string
-	}{
-		{bucketAuditTarget, e.Target},
-		{bucketAuditActor, string(e.Actor)},
-		{bucketAuditRequest, string(e.Request)},
-	} {
-		if ix.value == "" {
-			continue
-		}
-		if err := t.put(ix.bucket, prefixKey(ix.value, e.Seq), nil); err != nil {
-			return err
-		}
+	if err := t.indexLater(e.Seq, names{target: e.Target, actor: string(e.Actor), request: string(e.Request)}); err != nil {
+		return err
 	}
 	return t.put(bucketMeta, metaAuditHead, encodeHead(e.Seq, e.Hash))
 }
 
 // Events returns the records matching q, oldest first. With Request,
-// Target or Actor set it walks that index (in that order of preference)
-// and reads only the records it names; otherwise it scans the whole trail.
+// Target or Actor set it walks that index (in that order of preference),
+// after the records still waiting in audit_unindexed, which are newer, and
+// reads only the records they name; otherwise it scans the whole trail.
 // Either way it walks newest first, so a Limit stops it early.
 func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 	if err := t.usable(); err != nil {
@@ -107,13 +97,20 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 	}
 
 	var err error
+	walk := func(bucket []byte, field int, name string) {
+		var more bool
+		more, err = walkUnindexed(t.bucket(bucketAuditUnindexed), audit, field, name, keep)
+		if more {
+			err = walkIndex(t.bucket(bucket), audit, name, keep)
+		}
+	}
 	switch {
 	case q.Request != "":
-		err = walkIndex(t.bucket(bucketAuditRequest), audit, string(q.Request), keep)
+		walk(bucketAuditRequest, fieldRequest, string(q.Request))
 	case q.Target != "":
-		err = walkIndex(t.bucket(bucketAuditTarget), audit, q.Target, keep)
+		walk(bucketAuditTarget, fieldTarget, q.Target)
 	case q.Actor != "":
-		err = walkIndex(t.bucket(bucketAuditActor), audit, string(q.Actor), keep)
+		walk(bucketAuditActor, fieldActor, string(q.Actor))
 	default:
 		c := audit.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {

@@ -21,31 +21,35 @@ import (
 //	audit_by_target     target 0x00 seq → empty
 //	audit_by_actor      actor 0x00 seq → empty
 //	audit_by_request    request ID 0x00 seq → empty
+//	audit_unindexed     seq → target, actor and request of a record not yet in
+//	                    the three indexes above (index.go)
 //	outbox              seq → JSON bot.Outgoing: chat messages not yet delivered
 //	messages            local message ID → JSON cs.MessageRef where the chat put it
 //	pushes              service 0x00 commit SHA → JSON bot.PushRecord
 //	meta                "audit.head" → seq, hex hash of the last record
 //	                    "request.last" → the last request number handed out
 var (
-	bucketRequests      = []byte("requests")
-	bucketOpenRequests  = []byte("requests_open")
-	bucketLocks         = []byte("locks")
-	bucketDeployments   = []byte("deployments")
-	bucketDeliveries    = []byte("deliveries")
-	bucketDeliveryTimes = []byte("deliveries_by_time")
-	bucketAudit         = []byte("audit")
-	bucketAuditTarget   = []byte("audit_by_target")
-	bucketAuditActor    = []byte("audit_by_actor")
-	bucketAuditRequest  = []byte("audit_by_request")
-	bucketMeta          = []byte("meta")
-	bucketOutbox        = []byte("outbox")
-	bucketMessages      = []byte("messages")
-	bucketPushes        = []byte("pushes")
+	bucketRequests       = []byte("requests")
+	bucketOpenRequests   = []byte("requests_open")
+	bucketLocks          = []byte("locks")
+	bucketDeployments    = []byte("deployments")
+	bucketDeliveries     = []byte("deliveries")
+	bucketDeliveryTimes  = []byte("deliveries_by_time")
+	bucketAudit          = []byte("audit")
+	bucketAuditTarget    = []byte("audit_by_target")
+	bucketAuditActor     = []byte("audit_by_actor")
+	bucketAuditRequest   = []byte("audit_by_request")
+	bucketAuditUnindexed = []byte("audit_unindexed")
+	bucketMeta           = []byte("meta")
+	bucketOutbox         = []byte("outbox")
+	bucketMessages       = []byte("messages")
+	bucketPushes         = []byte("pushes")
 
 	allBuckets = [][]byte{
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
-		bucketAuditActor, bucketAuditRequest, bucketMeta, bucketOutbox, bucketMessages, bucketPushes,
+		bucketAuditActor, bucketAuditRequest, bucketAuditUnindexed, bucketMeta,
+		bucketOutbox, bucketMessages, bucketPushes,
 	}
 
 	metaAuditHead   = []byte("audit.head")

@@ -75,6 +75,16 @@ type DB struct {
 	stopped chan struct{} // closed when the committer has returned
 	commits uint64        // number of bbolt commits, for tests; under mu
 
+	// What runQueued waits for before it starts a batch; the
+	// committer's own.
+	lastBatch int       // calls it ran last time
+	answered  time.Time // when it had answered them
+
+	// Moving audit_unindexed into the indexes (index.go); owned by the
+	// committer's goroutine.
+	indexDue bool   // moveIndex after this batch
+	indexAt  uint64 // records waiting that make it due
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -95,6 +105,9 @@ func Open(path string, opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Not NoFreelistSync: it saves one page of the ten a commit writes,
+	// but then opening for writing rebuilds the freelist by reading every
+	// page, a second or more for a million records.
 	bopts := &bolt.Options{
 		Timeout:      lockTimeout,
 		ReadOnly:     opts.ReadOnly,
@@ -130,6 +143,7 @@ func Open(path string, opts Options) (*DB, error) {
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
+		indexAt:  indexEvery,
 	}
 	if opts.ReadOnly {
 		close(db.stopped)
@@ -155,8 +169,9 @@ func Open(path string, opts Options) (*DB, error) {
 // Path returns the file the DB was opened from.
 func (db *DB) Path() string { return db.path }
 
-// Close waits for the updates already queued to finish, stops the
-// committer and closes the file. Calls made after Close return ErrClosed;
+// Close waits for the updates already queued to finish, moves the audit
+// records waiting in audit_unindexed into the indexes, stops the committer
+// and closes the file. Calls made after Close return ErrClosed;
 // Close waits for running View calls. Calling Close again returns nil.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
