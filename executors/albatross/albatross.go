@@ -4,8 +4,9 @@
 // A deploy streams the unikernel binary out of an image in a registry
 // (resolved by digest with go-containerregistry) straight into an SSH
 // upload — never the whole image in memory or on local disk — while
-// computing its SHA-256; has the host hash what it stores with sha256sum
-// (as it writes it: tee into sha256sum) and compares; renames the upload
+// computing its SHA-256; has the host hash the file it stored (with the
+// host's fastest SHA-256 tool: openssl, else sha256sum, else shasum,
+// probed once per Executor) and compares; renames the upload
 // to DIR/NAME/<sha256>.hvt; replaces the running unikernel with
 // `albatross-client create --force …`; and checks that `albatross-client
 // info NAME` shows the new digest. If the new unikernel does not come up,
@@ -24,7 +25,8 @@
 // rewritten atomically (a temporary file, then mv) after every change.
 // Only the newest Keep binaries are kept, and never the running or the
 // previous one. A deploy of an image already in the index uses the kept
-// copy after sha256sum confirms it; a rollback only ever uses kept copies.
+// copy after the host's SHA-256 tool confirms it; a rollback only ever
+// uses kept copies.
 //
 // Remote commands run through the SSH user's login shell, which must be a
 // POSIX shell; every argument is quoted. The index assumes one bot per
@@ -40,6 +42,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -71,6 +74,9 @@ var (
 	ErrNotOnHost = errors.New("image not kept on the host")
 	// ErrNotRunning: after create, info did not show the new digest.
 	ErrNotRunning = errors.New("unikernel did not come up")
+	// ErrNoHasher: the host has none of the SHA-256 tools tried
+	// (openssl, sha256sum, shasum), so nothing stored there can be verified.
+	ErrNoHasher = errors.New("no SHA-256 tool on the host")
 	// ErrBadIndex: the host's index file cannot be parsed.
 	ErrBadIndex = errors.New("bad index on host")
 	// ErrAction: the request is not a deploy or rollback to an exact digest.
@@ -145,6 +151,10 @@ type Executor struct {
 	images Fetcher
 	tmpl   *template.Template // nil unless Unikernel.Command is set
 	log    *slog.Logger
+
+	probing chan struct{} // held while the host's SHA-256 tool is probed
+	mu      sync.Mutex    // guards hasher
+	hasher  *hasher       // the host's SHA-256 tool; nil until probed
 }
 
 var (
@@ -207,7 +217,7 @@ func New(h Host, u Unikernel, opts Options) (*Executor, error) {
 			return nil, bad("--net and --block values must not be empty or start with '-' (got %q)", s)
 		}
 	}
-	e := &Executor{host: h, uk: u, opts: opts, images: opts.Images, log: opts.Logger}
+	e := &Executor{host: h, uk: u, opts: opts, images: opts.Images, log: opts.Logger, probing: make(chan struct{}, 1)}
 	if e.images == nil {
 		e.images = &RegistryFetcher{}
 	}

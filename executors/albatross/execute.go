@@ -79,12 +79,15 @@ func (e *Executor) Execute(ctx context.Context, req cs.Request, progress func(st
 	case want.SHA256 != "" && want.SHA256 == st.running:
 		return e.unchanged(ctx, c, st, want, progress)
 	case want.SHA256 != "":
-		err := e.verifyKept(ctx, c, want.SHA256)
+		tool, err := e.verifyKept(ctx, c, want.SHA256)
 		if err == nil {
-			if err := progress(fmt.Sprintf("using the copy kept on the host: %s (sha256sum confirms it); not fetched again", e.file(want.SHA256))); err != nil {
+			if err := progress(fmt.Sprintf("using the copy kept on the host: %s (%s confirms it); not fetched again", e.file(want.SHA256), tool.name)); err != nil {
 				return bot.Result{}, err
 			}
 			break
+		}
+		if errors.Is(err, ErrNoHasher) {
+			return bot.Result{}, fmt.Errorf("%s %s to %s: %w", a.Kind, e.uk.Name, a.Image, err)
 		}
 		if a.Kind == cs.ActionRollback {
 			return bot.Result{}, fmt.Errorf("roll back %s to %s: %w: %w", e.uk.Name, a.Image, ErrNotOnHost, err)
@@ -221,7 +224,7 @@ func (e *Executor) restore(ctx context.Context, c *conn, st hostState, cause err
 	if perr != nil {
 		return errors.Join(cause, perr)
 	}
-	err := e.verifyKept(ctx, c, prev)
+	_, err := e.verifyKept(ctx, c, prev)
 	var cmd string
 	if err == nil {
 		cmd, err = e.cmdCreate(e.file(prev), prev)

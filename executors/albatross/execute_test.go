@@ -28,7 +28,7 @@ func TestExecutor_DeployThenRedeploy(t *testing.T) {
 		t.Fatalf("running %q, want %s", got, ims[0].SHA256)
 	}
 	for _, want := range []string{"fetched unikernel.hvt from " + ims[0].Ref, "sha256 " + ims[0].SHA256, "uploaded to ",
-		"verified: sha256sum on the host gives " + ims[0].SHA256, "replaced www: `albatross-client create www ", "running: `albatross-client info www"} {
+		" on the host gives " + ims[0].SHA256, "replaced www: `albatross-client create www ", "running: `albatross-client info www"} {
 		if !strings.Contains(s.String(), want) {
 			t.Errorf("steps lack %q:\n%s", want, s)
 		}
@@ -240,10 +240,10 @@ func TestExecutor_RefusesHostKeys(t *testing.T) {
 
 func TestExecutor_Failures(t *testing.T) {
 	t.Parallel()
-	// Hosts whose tee (which stores uploads) damages what it stores, or
+	// Hosts whose cat (which stores uploads) damages what it stores, or
 	// cannot store it all.
-	damaging := "#!/bin/sh\n/usr/bin/tee \"$@\" && printf X | /usr/bin/tee -a \"$@\"\n"
-	full := "#!/bin/sh\n/usr/bin/tee \"$@\"\necho 'tee: write error: No space left on device' >&2\nexit 1\n"
+	damaging := "#!/bin/sh\n/usr/bin/cat \"$@\" && printf X\n"
+	full := "#!/bin/sh\n/usr/bin/cat \"$@\"\necho 'cat: write error: No space left on device' >&2\nexit 1\n"
 	for _, tc := range []struct {
 		name   string
 		extra  map[string]string
@@ -252,8 +252,8 @@ func TestExecutor_Failures(t *testing.T) {
 		detail string
 	}{
 		{"missing binary in image", nil, nil, ErrBinaryNotFound, "no unikernel.hvt in the image"},
-		{"checksum mismatch on host", map[string]string{"tee": damaging}, binary(1), ErrChecksum, "sha256sum on the host gives"},
-		{"disk full on host", map[string]string{"tee": full}, binary(1), nil, "No space left on device"},
+		{"checksum mismatch on host", map[string]string{"cat": damaging}, binary(1), ErrChecksum, " on the host gives "},
+		{"disk full on host", map[string]string{"cat": full}, binary(1), nil, "No space left on device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,14 @@ type testHost struct {
 // startHost starts a host; extra maps names to scripts put in Bin too.
 func startHost(t testing.TB, extra map[string]string) *testHost {
 	t.Helper()
+	return startHostWithout(t, extra)
+}
+
+// startHostWithout starts a host whose sessions do not find the commands
+// in hide: after Bin, their PATH has a directory of links to everything
+// in /usr/bin and /bin but those (instead of /usr/bin:/bin themselves).
+func startHostWithout(t testing.TB, extra map[string]string, hide ...string) *testHost {
+	t.Helper()
 	root := t.TempDir()
 	h := &testHost{State: filepath.Join(root, "standin"), Dir: filepath.Join(root, "unikernels"), Bin: filepath.Join(root, "bin")}
 	home := filepath.Join(root, "home")
@@ -50,12 +60,54 @@ func startHost(t testing.TB, extra map[string]string) *testHost {
 			t.Fatal(err)
 		}
 	}
+	path := h.Bin + ":/usr/bin:/bin"
+	if len(hide) > 0 {
+		path = h.Bin + ":" + linkSystemBin(t, filepath.Join(root, "sysbin"), hide)
+	}
 	// An empty HOME keeps the machine's own ~/.bashrc (slow on some
 	// developer machines) out of every session.
 	h.Server = sshdtest.Start(t, sshdtest.Options{Config: []string{
-		"SetEnv PATH=" + h.Bin + ":/usr/bin:/bin ALBATROSS_STANDIN_STATE=" + h.State + " HOME=" + home,
+		"SetEnv PATH=" + path + " ALBATROSS_STANDIN_STATE=" + h.State + " HOME=" + home,
 	}})
 	return h
+}
+
+// linkSystemBin fills dir with links to the commands in /usr/bin and
+// /bin, except those in hide, and returns dir.
+func linkSystemBin(t testing.TB, dir string, hide []string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, sys := range []string{"/usr/bin", "/bin"} {
+		ents, err := os.ReadDir(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ent := range ents {
+			if slices.Contains(hide, ent.Name()) {
+				continue
+			}
+			err := os.Symlink(filepath.Join(sys, ent.Name()), filepath.Join(dir, ent.Name()))
+			if err != nil && !os.IsExist(err) { // /bin is often /usr/bin
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+// needCommand skips the test (fails it when CI is set) if name is not
+// installed here; pkg is the Debian package that has it.
+func needCommand(t testing.TB, name, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		msg := name + " not installed: apt-get install -y --no-install-recommends " + pkg
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 }
 
 // host is the executor's Host for h.

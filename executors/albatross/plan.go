@@ -2,6 +2,7 @@ package albatross
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -52,7 +53,14 @@ func (e *Executor) plan(ctx context.Context, a cs.Action) (steps []string, now s
 	if err != nil {
 		return nil, "", err
 	}
-	st, rerr := e.readOnly(ctx)
+	ctx, cancel := context.WithTimeout(ctx, e.readTimeout())
+	defer cancel()
+	var st hostState
+	c, rerr := e.dial(ctx)
+	if rerr == nil {
+		defer c.Close()
+		st, rerr = e.readState(ctx, c)
+	}
 	var known bool
 	var kept entry
 	if rerr != nil {
@@ -68,18 +76,35 @@ func (e *Executor) plan(ctx context.Context, a cs.Action) (steps []string, now s
 				e.uk.Name, a.Image, a.Deployment, ErrNotOnHost, e.where())
 		}
 	}
+	// Every other way hashes on the host: say with what, and refuse what
+	// cannot be verified there.
+	tool, ok := e.cachedHasher()
+	if !ok {
+		tool = hasher{name: "<the host's SHA-256 tool>"} // only ever shown
+	}
+	if rerr == nil {
+		t, err := e.hasherFor(ctx, c)
+		switch {
+		case errors.Is(err, ErrNoHasher):
+			return nil, "", fmt.Errorf("%s %s to %s: %w", a.Kind, e.uk.Name, a.Image, err)
+		case err != nil:
+			now += fmt.Sprintf("; its SHA-256 tool not found (%v)", err)
+		default:
+			tool = t
+		}
+	}
 	sha := placeholderSHA
 	switch {
 	case known:
 		sha = kept.SHA256
-		steps = append(steps, fmt.Sprintf("use the copy kept on the host, %s, after `%s` confirms its SHA-256 (no registry needed)", e.file(sha), cmdSum(e.file(sha))))
+		steps = append(steps, fmt.Sprintf("use the copy kept on the host, %s, after `%s` confirms its SHA-256 (no registry needed)", e.file(sha), cmdSum(e.file(sha), tool)))
 	case a.Kind == cs.ActionRollback:
-		steps = append(steps, fmt.Sprintf("look %s up in %s and use the binary kept on the host, after checking its SHA-256 with sha256sum (no registry needed)", a.Image, e.indexFile()))
+		steps = append(steps, fmt.Sprintf("look %s up in %s and use the binary kept on the host, after checking its SHA-256 with %s (no registry needed)", a.Image, e.indexFile(), tool.name))
 	default:
 		tmp := e.tmpName("upload", "<random>")
 		steps = append(steps,
 			fmt.Sprintf("stream %s out of %s (each layer checked against its digest) straight into `%s` over SSH to %s, host key checked against %s, computing its SHA-256 on the way",
-				e.uk.Binary, a.Image, e.cmdUpload(tmp), e.where(), e.host.KnownHosts),
+				e.uk.Binary, a.Image, e.cmdUpload(tmp, tool), e.where(), e.host.KnownHosts),
 			fmt.Sprintf("compare the SHA-256 the host prints with ours, then `%s`", cmdRename(tmp, e.file(sha))))
 	}
 	create, err := e.cmdCreate(e.file(sha), sha)

@@ -20,10 +20,14 @@ func TestExecutor_DescribeShowsExactCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tool, ok := e.cachedHasher()
+	if !ok {
+		t.Fatal("Describe did not find the host's SHA-256 tool")
+	}
 	for _, want := range []string{
 		"www is not running on " + h.User + "@" + h.Addr + " (testhost)",
 		"stream unikernel.hvt out of " + ims[0].Ref,
-		"`mkdir -p -- " + dir + " && exec 4>&1 && s=$({ { tee -- '" + dir + "/.upload-<random>.tmp'; echo $? >&3; } | sha256sum >&4; } 3>&1) && [ \"$s\" = 0 ]`",
+		"`mkdir -p -- " + dir + " && cat > '" + dir + "/.upload-<random>.tmp' && " + tool.name + " < '" + dir + "/.upload-<random>.tmp'`",
 		"host key checked against " + h.KnownHosts,
 		"`mv -f -- '" + dir + "/.upload-<random>.tmp' '" + dir + "/<sha256>.hvt'`",
 		"`albatross-client create www '" + dir + "/<sha256>.hvt' --force --socket=/run/albatross/util/vmmd.sock --mem 64 --cpu 1 '--arg=--hello=it'\\''s me' --arg=--tls=true --net service:br0 --block data --restart-on-fail`",

@@ -14,10 +14,19 @@ import (
 // upload streams the binary out of image into the host, checks the
 // host's SHA-256 against the one computed on the way, and renames the
 // upload to its final name. It returns the binary's SHA-256. Nothing of
-// the image is held in memory beyond copy buffers, nothing is written to
-// local disk. On any failure the temporary file is removed.
+// the image is held in memory beyond copy buffers and the read-ahead (4
+// MiB), nothing is written to local disk. On any failure the temporary
+// file is removed.
 func (e *Executor) upload(ctx context.Context, c *conn, image string, progress func(string) error) (string, error) {
-	rc, err := e.images.Export(ctx, image)
+	tool, err := e.hasherFor(ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("upload %s of %s: %w", e.uk.Binary, image, err)
+	}
+	// Cancelled when upload returns, or when the upload fails: a read of
+	// the image in progress then ends, and with it the read-ahead.
+	fetchCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	rc, err := e.images.Export(fetchCtx, image)
 	if err != nil {
 		return "", err
 	}
@@ -27,15 +36,22 @@ func (e *Executor) upload(ctx context.Context, c *conn, image string, progress f
 	if err != nil {
 		return "", fmt.Errorf("fetch %s from %s: %w", e.uk.Binary, image, err)
 	}
-	return e.send(ctx, c, image, tr, rc, hdr.Size, progress)
+	return e.send(ctx, c, tool, image, tr, rc, hdr.Size, abort, progress)
 }
 
 // send is the upload proper: data is the binary (size bytes) and rest
-// the image stream it is read from, drained afterwards.
-func (e *Executor) send(ctx context.Context, c *conn, image string, data, rest io.Reader, size int64, progress func(string) error) (string, error) {
+// the image stream it is read from, drained afterwards; tool hashes it
+// on the host; abort cuts short a read of the image in progress.
+func (e *Executor) send(ctx context.Context, c *conn, tool hasher, image string, data, rest io.Reader, size int64, abort func(), progress func(string) error) (string, error) {
 	tmp := e.tmpName("upload", randomHex())
 	body := &hashingReader{r: io.LimitReader(data, size), h: sha256.New()}
-	out, err := c.run(ctx, e.cmdUpload(tmp), body, false)
+	ahead := newReadAhead(body, readAheadBlock, readAheadBlocks)
+	out, err := c.run(ctx, e.cmdUpload(tmp, tool), ahead, false)
+	if err != nil {
+		abort()
+	}
+	ahead.Close() // from here on, nothing else reads body or data
+	e.forgetHasher(tool, err)
 	if err == nil && body.n != size {
 		err = fmt.Errorf("%s in %s is %d bytes, but %d were read", e.uk.Binary, image, size, body.n)
 	}
@@ -60,9 +76,9 @@ func (e *Executor) send(ctx context.Context, c *conn, image string, data, rest i
 		e.cleanup(c, tmp)
 		return "", err
 	}
-	hostSum, err := parseSum(out)
+	hostSum, err := tool.parse(out)
 	if err == nil && hostSum != sum {
-		err = fmt.Errorf("%w: sent sha256 %s, but sha256sum on the host gives %s", ErrChecksum, sum, hostSum)
+		err = fmt.Errorf("%w: sent sha256 %s, but %s on the host gives %s", ErrChecksum, sum, tool.name, hostSum)
 	}
 	if err != nil {
 		e.cleanup(c, tmp)
@@ -73,26 +89,32 @@ func (e *Executor) send(ctx context.Context, c *conn, image string, data, rest i
 		e.cleanup(c, tmp)
 		return "", fmt.Errorf("store upload on %s: %w", c.host, err)
 	}
-	if err := progress(fmt.Sprintf("verified: sha256sum on the host gives %s; stored as %s", sum, final)); err != nil {
+	if err := progress(fmt.Sprintf("verified: %s on the host gives %s; stored as %s", tool.name, sum, final)); err != nil {
 		return "", err
 	}
 	return sum, nil
 }
 
-// verifyKept checks that the host still has the binary sha, intact.
-func (e *Executor) verifyKept(ctx context.Context, c *conn, sha string) error {
-	out, err := c.run(ctx, cmdSum(e.file(sha)), nil, false)
+// verifyKept checks that the host still has the binary sha, intact, and
+// returns the tool that said so.
+func (e *Executor) verifyKept(ctx context.Context, c *conn, sha string) (hasher, error) {
+	tool, err := e.hasherFor(ctx, c)
 	if err != nil {
-		return fmt.Errorf("check %s on %s: %w", e.file(sha), c.host, err)
+		return hasher{}, fmt.Errorf("check %s: %w", e.file(sha), err)
 	}
-	got, err := parseSum(out)
+	out, err := c.run(ctx, cmdSum(e.file(sha), tool), nil, false)
+	e.forgetHasher(tool, err)
 	if err != nil {
-		return fmt.Errorf("check %s on %s: %w", e.file(sha), c.host, err)
+		return tool, fmt.Errorf("check %s on %s: %w", e.file(sha), c.host, err)
+	}
+	got, err := tool.parse(out)
+	if err != nil {
+		return tool, fmt.Errorf("check %s on %s: %w", e.file(sha), c.host, err)
 	}
 	if got != sha {
-		return fmt.Errorf("check %s on %s: %w: sha256sum gives %s", e.file(sha), c.host, ErrChecksum, got)
+		return tool, fmt.Errorf("check %s on %s: %w: %s gives %s", e.file(sha), c.host, ErrChecksum, tool.name, got)
 	}
-	return nil
+	return tool, nil
 }
 
 // cleanup removes a temporary file on the host, best effort: a
