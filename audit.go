@@ -35,7 +35,23 @@ const (
 	EventExecutionInterrupted EventKind = "execution.interrupted"
 	EventLockSet              EventKind = "lock.set"
 	EventLockReleased         EventKind = "lock.released"
+	// EventWebRefused is a failed sign-in to the web pages (a wrong
+	// token, a user header from an address that is not a trusted proxy);
+	// EventWebSignedIn a sign-in through the login form.
+	EventWebRefused  EventKind = "web.refused"
+	EventWebSignedIn EventKind = "web.signed_in"
 )
+
+// EventKinds lists every kind, in the order a request meets them.
+func EventKinds() []EventKind {
+	return []EventKind{
+		EventConfigLoaded, EventWebhookReceived, EventWebhookRefused, EventChatRefused,
+		EventRequestCreated, EventRequestRefused, EventApprovalRequested, EventApprovalGranted,
+		EventApprovalRefused, EventRequestDenied, EventRequestExpired, EventRequestSuperseded,
+		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
+		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
+	}
+}
 
 // Event is one audit record. Its JSON form (see Canonical) is the line that
 // `audit export` writes and the bytes the chain hashes.

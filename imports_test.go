@@ -29,6 +29,8 @@ func allowedImports(dir, imp string) bool {
 		return imp == "." || imp == "commands" || imp == "policies"
 	case strings.HasPrefix(dir, "bot/"):
 		return imp == "." || imp == "bot" || strings.HasPrefix(imp, dir+"/")
+	case dir == "web":
+		return imp == "." || imp == "bot"
 	case strings.HasPrefix(dir, "executors/"):
 		return imp == "." || imp == "bot" || imp == "executors/registry" || imp == "executors/sshclient" || strings.HasPrefix(imp, dir+"/")
 	}
@@ -126,6 +128,9 @@ func TestAllowedImports(t *testing.T) {
 		{"bot", "bot/store", false},
 		{"bot", "executors/dryrun", false},
 		{"bot/store", "bot", true},
+		{"web", "bot", true},
+		{"web", "bot/store", false},
+		{"bot", "web", false},
 		{"bot/shell", "executors/dryrun", false},
 		{"executors/dryrun", "bot", true},
 		{"executors/swarm", "bot/store", false},

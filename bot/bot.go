@@ -108,6 +108,8 @@ type Bot struct {
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
 	// draining: Drain was called; no new work starts.
 	draining bool
+
+	webRefusals *windowLimiter
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -126,6 +128,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
+		webRefusals: &windowLimiter{max: webRefusalsPerMinute},
 	}
 }
 

@@ -57,6 +57,9 @@ type EventQuery struct {
 	Request cs.RequestID
 	Since   time.Time // inclusive
 	Until   time.Time // exclusive
+	// Before keeps records with a Seq below it (0: no bound): a page of
+	// the trail ends where the next, older one starts.
+	Before uint64
 	// Limit keeps the newest Limit matches (0: all).
 	Limit int
 }

@@ -83,7 +83,7 @@ func (b *Bot) latestBuild(ctx context.Context, service string) (image, commit, b
 }
 
 // resolveRollback picks the deployment to go back to: the one named, or
-// the newest successful one before what runs now with a different image.
+// the image that ran before what runs now.
 func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action) error {
 	var hist []cs.Deployment
 	if err := b.store.View(ctx, func(tx ReadTx) error {
@@ -93,6 +93,30 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 	}); err != nil {
 		return err
 	}
+	p, err := pickRollback(a.Target, hist, to)
+	if err != nil {
+		return err
+	}
+	a.Image, a.Commit, a.Deployment, a.Ref = p.Image, p.Commit, p.Deployment, p.Ref
+	return nil
+}
+
+// RollbackPick is what a rollback goes back to. An empty Image means no
+// history at all: an executor that knows the target's own previous state
+// (Swarm's PreviousSpec) fills it in Prepare, before policy sees the request.
+type RollbackPick struct {
+	Image, Commit string
+	// Deployment is the request ID of the deployment gone back to, if it
+	// was the bot's; Ref says where the image came from otherwise.
+	Deployment string
+	Ref        string
+}
+
+// pickRollback chooses from hist (newest first) the deployment named by
+// to, or without one the image that ran before the last successful
+// deploy (recorded as Replaced), else the newest successful deployment
+// before it with a different image.
+func pickRollback(target string, hist []cs.Deployment, to cs.RequestID) (RollbackPick, error) {
 	var current *cs.Deployment
 	for i := range hist {
 		if hist[i].Succeeded {
@@ -102,18 +126,14 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 	}
 	if current == nil {
 		if to != "" {
-			return fmt.Errorf("no deployment %s of %s is recorded", to, a.Target)
+			return RollbackPick{}, fmt.Errorf("no deployment %s of %s is recorded", to, target)
 		}
-		// No history: leave the image empty; an executor that knows the
-		// target's own previous state (Swarm's PreviousSpec) fills it in
-		// Prepare, exactly, before policy sees the request.
-		return nil
+		return RollbackPick{}, nil
 	}
 	// The image that ran before the last successful deploy, when the
 	// executor recorded it: right even when the bot never deployed it.
 	if to == "" && current.Replaced != "" && current.Replaced != current.Image {
-		a.Image, a.Ref = current.Replaced, "the image before "+string(current.ID)
-		return nil
+		return RollbackPick{Image: current.Replaced, Ref: "the image before " + string(current.ID)}, nil
 	}
 	var pick *cs.Deployment
 	for i := range hist {
@@ -121,10 +141,10 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 		switch {
 		case to != "" && d.ID == to:
 			if !d.Succeeded {
-				return fmt.Errorf("deployment %s of %s failed; roll back to a successful one (%s)", to, a.Target, deploymentIDs(hist))
+				return RollbackPick{}, fmt.Errorf("deployment %s of %s failed; roll back to a successful one (%s)", to, target, deploymentIDs(hist))
 			}
 			if d.Image == current.Image {
-				return fmt.Errorf("%s is already running %s (deployment %s)", a.Target, d.Image, current.ID)
+				return RollbackPick{}, fmt.Errorf("%s is already running %s (deployment %s)", target, d.Image, current.ID)
 			}
 			pick = d
 		case to == "" && pick == nil && d.Succeeded && d.Image != current.Image:
@@ -133,12 +153,11 @@ func (b *Bot) resolveRollback(ctx context.Context, to cs.RequestID, a *cs.Action
 	}
 	if pick == nil {
 		if to != "" {
-			return fmt.Errorf("no deployment %s of %s (recorded: %s)", to, a.Target, deploymentIDs(hist))
+			return RollbackPick{}, fmt.Errorf("no deployment %s of %s (recorded: %s)", to, target, deploymentIDs(hist))
 		}
-		return fmt.Errorf("no earlier successful deployment of %s with a different image than the current one (%s)", a.Target, current.Image)
+		return RollbackPick{}, fmt.Errorf("no earlier successful deployment of %s with a different image than the current one (%s)", target, current.Image)
 	}
-	a.Image, a.Commit, a.Deployment = pick.Image, pick.Commit, string(pick.ID)
-	return nil
+	return RollbackPick{Image: pick.Image, Commit: pick.Commit, Deployment: string(pick.ID)}, nil
 }
 
 func deploymentIDs(hist []cs.Deployment) string {

@@ -113,7 +113,11 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 		walk(bucketAuditActor, fieldActor, string(q.Actor))
 	default:
 		c := audit.Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		k, v := c.Last()
+		if q.Before != 0 {
+			k, v = seekBefore(c, u64Key(q.Before))
+		}
+		for ; k != nil; k, v = c.Prev() {
 			more, kerr := keep(k, v)
 			if kerr != nil {
 				err = kerr
@@ -189,7 +193,8 @@ func matches(q bot.EventQuery, e cs.Event) bool {
 		q.Kind != "" && e.Kind != q.Kind,
 		q.Request != "" && e.Request != q.Request,
 		!q.Since.IsZero() && e.Time.Before(q.Since),
-		!q.Until.IsZero() && !e.Time.Before(q.Until):
+		!q.Until.IsZero() && !e.Time.Before(q.Until),
+		q.Before != 0 && e.Seq >= q.Before:
 		return false
 	}
 	return true

@@ -158,6 +158,11 @@ func testEvents(t *testing.T, open Opener) {
 		{"limit", bot.EventQuery{Limit: 1}, []uint64{7}},
 		{"limit over count", bot.EventQuery{Limit: 100}, []uint64{1, 2, 3, 4, 5, 6, 7}},
 		{"kind limit", bot.EventQuery{Kind: cs.EventLockSet, Limit: 1}, []uint64{7}},
+		{"before", bot.EventQuery{Before: 4}, []uint64{1, 2, 3}},
+		{"before limit: the next page", bot.EventQuery{Before: 6, Limit: 2}, []uint64{4, 5}},
+		{"before and target", bot.EventQuery{Target: "www", Before: 5, Limit: 2}, []uint64{2, 3}},
+		{"before past the end", bot.EventQuery{Before: 100}, []uint64{1, 2, 3, 4, 5, 6, 7}},
+		{"before the first", bot.EventQuery{Before: 1}, nil},
 		{"unknown target", bot.EventQuery{Target: "ww"}, nil},
 		{"unknown actor", bot.EventQuery{Actor: "U9"}, nil},
 	} {

@@ -1,0 +1,320 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sessionCookie is the name of the signed session cookie.
+const sessionCookie = "countersign_session"
+
+// Failed sign-ins from one address are limited to loginFailuresPerMinute;
+// past that the form answers 429 until the minute is over.
+const loginFailuresPerMinute = 5
+
+var (
+	errNoCredentials = errors.New("not signed in")
+	errBadToken      = errors.New("the token is not a read token")
+	errBadSession    = errors.New("the session cookie is invalid or has expired")
+	errUntrustedUser = errors.New("a user header from an address that is not a trusted proxy")
+)
+
+// authenticator decides who a request is: a bearer read token, a signed
+// session cookie, or a user named by the trusted proxy.
+type authenticator struct {
+	tokens []Token
+	proxy  *Proxy
+	key    []byte
+	ttl    time.Duration
+	secure bool
+	now    func() time.Time
+
+	mu       sync.Mutex
+	failures map[string]*failureWindow // by remote address
+}
+
+type failureWindow struct {
+	start time.Time
+	n     int
+}
+
+func newAuthenticator(cfg Config) *authenticator {
+	return &authenticator{
+		tokens: cfg.Tokens, proxy: cfg.Proxy, key: cfg.SessionKey, ttl: cfg.SessionTTL,
+		secure: cfg.SecureCookie, now: cfg.Now, failures: map[string]*failureWindow{},
+	}
+}
+
+// identify returns who r is, or why it is nobody: errNoCredentials when
+// it carries nothing, the other errors when what it carries is wrong.
+func (a *authenticator) identify(r *http.Request) (string, error) {
+	if a.proxy != nil && r.Header.Get(a.proxy.Header) != "" {
+		if !a.fromProxy(r) {
+			return "", errUntrustedUser
+		}
+		return "proxy:" + r.Header.Get(a.proxy.Header), nil
+	}
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", errBadToken
+		}
+		t, ok := a.token(strings.TrimSpace(token))
+		if !ok {
+			return "", errBadToken
+		}
+		return "token:" + t.Name, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", errNoCredentials
+	}
+	name, ok := a.session(c.Value)
+	if !ok {
+		return "", errBadSession
+	}
+	return "token:" + name, nil
+}
+
+// token finds the read token with this value, comparing each in
+// constant time.
+func (a *authenticator) token(value string) (Token, bool) {
+	var found Token
+	ok := false
+	for _, t := range a.tokens {
+		if subtle.ConstantTimeCompare([]byte(value), []byte(t.Value)) == 1 {
+			found, ok = t, true
+		}
+	}
+	return found, ok && value != ""
+}
+
+func (a *authenticator) fromProxy(r *http.Request) bool {
+	ip, ok := remoteIP(r)
+	if !ok {
+		return false
+	}
+	for _, p := range a.proxy.Trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteIP(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+// A session cookie is "NAME|EXPIRY|TOKENTAG" (base64url) "." its HMAC.
+// TOKENTAG is a hash of the token's value, so that changing a token's
+// value in config ends the sessions it opened; a removed token's name
+// no longer resolves.
+func (a *authenticator) newSession(t Token) (value string, expires time.Time) {
+	expires = a.now().Add(a.ttl).Truncate(time.Second)
+	payload := fmt.Sprintf("%s|%d|%s", t.Name, expires.Unix(), tokenTag(t))
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + a.sign(payload), expires
+}
+
+func (a *authenticator) session(value string) (name string, ok bool) {
+	enc, mac, found := strings.Cut(value, ".")
+	if !found {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || !hmac.Equal([]byte(mac), []byte(a.sign(string(raw)))) {
+		return "", false
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 3 {
+		return "", false
+	}
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || !a.now().Before(time.Unix(exp, 0)) {
+		return "", false
+	}
+	for _, t := range a.tokens {
+		if t.Name == parts[0] && hmac.Equal([]byte(tokenTag(t)), []byte(parts[2])) {
+			return t.Name, true
+		}
+	}
+	return "", false
+}
+
+func (a *authenticator) sign(payload string) string {
+	m := hmac.New(sha256.New, a.key)
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func tokenTag(t Token) string {
+	sum := sha256.Sum256([]byte("countersign read token\x00" + t.Value))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+func (a *authenticator) cookie(value string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{
+		Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: a.secure,
+		SameSite: http.SameSiteStrictMode, Expires: expires,
+	}
+	if value == "" {
+		c.MaxAge = -1
+	}
+	return c
+}
+
+// tooManyFailures reports whether addr has used up its failed sign-ins
+// for the minute.
+func (a *authenticator) tooManyFailures(addr string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.failures[addr]
+	return w != nil && a.now().Sub(w.start) < time.Minute && w.n >= loginFailuresPerMinute
+}
+
+// failed counts a failed sign-in from addr.
+func (a *authenticator) failed(addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	for k, w := range a.failures { // forget old windows, so the map stays small
+		if now.Sub(w.start) >= time.Minute {
+			delete(a.failures, k)
+		}
+	}
+	w := a.failures[addr]
+	if w == nil {
+		w = &failureWindow{start: now}
+		a.failures[addr] = w
+	}
+	w.n++
+}
+
+func remoteKey(r *http.Request) string {
+	if ip, ok := remoteIP(r); ok {
+		return ip.String()
+	}
+	return r.RemoteAddr
+}
+
+// safeNext keeps a post-login redirect on this site: a path, never
+// "//host" or a full URL.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return u.RequestURI()
+}
+
+// loginForm shows the sign-in form.
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.auth.identify(r); err == nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.renderLogin(w, http.StatusOK, safeNext(r.URL.Query().Get("next")), "")
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, status int, next, problem string) {
+	s.render(w, status, "login", loginPage{
+		Next: next, Problem: problem, Proxy: s.cfg.Proxy != nil,
+		Tokens: len(s.cfg.Tokens) > 0,
+	}, "")
+}
+
+type loginPage struct {
+	Next, Problem string
+	Proxy, Tokens bool
+}
+
+// login checks the form's token and sets the session cookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	addr := remoteKey(r)
+	if s.auth.tooManyFailures(addr) {
+		w.Header().Set("Retry-After", "60")
+		s.renderLogin(w, http.StatusTooManyRequests, "/", "Too many failed sign-ins from your address: wait a minute and try again.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderLogin(w, http.StatusBadRequest, "/", "The form could not be read.")
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	t, ok := s.auth.token(strings.TrimSpace(r.PostForm.Get("token")))
+	if !ok {
+		s.auth.failed(addr)
+		if err := s.cfg.Source.RefuseWeb(r.Context(), "sign-in with a wrong token", addr); err != nil {
+			s.log.Error("audit a refused web sign-in", "err", err)
+		}
+		s.renderLogin(w, http.StatusUnauthorized, next, "That is not a read token.")
+		return
+	}
+	if err := s.cfg.Source.WebSignedIn(r.Context(), t.Name, addr); err != nil {
+		// A sign-in that cannot be audited does not happen.
+		s.log.Error("audit a web sign-in", "err", err)
+		s.renderLogin(w, http.StatusServiceUnavailable, next, "The sign-in could not be recorded in the audit trail; try again later.")
+		return
+	}
+	value, expires := s.auth.newSession(t)
+	http.SetCookie(w, s.auth.cookie(value, expires))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout clears the session cookie.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, s.auth.cookie("", time.Unix(0, 0)))
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// page wraps a page handler: signed in, or sent to the login form (a
+// browser) or answered 401 (a script that sent a wrong token).
+func (s *Server) page(h func(w http.ResponseWriter, r *http.Request, who string)) http.Handler {
+	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who, err := s.auth.identify(r)
+		switch {
+		case err == nil:
+			h(w, r, who)
+		case errors.Is(err, errNoCredentials), errors.Is(err, errBadSession):
+			if errors.Is(err, errBadSession) {
+				http.SetCookie(w, s.auth.cookie("", time.Unix(0, 0)))
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		default:
+			addr := remoteKey(r)
+			if s.auth.tooManyFailures(addr) {
+				w.Header().Set("Retry-After", "60")
+				http.Error(w, "too many failed sign-ins from your address: wait a minute", http.StatusTooManyRequests)
+				return
+			}
+			s.auth.failed(addr)
+			if rerr := s.cfg.Source.RefuseWeb(r.Context(), err.Error(), addr); rerr != nil {
+				s.log.Error("audit a refused web request", "err", rerr)
+			}
+			s.log.Warn("web page refused", "path", r.URL.Path, "remote", addr, "reason", err.Error())
+			w.Header().Set("WWW-Authenticate", `Bearer realm="countersign"`)
+			http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		}
+	}), true)
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/countersign/countersign/bot"
+)
+
+// liveFor is how long an executor's answer is reused: pages refresh every
+// few seconds and each answer costs an engine or SSH round trip.
+const liveFor = 15 * time.Second
+
+// liveTimeout bounds how long a page waits for the executors.
+const liveTimeout = 3 * time.Second
+
+// liveCache keeps the executors' answers to "what runs now".
+type liveCache struct {
+	mu      sync.Mutex
+	entries map[string]liveEntry
+}
+
+type liveEntry struct {
+	Text    string
+	Problem string
+	at      time.Time
+}
+
+// liveStatus answers what each service runs now, asking the executors
+// whose answer is older than liveFor, all at once, for liveTimeout at
+// most. A service whose executor cannot tell is left out.
+func (s *Server) liveStatus(ctx context.Context, services []string) map[string]liveEntry {
+	now := s.cfg.Now()
+	out := map[string]liveEntry{}
+	var stale []string
+	s.live.mu.Lock()
+	for _, name := range services {
+		if e, ok := s.live.entries[name]; ok && now.Sub(e.at) < liveFor {
+			out[name] = e
+		} else {
+			stale = append(stale, name)
+		}
+	}
+	s.live.mu.Unlock()
+	if len(stale) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, liveTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, name := range stale {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text, err := s.cfg.Source.LiveStatus(ctx, name)
+			if errors.Is(err, bot.ErrNoLiveStatus) {
+				return
+			}
+			e := liveEntry{Text: text, at: now}
+			if err != nil {
+				e = liveEntry{Problem: "could not read: " + brief(err.Error()), at: now}
+			}
+			mu.Lock()
+			out[name] = e
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	s.live.mu.Lock()
+	for _, name := range stale {
+		if e, ok := out[name]; ok {
+			s.live.entries[name] = e
+		}
+	}
+	s.live.mu.Unlock()
+	return out
+}
+
+// brief cuts a long error for the page; the log has it whole.
+func brief(s string) string {
+	r := []rune(s)
+	if len(r) > 300 {
+		return string(r[:300]) + "…"
+	}
+	return s
+}
