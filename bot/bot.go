@@ -109,7 +109,7 @@ type Bot struct {
 	// draining: Drain was called; no new work starts.
 	draining bool
 
-	webRefusals *windowLimiter
+	webRefusals *RefusalLimiter
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -128,7 +128,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
-		webRefusals: &windowLimiter{max: webRefusalsPerMinute},
+		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
 }
 

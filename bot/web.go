@@ -18,7 +18,7 @@ const webRefusalsPerMinute = 20
 // webRefusalsPerMinute a minute, refusals are only counted (the next
 // audited one says how many were not).
 func (b *Bot) RefuseWeb(ctx context.Context, reason, remote string) error {
-	suppressed, ok := b.webRefusals.allow(b.now())
+	suppressed, ok := b.webRefusals.Allow(b.now())
 	if !ok {
 		b.log.Warn("web sign-in refused, not audited (rate limit)", "reason", reason, "remote", remote)
 		return nil
@@ -42,25 +42,28 @@ func (b *Bot) WebSignedIn(ctx context.Context, who, remote string) error {
 	})
 }
 
-// windowLimiter lets through at most max events per minute and counts
-// the rest.
-type windowLimiter struct {
-	max        int
+// RefusalLimiter lets through at most Max events a minute and counts the
+// rest: the adapters use it so that a flood of forged requests cannot
+// fill the audit trail. The zero value with Max set is ready to use; it
+// is safe for concurrent use.
+type RefusalLimiter struct {
+	Max        int
 	mu         sync.Mutex
 	window     time.Time
 	n          int
 	suppressed int
 }
 
-// allow reports whether one more event may go through now, and how many
-// were held back since the last one that did.
-func (l *windowLimiter) allow(now time.Time) (suppressed int, ok bool) {
+// Allow reports whether one more event may go through now, and how many
+// were held back since the last one that did. A clock that went back
+// starts a new minute.
+func (l *RefusalLimiter) Allow(now time.Time) (suppressed int, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Minute {
+	if now.Sub(l.window) >= time.Minute || now.Before(l.window) {
 		l.window, l.n = now, 0
 	}
-	if l.n >= l.max {
+	if l.n >= l.Max {
 		l.suppressed++
 		return 0, false
 	}

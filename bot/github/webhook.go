@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -75,7 +74,7 @@ type Webhook struct {
 	maxBody int64
 	log     *slog.Logger
 	now     func() time.Time
-	limit   hookLimiter
+	limit   *bot.RefusalLimiter
 }
 
 // NewWebhook returns the intake for deliveries signed with secret. An
@@ -96,7 +95,8 @@ func NewWebhook(secret string, in Intake, opts WebhookOptions) (*Webhook, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now}, nil
+	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now,
+		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}}, nil
 }
 
 // ServeHTTP handles one delivery.
@@ -284,7 +284,7 @@ func (h *Webhook) refuseUnauthorized(w http.ResponseWriter, r *http.Request, d b
 // count goes into the reason of the next record written (bot.Delivery
 // has no field for it).
 func (h *Webhook) refuse(ctx context.Context, d bot.Delivery, reason string) {
-	suppressed, ok := h.limit.allow(h.now())
+	suppressed, ok := h.limit.Allow(h.now())
 	if !ok {
 		h.log.Debug("github delivery refused, not audited (rate limit)", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "reason", reason)
 		return
@@ -375,28 +375,5 @@ func hookClip(s string) string {
 	return strings.ToValidUTF8(s, "")
 }
 
-// hookLimiter lets through at most hookRefusalBurst refusal audits a
-// minute and counts the rest.
-type hookLimiter struct {
-	mu         sync.Mutex
-	window     time.Time
-	n          int
-	suppressed int
-}
-
-const hookRefusalBurst = 20
-
-func (l *hookLimiter) allow(now time.Time) (suppressed int, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Minute || now.Before(l.window) {
-		l.window, l.n = now, 0
-	}
-	if l.n >= hookRefusalBurst {
-		l.suppressed++
-		return 0, false
-	}
-	l.n++
-	suppressed, l.suppressed = l.suppressed, 0
-	return suppressed, true
-}
+// hookRefusalsPerMinute bounds the webhook.refused records written a minute.
+const hookRefusalsPerMinute = 20

@@ -54,7 +54,7 @@ type Adapter struct {
 	seen   *dedup
 	up     atomic.Bool // Socket Mode connected
 	socket atomic.Bool // running in Socket Mode
-	limit  refusalLimiter
+	limit  *bot.RefusalLimiter
 }
 
 // NewAdapter returns an adapter that posts with client and drives h.
@@ -71,7 +71,7 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
-		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute),
+		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute},
 	}
 }
 

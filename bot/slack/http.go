@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -125,7 +124,7 @@ func (a *Adapter) checkSignature(h http.Header, body []byte) string {
 // only counted, so that forged requests cannot fill the audit trail.
 func (a *Adapter) refuse(r *http.Request, reason, detail string) {
 	a.log.Warn("slack request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
-	suppressed, ok := a.limit.allow(time.Now())
+	suppressed, ok := a.limit.Allow(time.Now())
 	if !ok {
 		return
 	}
@@ -141,28 +140,5 @@ func (a *Adapter) refuse(r *http.Request, reason, detail string) {
 	}
 }
 
-// refusalLimiter lets through at most refusalBurst audits per minute and
-// counts the rest.
-type refusalLimiter struct {
-	mu         sync.Mutex
-	window     time.Time
-	n          int
-	suppressed int
-}
-
-const refusalBurst = 20
-
-func (l *refusalLimiter) allow(now time.Time) (suppressed int, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Minute {
-		l.window, l.n = now, 0
-	}
-	if l.n >= refusalBurst {
-		l.suppressed++
-		return 0, false
-	}
-	l.n++
-	suppressed, l.suppressed = l.suppressed, 0
-	return suppressed, true
-}
+// refusalsPerMinute bounds the chat.refused records written a minute.
+const refusalsPerMinute = 20
