@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func parsePages(commitURL func(service, sha string) string) (*pages, error) {
 	funcs := template.FuncMap{
 		"when":      when,
 		"digest":    shortDigest,
+		"digests":   shortDigests,
 		"short":     shortSHA,
 		"duration":  duration,
 		"commitURL": commitURL,
@@ -81,6 +83,12 @@ func shortDigest(image string) string {
 	return repo + "@sha256:" + dgst[:12] + "…"
 }
 
+var digestRE = regexp.MustCompile(`sha256:([0-9a-f]{12})[0-9a-f]{52}`)
+
+// shortDigests shortens every sha256 digest in a line of text (a live
+// status, a change), which would otherwise take a table's width.
+func shortDigests(s string) string { return digestRE.ReplaceAllString(s, "sha256:$1…") }
+
 func shortSHA(sha string) string {
 	if len(sha) > 7 {
 		return sha[:7]
@@ -102,7 +110,7 @@ func duration(start, end time.Time) string {
 
 // summaryKeys are the detail fields worth a line in the timeline, in the
 // order they are looked for.
-var summaryKeys = []string{"step", "summary", "reason", "outcome", "error", "text", "note"}
+var summaryKeys = []string{"step", "summary", "reason", "outcome", "error", "text", "note", "progress", "plan"}
 
 // summary picks the most telling field of a record's detail.
 func summary(e cs.Event) string {
@@ -113,6 +121,11 @@ func summary(e cs.Event) string {
 	for _, k := range summaryKeys {
 		if v, ok := d[k].(string); ok && v != "" {
 			return v
+		}
+	}
+	if l, ok := d["lock"].(map[string]any); ok {
+		if r, ok := l["reason"].(string); ok {
+			return "locked: " + r
 		}
 	}
 	if p, ok := d["policy"].(string); ok && p != "" {
