@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
+
+	cs "github.com/countersign/countersign"
 )
 
 // Scopes the bot token needs (channels:read to check it is in its
@@ -21,9 +24,25 @@ var (
 // privateScope is needed to check private channels (G…).
 const privateScope = "groups:read"
 
-// Identity is who the bot is in the workspace.
+// Identity is who the bot is in the workspace. URL is the workspace's
+// address as auth.test gives it (https://team.slack.com/).
 type Identity struct {
 	UserID, BotID, TeamID, Team, URL string
+}
+
+// Permalink returns the address of a delivered message in the workspace,
+// as Slack's "Copy link" gives it: URL/archives/CHANNEL/pTS, the ts
+// without its dot. It returns "" when the workspace URL is unknown or the
+// message has not been delivered (no channel or ts).
+func (id Identity) Permalink(ref cs.MessageRef) string {
+	if id.URL == "" || ref.Channel == "" || ref.TS == "" {
+		return ""
+	}
+	base := id.URL
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base + "archives/" + url.PathEscape(ref.Channel) + "/p" + url.PathEscape(strings.ReplaceAll(ref.TS, ".", ""))
 }
 
 // Check verifies at start-up that the tokens work and carry the scopes the

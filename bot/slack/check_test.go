@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 )
@@ -73,5 +74,28 @@ func TestClient_CheckPasses(t *testing.T) {
 	}
 	if ok, _ := c.Healthy(); !ok {
 		t.Error("not healthy after a good check")
+	}
+}
+
+func TestIdentity_Permalink(t *testing.T) {
+	ref := cs.MessageRef{ID: "m1", Channel: "C0DEPLOYS", TS: "1700000000.000100"}
+	const want = "https://team.slack.com/archives/C0DEPLOYS/p1700000000000100"
+	for _, tc := range []struct {
+		name string
+		url  string
+		ref  cs.MessageRef
+		want string
+	}{
+		{"workspace URL", "https://team.slack.com/", ref, want},
+		{"no trailing slash", "https://team.slack.com", ref, want},
+		{"no workspace URL", "", ref, ""},
+		{"not delivered", "https://team.slack.com/", cs.MessageRef{ID: "m1", Channel: "C0DEPLOYS"}, ""},
+		{"no channel", "https://team.slack.com/", cs.MessageRef{TS: "1700000000.000100"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (slack.Identity{URL: tc.url}).Permalink(tc.ref); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

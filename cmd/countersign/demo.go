@@ -43,7 +43,7 @@ func demoImages() []registry.DemoImage {
 const demoIntro = `Countersign demo — DRY RUN: the executors only describe what they would do;
 nothing outside this process is changed. Images come from an in-process
 registry at %[1]s; the database is %[2]s.
-
+%[6]s
 People: U0DEV0001 (devs), U0OPS0001 U0OPS0002 U0OPS0003 (ops), U0WWW0001 (www-owners).
 GitHub logins: hannesm is U0WWW0001, talex5 is U0OPS0001.
 24 Dec – 4 Jan (London) is a change freeze: add --break-glass REASON.
@@ -76,7 +76,7 @@ func (m *Main) demo(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	dbPath := fs.String("db", "", "keep the database in FILE (default: a temporary file, removed at exit)")
-	quiet := fs.Bool("quiet", false, "do not print the introduction")
+	quiet := fs.Bool("quiet", false, "do not print the introduction (nor serve the status page, whose token it prints)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		fmt.Fprintln(m.Stderr, "usage: countersign demo [--db FILE] [--quiet]")
 		return exitUsage
@@ -100,8 +100,21 @@ func (m *Main) demo(ctx context.Context, args []string) int {
 	if *dbPath != "" {
 		cfg.DB = *dbPath
 	}
-	if !*quiet {
-		fmt.Fprintf(m.Stdout, demoIntro, reg.URL, cfg.DB, demoWWW1, demoWWW2, demoOpam)
+	if *quiet {
+		return m.runShell(ctx, cfg, modeSimulated, demoResolver(), nil)
 	}
-	return m.runShell(ctx, cfg, modeSimulated, &registry.Resolver{PollInterval: 250 * time.Millisecond})
+	pages, err := listenDemoPages()
+	if err != nil {
+		return m.failf("%v", err)
+	}
+	defer pages.Close()
+	status := fmt.Sprintf("\nStatus page: %s — sign in with token %s (this run only)\n", pages.URL, pages.Token)
+	fmt.Fprintf(m.Stdout, demoIntro, reg.URL, cfg.DB, demoWWW1, demoWWW2, demoOpam, status)
+	return m.runShell(ctx, cfg, modeSimulated, demoResolver(), pages.start)
+}
+
+// demoResolver polls the in-process registry often, so that waits for
+// images are short.
+func demoResolver() *registry.Resolver {
+	return &registry.Resolver{PollInterval: 250 * time.Millisecond}
 }

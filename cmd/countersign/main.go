@@ -43,9 +43,9 @@ type Main struct {
 const usage = `usage: countersign COMMAND [flags]
 
 commands:
-  serve  --config FILE [--dry-run]       run the bot (HTTP: GitHub webhooks, Slack, /healthz, /metrics)
+  serve  --config FILE [--dry-run]       run the bot (HTTP: GitHub webhooks, Slack, web pages, /healthz, /metrics)
   shell  --config FILE [--dry-run]       the same bot with a terminal chat on stdin/stdout
-  demo                                   the shell with a built-in example config, in dry-run
+  demo                                   the shell with a built-in example config, in dry-run, and its status page
   config check --config FILE             check a config file; list every problem
   audit verify|list|export (--db FILE | --server URL)
                                          verify, query or export the audit trail

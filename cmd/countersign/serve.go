@@ -22,6 +22,7 @@ import (
 	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
+	"github.com/countersign/countersign/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -73,12 +74,15 @@ type server struct {
 	slack *slack.Adapter
 	// webhook takes GitHub deliveries; nil without github.webhook_secret.
 	webhook *github.Webhook
-	execs   *executors
-	http    *http.Server
-	reg     *prometheus.Registry
-	log     *slog.Logger
-	loops   sync.WaitGroup
-	stop    context.CancelFunc
+	// web serves the read-only pages; nil when nobody could sign in (no
+	// read token, no trusted proxy).
+	web   *web.Server
+	execs *executors
+	http  *http.Server
+	reg   *prometheus.Registry
+	log   *slog.Logger
+	loops sync.WaitGroup
+	stop  context.CancelFunc
 }
 
 // serveDeps are what tests replace: how Slack is reached.
@@ -107,7 +111,8 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
 	}
-	if _, err := client.Check(ctx, channels, cfg.Slack.SocketMode()); err != nil {
+	identity, err := client.Check(ctx, channels, cfg.Slack.SocketMode())
+	if err != nil {
 		execs.Close()
 		return nil, err
 	}
@@ -135,10 +140,18 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 			return nil, err
 		}
 	}
+	if s.web, err = newWeb(cfg, s.bot, db, identity.Permalink, log); err != nil {
+		db.Close()
+		execs.Close()
+		return nil, err
+	}
 	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
 		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), Dialer: deps.SlackDialer,
 	})
 	if err := s.bot.Start(ctx); err != nil {
+		if s.web != nil {
+			s.web.Close()
+		}
 		db.Close()
 		execs.Close()
 		return nil, err
@@ -187,12 +200,15 @@ func (s *server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close stops taking Slack work, stops the bot, closes the engine
-// connections and the database.
+// Close stops taking Slack work, stops the pages' background work and the
+// bot, closes the engine connections and the database.
 func (s *server) Close() {
 	s.stop()
 	s.slack.Close()
 	s.loops.Wait()
+	if s.web != nil {
+		s.web.Close()
+	}
 	s.bot.Close()
 	if err := s.execs.Close(); err != nil {
 		s.log.Error("close executors", "err", err)
@@ -209,8 +225,9 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("GET /audit/export", s.requireToken(http.HandlerFunc(s.auditExport)))
+	mux.Handle("GET /audit/export", s.requireReader(http.HandlerFunc(s.auditExport)))
 	mux.Handle("GET /backup", s.requireToken(http.HandlerFunc(s.backup)))
+	registerWeb(mux, s.web)
 	if s.webhook != nil {
 		mux.Handle("POST /webhooks/github", s.webhook)
 	} else {
@@ -246,14 +263,32 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // requireToken lets through only requests bearing audit.token.
 func (s *server) requireToken(next http.Handler) http.Handler {
+	return s.require(next, false)
+}
+
+// requireReader lets through what the web pages let in (a read token as
+// bearer, a session cookie, the trusted proxy) and audit.token.
+func (s *server) requireReader(next http.Handler) http.Handler {
+	return s.require(next, true)
+}
+
+func (s *server) require(next http.Handler, readers bool) http.Handler {
 	want := []byte(s.cfg.Audit.Token.Reveal())
+	hint := "unauthorized: send Authorization: Bearer <audit.token>"
+	if readers {
+		hint = "unauthorized: send Authorization: Bearer <audit.token or a read token>, or sign in at /login"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		ok := strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), want) == 1
-		if s.cfg.Audit.Token.IsZero() || !ok {
+		ok := !s.cfg.Audit.Token.IsZero() && strings.EqualFold(scheme, "Bearer") &&
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), want) == 1
+		if !ok && readers && s.web != nil {
+			_, ok = s.web.Authorized(r)
+		}
+		if !ok {
 			s.log.Warn("audit endpoint refused", "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countersign"`)
-			http.Error(w, "unauthorized: send Authorization: Bearer <audit.token>", http.StatusUnauthorized)
+			http.Error(w, hint, http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -22,7 +22,10 @@ import (
 	"github.com/countersign/countersign/cmd/countersign/config"
 )
 
-const serveToken = "audit-token-for-tests-0123456789"
+const (
+	serveToken     = "audit-token-for-tests-0123456789"
+	serveReadToken = "read-token-for-tests-0123456789"
+)
 
 // serveConfig writes a config that `serve` accepts: every secret it needs, inline.
 func serveConfig(t *testing.T, dir string, slackURL string, extra string) string {
@@ -62,10 +65,27 @@ policies:
 
 func startServer(t *testing.T) (url string, db string, stop func()) {
 	t.Helper()
+	return startServerWith(t, "", nil)
+}
+
+// startServerWith is startServer with extra appended to the config and
+// then edit, if not nil, applied to the file's text.
+func startServerWith(t *testing.T, extra string, edit func(string) string) (url string, db string, stop func()) {
+	t.Helper()
 	dir := t.TempDir()
 	sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test"})
 	t.Cleanup(sl.Close)
-	cfg, err := config.Load(serveConfig(t, dir, sl.APIURL(), ""))
+	path := serveConfig(t, dir, sl.APIURL(), extra)
+	if edit != nil {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(edit(string(b))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +111,7 @@ func startServer(t *testing.T) (url string, db string, stop func()) {
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not shut down")
 		}
-		for _, secret := range []string{serveToken, "xoxb-test", "slack-signing-secret-test", "gh-webhook-secret-test", "gh-token-test"} {
+		for _, secret := range []string{serveToken, serveReadToken, "xoxb-test", "slack-signing-secret-test", "gh-webhook-secret-test", "gh-token-test"} {
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("a secret reached the log: %s", secret)
 			}

@@ -35,11 +35,14 @@ func (m *Main) shell(ctx context.Context, args []string) int {
 	if *dryRun {
 		mode = modeDryRun
 	}
-	return m.runShell(ctx, cfg, mode, nil)
+	return m.runShell(ctx, cfg, mode, nil, nil)
 }
 
-// runShell runs the bot with the terminal chat until stdin ends.
-func (m *Main) runShell(ctx context.Context, cfg *config.Config, mode execMode, images bot.Images) int {
+// runShell runs the bot with the terminal chat until stdin ends. started,
+// if not nil, is called once the bot runs (the demo starts its status page
+// there); the stop it returns is called before the bot stops.
+func (m *Main) runShell(ctx context.Context, cfg *config.Config, mode execMode, images bot.Images,
+	started func(*bot.Bot, *store.DB, *slog.Logger) (stop func(), err error)) int {
 	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	bc, execs, err := botConfig(ctx, cfg, mode, log)
 	if err != nil {
@@ -66,6 +69,13 @@ func (m *Main) runShell(ctx context.Context, cfg *config.Config, mode execMode, 
 		return m.failf("%v", err)
 	}
 	defer b.Close()
+	if started != nil {
+		stop, err := started(b, db, log)
+		if err != nil {
+			return m.failf("%v", err)
+		}
+		defer stop()
+	}
 	sh := &shell.Shell{Bot: b, Chat: chat, Echo: !m.stdinIsTerminal()}
 	if m.stdinIsTerminal() {
 		sh.Prompt = "> "

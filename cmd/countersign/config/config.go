@@ -8,8 +8,9 @@
 // Secrets are cs.Secret values: they print, log and marshal as
 // "[redacted]", and no problem message ever contains one. Every secret key
 // x may be given inline (x), from a file (x_file) or from the environment
-// (x_env). Tokens (every secret but SSH and GitHub App keys) must not
-// contain whitespace, and Slack's must be of the right kind.
+// (x_env). Tokens (every secret but SSH keys, GitHub App keys and the
+// web session key) must not contain whitespace, and Slack's must be of
+// the right kind.
 //
 // A problem shows at most the first 60 characters of a value it quotes,
 // and the value's length, so that a huge value does not come back whole.
@@ -61,6 +62,7 @@ type Config struct {
 	// must be longer.
 	ShutdownGrace time.Duration
 	Audit         Audit
+	Web           Web
 	Slack         Slack
 	GitHub        GitHub
 	Registries    []Registry
@@ -87,7 +89,8 @@ type Config struct {
 
 // Audit configures access to the audit trail over HTTP.
 type Audit struct {
-	// Token is the bearer token of GET /audit/export and GET /backup.
+	// Token is the bearer token of GET /audit/export and GET /backup. It
+	// is always a read token of the web pages too, named "audit".
 	Token cs.Secret
 	// Channel, if set, is where the bot posts the audit chain's anchor
 	// (SEQ:HASH) once a day and on `/cs audit anchor`, so that a copy of

@@ -23,6 +23,7 @@ func (d *decoder) config(n *yaml.Node) *Config {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
 	c.Audit = d.audit(o.obj("audit"))
+	c.Web = d.web(o.obj("web"), c.Audit.Token)
 	c.Slack = d.slack(o.obj("slack"))
 	c.GitHub = d.github(o.obj("github"))
 	c.Registries = d.registries(o, "registries")

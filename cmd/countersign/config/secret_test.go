@@ -87,6 +87,7 @@ registries: [{host: r.org, username: u, password_env: REG}]
 engines: {e: {host: "ssh://u@e.org", known_hosts: kh, ssh_key_file: sshkey}}
 hosts: {h: {address: h.org, user: u, known_hosts: kh, ssh_key: ` + secretMark + `hostkey}}
 dns: [{zone: m.org, server: ns.org, tsig_key: k, tsig_secret_env: TSIG}]
+web: {read_tokens: [{name: r, token: ` + secretMark + `read-token}], session_key: ` + secretMark + `-session-key-of-32-bytes-or-more}
 `
 	c, err := Parse([]byte(src), dir, env(environ))
 	if err != nil {
@@ -104,6 +105,8 @@ dns: [{zone: m.org, server: ns.org, tsig_key: k, tsig_secret_env: TSIG}]
 		{"engines.e.ssh_key", c.Engines["e"].SSHKey.Reveal()},
 		{"hosts.h.ssh_key", c.Hosts["h"].SSHKey.Reveal()},
 		{"dns[0].tsig_secret", c.DNS[0].TSIGSecret.Reveal()},
+		{"web.read_tokens[0].token", c.Web.ReadTokens[0].Token.Reveal()},
+		{"web.session_key", c.Web.SessionKey.Reveal()},
 	} {
 		if !strings.Contains(s.got, secretMark) {
 			t.Errorf("%s: got %q, want the secret", s.name, s.got)
@@ -141,6 +144,8 @@ services:
 	bad = strings.Replace(bad, "audit: {token_file: audit}", "audit: {token: "+secretMark+"1, token: "+secretMark+"2}", 1)
 	bad = strings.Replace(bad, "bot_token: xoxb-"+secretMark+"bot", "bot_token: xoxp-"+secretMark+"bot", 1)
 	bad = strings.Replace(bad, "password_env: REG", "password: \""+secretMark+" reg\"", 1)
+	bad = strings.Replace(bad, "token: "+secretMark+"read-token}", "token: "+secretMark+"rd}, {name: s, token: "+secretMark+"tsig00}", 1)
+	bad = strings.Replace(bad, "session_key: "+secretMark+"-session-key-of-32-bytes", "session_key: "+secretMark+"-short", 1)
 	writeFiles(t, dir, map[string]string{"kh": "garbage line here\n"})
 	// CheckFiles, so that the SSH keys (which do not parse) are read too.
 	_, err = Options{Dir: dir, LookupEnv: env(environ), CheckFiles: true}.Parse([]byte(bad))

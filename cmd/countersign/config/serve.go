@@ -13,7 +13,9 @@ import (
 // with no secret:
 //   - slack.bot_token, to talk to Slack;
 //   - slack.signing_secret in HTTP mode (no app_token), to verify Slack;
-//   - audit.token, which guards GET /audit/export and GET /backup;
+//   - audit.token, which guards GET /audit/export and GET /backup and
+//     is a read token of the web pages, so it must be 16 characters or
+//     more, like every read token;
 //   - github.webhook_secret when a service has a repo: pushes are
 //     verified with it. (Without github.token or a GitHub App serve
 //     starts and does not report statuses; it says so in its log.)
@@ -30,6 +32,10 @@ func (c *Config) CheckServe() error {
 		need(c.Slack.SigningSecret, "slack.signing_secret", "without app_token Slack calls the HTTP endpoints, whose requests are verified with it")
 	}
 	need(c.Audit.Token, "audit.token", "it guards GET /audit/export and GET /backup")
+	if t := c.Audit.Token; !t.IsZero() && len(t.Reveal()) < MinReadToken {
+		ps = append(ps, Problem{Path: "audit.token", Message: fmt.Sprintf(
+			"shorter than %d characters: it is also a read token of the web pages (make one with `openssl rand -base64 24`)", MinReadToken)})
+	}
 	for i, s := range c.Services {
 		if s.Repo == "" {
 			continue

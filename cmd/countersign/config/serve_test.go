@@ -9,7 +9,7 @@ import (
 func TestConfig_CheckServe(t *testing.T) {
 	full := func() *Config {
 		return &Config{
-			Audit:    Audit{Token: cs.NewSecret("a")},
+			Audit:    Audit{Token: cs.NewSecret("audit-token-0123456789")},
 			Slack:    Slack{BotToken: cs.NewSecret("b"), SigningSecret: cs.NewSecret("s")},
 			GitHub:   GitHub{WebhookSecret: cs.NewSecret("w"), Token: cs.NewSecret("t")},
 			Services: []Service{{Name: "plain"}, {Name: "www", Repo: "mirage/mirage-www"}},
@@ -35,6 +35,9 @@ func TestConfig_CheckServe(t *testing.T) {
 			c.GitHub = GitHub{}
 			c.Services = c.Services[:1]
 		}, nil},
+		{"short audit token", func(c *Config) { c.Audit.Token = cs.NewSecret("audit-token-012") }, []string{
+			"audit.token: shorter than 16 characters: it is also a read token of the web pages (make one with `openssl rand -base64 24`)",
+		}},
 		{"audit token", func(c *Config) { c.Audit = Audit{} }, []string{
 			`audit.token: required by serve: it guards GET /audit/export and GET /backup (give token, token_file or token_env)`,
 		}},
