@@ -333,6 +333,9 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 	var p browserProblems
 	ctx := openTab(t, b, &p)
 	shots := t.TempDir()
+	if dir := os.Getenv("WEB_SCREENSHOTS"); dir != "" { // to keep them for a look
+		shots = dir
+	}
 	defer p.check(t)
 
 	// Not signed in: the site sends the browser to the form.
@@ -383,6 +386,14 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 		}
 		t.Logf("wrote web/testdata/overview.png (%dx%d)", browserViewport, browserViewportHeight)
 	}
+
+	// On a phone the tables become cards: nothing wider than the screen.
+	browserDo(t, ctx, &p, "emulate a phone", chromedp.EmulateViewport(390, 844))
+	if w := browserEval[int](t, ctx, &p, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px wide screen the overview is %d px wide", w)
+	}
+	saveScreenshot(t, ctx, &p, shots, "overview-phone.png")
+	browserDo(t, ctx, &p, "back to a laptop", chromedp.EmulateViewport(browserViewport, browserViewportHeight))
 
 	lap("the overview")
 
