@@ -51,6 +51,7 @@ commands:
                                          verify, query or export the audit trail
   backup --server URL --out FILE         hot copy of a running bot's database
   slack manifest --config FILE           the Slack app manifest for that config
+  health [--url URL] [--timeout 5s]      exit 0 when the bot's /healthz answers 200 (a container healthcheck)
   version                                print the version
 
 Run 'countersign COMMAND -h' for a command's flags.
@@ -78,6 +79,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.backup(ctx, rest)
 	case "slack":
 		return m.slack(ctx, rest)
+	case "health":
+		return m.health(ctx, rest)
 	case "version":
 		fmt.Fprintln(m.Stdout, "countersign", version())
 		return exitOK
