@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 )
@@ -117,6 +119,52 @@ func BenchmarkAppend_8Writers(b *testing.B) {
 	db.mu.Unlock()
 }
 
+// BenchmarkRawUpdate_8Writers is BenchmarkAppend_8Writers's baseline:
+// bbolt alone, with its default options (fsync on every commit), 8
+// goroutines each putting one record per db.Update, the record being
+// benchEvent's sealed line, the bytes Append puts in the audit bucket.
+// No chain, no indexes, no group commit: bbolt serialises the Updates,
+// so this is about one fsync'd commit per record.
+func BenchmarkRawUpdate_8Writers(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	e := benchEvent(1)
+	line, err := e.Seal(1, cs.GenesisHash)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket(bucketAudit)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	const writers = 8
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				err := db.Update(func(tx *bolt.Tx) error {
+					return tx.Bucket(bucketAudit).Put(u64Key(uint64(i)), line)
+				})
+				if err != nil {
+					b.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(len(line)), "B/record")
+}
+
 // BenchmarkListTarget_1M lists one target's records (1,000 of them) among
 // 1,000,000.
 func BenchmarkListTarget_1M(b *testing.B) {
@@ -152,6 +200,32 @@ func BenchmarkVerify_1M(b *testing.B) {
 		n, _, err := db.VerifyAudit(context.Background())
 		if err != nil || n != bigRecords {
 			b.Fatalf("VerifyAudit = %d, %v; want %d records", n, err, bigRecords)
+		}
+	}
+}
+
+// BenchmarkRawScan_1M is the baseline of the 1M listing and verifying:
+// bbolt alone, read-only, a cursor over the audit bucket's 1,000,000
+// records, touching each value and decoding nothing.
+func BenchmarkRawScan_1M(b *testing.B) {
+	db, err := bolt.Open(bigDB(b), 0o400, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		n, size := 0, 0
+		err := db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketAudit).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				n++
+				size += len(v)
+			}
+			return nil
+		})
+		if err != nil || n != bigRecords || size == 0 {
+			b.Fatalf("scan = %d records, %v; want %d", n, err, bigRecords)
 		}
 	}
 }
