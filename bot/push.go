@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,13 @@ type Push struct {
 	Repo   string // repository.full_name, owner/name
 	Branch string
 	SHA    string // head_commit.id
+	// Before is the branch's commit before the push ("before"; zeros for
+	// a new branch), "" when unknown (the shell). With SHA it names the
+	// ref update, which GitHub sends once: the same update again under
+	// another delivery ID is a replay (or a second webhook) and is not
+	// acted on, while a force-push back to an older commit, whose Before
+	// differs, still deploys.
+	Before string
 	// Pusher is who pushed (pusher.name, sender.login): the requester.
 	Pusher string
 	// Author is the head commit's author's GitHub login
@@ -35,8 +43,12 @@ type PushResult struct {
 	// thread.
 	Services []string
 	// Ignored says why nothing was started (no service follows the
-	// branch); the webhook.received record says so too.
+	// branch, or the push repeats one already received); the
+	// webhook.received record says so too.
 	Ignored string
+	// Repeat: every service had already taken this very ref update
+	// (same Before and SHA) under another delivery ID; nothing was done.
+	Repeat bool
 }
 
 // Delivery identifies a webhook delivery for the audit trail.
@@ -71,7 +83,14 @@ type PushRecord struct {
 	// Status is the parent message's status line, in chat markup.
 	Status  Markup    `json:"status"`
 	Updated time.Time `json:"updated"`
+	// Befores are the Before of every push of this commit taken so far
+	// (the newest maxBefores): a push repeating one is a replay.
+	Befores []string `json:"befores,omitempty"`
 }
+
+// maxBefores bounds PushRecord.Befores; a commit is rarely pushed over
+// more than a few different heads.
+const maxBefores = 32
 
 // HandlePush starts a deploy thread for every service that follows the
 // pushed repository and branch: the parent message, the commit's image,
@@ -81,7 +100,7 @@ type PushRecord struct {
 // is done. A newer push to a branch supersedes the older one still
 // getting its image, and cancels its build.
 func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
-	p.SHA = strings.ToLower(p.SHA)
+	p.SHA, p.Before = strings.ToLower(p.SHA), strings.ToLower(p.Before)
 	var res PushResult
 	if b.stopping() {
 		return res, errShuttingDown // the intake answers 503: GitHub delivers it again later
@@ -111,13 +130,21 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
 			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
 		}
+		fresh, err := b.unseenBy(tx, matched, p)
+		if err != nil {
+			return err
+		}
+		if len(matched) > 0 && len(fresh) == 0 {
+			res.Repeat = true
+			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", short(p.SHA), short(p.Before))
+		}
 		if res.Ignored != "" {
 			detail["ignored"] = res.Ignored
 		}
 		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
 			return err
 		}
-		for _, s := range matched {
+		for _, s := range fresh {
 			rec, n, superseded, err := b.acceptPush(tx, s, p)
 			if err != nil {
 				return err
@@ -130,7 +157,7 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		return res, b.storeFailure(err)
 	}
 	b.counted(LaneChat, queued, 0)
-	if res.Duplicate {
+	if res.Duplicate || res.Repeat {
 		return res, nil
 	}
 	for _, o := range older {
@@ -140,6 +167,25 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		b.startPush(rec)
 	}
 	return res, nil
+}
+
+// unseenBy returns the services of matched that have not taken this ref
+// update (p.Before → p.SHA) yet.
+func (b *Bot) unseenBy(tx Tx, matched []Service, p Push) ([]Service, error) {
+	if p.Before == "" {
+		return matched, nil
+	}
+	var out []Service
+	for _, s := range matched {
+		rec, ok, err := tx.PushRecord(s.Name, p.SHA)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || !slices.Contains(rec.Befores, p.Before) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // acceptPush records the push for service s in tx: its thread (the one
@@ -166,6 +212,12 @@ func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecor
 		status = "pushed again: getting the image"
 	}
 	rec.Push, rec.State, rec.Status, rec.Updated, rec.Request = p, PushWaiting, status, b.now(), ""
+	if p.Before != "" {
+		rec.Befores = append(rec.Befores, p.Before)
+		if len(rec.Befores) > maxBefores {
+			rec.Befores = rec.Befores[len(rec.Befores)-maxBefores:]
+		}
+	}
 	if ok {
 		n, err := b.queuePushStatus(tx, s, rec)
 		if err != nil {

@@ -167,6 +167,49 @@ func TestPush_RedeliveryCreatesNothingAlsoAfterRestart(t *testing.T) {
 	}
 }
 
+// TestPush_ReplayUnderANewDeliveryIDDoesNothing: a captured push
+// delivery sent again with another X-GitHub-Delivery (the header is not
+// signed) must not redeploy an old commit on a branch that deploys
+// without approval; a real force-push back to it (another before) does.
+func TestPush_ReplayUnderANewDeliveryIDDoesNothing(t *testing.T) {
+	h := newHarness(t)
+	const zeros = "0000000000000000000000000000000000000000"
+	push := func(before, sha, delivery string) bot.PushResult {
+		t.Helper()
+		res, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: sha, Before: before,
+			Pusher: "someone", Author: "someone", Delivery: delivery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+		return res
+	}
+	push(zeros, shaA, "d-1") // R1: api runs A (auto on live)
+	push(shaA, shaB, "d-2")  // R2: api runs B
+	if n := h.exec.total(); n != 2 {
+		t.Fatalf("%d executions after two pushes, want 2", n)
+	}
+	res := push(zeros, shaA, "d-replayed") // the first delivery again
+	if !res.Repeat || res.Duplicate || !strings.Contains(res.Ignored, "a repeat of the push of aaaaaaa") {
+		t.Fatalf("replay: %+v, want Repeat with the reason", res)
+	}
+	if h.exists("R3") || h.exec.total() != 2 {
+		t.Fatalf("the replay created a request or ran (%d executions)", h.exec.total())
+	}
+	evs, err := h.bot.Events(h.ctx, bot.EventQuery{Kind: cs.EventWebhookReceived})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := string(evs[len(evs)-1].Detail); !strings.Contains(last, `"delivery":"d-replayed"`) || !strings.Contains(last, "a replay, or a second webhook") {
+		t.Errorf("the replay is not audited with its reason: %s", last)
+	}
+	push(shaB, shaA, "d-3") // a force-push of live back to A: a new ref update
+	h.wantState("R3", cs.StateSucceeded)
+	if n := h.exec.total(); n != 3 {
+		t.Fatalf("%d executions after the force-push back, want 3", n)
+	}
+}
+
 func TestPush_SameCommitReusesItsThread(t *testing.T) {
 	h := newHarness(t)
 	h.push("mirage/mirage-www", "master", shaA, "hannesm") // R1 pending

@@ -224,9 +224,12 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 	p := bot.Push{
 		Repo: d.Repo, Branch: branch,
 		// go-github fills HeadCommit.SHA only from the Events API.
-		SHA:    hc.GetID(),
+		SHA: hc.GetID(), Before: ev.GetBefore(),
 		Pusher: pusher, Author: hc.GetAuthor().GetLogin(), // head_commit.author.username
 		Title: strings.TrimSuffix(title, "\r"), URL: hc.GetURL(), Delivery: d.ID,
+	}
+	if p.Before != "" && !hookIsSHA(p.Before) {
+		return h.malformed(ctx, d, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before)))
 	}
 	if !hookIsSHA(p.SHA) {
 		return h.malformed(ctx, d, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA)))
@@ -237,6 +240,9 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 	}
 	if res.Duplicate {
 		return http.StatusOK, "duplicate delivery"
+	}
+	if res.Repeat {
+		return http.StatusOK, "ignored: " + res.Ignored
 	}
 	if len(res.Services) == 0 {
 		// HandlePush audited the push with the reason, in one record.

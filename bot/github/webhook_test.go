@@ -581,11 +581,11 @@ func TestWebhook_Push(t *testing.T) {
 	alice := map[string]any{"name": "Alice", "email": "alice@example.org", "username": "alice"}
 	noLogin := map[string]any{"name": "Alice", "email": "alice@example.org"}
 	fixturePush := bot.Push{Repo: hookRepo, Branch: "master", SHA: hookSHA, Pusher: "Codertocat", Author: "Codertocat",
-		Title: "Initial commit", URL: "https://github.com/Codertocat/Hello-World/commit/" + hookSHA, Delivery: "d1"}
+		Title: "Initial commit", URL: "https://github.com/Codertocat/Hello-World/commit/" + hookSHA, Delivery: "d1", Before: zeros}
 	// www is the push the generated deliveries make, changed by mod.
 	www := func(mod func(p *bot.Push)) *bot.Push {
 		p := bot.Push{Repo: "mirage/mirage-www", Branch: "live", SHA: sha, Pusher: "talex5", Author: "alice",
-			Title: "Fix the thing", URL: "https://github.com/mirage/mirage-www/commit/" + sha, Delivery: "d1"}
+			Title: "Fix the thing", URL: "https://github.com/mirage/mirage-www/commit/" + sha, Delivery: "d1", Before: zeros}
 		if mod != nil {
 			mod(&p)
 		}
@@ -616,6 +616,8 @@ func TestWebhook_Push(t *testing.T) {
 		{name: "tag deleted", code: 200, ignored: "tag push", body: hookFixture(t, "push-tag-deleted.json")},
 		{name: "not a branch", code: 200, ignored: "ref refs/pull/7/head is not a branch", body: gen("refs/pull/7/head", sha, false, head(sha, "x", alice), "talex5")},
 		{name: "head commit id not a hash", code: 400, ignored: "malformed payload", body: gen("refs/heads/live", sha, false, head("HEAD; rm -rf /", "x", alice), "talex5")},
+		{name: "before not a hash", code: 400, ignored: "malformed payload",
+			body: []byte(strings.Replace(string(gen("refs/heads/live", sha, false, head(sha, "x", alice), "talex5")), `"before":"`+zeros, `"before":"HEAD; rm -rf /`, 1))},
 		{name: "no repository", code: 400, ignored: "malformed payload", body: []byte(`{"ref":"refs/heads/live","head_commit":{"id":"` + sha + `"}}`)},
 		{name: "not JSON", code: 400, ignored: "malformed payload", body: []byte(`{"ref": "refs/heads/live",`)},
 		{name: "wrong types", code: 400, ignored: "malformed payload", body: []byte(`{"ref": 42}`)},
@@ -695,7 +697,8 @@ func TestWebhook_Events(t *testing.T) {
 }
 
 // TestWebhook_Duplicate: a redelivery is acknowledged and does nothing,
-// also after the bot restarts on the same database.
+// also after the bot restarts on the same database; the same ref update
+// under another delivery ID is a replay.
 func TestWebhook_Duplicate(t *testing.T) {
 	w := hookNewWorld(t, hookService("www", hookRepo, "master"), hookService("next", hookRepo, "master"))
 	push, ping := hookFixture(t, "push-branch-created.json"), hookFixture(t, "ping.json")
@@ -731,8 +734,16 @@ func TestWebhook_Duplicate(t *testing.T) {
 	check("redelivered")
 	w.restart()
 	check("redelivered after a restart")
-	// A new delivery of the same commit is a new push.
-	send("push", "push-2", push, "ok: deploy threads for www, next")
+	// The same ref update under a new delivery ID (the header is not
+	// signed) is a replay: audited, nothing done.
+	send("push", "push-2", push, "ignored: a repeat of the push of 6113728 over 0000000 already received under another delivery ID (a replay, or a second webhook): nothing done")
+	if got := len(w.requests()); got != requests {
+		t.Errorf("after a replay: %d requests, want %d", got, requests)
+	}
+	// The same commit pushed over another head (a force-push back) is a
+	// new push.
+	again := bytes.Replace(push, []byte(`"before": "0000000000000000000000000000000000000000"`), []byte(`"before": "`+strings.Repeat("e", 40)+`"`), 1)
+	send("push", "push-3", again, "ok: deploy threads for www, next")
 }
 
 // TestWebhook_NoDeliveryID: GitHub always sends one, but a delivery
