@@ -83,10 +83,24 @@ func (e *Engine) CheckApproval(d cs.Decision, in ApprovalInput) (group string, e
 	}
 	if len(open) == 0 {
 		full := make([]string, len(member))
+		groups := make([]string, len(member))
 		for i, j := range member {
+			groups[i] = d.Requires[j].Group
 			full[i] = fmt.Sprintf("%s already has %d of %d%s", d.Requires[j].Group, len(t.filled[j]), d.Requires[j].Count, mentions(t.filled[j]))
 		}
-		return "", fmt.Errorf("%w: %s", ErrNotNeeded, strings.Join(full, "; "))
+		// Say what is still missing, so that "not needed" is not read as
+		// "the request needs nothing more".
+		var missing []string
+		for j, r := range d.Requires {
+			if t.room(j) > 0 {
+				missing = append(missing, fmt.Sprintf("%s %d/%d", r.Group, len(t.filled[j]), r.Count))
+			}
+		}
+		still := ""
+		if len(missing) > 0 {
+			still = "; it still needs " + strings.Join(missing, ", ") + " from someone in those groups"
+		}
+		return "", fmt.Errorf("%w from %s: %s%s", ErrNotNeeded, strings.Join(groups, " or "), strings.Join(full, "; "), still)
 	}
 	return d.Requires[e.bestLine(d.Requires, t, open, in)].Group, nil
 }

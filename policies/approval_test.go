@@ -66,7 +66,7 @@ func TestEngine_CheckApproval(t *testing.T) {
 		{"in both, ops full", p, ApprovalInput{Approver: "B", Requester: "U9", Approvals: approvals("A", "ops")}, "owners", nil, nil},
 		{"in both, owners full", p, ApprovalInput{Approver: "B", Requester: "U9", Approvals: approvals("C", "owners")}, "ops", nil, nil},
 		{"line full", p, ApprovalInput{Approver: "A", Requester: "U9", Approvals: approvals("B", "ops")},
-			"", ErrNotNeeded, []string{"ops already has 1 of 1 (@B)"}},
+			"", ErrNotNeeded, []string{"approval not needed from ops: ops already has 1 of 1 (@B); it still needs owners 0/1 from someone in those groups"}},
 		{"every line full", p, ApprovalInput{Approver: "B", Requester: "U9", Approvals: approvals("A", "ops", "C", "owners")},
 			"", ErrNotNeeded, []string{"ops already has 1 of 1 (@A)", "owners already has 1 of 1 (@C)"}},
 		{"self approval", pByA, ApprovalInput{Approver: "A", Requester: "A"}, "", ErrSelfApproval, []string{"A asked for it"}},
