@@ -394,6 +394,25 @@ func TestRollback_FirstAfterTheBotsFirstDeploy(t *testing.T) {
 	}
 }
 
+// TestRollback_ToTheBotsOwnDeploymentNamesItsCommit: when the image that
+// ran before the last deploy is one the bot deployed, the rollback names
+// that deployment and its commit (the approver sees it, GitHub gets a
+// deployment, the history keeps it).
+func TestRollback_ToTheBotsOwnDeploymentNamesItsCommit(t *testing.T) {
+	ex := &imageExec{running: map[string]string{"api": "reg/api@" + digest('0')}}
+	h := newHarness(t, func(c *harnessConfig) { c.exec = &ex.fakeExec; c.executor = ex })
+	h.say("UDEV1", "deploy api "+shaA)
+	h.say("UOPS1", "approve R1")
+	h.say("UDEV1", "deploy api "+shaB)
+	h.say("UOPS1", "approve R2")
+	h.wantState("R2", cs.StateSucceeded)
+	h.say("UDEV1", "rollback api")
+	r := h.wantState("R3", cs.StatePending)
+	if a := r.Action; a.Image != "reg/api@"+digest('3') || a.Commit != shaA || a.Deployment != "R1" {
+		t.Errorf("rollback to %s, commit %q, deployment %q: want R1's image, commit and ID", a.Image, a.Commit, a.Deployment)
+	}
+}
+
 // clockExec advances the test clock while it runs, as a real deploy takes time.
 type clockExec struct {
 	fakeExec

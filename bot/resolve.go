@@ -133,6 +133,14 @@ func pickRollback(target string, hist []cs.Deployment, to cs.RequestID) (Rollbac
 	// The image that ran before the last successful deploy, when the
 	// executor recorded it: right even when the bot never deployed it.
 	if to == "" && current.Replaced != "" && current.Replaced != current.Image {
+		// When the bot deployed that image itself, say which deployment
+		// and commit it was: the approver sees the commit, GitHub gets a
+		// deployment for it, the history keeps it.
+		for i := range hist {
+			if d := &hist[i]; d != current && d.Succeeded && d.Image == current.Replaced {
+				return RollbackPick{Image: d.Image, Commit: d.Commit, Deployment: string(d.ID)}, nil
+			}
+		}
 		return RollbackPick{Image: current.Replaced, Ref: "the image before " + string(current.ID)}, nil
 	}
 	var pick *cs.Deployment
