@@ -25,6 +25,9 @@ import (
 // leaves exactly the new record on named. The trail verifies, and the
 // TSIG secret is in neither the bot's log nor its trail.
 func TestE2E_DNSTwoGroups(t *testing.T) {
+	// Parallel with the other scenarios that wait more than they work
+	// (the outage's minute, Slack's pacing): CI time, not a dependency.
+	t.Parallel()
 	lap := laps(t)
 	ns := bindtest.Start(t, bindtest.Options{}) // skips, or fails under CI, without named
 	lap("named started")

@@ -39,6 +39,9 @@ const (
 // once, nothing was posted twice, GitHub's commit status and deployment
 // end in success (one deployment), and the audit trail verifies.
 func TestE2E_SlackAndGitHubOutage(t *testing.T) {
+	// Parallel with the other scenarios that wait more than they work
+	// (the outage's minute, Slack's pacing): CI time, not a dependency.
+	t.Parallel()
 	requireDocker(t)
 	lap := laps(t)
 	t.Log(swarmManager(t))

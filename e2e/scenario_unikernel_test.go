@@ -73,6 +73,9 @@ const (
 // It needs OpenSSH's sshd (not Docker): without it the test is skipped,
 // or fails when CI is set.
 func TestE2E_UnikernelOnAlbatross(t *testing.T) {
+	// Parallel with the other scenarios that wait more than they work
+	// (the outage's minute, Slack's pacing): CI time, not a dependency.
+	t.Parallel()
 	lap := laps(t)
 	host := ukStartHost(t)
 	impostor := host.KnownHostsWith(t, "known_hosts_impostor", ukNewHostKey(t))
