@@ -30,15 +30,13 @@ package e2e
 // RateLimit …) and records span them.
 //
 // The peers are small functions: startRegistry, pushWorkload,
-// workloadRepo / repoTarball (a commit's tarball as GitHub serves it),
-// and createSwarmService, swarmState, waitConverged.
+// workloadRepo / repoTarball (a commit's tarball as GitHub serves it) in
+// peers_registry_test.go, and createSwarmService, swarmState,
+// waitConverged in peers_swarm_test.go.
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
@@ -48,16 +46,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,13 +62,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"gopkg.in/yaml.v3"
 
 	"github.com/countersign/countersign/bot/github/githubtest"
@@ -979,327 +967,4 @@ func (s *serveRun) WaitAudit(pred func(auditRecord) bool, timeout time.Duration)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// startRegistry runs a go-containerregistry registry on 127.0.0.1 (plain
-// HTTP, which the engine and go-containerregistry allow on loopback)
-// until cleanup, when it also removes the images the engine pulled from
-// it. It returns host:port.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
-	host := strings.TrimPrefix(srv.URL, "http://")
-	t.Cleanup(func() {
-		removeImagesOf(t, host)
-		srv.Close()
-	})
-	return host
-}
-
-// removeImagesOf removes the engine's images from repositories of host.
-func removeImagesOf(t *testing.T, host string) {
-	out := mustDocker(t, "image", "ls", "--digests", "--format", "{{.Repository}} {{.ID}}")
-	var ids []string
-	for _, line := range strings.Split(out, "\n") {
-		repo, id, _ := strings.Cut(line, " ")
-		if strings.HasPrefix(repo, host+"/") && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) > 0 {
-		mustDocker(t, append([]string{"image", "rm", "--force"}, ids...)...)
-	}
-}
-
-// pushWorkload pushes an image FROM scratch holding testdata/app, with
-// VERSION=version, to repo:version and returns it as repo@sha256:….
-// It is made with go-containerregistry, not the engine: no build needed.
-func pushWorkload(t *testing.T, repo, version string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	writeTar(t, tw, &tar.Header{Name: "app", Mode: 0o755, Typeflag: tar.TypeReg}, workloadBinary(t))
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"VERSION=" + version},
-		Labels: map[string]string{e2eLabel: strconv.FormatInt(time.Now().UnixNano(), 10)}}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(repo+":"+version, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatalf("push %s: %v", tag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return repo + "@" + d.String()
-}
-
-// registryDigest returns repo:tag as the registry has it, repo@sha256:….
-func registryDigest(t *testing.T, repo, tag string) string {
-	t.Helper()
-	ref, err := name.NewTag(repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(ref)
-	if err != nil {
-		t.Fatalf("registry: %s: %v", ref, err)
-	}
-	return repo + "@" + desc.Digest.String()
-}
-
-// repoFile is one file of a commit.
-type repoFile struct {
-	Path string
-	Data []byte
-	Exec bool // mode 0775 rather than 0664, as git archive writes them
-}
-
-// repoTarball is repo at sha as GitHub's tarball API serves it (git
-// archive, gzip'd): a pax global header holding the commit, then the
-// files under "owner-name-<7 hex>/", directories first. Give it to
-// serveOptions.GitHub.Tarballs under "owner/name@sha".
-func repoTarball(t *testing.T, repo, sha string, files []repoFile) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": sha}, Format: tar.FormatPAX}); err != nil {
-		t.Fatal(err)
-	}
-	top := strings.ReplaceAll(repo, "/", "-") + "-" + sha[:7] + "/"
-	dirs := map[string]bool{}
-	for _, f := range files {
-		for i := range len(f.Path) {
-			if d := f.Path[:i+1]; f.Path[i] == '/' && !dirs[d] {
-				dirs[d] = true
-			}
-		}
-	}
-	writeTar(t, tw, &tar.Header{Name: top, Typeflag: tar.TypeDir, Mode: 0o775}, nil)
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		writeTar(t, tw, &tar.Header{Name: top + d, Typeflag: tar.TypeDir, Mode: 0o775}, nil)
-	}
-	for _, f := range files {
-		mode := int64(0o664)
-		if f.Exec {
-			mode = 0o775
-		}
-		writeTar(t, tw, &tar.Header{Name: top + f.Path, Typeflag: tar.TypeReg, Mode: mode}, f.Data)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// workloadRepo is a commit of a repository whose Dockerfile builds
-// testdata/app FROM scratch with VERSION=version, labelled for cleanup
-// (the image's label is the build time, for leftovers).
-func workloadRepo(t *testing.T, repo, sha, version string) []byte {
-	t.Helper()
-	dockerfile := fmt.Sprintf("FROM scratch\nLABEL %s=%d\nCOPY app /app\nENV VERSION=%s\nENTRYPOINT [\"/app\"]\n",
-		e2eLabel, time.Now().UnixNano(), version)
-	return repoTarball(t, repo, sha, []repoFile{
-		{Path: "Dockerfile", Data: []byte(dockerfile)},
-		{Path: "app", Data: workloadBinary(t), Exec: true},
-	})
-}
-
-// swarmService is what swarmState reads of a Swarm service.
-type swarmService struct {
-	Image         string // the spec's image
-	Update        string // UpdateStatus.State ("updating", "completed", "paused", …), "" before any update
-	UpdateMessage string
-	Tasks         []swarmTask // the tasks meant to run
-}
-
-// swarmTask is a task of a Swarm service.
-type swarmTask struct {
-	ID, Image, State, Err, Container string
-}
-
-var swarmLeftovers sync.Once
-
-// createSwarmService creates a replicated service name running image on
-// replicas tasks, labelled e2eLabel, quick to update (one task at a
-// time, stop-first, monitored 1s, stopped within 1s), and waits until its
-// tasks run. It removes the service at cleanup and waits for its
-// containers to go. The first call of a run removes services left by
-// interrupted runs.
-func createSwarmService(t *testing.T, name, image string, replicas int) {
-	t.Helper()
-	swarmLeftovers.Do(func() { removeSwarmLeftovers(t) })
-	stamp := strconv.FormatInt(time.Now().UnixNano(), 10)
-	t.Cleanup(func() { removeSwarmService(t, name) })
-	mustDocker(t, "service", "create", "--detach", "--no-resolve-image", "--name", name,
-		"--replicas", strconv.Itoa(replicas), "--label", e2eLabel+"="+stamp, "--container-label", e2eLabel+"="+stamp,
-		"--stop-grace-period", "1s", "--restart-delay", "1s",
-		"--update-parallelism", "1", "--update-order", "stop-first", "--update-monitor", "1s", "--update-failure-action", "pause",
-		image)
-	waitConverged(t, name, image, replicas, time.Minute)
-}
-
-// removeSwarmService removes the service and waits for its containers to go.
-func removeSwarmService(t *testing.T, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := docker(ctx, nil, nil, "service", "rm", name); err != nil {
-		t.Logf("remove service %s: %v", name, err)
-		return
-	}
-	if err := retry(45*time.Second, func() error {
-		ids, err := docker(ctx, nil, nil, "ps", "--all", "--quiet", "--filter", "label=com.docker.swarm.service.name="+name)
-		if err == nil && ids != "" {
-			err = fmt.Errorf("containers left: %s", strings.Join(strings.Fields(ids), " "))
-		}
-		return err
-	}); err != nil {
-		t.Errorf("service %s: %v", name, err)
-	}
-}
-
-// removeSwarmLeftovers removes the services and images labelled e2eLabel
-// that are older than leftoverAge: what interrupted runs left (younger
-// ones may belong to runs of other checkouts still going).
-func removeSwarmLeftovers(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	old := func(stamp string) bool {
-		ns, err := strconv.ParseInt(stamp, 10, 64)
-		return err == nil && time.Since(time.Unix(0, ns)) > leftoverAge
-	}
-	for _, kind := range []struct {
-		list, inspect, remove []string
-	}{
-		{[]string{"service", "ls", "--quiet", "--filter", "label=" + e2eLabel}, []string{"service", "inspect", "--format", "{{index .Spec.Labels \"" + e2eLabel + "\"}}"}, []string{"service", "rm"}},
-		{[]string{"image", "ls", "--quiet", "--no-trunc", "--filter", "label=" + e2eLabel}, []string{"image", "inspect", "--format", "{{index .Config.Labels \"" + e2eLabel + "\"}}"}, []string{"image", "rm", "--force"}},
-	} {
-		ids, err := docker(ctx, nil, nil, kind.list...)
-		if err != nil {
-			continue
-		}
-		for _, id := range slices.Compact(strings.Fields(ids)) {
-			stamp, err := docker(ctx, nil, nil, append(kind.inspect, id)...)
-			if err != nil || !old(stamp) {
-				continue
-			}
-			if _, err := docker(ctx, nil, nil, append(kind.remove, id)...); err == nil {
-				t.Logf("removed the leftover %s %s", kind.list[0], id)
-			}
-		}
-	}
-}
-
-// swarmState reads the service's spec image, update status and the tasks
-// meant to run, from the engine.
-func swarmState(name string) (swarmService, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := docker(ctx, nil, nil, "service", "inspect", name)
-	if err != nil {
-		return swarmService{}, err
-	}
-	var svcs []struct {
-		Spec struct {
-			TaskTemplate struct{ ContainerSpec struct{ Image string } }
-		}
-		UpdateStatus *struct{ State, Message string }
-	}
-	if err := json.Unmarshal([]byte(out), &svcs); err != nil || len(svcs) != 1 {
-		return swarmService{}, fmt.Errorf("docker service inspect %s: %v: %s", name, err, out)
-	}
-	st := swarmService{Image: svcs[0].Spec.TaskTemplate.ContainerSpec.Image}
-	if u := svcs[0].UpdateStatus; u != nil {
-		st.Update, st.UpdateMessage = u.State, u.Message
-	}
-	ids, err := docker(ctx, nil, nil, "service", "ps", "--quiet", "--no-trunc", "--filter", "desired-state=running", name)
-	if err != nil || ids == "" {
-		return st, err
-	}
-	out, err = docker(ctx, nil, nil, append([]string{"inspect", "--type", "task"}, strings.Fields(ids)...)...)
-	if err != nil {
-		return st, err
-	}
-	var tasks []struct {
-		ID   string
-		Spec struct{ ContainerSpec struct{ Image string } }
-		// Status.ContainerStatus is absent until the task has a container.
-		Status struct {
-			State, Err      string
-			ContainerStatus *struct{ ContainerID string }
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &tasks); err != nil {
-		return st, fmt.Errorf("docker inspect tasks of %s: %v", name, err)
-	}
-	for _, tk := range tasks {
-		task := swarmTask{ID: tk.ID, Image: tk.Spec.ContainerSpec.Image, State: tk.Status.State, Err: tk.Status.Err}
-		if tk.Status.ContainerStatus != nil {
-			task.Container = tk.Status.ContainerStatus.ContainerID
-		}
-		st.Tasks = append(st.Tasks, task)
-	}
-	return st, nil
-}
-
-// waitConverged waits until the service's spec names image, no update is
-// under way, and exactly replicas tasks are meant to run and run image;
-// then it returns the state. After timeout it fails the test with the
-// service's tasks.
-func waitConverged(t *testing.T, name, image string, replicas int, timeout time.Duration) swarmService {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st, err := swarmState(name)
-		done := err == nil && st.Image == image && (st.Update == "" || st.Update == "completed") && len(st.Tasks) == replicas
-		for _, task := range st.Tasks {
-			done = done && task.State == "running" && task.Image == image
-		}
-		if done {
-			return st
-		}
-		if time.Now().After(deadline) {
-			tasks := dockerLog(context.Background(), "service", "ps", "--no-trunc", name)
-			t.Fatalf("service %s did not converge on %s (%d tasks) within %s: %+v %v\n%s", name, image, replicas, timeout, st, err, tasks)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// containerDigests returns the repo@sha256:… names of the image the
-// container runs, as the engine has them.
-func containerDigests(t *testing.T, container string) []string {
-	t.Helper()
-	id := mustDocker(t, "inspect", "--type", "container", "--format", "{{.Image}}", container)
-	var digests []string
-	if err := json.Unmarshal([]byte(mustDocker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", id)), &digests); err != nil {
-		t.Fatal(err)
-	}
-	return digests
 }
