@@ -42,6 +42,10 @@ func TestOutbox_ChatDownThenBack(t *testing.T) {
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.sayNow("UDEV1", "deploy api "+shaA)
 	waitFor(t, "R1", func() bool { return h.exists("R1") })
+	// The outbox has tried and failed: from here on it is stalled and
+	// folds what is queued (before, a loaded machine could deliver
+	// attempts of edits queued ahead of the first failure one by one).
+	waitFor(t, "a failed delivery", func() bool { chat.mu.Lock(); defer chat.mu.Unlock(); return chat.calls > 0 })
 	h.sayNow("UOPS1", "approve R1")
 	waitFor(t, "R1 to run", func() bool { return h.exec.count("R1") == 1 })
 	waitFor(t, "R1 to succeed", func() bool {

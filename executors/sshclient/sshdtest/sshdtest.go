@@ -73,42 +73,20 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	conf := []string{
-		fmt.Sprintf("Port %d", port), "ListenAddress 127.0.0.1", "HostKey " + hostKey,
-		"PidFile " + filepath.Join(dir, "sshd.pid"), "AuthorizedKeysFile " + auth,
-		"PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
-		"UsePAM no", "StrictModes no", "Subsystem sftp internal-sftp", "LogLevel VERBOSE",
-	}
-	conf = append(conf, opts.Config...)
-	cfg := write("sshd_config", []byte(strings.Join(conf, "\n")+"\n"))
-	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
-	if err != nil {
-		t.Fatalf("sshdtest: %v", err)
-	}
-	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("sshdtest: start %s: %v", sshd, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
+	// A port picked free may be taken before sshd binds it (tests run in
+	// parallel packages): then sshd exits, or the dial reaches someone
+	// else. Only sshd's own "Server listening" line proves it is ours.
+	var addr string
+	for attempt := 1; ; attempt++ {
+		var ok bool
+		var why string
+		addr, ok, why = startSSHD(t, sshd, dir, write, hostKey, auth, opts.Config)
+		if ok {
 			break
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("sshdtest: sshd did not listen on %s: %v\n%s", addr, err, log)
+		if attempt == 5 {
+			t.Fatalf("sshdtest: sshd did not start after %d tries: %s", attempt, why)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	kh := write("known_hosts", []byte(knownHostsLine(addr, hostPub)))
 	return &Server{Addr: addr, Dir: dir, KnownHosts: kh, ClientKey: cs.NewSecret(string(clientPEM)),
@@ -161,4 +139,59 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startSSHD starts sshd on a free port and waits until it says it
+// listens there. ok is false (why says why) when it exited first, e.g.
+// because the port was taken meanwhile; the caller tries another.
+func startSSHD(t testing.TB, sshd, dir string, write func(string, []byte) string, hostKey, auth string, extra []string) (addr string, ok bool, why string) {
+	port := freePort(t)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	conf := []string{
+		fmt.Sprintf("Port %d", port), "ListenAddress 127.0.0.1", "HostKey " + hostKey,
+		"PidFile " + filepath.Join(dir, "sshd.pid"), "AuthorizedKeysFile " + auth,
+		"PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
+		"UsePAM no", "StrictModes no", "Subsystem sftp internal-sftp", "LogLevel VERBOSE",
+	}
+	conf = append(conf, extra...)
+	cfg := write("sshd_config", []byte(strings.Join(conf, "\n")+"\n"))
+	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
+	if err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
+	cmd := exec.Command(sshd, "-D", "-e", "-f", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("sshdtest: start %s: %v", sshd, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() {
+		cmd.Process.Kill()
+		<-exited
+		logf.Close()
+	}
+	listening := fmt.Sprintf("Server listening on 127.0.0.1 port %d", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log, _ := os.ReadFile(logf.Name())
+		select {
+		case <-exited:
+			logf.Close()
+			return addr, false, fmt.Sprintf("sshd exited:\n%s", log)
+		default:
+		}
+		if strings.Contains(string(log), listening) {
+			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				c.Close()
+				t.Cleanup(stop)
+				return addr, true, ""
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return addr, false, fmt.Sprintf("sshd did not listen on %s in 10 s:\n%s", addr, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
