@@ -85,7 +85,8 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 		if st, ok := s.Executor.(Statuser); ok {
 			text, err := st.Status(ctx, s.Name)
 			if err != nil {
-				text = "could not read: " + err.Error()
+				b.log.Warn("status: the executor could not say what runs", "service", s.Name, "err", err)
+				text = "could not read: " + brief(err)
 			}
 			out[i] += Textf("\n    now: %s", text)
 		}
