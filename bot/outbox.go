@@ -190,12 +190,59 @@ func (b *Bot) report(ctx context.Context, r Report) string {
 	if b.cfg.Reporter == nil || r.Repo == "" || r.SHA == "" {
 		return ""
 	}
-	o, err := b.queue(ctx, Outgoing{Lane: LaneGitHub, Op: OpReport, Report: &r})
+	var stored Outgoing
+	var removed int
+	err := b.store.Update(ctx, func(tx Tx) error {
+		removed = 0
+		if b.lanes[LaneGitHub].isStalled() {
+			var err error
+			if removed, err = b.coalesceReport(tx, r); err != nil {
+				return err
+			}
+		}
+		var err error
+		stored, err = tx.QueueOutgoing(Outgoing{Lane: LaneGitHub, Op: OpReport, Report: &r, Queued: b.now()})
+		return err
+	})
 	if err != nil {
 		b.log.Error("queue report", "repo", r.Repo, "err", err)
 		return ""
 	}
-	return o.ID
+	b.counted(LaneGitHub, 1, removed)
+	return stored.ID
+}
+
+// coalesceReport deletes the queued reports that r makes stale, skipping
+// the one being delivered: earlier commit statuses of the same commit and
+// context, earlier statuses of the same deployment. While the code host
+// is unreachable only the newest state of each is worth sending; the
+// deployment itself is always kept.
+func (b *Bot) coalesceReport(tx Tx, r Report) (n int, err error) {
+	queued, err := tx.Outbox(0)
+	if err != nil {
+		return 0, err
+	}
+	inflight := b.lanes[LaneGitHub].inFlight()
+	for _, o := range queued {
+		if o.Lane != LaneGitHub || o.Seq == inflight || o.Report == nil {
+			continue
+		}
+		q := o.Report
+		stale := false
+		switch {
+		case r.Status != nil && q.Status != nil:
+			stale = q.Repo == r.Repo && q.SHA == r.SHA && q.Status.Context == r.Status.Context
+		case r.DeploymentStatus != nil && q.DeploymentStatus != nil:
+			stale = q.DeploymentStatus.Deployment == r.DeploymentStatus.Deployment
+		}
+		if stale {
+			if err := tx.DeleteOutgoing(o.Seq); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (b *Bot) queue(ctx context.Context, o Outgoing) (Outgoing, error) {

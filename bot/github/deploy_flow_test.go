@@ -134,7 +134,12 @@ func TestReports_ThroughTheRESTAPIWithAnOutage(t *testing.T) {
 		}
 		states = append(states, s.State)
 	}
-	if got := strings.Join(states, " "); got != "queued in_progress success" {
-		t.Errorf("deployment statuses = %s, want queued in_progress success", got)
+	// Statuses queued while GitHub was down are folded into the newest, so
+	// which of queued and in_progress got out first depends on when the
+	// outage began; the order and the end do not.
+	switch got := strings.Join(states, " "); got {
+	case "queued in_progress success", "queued success", "in_progress success", "success":
+	default:
+		t.Errorf("deployment statuses = %s, want a part of queued in_progress success ending in success", got)
 	}
 }
