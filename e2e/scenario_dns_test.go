@@ -89,7 +89,7 @@ policies:
 	lap("approval asked")
 
 	// One of netops: still pending, nothing sent.
-	dnsClick(t, s, netops1, value)
+	s.Approve(t, netops1, value)
 	s.WaitAudit(func(r auditRecord) bool {
 		return r.Kind == "approval.granted" && r.Request == rid && r.Actor == netops1
 	}, 10*time.Second)
@@ -97,13 +97,13 @@ policies:
 		return m.TS == card.TS && strings.Contains(m.Text, "netops 1/1") && strings.Contains(m.Text, "owners 0/1")
 	}, 10*time.Second)
 	// Another of netops cannot fill the owners' line.
-	dnsClick(t, s, netops2, value)
+	s.Approve(t, netops2, value)
 	why := s.WaitReply(t, netops2, func(text string) bool { return strings.Contains(text, rid) }, 10*time.Second)
 	t.Logf("the second netops member was told: %s", why)
 	s.WaitAudit(func(r auditRecord) bool {
 		return r.Kind == "approval.refused" && r.Request == rid && r.Actor == netops2
 	}, 10*time.Second)
-	dnsNoExecution(t, s, rid)
+	s.NoExecution(t, rid)
 	if got := ns.Query(t, fqdn, "A"); !slices.Equal(got, []string{rr(seeded)}) {
 		t.Fatalf("after one approval named holds %q, want still %q", got, rr(seeded))
 	}
@@ -115,7 +115,7 @@ policies:
 	serial := ns.Serial(t)
 	lap("out-of-band change")
 
-	dnsClick(t, s, owner, value)
+	s.Approve(t, owner, value)
 	failed := s.WaitAudit(func(r auditRecord) bool {
 		return r.Request == rid && (r.Kind == "execution.failed" || r.Kind == "execution.succeeded")
 	}, 20*time.Second)
@@ -156,10 +156,10 @@ policies:
 	card2 := dnsCard(t, s, rid, 15*time.Second)
 	rid2, value2 := dnsButton(t, card2)
 	dnsShows(t, card2, "Current: "+line(outOfBand)+"\n", "Proposed: "+line(wanted)+"\n")
-	dnsClick(t, s, owner, value2)
+	s.Approve(t, owner, value2)
 	s.WaitAudit(func(r auditRecord) bool { return r.Kind == "approval.granted" && r.Request == rid2 }, 10*time.Second)
-	dnsNoExecution(t, s, rid2)
-	dnsClick(t, s, netops2, value2)
+	s.NoExecution(t, rid2)
+	s.Approve(t, netops2, value2)
 	done := s.WaitAudit(func(r auditRecord) bool {
 		return r.Request == rid2 && (r.Kind == "execution.failed" || r.Kind == "execution.succeeded")
 	}, 20*time.Second)
@@ -247,24 +247,6 @@ func dnsButton(t *testing.T, card slacktest.Message) (string, string) {
 		t.Fatalf("Approve button %q: %v", value, err)
 	}
 	return string(rid), value
-}
-
-// dnsClick is user clicking Approve with value; the bot must take it.
-func dnsClick(t *testing.T, s *serveRun, user, value string) {
-	t.Helper()
-	if a := s.Click(user, bot.ButtonApprove, value); a.Status != 200 {
-		t.Fatalf("%s's click on %s: %s", user, value, a)
-	}
-}
-
-// dnsNoExecution fails the test if request rid has started executing.
-func dnsNoExecution(t *testing.T, s *serveRun, rid string) {
-	t.Helper()
-	for _, r := range s.Audit() {
-		if r.Request == rid && strings.HasPrefix(r.Kind, "execution.") {
-			t.Fatalf("%s: %s before every group approved", rid, r.Kind)
-		}
-	}
 }
 
 // dnsRecord returns the one record of kind for request rid.

@@ -104,7 +104,7 @@ windows:
 	if buttonValue(msg, bot.ButtonApprove) != "" {
 		t.Errorf("the refused %s has an Approve button", rid)
 	}
-	fzNoExecution(t, s, rid)
+	s.NoExecution(t, rid)
 	fzRuns(t, swarmName, v1)
 	lap("plain deploy refused by the freeze")
 
@@ -142,17 +142,17 @@ windows:
 	}
 	lap("break-glass asks the window's approvals")
 
-	fzClick(t, s, ops1, value)
+	s.Approve(t, ops1, value)
 	s.WaitAudit(func(r auditRecord) bool {
 		return r.Kind == "approval.granted" && r.Request == rid2 && r.Actor == ops1
 	}, 10*time.Second)
 	s.WaitMessage(t, func(m slacktest.Message) bool { return m.TS == card.TS && strings.Contains(m.Text, "ops 1/2") }, 10*time.Second)
 	// The policy's one approval is not enough inside the window.
-	fzNoExecution(t, s, rid2)
+	s.NoExecution(t, rid2)
 	fzRuns(t, swarmName, v1)
 	lap("one of two: still pending")
 
-	fzClick(t, s, ops2, value)
+	s.Approve(t, ops2, value)
 	waitConverged(t, swarmName, v2, 1, 60*time.Second)
 	lap("second approval; service converged on v2")
 	done := s.WaitAudit(func(r auditRecord) bool {
@@ -206,24 +206,6 @@ windows:
 		}
 	}
 	lap("audit verified")
-}
-
-// fzClick is user clicking Approve with value; the bot must take it.
-func fzClick(t *testing.T, s *serveRun, user, value string) {
-	t.Helper()
-	if a := s.Click(user, bot.ButtonApprove, value); a.Status != 200 {
-		t.Fatalf("%s's click on %s: %s", user, value, a)
-	}
-}
-
-// fzNoExecution fails the test if request rid has started executing.
-func fzNoExecution(t *testing.T, s *serveRun, rid string) {
-	t.Helper()
-	for _, r := range s.Audit() {
-		if r.Request == rid && strings.HasPrefix(r.Kind, "execution.") {
-			t.Fatalf("%s: %s, want no execution", rid, r.Kind)
-		}
-	}
 }
 
 // fzRuns fails the test unless the service's spec still names image.

@@ -64,6 +64,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/github/githubtest"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 )
@@ -710,6 +711,25 @@ func (s *serveRun) ClickOn(m slacktest.Message, b button, user string) answer {
 			ActionTS: fmt.Sprintf("%d.%06d", time.Now().Unix(), n%1e6)}},
 	}
 	return s.SlackPost("/slack/interactions", p.Form())
+}
+
+// Approve is user clicking Approve with value (bot.ButtonValue of the
+// request's buttons); the bot must answer 200.
+func (s *serveRun) Approve(t testing.TB, user, value string) {
+	t.Helper()
+	if a := s.Click(user, bot.ButtonApprove, value); a.Status != http.StatusOK {
+		t.Fatalf("%s's click on %s: %s", user, value, a)
+	}
+}
+
+// NoExecution fails the test if request rid has started executing.
+func (s *serveRun) NoExecution(t testing.TB, rid string) {
+	t.Helper()
+	for _, r := range s.Audit() {
+		if r.Request == rid && strings.HasPrefix(r.Kind, "execution.") {
+			t.Fatalf("%s: %s, want no execution yet", rid, r.Kind)
+		}
+	}
 }
 
 // Messages returns every message the bot posted (as it stands after its
