@@ -6,6 +6,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -161,11 +162,20 @@ func (b *Bot) Start(ctx context.Context) error {
 		for _, r := range open {
 			switch r.State {
 			case cs.StateExecuting:
-				r.State, r.Outcome, r.Updated = cs.StateInterrupted, "the bot stopped while this was running; it was not run again", b.now()
+				// Where it stopped is what whoever checks the target needs.
+				last, err := lastStep(tx, r.ID)
+				if err != nil {
+					return err
+				}
+				r.State, r.Updated = cs.StateInterrupted, b.now()
+				r.Outcome = "the bot stopped while this was running; it was not run again"
+				if last != "" {
+					r.Outcome = string(Textf("the bot stopped while this was running, after: %s; it was not run again", last))
+				}
 				if err := tx.PutRequest(r); err != nil {
 					return err
 				}
-				if _, err := tx.Append(b.event(cs.EventExecutionInterrupted, cs.ActorBot, &r, map[string]any{"reason": r.Outcome})); err != nil {
+				if _, err := tx.Append(b.event(cs.EventExecutionInterrupted, cs.ActorBot, &r, map[string]any{"reason": r.Outcome, "last_step": last})); err != nil {
 					return err
 				}
 				interrupted = append(interrupted, r)
@@ -201,7 +211,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		}()
 	}
 	for _, r := range interrupted {
-		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: the bot stopped while it was running. It was not run again; check the target and request it anew if needed.", r.ID), r))
+		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: ", r.ID)+Markup(r.Outcome)+". Check the target and request it anew if needed.", r))
 		b.refresh(ctx, r)
 	}
 	for _, r := range closed {
@@ -404,4 +414,19 @@ func (b *Bot) RefuseChat(ctx context.Context, reason string, detail map[string]a
 		_, err := tx.Append(b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
 		return err
 	})
+}
+
+// lastStep is the last execution.step recorded for request id, or "".
+func lastStep(tx ReadTx, id cs.RequestID) (string, error) {
+	evs, err := tx.Events(EventQuery{Request: id, Kind: cs.EventExecutionStep, Limit: 1})
+	if err != nil || len(evs) == 0 {
+		return "", err
+	}
+	var d struct {
+		Step string `json:"step"`
+	}
+	if json.Unmarshal(evs[0].Detail, &d) != nil {
+		return "", nil
+	}
+	return d.Step, nil
 }

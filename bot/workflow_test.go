@@ -409,6 +409,49 @@ func TestBot_RestartMarksInterrupted(t *testing.T) {
 	verifyAudit(t, h2.db)
 }
 
+// stepThenHang reports one step of its own and then never finishes, as a
+// deploy does when the bot is killed in the middle of it.
+type stepThenHang struct {
+	fakeExec
+	stepped chan struct{}
+}
+
+func (e *stepThenHang) Execute(ctx context.Context, r cs.Request, progress func(string) error) (bot.Result, error) {
+	if err := progress("tasks running new image 1/3"); err != nil {
+		return bot.Result{}, err
+	}
+	close(e.stepped)
+	<-ctx.Done()
+	return bot.Result{}, ctx.Err()
+}
+
+// TestBot_InterruptedSaysWhereItStopped: after a crash the thread and
+// the outcome say the last step the execution reported, for whoever
+// checks the target.
+func TestBot_InterruptedSaysWhereItStopped(t *testing.T) {
+	ex := &stepThenHang{stepped: make(chan struct{})}
+	h := newHarness(t, func(c *harnessConfig) { c.exec = &ex.fakeExec; c.executor = ex })
+	h.say("UDEV1", "deploy api "+shaA)
+	go h.bot.HandleCommand(h.ctx, bot.Caller{User: "UOPS1"}, "approve R1")
+	<-ex.stepped
+	crashed := filepath.Join(t.TempDir(), "crashed.db")
+	var buf strings.Builder
+	if _, err := h.db.Backup(h.ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, crashed, buf.String())
+
+	h2 := newHarness(t, func(c *harnessConfig) { c.path = crashed })
+	r := h2.wantState("R1", cs.StateInterrupted)
+	if want := "after: tasks running new image 1/3; it was not run again"; !strings.Contains(r.Outcome, want) {
+		t.Errorf("outcome %q, want it to say %q", r.Outcome, want)
+	}
+	h2.idle()
+	if got := h2.chat.allText(); !strings.Contains(got, "⚠️ R1 was interrupted: the bot stopped while this was running, after: tasks running new image 1/3") {
+		t.Errorf("the thread does not say where R1 stopped:\n%s", got)
+	}
+}
+
 // TestBot_AuditFailureStopsTheAction: when the execution.started record
 // cannot be written, the executor is never called.
 func TestBot_AuditFailureStopsTheAction(t *testing.T) {

@@ -224,8 +224,11 @@ func TestParse_Tokens(t *testing.T) {
 				want[i] = replaceDir(w, dir)
 			}
 			checkProblems(t, err, want)
+			// The temporary directory's random name may hold "123": look
+			// at the problems without it.
+			shown := strings.ReplaceAll(err.Error(), dir, "DIR")
 			for _, v := range []string{"tok-1", "tok 1", "to\tk", "p w", "SEKRIT", "123", "1-A", "2-A", "xoxb-1", "xoxb-2"} {
-				if strings.Contains(err.Error(), v) {
+				if strings.Contains(shown, v) {
 					t.Errorf("a problem shows a token (%q): %v", v, err)
 				}
 			}
