@@ -78,18 +78,27 @@ func pushWorkload(t *testing.T, repo, version string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pushImage(t, repo+":"+version, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", runtime.GOARCH
+		cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"VERSION=" + version},
+			Labels: map[string]string{e2eLabel: strconv.FormatInt(time.Now().UnixNano(), 10)}}
+	})
+}
+
+// pushImage sets img's config with edit, pushes it to ref (repo:tag) and
+// returns it as repo@sha256:….
+func pushImage(t *testing.T, ref string, img v1.Image, edit func(*v1.ConfigFile)) string {
+	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"VERSION=" + version},
-		Labels: map[string]string{e2eLabel: strconv.FormatInt(time.Now().UnixNano(), 10)}}
+	edit(cf)
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
-	tag, err := name.NewTag(repo+":"+version, name.Insecure)
+	tag, err := name.NewTag(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +109,7 @@ func pushWorkload(t *testing.T, repo, version string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return repo + "@" + d.String()
+	return tag.Context().Name() + "@" + d.String()
 }
 
 // registryDigest returns repo:tag as the registry has it, repo@sha256:….

@@ -336,28 +336,10 @@ func ukPushImage(t *testing.T, repo, tag string, layers ...[]ukFile) string {
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64" // solo5 hvt on x86_64
-	cf.Config = v1.Config{Labels: map[string]string{"org.opencontainers.image.source": "https://github.com/" + ukRepo}}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewTag(repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return repo + "@" + d.String()
+	return pushImage(t, repo+":"+tag, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64" // solo5 hvt on x86_64
+		cf.Config = v1.Config{Labels: map[string]string{"org.opencontainers.image.source": "https://github.com/" + ukRepo}}
+	})
 }
 
 // ukImageFile reads path out of the flattened filesystem of ref
