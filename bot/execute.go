@@ -177,7 +177,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		kind := cs.EventExecutionSucceeded
 		detail := map[string]any{"dry_run": r.DryRun, "duration_ms": took.Milliseconds()}
 		if runErr != nil {
-			r.State, r.Outcome, kind = cs.StateFailed, string(Textf("failed: %s", brief(runErr))), cs.EventExecutionFailed
+			r.State, r.Outcome, kind = cs.StateFailed, string(Textf("failed: %s", Brief(runErr))), cs.EventExecutionFailed
 			detail["error"] = runErr.Error()
 		} else {
 			r.State, r.Outcome = cs.StateSucceeded, string(Esc(res.Summary))
@@ -231,7 +231,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 	b.refresh(ctx, r)
 	if runErr != nil {
 		b.log.Warn("execution failed", "request", r.ID, "err", runErr)
-		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), brief(runErr)), r))
+		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), Brief(runErr)), r))
 		return
 	}
 	b.reply(ctx, r, cc(Textf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary), r))

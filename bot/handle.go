@@ -44,7 +44,7 @@ func userMessage(err error) Markup {
 	if errors.As(err, &pe) {
 		return Esc(pe.Error())
 	}
-	return Esc(brief(err))
+	return Esc(Brief(err))
 }
 
 // maxBrief bounds an error's text in chat: the cause, not every layer
@@ -52,8 +52,9 @@ func userMessage(err error) Markup {
 // record keep the whole chain.
 const maxBrief = 300
 
-// brief is err's text cut to maxBrief runes.
-func brief(err error) string {
+// Brief is err's text cut to maxBrief runes, for chat and pages; the
+// log keeps the whole chain.
+func Brief(err error) string {
 	s := err.Error()
 	if r := []rune(s); len(r) > maxBrief {
 		return string(r[:maxBrief]) + " … (the rest is in the bot's log)"

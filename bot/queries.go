@@ -86,7 +86,7 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 			text, err := st.Status(ctx, s.Name)
 			if err != nil {
 				b.log.Warn("status: the executor could not say what runs", "service", s.Name, "err", err)
-				text = "could not read: " + brief(err)
+				text = "could not read: " + Brief(err)
 			}
 			out[i] += Textf("\n    now: %s", text)
 		}

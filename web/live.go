@@ -61,7 +61,8 @@ func (s *Server) liveStatus(ctx context.Context, services []string) map[string]l
 			}
 			e := liveEntry{Text: text, at: now}
 			if err != nil {
-				e = liveEntry{Problem: "could not read: " + brief(err.Error()), at: now}
+				s.log.Warn("web: the executor could not say what runs", "service", name, "err", err)
+				e = liveEntry{Problem: "could not read: " + bot.Brief(err), at: now}
 			}
 			mu.Lock()
 			out[name] = e
@@ -77,13 +78,4 @@ func (s *Server) liveStatus(ctx context.Context, services []string) map[string]l
 	}
 	s.live.mu.Unlock()
 	return out
-}
-
-// brief cuts a long error for the page; the log has it whole.
-func brief(s string) string {
-	r := []rune(s)
-	if len(r) > 300 {
-		return string(r[:300]) + "…"
-	}
-	return s
 }
