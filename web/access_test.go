@@ -78,6 +78,11 @@ func TestLogin_SetsAStrictSignedCookie(t *testing.T) {
 	if want := s.clock.Now().Add(12 * time.Hour); !c.Expires.Equal(want) {
 		t.Errorf("cookie expires %v, want %v (12h)", c.Expires, want)
 	}
+	// Max-Age counts from the browser's own clock, so the session lasts
+	// 12 h whatever date the browser believes it is.
+	if c.MaxAge != 12*60*60 {
+		t.Errorf("cookie Max-Age %d, want %d (12h in seconds)", c.MaxAge, 12*60*60)
+	}
 	if strings.Contains(c.Value, oncallToken) {
 		t.Errorf("the cookie holds the token")
 	}

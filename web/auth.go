@@ -172,13 +172,20 @@ func tokenTag(t Token) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
+// cookie sets the session cookie. Max-Age (the seconds left by the
+// server's clock) goes beside Expires: a browser prefers it, so a browser
+// whose clock differs from the server's still keeps the cookie for
+// exactly as long as the server accepts it. An empty value clears it.
 func (a *authenticator) cookie(value string, expires time.Time) *http.Cookie {
 	c := &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: a.secure,
 		SameSite: http.SameSiteStrictMode, Expires: expires,
 	}
-	if value == "" {
+	left := int(expires.Sub(a.now()) / time.Second)
+	if value == "" || left <= 0 {
 		c.MaxAge = -1
+	} else {
+		c.MaxAge = left
 	}
 	return c
 }

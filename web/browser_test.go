@@ -289,7 +289,7 @@ func saveScreenshot(t *testing.T, ctx context.Context, p *browserProblems, dir, 
 func TestBrowser_SignInAndRead(t *testing.T) {
 	path := chromiumPath(t)
 	lap := browserLaps(t)
-	s := newSite(t)
+	s := newSiteAt(t, time.Now().UTC().Truncate(time.Second))
 	lap("the site with its history")
 	if res, _ := s.get("/login"); res.Header.Get("Content-Security-Policy") != browserCSP {
 		t.Errorf("the site's Content-Security-Policy is\n  %s\nand browserCSP is\n  %s\nupdate browserCSP in browser_test.go",

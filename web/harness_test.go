@@ -109,7 +109,15 @@ type siteOpt func(*web.Config)
 // waiting for approval, api locked with a hostile reason.
 func newSite(t *testing.T, opts ...siteOpt) *site {
 	t.Helper()
-	s := &site{t: t, ctx: context.Background(), clock: &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)},
+	return newSiteAt(t, time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC), opts...)
+}
+
+// newSiteAt is newSite with its clock starting at start. A site that a
+// real browser visits starts at the real time: the browser keeps its
+// own clock, and a fixed date would meet it (a cookie, a "3 min ago").
+func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
+	t.Helper()
+	s := &site{t: t, ctx: context.Background(), clock: &clock{now: start},
 		swarm: &liveSwarm{Swarm: dryrun.Swarm{Service: "www_web", Engine: "prod"}, status: "3/3 tasks running reg/www@" + digest('1')}}
 	db, err := store.Open(filepath.Join(t.TempDir(), "web.db"), store.Options{NoSync: true})
 	if err != nil {
