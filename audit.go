@@ -35,8 +35,9 @@ const (
 	EventExecutionInterrupted EventKind = "execution.interrupted"
 	EventLockSet              EventKind = "lock.set"
 	EventLockReleased         EventKind = "lock.released"
-	// EventWebRefused is a failed sign-in to the web pages (a wrong
-	// token, a user header from an address that is not a trusted proxy);
+	// EventWebRefused is a failed sign-in to the web pages, /audit/export
+	// or /backup (a wrong token, a user header from an address that is
+	// not a trusted proxy, a sign-in form sent from another site);
 	// EventWebSignedIn a sign-in through the login form.
 	EventWebRefused  EventKind = "web.refused"
 	EventWebSignedIn EventKind = "web.signed_in"

@@ -13,7 +13,8 @@ import (
 // are counted in the next record that is written.
 const webRefusalsPerMinute = 20
 
-// RefuseWeb audits a failed sign-in to the web pages as web.refused:
+// RefuseWeb audits a failed sign-in to the web pages, /audit/export or
+// /backup as web.refused:
 // the reason and where it came from, never the token tried. Past
 // webRefusalsPerMinute a minute, refusals are only counted (the next
 // audited one says how many were not).

@@ -114,17 +114,21 @@ func TestLogin_Refusals(t *testing.T) {
 	if len(refused) != 1 || strings.Contains(string(refused[0].Detail), "not-a-token") {
 		t.Fatalf("web.refused records %v: want one, without the token tried", refused)
 	}
-	// Five failures a minute from one address; then even the right token waits.
+	// Five failures a minute from one address; then a wrong token waits,
+	// the right one does not (behind a proxy it may be anyone's address).
 	for i := 0; i < 4; i++ {
 		s.login("wrong-wrong-wrong-wrong", "/")
 	}
-	res, body = s.login(oncallToken, "/")
-	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
-		t.Fatalf("sixth try in a minute = %d, want 429 with Retry-After:\n%s", res.StatusCode, body)
+	res, body = s.login("wrong-wrong-wrong-wrong", "/")
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many wrong tokens") {
+		t.Fatalf("sixth wrong token in a minute = %d, want 429 with Retry-After:\n%s", res.StatusCode, body)
+	}
+	if res, body := s.login(oncallToken, "/"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the right token after six wrong ones = %d, want 303:\n%s", res.StatusCode, body)
 	}
 	s.clock.advance(time.Minute)
-	if res, _ := s.login(oncallToken, "/"); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("a minute later the right token = %d, want 303", res.StatusCode)
+	if res, _ := s.login("wrong-wrong-wrong-wrong", "/"); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a minute later a wrong token = %d, want 401 again", res.StatusCode)
 	}
 }
 
@@ -217,6 +221,49 @@ func TestLogout_ClearsTheCookie(t *testing.T) {
 	res, _ := s.do(req)
 	if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
 		t.Fatalf("logout = %d, Set-Cookie %q: want 303 clearing the cookie", res.StatusCode, res.Header.Get("Set-Cookie"))
+	}
+}
+
+func TestLoginLogout_OnlyFromThisSitesPage(t *testing.T) {
+	s := newSite(t)
+	for _, tc := range []struct {
+		name   string
+		header []string
+		want   int
+	}{
+		{"another site", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, http.StatusForbidden},
+		{"a sibling site", []string{"Sec-Fetch-Site", "same-site", "Origin", "https://evil.countersign.example"}, http.StatusForbidden},
+		{"another site, old browser", []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"this site", []string{"Sec-Fetch-Site", "same-origin", "Origin", s.http.URL}, http.StatusSeeOther},
+		{"this site, old browser", []string{"Origin", s.http.URL}, http.StatusSeeOther},
+		{"a script", nil, http.StatusSeeOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refusedBefore, inBefore := len(s.events(cs.EventWebRefused)), len(s.events(cs.EventWebSignedIn))
+			res, body := s.login(oncallToken, "/", tc.header...)
+			if res.StatusCode != tc.want {
+				t.Fatalf("POST /login = %d, want %d:\n%s", res.StatusCode, tc.want, body)
+			}
+			req, _ := http.NewRequest("POST", s.http.URL+"/logout", nil)
+			for i := 0; i+1 < len(tc.header); i += 2 {
+				req.Header.Set(tc.header[i], tc.header[i+1])
+			}
+			out, body := s.do(req)
+			if out.StatusCode != tc.want {
+				t.Fatalf("POST /logout = %d, want %d:\n%s", out.StatusCode, tc.want, body)
+			}
+			refused, in := len(s.events(cs.EventWebRefused))-refusedBefore, len(s.events(cs.EventWebSignedIn))-inBefore
+			if tc.want == http.StatusForbidden {
+				if res.Header.Get("Set-Cookie") != "" || out.Header.Get("Set-Cookie") != "" {
+					t.Errorf("a refused POST set a cookie: %q %q", res.Header.Get("Set-Cookie"), out.Header.Get("Set-Cookie"))
+				}
+				if in != 0 || refused != 2 {
+					t.Errorf("%d web.signed_in and %d web.refused records, want none and 2", in, refused)
+				}
+			} else if in != 1 || refused != 0 {
+				t.Errorf("%d web.signed_in and %d web.refused records, want 1 and none", in, refused)
+			}
+		})
 	}
 }
 

@@ -7,22 +7,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 // sessionCookie is the name of the signed session cookie.
 const sessionCookie = "countersign_session"
-
-// Failed sign-ins from one address are limited to loginFailuresPerMinute;
-// past that the form answers 429 until the minute is over.
-const loginFailuresPerMinute = 5
 
 var (
 	errNoCredentials = errors.New("not signed in")
@@ -40,20 +33,12 @@ type authenticator struct {
 	ttl    time.Duration
 	secure bool
 	now    func() time.Time
-
-	mu       sync.Mutex
-	failures map[string]*failureWindow // by remote address
-}
-
-type failureWindow struct {
-	start time.Time
-	n     int
 }
 
 func newAuthenticator(cfg Config) *authenticator {
 	return &authenticator{
 		tokens: cfg.Tokens, proxy: cfg.Proxy, key: cfg.SessionKey, ttl: cfg.SessionTTL,
-		secure: cfg.SecureCookie, now: cfg.Now, failures: map[string]*failureWindow{},
+		secure: cfg.SecureCookie, now: cfg.Now,
 	}
 }
 
@@ -103,27 +88,7 @@ func (a *authenticator) token(value string) (Token, bool) {
 
 func (a *authenticator) fromProxy(r *http.Request) bool {
 	ip, ok := remoteIP(r)
-	if !ok {
-		return false
-	}
-	for _, p := range a.proxy.Trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-func remoteIP(r *http.Request) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ip.Unmap(), true
+	return ok && isTrusted(ip, a.proxy.Trusted)
 }
 
 // A session cookie is "NAME|EXPIRY|TOKENTAG" (base64url) "." its HMAC.
@@ -190,40 +155,6 @@ func (a *authenticator) cookie(value string, expires time.Time) *http.Cookie {
 	return c
 }
 
-// tooManyFailures reports whether addr has used up its failed sign-ins
-// for the minute.
-func (a *authenticator) tooManyFailures(addr string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	w := a.failures[addr]
-	return w != nil && a.now().Sub(w.start) < time.Minute && w.n >= loginFailuresPerMinute
-}
-
-// failed counts a failed sign-in from addr.
-func (a *authenticator) failed(addr string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	for k, w := range a.failures { // forget old windows, so the map stays small
-		if now.Sub(w.start) >= time.Minute {
-			delete(a.failures, k)
-		}
-	}
-	w := a.failures[addr]
-	if w == nil {
-		w = &failureWindow{start: now}
-		a.failures[addr] = w
-	}
-	w.n++
-}
-
-func remoteKey(r *http.Request) string {
-	if ip, ok := remoteIP(r); ok {
-		return ip.String()
-	}
-	return r.RemoteAddr
-}
-
 // safeNext keeps a post-login redirect on this site: a path, never
 // "//host" or a full URL.
 func safeNext(next string) string {
@@ -255,14 +186,10 @@ type loginPage struct {
 	Proxy, Tokens bool
 }
 
-// login checks the form's token and sets the session cookie.
+// login checks the form's token and sets the session cookie. A wrong
+// token counts against the client's address (Guard); the right one is
+// never refused.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	addr := remoteKey(r)
-	if s.auth.tooManyFailures(addr) {
-		w.Header().Set("Retry-After", "60")
-		s.renderLogin(w, http.StatusTooManyRequests, "/", "Too many failed sign-ins from your address: wait a minute and try again.")
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		s.renderLogin(w, http.StatusBadRequest, "/", "The form could not be read.")
@@ -271,14 +198,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	t, ok := s.auth.token(strings.TrimSpace(r.PostForm.Get("token")))
 	if !ok {
-		s.auth.failed(addr)
-		if err := s.cfg.Source.RefuseWeb(r.Context(), "sign-in with a wrong token", addr); err != nil {
-			s.log.Error("audit a refused web sign-in", "err", err)
+		if s.guard.Refused(r, "sign-in with a wrong token") {
+			w.Header().Set("Retry-After", RetryAfter)
+			s.renderLogin(w, http.StatusTooManyRequests, next, "Too many wrong tokens from your address: wait a minute and try again.")
+			return
 		}
 		s.renderLogin(w, http.StatusUnauthorized, next, "That is not a read token.")
 		return
 	}
-	if err := s.cfg.Source.WebSignedIn(r.Context(), t.Name, addr); err != nil {
+	if err := s.cfg.Source.WebSignedIn(r.Context(), t.Name, s.guard.Client(r)); err != nil {
 		// A sign-in that cannot be audited does not happen.
 		s.log.Error("audit a web sign-in", "err", err)
 		s.renderLogin(w, http.StatusServiceUnavailable, next, "The sign-in could not be recorded in the audit trail; try again later.")
@@ -309,17 +237,11 @@ func (s *Server) page(h func(w http.ResponseWriter, r *http.Request, who string)
 			}
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		default:
-			addr := remoteKey(r)
-			if s.auth.tooManyFailures(addr) {
-				w.Header().Set("Retry-After", "60")
-				http.Error(w, "too many failed sign-ins from your address: wait a minute", http.StatusTooManyRequests)
+			if s.guard.Refused(r, err.Error()) {
+				w.Header().Set("Retry-After", RetryAfter)
+				http.Error(w, "too many wrong tokens from your address: wait a minute", http.StatusTooManyRequests)
 				return
 			}
-			s.auth.failed(addr)
-			if rerr := s.cfg.Source.RefuseWeb(r.Context(), err.Error(), addr); rerr != nil {
-				s.log.Error("audit a refused web request", "err", rerr)
-			}
-			s.log.Warn("web page refused", "path", r.URL.Path, "remote", addr, "reason", err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countersign"`)
 			http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
 		}

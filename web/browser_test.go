@@ -510,6 +510,46 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 	after.hasText(t, "R2", "waiting for approval")
 	t.Logf("refreshed in place: %q → %q", before, live.Stamp)
 	lap("live refresh")
+
+	// Sign out with the button: the browser's own Origin and
+	// Sec-Fetch-Site pass the check on POST /logout.
+	res, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button[type=submit]`)))
+	if err != nil {
+		p.log(t)
+		t.Fatalf("press Sign out: %v", err)
+	}
+	if out := readDoc(t, ctx, &p, s.http.URL); res.Status != http.StatusOK || out.path() != "/login" {
+		t.Fatalf("after signing out: HTTP %d on %s, want the login form", res.Status, out.URL)
+	}
+	browserDo(t, ctx, &p, "open / signed out", chromedp.Navigate(s.http.URL+"/"))
+	if again := readDoc(t, ctx, &p, s.http.URL); again.path() != "/login" {
+		t.Fatalf("after signing out, / lands on %s, want /login", again.URL)
+	}
+	lap("sign out")
+
+	// Another site's page that signs the browser in with its own token
+	// (login CSRF): the browser says where the form came from, and the
+	// site refuses it.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>evil</title><form method="post" action="%s/login">
+			<input type="hidden" name="token" value="%s"><button type="submit">Win a prize</button></form>`, s.http.URL, auditToken)
+	}))
+	defer evil.Close()
+	var ep browserProblems
+	ectx := openTab(t, b, &ep)
+	browserDo(t, ectx, &ep, "open another site", chromedp.Navigate(evil.URL))
+	res, err = chromedp.RunResponse(ectx, chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	if err != nil {
+		t.Fatalf("submit the other site's form: %v", err)
+	}
+	if res.Status != http.StatusForbidden {
+		t.Errorf("a sign-in form on another site = HTTP %d, want 403", res.Status)
+	}
+	if in := s.events(cs.EventWebSignedIn); len(in) != 1 {
+		t.Errorf("%d web.signed_in records, want only the browser's own sign-in", len(in))
+	}
+	lap("another site's sign-in form")
 }
 
 // browserLaps returns a func that logs how long each part of the test

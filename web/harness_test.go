@@ -243,7 +243,13 @@ func (s *site) do(req *http.Request) (*http.Response, string) {
 }
 
 // login posts the form and returns the response.
-func (s *site) login(token, next string) (*http.Response, string) {
+func (s *site) login(token, next string, header ...string) (*http.Response, string) {
+	s.t.Helper()
+	return s.do(s.loginRequest(token, next, header...))
+}
+
+// loginRequest is the form's POST with the given headers.
+func (s *site) loginRequest(token, next string, header ...string) *http.Request {
 	s.t.Helper()
 	form := url.Values{"token": {token}, "next": {next}}
 	req, err := http.NewRequest("POST", s.http.URL+"/login", strings.NewReader(form.Encode()))
@@ -251,7 +257,10 @@ func (s *site) login(token, next string) (*http.Response, string) {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return s.do(req)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
 }
 
 // events returns the audit records of kind.

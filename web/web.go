@@ -67,6 +67,10 @@ type Config struct {
 	VerifyEvery time.Duration
 	Tokens      []Token
 	Proxy       *Proxy
+	// Guard limits wrong secrets per client address and audits them;
+	// share one with the other handlers that check a secret. Nil: the
+	// pages' own, trusting Proxy's addresses for X-Forwarded-For.
+	Guard *Guard
 	// SessionKey signs session cookies (32 bytes or more). Empty: a
 	// random key, so that sessions end when the bot restarts.
 	SessionKey []byte
@@ -97,6 +101,7 @@ type Server struct {
 	log    *slog.Logger
 	pages  *pages
 	auth   *authenticator
+	guard  *Guard
 	chain  *chainState
 	live   *liveCache
 	static http.Handler
@@ -145,6 +150,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Guard == nil {
+		gc := GuardConfig{Refuse: cfg.Source.RefuseWeb, Now: cfg.Now, Logger: cfg.Logger}
+		if cfg.Proxy != nil {
+			gc.Trusted = cfg.Proxy.Trusted
+		}
+		cfg.Guard = NewGuard(gc)
+	}
 	p, err := parsePages(cfg.Source.CommitURL)
 	if err != nil {
 		return nil, err
@@ -157,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, pages: p,
 		auth:   newAuthenticator(cfg),
+		guard:  cfg.Guard,
 		chain:  &chainState{},
 		live:   &liveCache{entries: map[string]liveEntry{}},
 		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
@@ -183,8 +196,8 @@ func (s *Server) Close() {
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", secure(s.static, false))
 	mux.Handle("GET /login", secure(http.HandlerFunc(s.loginForm), true))
-	mux.Handle("POST /login", secure(http.HandlerFunc(s.login), true))
-	mux.Handle("POST /logout", secure(http.HandlerFunc(s.logout), true))
+	mux.Handle("POST /login", secure(s.sameOrigin(http.HandlerFunc(s.login)), true))
+	mux.Handle("POST /logout", secure(s.sameOrigin(http.HandlerFunc(s.logout)), true))
 	mux.Handle("GET /{$}", s.page(s.overview))
 	mux.Handle("GET /requests/{id}", s.page(s.request))
 	mux.Handle("GET /services/{name}", s.page(s.service))
