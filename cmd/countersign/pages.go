@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,11 +25,22 @@ import (
 var webPaths = []string{"GET /{$}", "GET /requests/{id}", "GET /services/{name}", "GET /audit",
 	"GET /login", "POST /login", "POST /logout", "GET /static/"}
 
+// newGuard is the one limit on wrong secrets of the pages, GET
+// /audit/export and GET /backup, believing X-Forwarded-For from
+// web.trusted_proxies and web.proxy's addresses.
+func newGuard(cfg *config.Config, b *bot.Bot, log *slog.Logger) *web.Guard {
+	trusted := cfg.Web.TrustedProxies
+	if p := cfg.Web.Proxy; p != nil {
+		trusted = append(slices.Clip(trusted), p.Trusted...)
+	}
+	return web.NewGuard(web.GuardConfig{Refuse: b.RefuseWeb, Trusted: trusted, Logger: log})
+}
+
 // newWeb builds the web pages, or returns nil when nobody could sign in
 // to them: no audit.token, no web.read_tokens and no web.proxy.
-func newWeb(cfg *config.Config, b *bot.Bot, db *store.DB, threadURL func(cs.MessageRef) string, log *slog.Logger) (*web.Server, error) {
+func newWeb(cfg *config.Config, b *bot.Bot, db *store.DB, guard *web.Guard, threadURL func(cs.MessageRef) string, log *slog.Logger) (*web.Server, error) {
 	wc := web.Config{
-		Source: b, Chain: db, Tokens: readTokens(cfg),
+		Source: b, Chain: db, Tokens: readTokens(cfg), Guard: guard,
 		SessionKey: []byte(cfg.Web.SessionKey.Reveal()), SessionTTL: cfg.Web.SessionTTL,
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), ThreadURL: threadURL, Logger: log,
 	}

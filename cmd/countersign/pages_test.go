@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +68,7 @@ func TestServe_WebPages(t *testing.T) {
 	if resp, body := fetch(t, "GET", base+"/login", nil, nil); resp.StatusCode != 200 || !strings.Contains(body, `name="token"`) {
 		t.Errorf("GET /login = %d, want 200 with the token field\n%s", resp.StatusCode, body)
 	}
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name    string
 		path    string
 		headers map[string]string
@@ -86,7 +88,11 @@ func TestServe_WebPages(t *testing.T) {
 		{"backup, audit.token", "/backup", bearer(serveToken), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := fetch(t, "GET", base+tc.path, nil, tc.headers)
+			// Each case its own client behind the proxy, so that the
+			// refusals before it do not count against it.
+			headers := map[string]string{"X-Forwarded-For": "192.0.2." + strconv.Itoa(i+1)}
+			maps.Copy(headers, tc.headers)
+			resp, body := fetch(t, "GET", base+tc.path, nil, headers)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("GET %s = %d, want %d\n%.300s", tc.path, resp.StatusCode, tc.want, body)
 			}
@@ -101,7 +107,7 @@ func TestServe_WebPages(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(body, `"kind":"config.loaded"`) {
 			t.Errorf("export with a session = %d\n%.300s", resp.StatusCode, body)
 		}
-		if resp, _ := fetch(t, "GET", base+"/backup", nil, map[string]string{"Cookie": c.Name + "=" + c.Value}); resp.StatusCode != 401 {
+		if resp, _ := fetch(t, "GET", base+"/backup", nil, map[string]string{"Cookie": c.Name + "=" + c.Value, "X-Forwarded-For": "192.0.2.100"}); resp.StatusCode != 401 {
 			t.Errorf("backup with a session = %d, want 401", resp.StatusCode)
 		}
 	})

@@ -76,7 +76,9 @@ type server struct {
 	webhook *github.Webhook
 	// web serves the read-only pages; nil when nobody could sign in (no
 	// read token, no trusted proxy).
-	web   *web.Server
+	web *web.Server
+	// guard limits and audits wrong secrets, on the pages and here.
+	guard *web.Guard
 	execs *executors
 	http  *http.Server
 	reg   *prometheus.Registry
@@ -140,7 +142,8 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 			return nil, err
 		}
 	}
-	if s.web, err = newWeb(cfg, s.bot, db, identity.Permalink, log); err != nil {
+	s.guard = newGuard(cfg, s.bot, log)
+	if s.web, err = newWeb(cfg, s.bot, db, s.guard, identity.Permalink, log); err != nil {
 		db.Close()
 		execs.Close()
 		return nil, err
@@ -286,7 +289,17 @@ func (s *server) require(next http.Handler, readers bool) http.Handler {
 			_, ok = s.web.Authorized(r)
 		}
 		if !ok {
-			s.log.Warn("audit endpoint refused", "path", r.URL.Path, "remote", r.RemoteAddr)
+			// Counted and audited as on the pages; the right token, checked
+			// above, is never refused.
+			reason := "a wrong token for " + r.URL.Path
+			if r.Header.Get("Authorization") == "" {
+				reason = "no token for " + r.URL.Path
+			}
+			if s.guard.Refused(r, reason) {
+				w.Header().Set("Retry-After", web.RetryAfter)
+				http.Error(w, "too many wrong tokens from your address: wait a minute", http.StatusTooManyRequests)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countersign"`)
 			http.Error(w, hint, http.StatusUnauthorized)
 			return

@@ -107,6 +107,7 @@ func TestLoad_Example(t *testing.T) {
 			Proxy: &Proxy{UserHeader: "X-Forwarded-User", Trusted: []netip.Prefix{
 				netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"),
 			}},
+			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		},
 		Slack: Slack{
 			BotToken: sec("slack-bot-token"), AppToken: sec("slack-app-token"), SigningSecret: sec("slack-signing-secret"),

@@ -38,6 +38,11 @@ type Web struct {
 	SessionTTL time.Duration
 	// Proxy is a trusted authenticating proxy; nil when there is none.
 	Proxy *Proxy
+	// TrustedProxies are the proxies in front of the bot (a TLS proxy)
+	// whose X-Forwarded-For names the client: the address the limit on
+	// wrong tokens counts and the audit trail records. Proxy's addresses
+	// are trusted for it too.
+	TrustedProxies []netip.Prefix
 }
 
 // ReadToken is a named read token. The name is what the audit trail and
@@ -83,6 +88,7 @@ func (d *decoder) web(o *object, auditToken cs.Secret) Web {
 	if o.has("proxy") {
 		w.Proxy = d.proxy(o.obj("proxy"))
 	}
+	w.TrustedProxies = d.prefixes(o, "trusted_proxies", "anyone could send a wrong token under any address by sending X-Forwarded-For")
 	o.done()
 	return w
 }
@@ -169,26 +175,34 @@ func (d *decoder) proxy(o *object) *Proxy {
 	if n := o.get("trusted"); isNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.add(o.line, o.sub("trusted"), "required: the proxy's addresses (CIDR prefixes or single addresses); the header is refused from any other")
 	}
-	for i, n := range o.list("trusted") {
-		path := item(o.sub("trusted"), i)
-		if n.Kind != yaml.ScalarNode {
-			d.add(n.Line, path, "want a CIDR prefix or an address, got %s", describe(n))
-			continue
-		}
-		pr, msg := trustedPrefix(n.Value)
-		if msg != "" {
-			d.add(n.Line, path, "%s", msg)
-			continue
-		}
-		p.Trusted = append(p.Trusted, pr)
-	}
+	p.Trusted = d.prefixes(o, "trusted", "anyone could sign in as anyone by sending the header")
 	o.done()
 	return p
 }
 
+// prefixes decodes a list of trusted addresses; everyone says what
+// trusting every address would allow.
+func (d *decoder) prefixes(o *object, key, everyone string) []netip.Prefix {
+	var out []netip.Prefix
+	for i, n := range o.list(key) {
+		path := item(o.sub(key), i)
+		if n.Kind != yaml.ScalarNode {
+			d.add(n.Line, path, "want a CIDR prefix or an address, got %s", describe(n))
+			continue
+		}
+		pr, msg := trustedPrefix(n.Value, everyone)
+		if msg != "" {
+			d.add(n.Line, path, "%s", msg)
+			continue
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
 // trustedPrefix parses a CIDR prefix (10.0.0.0/8) or a single address
 // (127.0.0.1, ::1), or says what is wrong with it.
-func trustedPrefix(s string) (netip.Prefix, string) {
+func trustedPrefix(s, everyone string) (netip.Prefix, string) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
@@ -201,7 +215,7 @@ func trustedPrefix(s string) (netip.Prefix, string) {
 	case err != nil:
 		return netip.Prefix{}, "want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got " + quote(s)
 	case pr.Bits() == 0:
-		return netip.Prefix{}, quote(s) + " trusts every address: anyone could sign in as anyone by sending the header"
+		return netip.Prefix{}, quote(s) + " trusts every address: " + everyone
 	case pr.Masked() != pr:
 		return netip.Prefix{}, fmt.Sprintf("%s has bits set beyond the prefix length: did you mean %s?", quote(s), pr.Masked())
 	}

@@ -32,6 +32,7 @@ web:
   proxy:
     user_header: x-forwarded-user
     trusted: [127.0.0.1, "::1", 10.0.0.0/8, "fd00::/8"]
+  trusted_proxies: [192.168.1.10, "2001:db8::/32"]
 `
 	c, err := Parse([]byte(src), dir, env(nil))
 	if err != nil {
@@ -65,6 +66,9 @@ web:
 	if !slices.Equal(w.Proxy.Trusted, want) {
 		t.Errorf("trusted: got %v, want %v", w.Proxy.Trusted, want)
 	}
+	if want := []netip.Prefix{netip.MustParsePrefix("192.168.1.10/32"), netip.MustParsePrefix("2001:db8::/32")}; !slices.Equal(w.TrustedProxies, want) {
+		t.Errorf("trusted_proxies: got %v, want %v", w.TrustedProxies, want)
+	}
 	for _, out := range []string{fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c.Web)} {
 		for _, s := range []string{webTokA, webTokB, webKey} {
 			if strings.Contains(out, s) {
@@ -87,7 +91,7 @@ web:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := c.Web; len(w.ReadTokens) != 0 || !w.SessionKey.IsZero() || w.Proxy != nil || w.SessionTTL != DefaultSessionTTL {
+		if w := c.Web; len(w.ReadTokens) != 0 || !w.SessionKey.IsZero() || w.Proxy != nil || w.TrustedProxies != nil || w.SessionTTL != DefaultSessionTTL {
 			t.Errorf("got %+v, want no tokens, no key, no proxy, session_ttl %v", w, DefaultSessionTTL)
 		}
 	})
@@ -198,6 +202,15 @@ func TestParse_WebProblems(t *testing.T) {
 		}},
 		{"proxy unknown key", head + "web: {proxy: {user_header: X-User, trusted: [127.0.0.1], trust: [10.0.0.0/8]}}\n", []string{
 			`web.proxy.trust: unknown key (did you mean "trusted"?)`,
+		}},
+		{"trusted_proxies bad", head + `web: {trusted_proxies: [proxy.example.org, 0.0.0.0/0, 10.1.2.3/8, {a: b}]}` + "\n", []string{
+			`web.trusted_proxies[0]: want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got "proxy.example.org"`,
+			`web.trusted_proxies[1]: "0.0.0.0/0" trusts every address: anyone could send a wrong token under any address by sending X-Forwarded-For`,
+			`web.trusted_proxies[2]: "10.1.2.3/8" has bits set beyond the prefix length: did you mean 10.0.0.0/8?`,
+			`web.trusted_proxies[3]: want a CIDR prefix or an address, got a mapping`,
+		}},
+		{"trusted_proxies not a list", head + "web: {trusted_proxies: 10.0.0.1}\n", []string{
+			`web.trusted_proxies: want a list, got a string`,
 		}},
 	})
 }
