@@ -107,25 +107,30 @@ func (g *Guard) auditAt(r *http.Request, reason, addr string) {
 }
 
 // count adds a failure to addr's minute and reports whether it is past
-// the limit. A minute starts at a client's first failure; a clock that
-// went back starts a new one.
+// the limit. A minute starts at a client's first failure.
 func (g *Guard) count(addr string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if now.Sub(g.swept) >= time.Minute || now.Before(g.swept) { // so that the map stays small
+	if over(g.swept, now) { // so that the map stays small
 		for k, f := range g.failures {
-			if now.Sub(f.start) >= time.Minute || now.Before(f.start) {
+			if over(f.start, now) {
 				delete(g.failures, k)
 			}
 		}
 		g.swept = now
 	}
 	f := g.failures[addr]
-	if f == nil || now.Sub(f.start) >= time.Minute || now.Before(f.start) {
+	if f == nil || over(f.start, now) {
 		f = &failureWindow{start: now}
 		g.failures[addr] = f
 	}
 	f.n++
 	return f.n > FailuresPerMinute
+}
+
+// over reports whether the minute that began at start is over: a clock
+// that went back begins a new one.
+func over(start, now time.Time) bool {
+	return now.Sub(start) >= time.Minute || now.Before(start)
 }

@@ -170,3 +170,53 @@ func TestGuard_AuditFailureIsLogged(t *testing.T) {
 }
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func TestGuard_AMinuteOfFailures(t *testing.T) {
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	var audited []string
+	g := web.NewGuard(web.GuardConfig{
+		Now: func() time.Time { return now },
+		Refuse: func(_ context.Context, reason, remote string) error {
+			audited = append(audited, remote+": "+reason)
+			return nil
+		},
+	})
+	from := func(addr string) *http.Request {
+		r := httptest.NewRequest("GET", "/backup", nil)
+		r.RemoteAddr = addr + ":5000"
+		return r
+	}
+	calls := 0
+	fail := func(addr string, want bool) {
+		t.Helper()
+		calls++
+		if got := g.Refused(from(addr), "a wrong token"); got != want {
+			t.Fatalf("%s at %s: limited = %v, want %v", addr, now.Format(time.TimeOnly), got, want)
+		}
+	}
+	for range web.FailuresPerMinute {
+		fail("192.0.2.1", false)
+	}
+	fail("192.0.2.1", true)
+	fail("192.0.2.2", false) // another client's minute is its own
+	now = now.Add(59 * time.Second)
+	fail("192.0.2.1", true)
+	now = now.Add(time.Second) // the minute is over
+	fail("192.0.2.1", false)
+	for range web.FailuresPerMinute - 1 {
+		fail("192.0.2.1", false)
+	}
+	fail("192.0.2.1", true)
+	now = now.Add(30 * time.Second)
+	for range web.FailuresPerMinute {
+		fail("192.0.2.3", false)
+	}
+	fail("192.0.2.3", true)
+	now = now.Add(-10 * time.Second) // a clock that went back starts a new minute
+	fail("192.0.2.3", false)
+	now = now.Add(-time.Hour)
+	fail("192.0.2.1", false)
+	if len(audited) != calls || !strings.HasPrefix(audited[0], "192.0.2.1: a wrong token") {
+		t.Errorf("audited %q: want every refusal, with the client's address", audited)
+	}
+}
