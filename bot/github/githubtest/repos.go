@@ -98,7 +98,7 @@ func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request, rest, cred s
 	case r.Method == http.MethodPost && len(p) == 3 && p[0] == "deployments" && p[2] == "statuses":
 		s.createDeploymentStatus(w, r, repo, p[1], cred)
 	case r.Method == http.MethodGet && len(p) >= 2 && p[0] == "tarball":
-		s.tarballLink(w, repo, strings.Join(p[1:], "/"))
+		s.tarballLink(w, r, repo, strings.Join(p[1:], "/"))
 	default:
 		notFound(w)
 	}
@@ -302,11 +302,16 @@ func (s *Server) createDeploymentStatus(w http.ResponseWriter, r *http.Request, 
 }
 
 // tarballLink answers GET /repos/{o}/{r}/tarball/{ref} with a 302 to a
-// short-lived codeload link, as GitHub does.
-func (s *Server) tarballLink(w http.ResponseWriter, repo, ref string) {
+// short-lived codeload link, as GitHub does, or with [Options.TarballDirect]
+// with 200 and the archive itself.
+func (s *Server) tarballLink(w http.ResponseWriter, r *http.Request, repo, ref string) {
 	key := repo + "@" + ref
 	if _, ok := s.opts.Tarballs[key]; !ok {
 		notFound(w)
+		return
+	}
+	if s.opts.TarballDirect {
+		s.writeArchive(w, r, repo, ref, s.opts.Tarballs[key])
 		return
 	}
 	tok := randomBase62(20)
@@ -333,20 +338,28 @@ func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request, rest stri
 	key := parts[0] + "/" + parts[1] + "@" + parts[3]
 	s.mu.Lock()
 	link, ok := s.links[r.URL.Query().Get("token")]
-	stall := s.stall
 	s.mu.Unlock()
 	data, exists := s.opts.Tarballs[key]
 	if !ok || !exists || link.key != key || time.Now().After(link.expires) {
 		notFound(w)
 		return
 	}
-	sha := parts[3]
+	s.writeArchive(w, r, parts[0]+"/"+parts[1], parts[3], data)
+}
+
+// writeArchive sends data as GitHub sends an archive, pausing halfway
+// while a Stall holds.
+func (s *Server) writeArchive(w http.ResponseWriter, r *http.Request, repo, ref string, data []byte) {
+	s.mu.Lock()
+	stall := s.stall
+	s.mu.Unlock()
+	sha := ref
 	if len(sha) > 7 {
 		sha = sha[:7]
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-gzip")
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s-%s-%s.tar.gz", parts[0], parts[1], sha))
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s-%s.tar.gz", strings.ReplaceAll(repo, "/", "-"), sha))
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	if stall != nil {
