@@ -80,10 +80,11 @@ type Request struct {
 
 // Server is the fake. Create it with New and Close it when done.
 type Server struct {
-	opts     Options
-	api      *httptest.Server
-	codeload *httptest.Server // == api unless Options.CodeloadElsewhere
-	closing  chan struct{}    // closed by Close: releases Hang
+	opts      Options
+	api       *httptest.Server
+	codeload  *httptest.Server // == api unless Options.CodeloadElsewhere
+	closing   chan struct{}    // closed by Close: releases Hang
+	closeOnce sync.Once
 
 	mu                 sync.Mutex
 	down               bool
@@ -147,9 +148,9 @@ func New(opts Options) *Server {
 }
 
 // Close shuts the server (both hosts) down. Close releases a Stall and
-// a Hang.
+// a Hang; closing twice is harmless.
 func (s *Server) Close() {
-	close(s.closing)
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
 	if s.stall != nil {
 		close(s.stall)
