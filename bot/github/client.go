@@ -88,9 +88,10 @@ type Options struct {
 // tarballs. Create it with NewClient; it is safe for concurrent use.
 type Client struct {
 	gh       *gh.Client
-	api      *url.URL      // the resolved API base, ending in "/"
-	download *http.Client  // no timeout: archives are streamed
-	timeout  time.Duration // for an API answer to begin
+	api      *url.URL                  // the resolved API base, ending in "/"
+	download *http.Client              // no timeout: archives are streamed
+	timeout  time.Duration             // for an API answer to begin
+	app      *ghinstallation.Transport // nil with a token
 	log      *slog.Logger
 
 	// acceptedRetries and acceptedWait say how often and how patiently a
@@ -130,6 +131,7 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 	}
 
 	var authed http.RoundTripper
+	var app *ghinstallation.Transport
 	if auth.Token != "" {
 		if strings.ContainsAny(auth.Token, " \r\n\t") {
 			return nil, errors.New("github: the token contains whitespace")
@@ -140,7 +142,7 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		authed = tr
+		authed, app = tr, tr
 	}
 	// Credentials go to the API host only: go-github follows 301s of
 	// archive links through the transport itself, and codeload's
@@ -165,6 +167,7 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		api:             base,
 		download:        &http.Client{Transport: guarded, CheckRedirect: hc.CheckRedirect},
 		timeout:         hc.Timeout,
+		app:             app,
 		log:             log,
 		acceptedRetries: 3,
 		acceptedWait:    time.Second,

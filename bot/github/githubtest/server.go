@@ -43,8 +43,22 @@ const docsURL = "https://docs.github.com/rest"
 // server with neither Token nor an App answers 401 to every API call.
 type Options struct {
 	// Token is a personal access (or other) token the API accepts as
-	// "Authorization: token X" or "Bearer X".
+	// "Authorization: token X" or "Bearer X". It is a classic token with
+	// Scopes, or a fine-grained one when FineGrained is set.
 	Token string
+	// Scopes are the classic Token's scopes (nil: [DefaultScopes]), sent
+	// in X-OAuth-Scopes and checked as GitHub does (see [Repo]).
+	Scopes []string
+	// FineGrained makes Token a fine-grained token with these repository
+	// permissions ("contents": "read", "statuses": "write", …; metadata
+	// is always readable); it gets no X-OAuth-Scopes.
+	FineGrained map[string]string
+	// AppPermissions are the installation's permissions, returned with
+	// its tokens and checked (nil: [DefaultAppPermissions]).
+	AppPermissions map[string]string
+	// Repos are the repositories that exist, by owner/name; nil means
+	// every one exists, private, with default branch main.
+	Repos map[string]Repo
 	// AppID, InstallationID and AppPublicKey describe the one GitHub App
 	// installation the server knows: POST
 	// /app/installations/{InstallationID}/access_tokens with a JWT signed
@@ -122,6 +136,12 @@ const (
 func New(opts Options) *Server {
 	if opts.TokenLifetime <= 0 {
 		opts.TokenLifetime = time.Hour
+	}
+	if opts.Scopes == nil {
+		opts.Scopes = DefaultScopes()
+	}
+	if opts.AppPermissions == nil {
+		opts.AppPermissions = DefaultAppPermissions()
 	}
 	tarballs := make(map[string][]byte, len(opts.Tarballs))
 	for k, v := range opts.Tarballs {
