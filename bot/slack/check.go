@@ -53,6 +53,9 @@ func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) 
 	var id Identity
 	res, err := c.api.AuthTestContext(ctx)
 	c.record("auth.test", err)
+	if err != nil && ctx.Err() != nil {
+		return id, fmt.Errorf("slack: no answer from Slack in time (auth.test: %w): check slack.api_url and the way out to Slack", ctx.Err())
+	}
 	if err != nil {
 		return id, fmt.Errorf("slack: the bot token does not work (auth.test: %s): check slack.bot_token is the app's Bot User OAuth Token (xoxb-…) and the app is installed in the workspace", errText(err))
 	}

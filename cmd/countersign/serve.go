@@ -85,11 +85,18 @@ type server struct {
 	stop  context.CancelFunc
 }
 
-// serveDeps are what tests replace: how Slack is reached.
+// serveDeps are what tests replace: how Slack is reached, and how long
+// the start-up checks of Slack and GitHub may take (default
+// startupCheckTimeout each).
 type serveDeps struct {
-	SlackHTTP   *http.Client
-	SlackDialer *websocket.Dialer
+	SlackHTTP    *http.Client
+	SlackDialer  *websocket.Dialer
+	CheckTimeout time.Duration
 }
+
+// startupCheckTimeout bounds each of the start-up checks, so that a
+// stalled connection fails start-up instead of holding it forever.
+const startupCheckTimeout = time.Minute
 
 // newServer opens the database, checks the Slack app and starts the bot.
 // Close undoes it.
@@ -111,7 +118,17 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
 	}
-	identity, err := client.Check(ctx, channels, cfg.Slack.SocketMode())
+	if deps.CheckTimeout <= 0 {
+		deps.CheckTimeout = startupCheckTimeout
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
+	identity, err := client.Check(checkCtx, channels, cfg.Slack.SocketMode())
+	cancel()
+	if err == nil {
+		checkCtx, cancel = context.WithTimeout(ctx, deps.CheckTimeout)
+		err = checkGitHub(checkCtx, execs.github, githubNeeds(cfg, mode), log)
+		cancel()
+	}
 	if err != nil {
 		execs.Close()
 		return nil, err
