@@ -59,6 +59,25 @@ func DenyModal(value string, id cs.RequestID) slackapi.ModalViewRequest {
 	}
 }
 
+// DenyRefusedModal replaces a DenyModal when the clicker turns out not
+// to be allowed to deny request id (the modal opens before that is
+// known): it says so and offers no submit. Why is told in the channel,
+// where the bot answers the click.
+func DenyRefusedModal(id cs.RequestID) slackapi.ModalViewRequest {
+	title := "Deny " + string(id)
+	if utf8.RuneCountInString(title) > MaxModalTitle {
+		title = "Deny request"
+	}
+	text := slackapi.NewTextBlockObject(slackapi.PlainTextType,
+		"You cannot deny "+string(id)+" now. Countersign says why in the channel.", false, false)
+	return slackapi.ModalViewRequest{
+		Type:   slackapi.VTModal,
+		Title:  slackapi.NewTextBlockObject(slackapi.PlainTextType, title, false, false),
+		Close:  slackapi.NewTextBlockObject(slackapi.PlainTextType, "Close", false, false),
+		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{slackapi.NewSectionBlock(text, nil, nil)}},
+	}
+}
+
 // DenyFromSubmission reads a submitted DenyModal: the value given to
 // DenyModal and the reason, trimmed. It returns an error wrapping
 // ErrNotDenyModal for any other interaction, and ErrNoReason or

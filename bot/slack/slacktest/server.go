@@ -156,6 +156,7 @@ type Server struct {
 	connected  int             // sockets that ever got their hello
 	sent       map[string]time.Time
 	acks       map[string]Ack
+	trig       triggerClock // see triggers.go
 }
 
 // New starts a Server on 127.0.0.1 with a self-signed certificate that
@@ -169,7 +170,7 @@ func New(opts Options) *Server {
 		sent:     make(map[string]time.Time),
 		acks:     make(map[string]Ack),
 	}
-	s.api = s.methods()
+	s.api = s.withTriggers(s.methods())
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/link/", s.serveLink)
