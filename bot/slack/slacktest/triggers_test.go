@@ -40,7 +40,9 @@ func TestServer_TriggerExpires(t *testing.T) {
 func TestServer_UpdateView(t *testing.T) {
 	srv := newServer(t, slacktest.Options{})
 	api := newClient(srv, srv.Options().BotToken)
-	title := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	title := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
 	if _, err := api.OpenView(srv.Trigger(), slack.ModalViewRequest{Type: slack.VTModal, ExternalID: "x1", Title: title("first")}); err != nil {
 		t.Fatal(err)
 	}
