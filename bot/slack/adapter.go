@@ -69,10 +69,12 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 		cfg.Dialer = websocket.DefaultDialer
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Adapter{
+	a := &Adapter{
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
 		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute},
 	}
+	a.m.watch(a.Connected)
+	return a
 }
 
 // Close stops taking work, cancels what is running and waits for it.
