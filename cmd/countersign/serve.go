@@ -134,6 +134,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		return nil, err
 	}
 	bc.Directory, bc.PublicURL, bc.AuditChannel = client, cfg.PublicURL, cfg.Audit.Channel
+	useChannelIDs(&bc, identity)
 	switch {
 	case execs.github == nil:
 		log.Warn("no github.token or GitHub App configured: commit statuses and deployments are not reported to GitHub")
@@ -187,6 +188,15 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	return s, nil
+}
+
+// useChannelIDs puts the IDs Slack's check found in place of the channel
+// names ("#deploys") of the config: Slack's methods take IDs.
+func useChannelIDs(bc *bot.Config, id slack.Identity) {
+	bc.AuditChannel = id.ChannelID(bc.AuditChannel)
+	for i := range bc.Services {
+		bc.Services[i].Channel = id.ChannelID(bc.Services[i].Channel)
+	}
 }
 
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully:
