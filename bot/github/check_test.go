@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
 )
@@ -137,5 +138,16 @@ func TestClient_CheckIncomplete(t *testing.T) {
 				t.Errorf("warnings = %v, want one ErrCheckIncomplete before the test's deadline", warnings)
 			}
 		})
+	}
+}
+
+// The fake refuses an installation without a permission as GitHub does,
+// and the refusal is final for the outbox.
+func TestClient_AppWithoutPermissionRefused(t *testing.T) {
+	srv := appServer(t, githubtest.Options{AppPermissions: map[string]string{"contents": "read", "statuses": "read"}})
+	c := appClient(t, srv, "", appKey(t, 0), appInstallation)
+	_, err := c.Report(repCtx(t), appStatus)
+	if err == nil || !errors.Is(err, bot.ErrChatRejected) || !strings.Contains(err.Error(), "Resource not accessible by integration") {
+		t.Errorf("Report = %v, want a final 403", err)
 	}
 }
