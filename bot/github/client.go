@@ -75,9 +75,10 @@ type Options struct {
 	APIURL string
 	// HTTPClient carries API calls; its Transport (default
 	// http.DefaultTransport) also carries token exchanges and tarball
-	// downloads. Its Timeout bounds API calls but not tarball downloads,
-	// which are bounded by their context only. Nil means a client with
-	// DefaultTimeout.
+	// downloads. Its Timeout bounds API calls, and how long a tarball's
+	// answer may take to begin, but not the archive, which is bounded by
+	// its context only. Nil means a client with DefaultTimeout; a Timeout
+	// of zero means DefaultTimeout too, so that no call waits forever.
 	HTTPClient *http.Client
 	// Logger gets a line per retried report. Nil discards.
 	Logger *slog.Logger
@@ -87,8 +88,10 @@ type Options struct {
 // tarballs. Create it with NewClient; it is safe for concurrent use.
 type Client struct {
 	gh       *gh.Client
-	api      *url.URL     // the resolved API base, ending in "/"
-	download *http.Client // no timeout: archives are streamed
+	api      *url.URL                  // the resolved API base, ending in "/"
+	download *http.Client              // no timeout: archives are streamed
+	timeout  time.Duration             // for an API answer to begin
+	app      *ghinstallation.Transport // nil with a token
 	log      *slog.Logger
 
 	// acceptedRetries and acceptedWait say how often and how patiently a
@@ -119,12 +122,16 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		c := *o.HTTPClient
 		hc = &c
 	}
+	if hc.Timeout <= 0 {
+		hc.Timeout = DefaultTimeout
+	}
 	plain := hc.Transport
 	if plain == nil {
 		plain = http.DefaultTransport
 	}
 
 	var authed http.RoundTripper
+	var app *ghinstallation.Transport
 	if auth.Token != "" {
 		if strings.ContainsAny(auth.Token, " \r\n\t") {
 			return nil, errors.New("github: the token contains whitespace")
@@ -135,7 +142,7 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		authed = tr
+		authed, app = tr, tr
 	}
 	// Credentials go to the API host only: go-github follows 301s of
 	// archive links through the transport itself, and codeload's
@@ -159,6 +166,8 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		gh:              ghc,
 		api:             base,
 		download:        &http.Client{Transport: guarded, CheckRedirect: hc.CheckRedirect},
+		timeout:         hc.Timeout,
+		app:             app,
 		log:             log,
 		acceptedRetries: 3,
 		acceptedWait:    time.Second,

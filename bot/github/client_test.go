@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -140,5 +141,17 @@ func TestAppParseKey(t *testing.T) {
 				t.Errorf("appParseKey error %q quotes the key", err)
 			}
 		})
+	}
+}
+
+// A caller's HTTP client without a Timeout still gets one: no GitHub call
+// may wait forever.
+func TestNewClient_ZeroTimeout(t *testing.T) {
+	c, err := NewClient(Auth{Token: "t"}, Options{HTTPClient: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.timeout != DefaultTimeout || c.gh.Client().Timeout != DefaultTimeout {
+		t.Errorf("timeouts %v and %v, want %v", c.timeout, c.gh.Client().Timeout, DefaultTimeout)
 	}
 }

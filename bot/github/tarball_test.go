@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
 )
 
@@ -115,5 +116,48 @@ func TestClient_TarballErrors(t *testing.T) {
 			}
 			repNoSecret(t, err, "token=")
 		})
+	}
+}
+
+// GitHub has answered the tarball request with 200 and the archive
+// itself for installation tokens (go-github issue 3171); v60's
+// GetArchiveLink took only a 302.
+func TestClient_TarballDirect(t *testing.T) {
+	data := tarArchive(t, 300<<10)
+	srv := repServer(t, githubtest.Options{Tarballs: map[string][]byte{repRepo + "@" + repSHA: data}, TarballDirect: true})
+	rc, err := repClient(t, srv).Tarball(repCtx(t), repRepo, repSHA)
+	if err != nil {
+		t.Fatalf("Tarball: %v", err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v; want the %d-byte archive", len(got), err, len(data))
+	}
+}
+
+// A stalled API connection gives up after the client's timeout instead
+// of holding the build until its own deadline.
+func TestClient_TarballStalledAPI(t *testing.T) {
+	srv := repServer(t, githubtest.Options{Tarballs: map[string][]byte{repRepo + "@" + repSHA: tarArchive(t, 1<<10)}})
+	srv.Hang("/repos/", 1)
+	c, err := github.NewClient(github.Auth{Token: repToken},
+		github.Options{APIURL: srv.URL(), HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's own deadline is far longer: hitting it would mean the
+	// client timeout was not applied.
+	ctx := repCtx(t)
+	rc, err := c.Tarball(ctx, repRepo, repSHA)
+	if err == nil {
+		rc.Close()
+		t.Fatal("Tarball: no error")
+	}
+	if !strings.Contains(err.Error(), "no answer within 50ms") || ctx.Err() != nil {
+		t.Errorf("Tarball = %v, want it to give up after the client's timeout", err)
+	}
+	if errors.Is(err, bot.ErrChatRejected) {
+		t.Errorf("Tarball = %v: a timeout must stay retryable", err)
 	}
 }

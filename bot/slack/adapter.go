@@ -69,10 +69,12 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 		cfg.Dialer = websocket.DefaultDialer
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Adapter{
+	a := &Adapter{
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
 		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute},
 	}
+	a.m.watch(a.Connected)
+	return a
 }
 
 // Close stops taking work, cancels what is running and waits for it.
@@ -189,23 +191,34 @@ func (a *Adapter) interaction(cb slackapi.InteractionCallback) any {
 	return nil
 }
 
-// click is one button. Deny asks for a reason in a modal first, unless
-// the clicker may not deny, in which case the bot refuses it (audited).
+// click is one button. Deny asks for a reason in a modal. Slack takes a
+// click's trigger_id for 3 s only, and CheckDeny may read user groups
+// (and wait out their rate limits), so the modal opens first; when the
+// clicker may not deny, it is turned into a refusal and the bot refuses
+// the click (audited).
 func (a *Adapter) click(c bot.Caller, triggerID, actionID, value string) {
 	switch actionID {
 	case bot.ButtonApprove:
 		a.async(func(ctx context.Context) { a.bot.HandleButton(ctx, c, bot.ButtonApprove, value) })
 	case bot.ButtonDeny:
 		a.async(func(ctx context.Context) {
+			id, _, _ := bot.ParseButtonValue(value)
+			modal := DenyModal(denyMeta(value, c.Channel), id)
+			modal.ExternalID = "deny." + triggerID
+			openErr := a.client.OpenView(ctx, triggerID, modal)
 			if err := a.bot.CheckDeny(ctx, c, value); err != nil {
+				if openErr == nil {
+					if err := a.client.UpdateView(ctx, modal.ExternalID, DenyRefusedModal(id)); err != nil {
+						a.log.Warn("turn deny dialog into a refusal", "request", id, "err", err)
+					}
+				}
 				a.bot.HandleDeny(ctx, c, value, "denied with the button")
 				return
 			}
-			id, _, _ := bot.ParseButtonValue(value)
-			if err := a.client.OpenView(ctx, triggerID, DenyModal(denyMeta(value, c.Channel), id)); err != nil {
-				a.log.Warn("open deny dialog", "request", id, "err", err)
+			if openErr != nil {
+				a.log.Warn("open deny dialog", "request", id, "err", openErr)
 				a.client.Ephemeral(ctx, c, bot.Message{Channel: c.Channel,
-					Text: bot.Textf("⚠️ could not open the dialog for a reason (%v); deny with `%s deny %s REASON…`", err, a.cfg.Command, id)})
+					Text: bot.Textf("⚠️ could not open the dialog for a reason (%v); deny with `%s deny %s REASON…`", openErr, a.cfg.Command, id)})
 			}
 		})
 	}

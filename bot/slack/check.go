@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,9 +26,21 @@ var (
 const privateScope = "groups:read"
 
 // Identity is who the bot is in the workspace. URL is the workspace's
-// address as auth.test gives it (https://team.slack.com/).
+// address as auth.test gives it (https://team.slack.com/). Channels are
+// the IDs of the channel names Check was given ("#deploys" → "C0…"):
+// Slack's methods take IDs.
 type Identity struct {
 	UserID, BotID, TeamID, Team, URL string
+	Channels                         map[string]string
+}
+
+// ChannelID returns the ID of ch: the ID Check found for a channel name,
+// or ch itself (an ID, or a name Check was not given).
+func (id Identity) ChannelID(ch string) string {
+	if c, ok := id.Channels[ch]; ok {
+		return c
+	}
+	return ch
 }
 
 // Permalink returns the address of a delivered message in the workspace,
@@ -46,19 +59,26 @@ func (id Identity) Permalink(ref cs.MessageRef) string {
 }
 
 // Check verifies at start-up that the tokens work and carry the scopes the
-// bot needs, and that the bot is a member of every channel it posts in. It
-// returns one error listing every problem, each naming its fix, so that a
-// misconfigured bot fails loudly instead of reconnecting forever.
+// bot needs, and that the bot is a member of every channel it posts in.
+// Channels are IDs (C…, G…) or names ("#deploys"), which it looks up
+// (conversations.list) and returns in Identity.Channels. It returns one
+// error listing every problem (an unknown channel name too), each naming
+// its fix, so that a misconfigured bot fails loudly instead of
+// reconnecting forever.
 func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) (Identity, error) {
 	var id Identity
 	res, err := c.api.AuthTestContext(ctx)
 	c.record("auth.test", err)
+	if err != nil && ctx.Err() != nil {
+		return id, fmt.Errorf("slack: no answer from Slack in time (auth.test: %w): check slack.api_url and the way out to Slack", ctx.Err())
+	}
 	if err != nil {
 		return id, fmt.Errorf("slack: the bot token does not work (auth.test: %s): check slack.bot_token is the app's Bot User OAuth Token (xoxb-…) and the app is installed in the workspace", errText(err))
 	}
 	id = Identity{UserID: res.UserID, BotID: res.BotID, TeamID: res.TeamID, Team: res.Team, URL: res.URL}
 	var problems []string
-	if have := res.Header.Get("X-OAuth-Scopes"); have != "" {
+	have := res.Header.Get("X-OAuth-Scopes")
+	if have != "" {
 		want := BotScopes
 		for _, ch := range channels {
 			if strings.HasPrefix(ch, "G") {
@@ -77,6 +97,17 @@ func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) 
 		} else {
 			c.record("apps.connections.open", nil)
 		}
+	}
+	var names []string
+	for _, ch := range channels {
+		if isChannelName(ch) && !slices.Contains(names, ch) {
+			names = append(names, ch)
+		}
+	}
+	if len(names) > 0 {
+		var more []string
+		id.Channels, more = c.checkNames(ctx, names, res, have == "" || len(missingScopes([]string{privateScope}, have)) == 0)
+		problems = append(problems, more...)
 	}
 	seen := map[string]bool{}
 	for _, ch := range channels {
@@ -97,6 +128,29 @@ func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) 
 		return id, errors.New("slack: " + strings.Join(problems, "; "))
 	}
 	return id, nil
+}
+
+// checkNames looks the channel names up and returns their IDs and the
+// problems: a name not found, the bot not in the channel.
+func (c *Client) checkNames(ctx context.Context, names []string, res *slackapi.AuthTestResponse, private bool) (map[string]string, []string) {
+	found, err := c.findChannels(ctx, names, private)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("channel names cannot be looked up (conversations.list: %s): check the channels:read scope, or give channel IDs (C…) in the config", errText(err))}
+	}
+	ids := map[string]string{}
+	var problems []string
+	for _, n := range names {
+		ch, ok := found[n]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("channel %s not found: check its name in the config, or give its ID (C…); a private channel is found only with the %s scope and once the bot is in it", n, privateScope))
+		case !ch.IsMember:
+			problems = append(problems, fmt.Sprintf("the bot is not in channel %s (%s): invite it with `/invite @%s` in that channel", n, ch.ID, botName(res)))
+		default:
+			ids[n] = ch.ID
+		}
+	}
+	return ids, problems
 }
 
 func botName(res *slackapi.AuthTestResponse) string {

@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -28,6 +29,12 @@ func TestClient_CheckFailsLoudly(t *testing.T) {
 			channels: []string{"C0DEPLOYS"}, want: []string{"the bot is not in channel C0DEPLOYS", "/invite"}},
 		{name: "unknown channel", opts: slacktest.Options{Members: map[string]bool{"C0OTHER": true}},
 			channels: []string{"C0GONE"}, want: []string{"channel C0GONE cannot be read", "channel_not_found"}},
+		{name: "unknown channel name", opts: slacktest.Options{ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}},
+			channels: []string{"#deploys", "#deplyos"}, want: []string{"channel #deplyos not found", "give its ID"}},
+		{name: "not in the named channel", opts: slacktest.Options{Members: map[string]bool{"C0DEPLOYS": false}, ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}},
+			channels: []string{"#deploys"}, want: []string{"the bot is not in channel #deploys (C0DEPLOYS)", "/invite"}},
+		{name: "names without channels:read", opts: slacktest.Options{BotScopes: []string{"chat:write", "commands", "usergroups:read"}, ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}},
+			channels: []string{"#deploys"}, want: []string{"channel names cannot be looked up (conversations.list: missing_scope: needs channels:read)"}},
 		{name: "app token without connections:write", socket: true, opts: slacktest.Options{AppScopes: []string{}},
 			want: []string{"Socket Mode cannot connect", "missing_scope", "connections:write"}},
 	} {
@@ -62,7 +69,8 @@ func TestClient_CheckFailsLoudly(t *testing.T) {
 }
 
 func TestClient_CheckPasses(t *testing.T) {
-	srv := slacktest.New(slacktest.Options{BotToken: botToken, AppToken: appToken, Members: map[string]bool{"C0DEPLOYS": true}})
+	srv := slacktest.New(slacktest.Options{BotToken: botToken, AppToken: appToken, Members: map[string]bool{"C0DEPLOYS": true},
+		ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}})
 	defer srv.Close()
 	c := slack.NewClient(botToken, slack.Options{APIURL: srv.APIURL(), HTTPClient: srv.HTTPClient(), AppToken: appToken})
 	id, err := c.Check(context.Background(), []string{"C0DEPLOYS", "#deploys", ""}, true)
@@ -71,6 +79,9 @@ func TestClient_CheckPasses(t *testing.T) {
 	}
 	if id.UserID == "" || id.TeamID == "" {
 		t.Errorf("identity = %+v", id)
+	}
+	if got := id.Channels["#deploys"]; got != "C0DEPLOYS" {
+		t.Errorf("#deploys resolved to %q, want C0DEPLOYS", got)
 	}
 	if ok, _ := c.Healthy(); !ok {
 		t.Error("not healthy after a good check")
@@ -97,5 +108,33 @@ func TestIdentity_Permalink(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A name on a later page of conversations.list is found, and a private
+// channel's name with groups:read.
+func TestClient_CheckResolvesNamesAcrossPages(t *testing.T) {
+	names := map[string]string{"G0SECRET": "secret"}
+	for i := range 450 {
+		names[fmt.Sprintf("C%04d", i)] = fmt.Sprintf("chan-%d", i)
+	}
+	srv := slacktest.New(slacktest.Options{BotToken: botToken, ChannelNames: names})
+	defer srv.Close()
+	c := slack.NewClient(botToken, slack.Options{APIURL: srv.APIURL(), HTTPClient: srv.HTTPClient()})
+	id, err := c.Check(context.Background(), []string{"#chan-449", "#Secret"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Channels["#chan-449"] != "C0449" || id.Channels["#Secret"] != "G0SECRET" {
+		t.Errorf("channels = %v", id.Channels)
+	}
+	var pages int
+	for _, call := range srv.Calls() {
+		if call.Method == "conversations.list" {
+			pages++
+		}
+	}
+	if pages != 3 {
+		t.Errorf("%d pages read, want 3 (200 a page)", pages)
 	}
 }

@@ -106,7 +106,11 @@ func newWorld(t testing.TB, socket bool) *world { return newWorldWith(t, socket,
 
 // newWorldWith adds n services slow0… that deploy without approval, for
 // keeping executions busy in the benchmarks.
-func newWorldWith(t testing.TB, socket bool, n int) *world {
+func newWorldWith(t testing.TB, socket bool, n int) *world { return newWorldTuned(t, socket, n, nil) }
+
+// newWorldTuned is newWorldWith with the Slack client's options changed
+// by tune, if not nil.
+func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), exec: &slowExec{runs: map[cs.RequestID]int{}}}
 	w.slack = slacktest.New(slacktest.Options{BotToken: botToken, AppToken: appToken,
@@ -115,6 +119,9 @@ func newWorldWith(t testing.TB, socket bool, n int) *world {
 	opt := slack.Options{APIURL: w.slack.APIURL(), HTTPClient: w.slack.HTTPClient(), ChannelBurst: 1000, ChannelInterval: time.Millisecond}
 	if socket {
 		opt.AppToken = appToken
+	}
+	if tune != nil {
+		tune(&opt)
 	}
 	w.client = slack.NewClient(botToken, opt)
 	if _, err := w.client.Check(w.ctx, []string{deployChannel}, socket); err != nil {

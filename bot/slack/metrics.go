@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,7 +11,10 @@ import (
 type Metrics struct {
 	calls *prometheus.CounterVec
 	acks  *prometheus.HistogramVec
-	up    prometheus.Gauge
+	up    prometheus.GaugeFunc
+	// connected is what countersign_slack_connected reads at each scrape:
+	// the adapter's Connected, the one answer /healthz gives too.
+	connected atomic.Pointer[func() bool]
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -26,11 +30,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving a Slack command or interaction to acknowledging it.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3},
 		}, []string{"mode", "kind"}),
-		up: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "countersign_slack_connected",
-			Help: "1 while the Slack connection (Socket Mode, or the last Web API call) is up.",
-		}),
 	}
+	m.up = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "countersign_slack_connected",
+		Help: "1 while the Slack connection (Socket Mode, or the last Web API call) is up.",
+	}, func() float64 {
+		if f := m.connected.Load(); f != nil && (*f)() {
+			return 1
+		}
+		return 0
+	})
 	if reg != nil {
 		reg.MustRegister(m.calls, m.acks, m.up)
 	}
@@ -43,10 +52,5 @@ func (m *Metrics) ack(mode, kind string, d time.Duration) {
 	m.acks.WithLabelValues(mode, kind).Observe(d.Seconds())
 }
 
-func (m *Metrics) connected(up bool) {
-	if up {
-		m.up.Set(1)
-	} else {
-		m.up.Set(0)
-	}
-}
+// watch makes countersign_slack_connected report connected.
+func (m *Metrics) watch(connected func() bool) { m.connected.Store(&connected) }

@@ -37,10 +37,6 @@ var (
 // private_metadata, at most 3,000 characters): typically the Deny
 // button's value, which binds the denial to what the clicker saw.
 func DenyModal(value string, id cs.RequestID) slackapi.ModalViewRequest {
-	title := "Deny " + string(id)
-	if utf8.RuneCountInString(title) > MaxModalTitle {
-		title = "Deny request" // Slack refuses the whole modal otherwise
-	}
 	input := slackapi.NewPlainTextInputBlockElement(
 		slackapi.NewTextBlockObject(slackapi.PlainTextType, "Why not?", false, false), DenyReasonActionID).
 		WithMultiline(true).WithMaxLength(MaxDenyReason)
@@ -52,11 +48,36 @@ func DenyModal(value string, id cs.RequestID) slackapi.ModalViewRequest {
 		Type:            slackapi.VTModal,
 		CallbackID:      DenyCallbackID,
 		PrivateMetadata: value,
-		Title:           slackapi.NewTextBlockObject(slackapi.PlainTextType, title, false, false),
+		Title:           denyTitle(id),
 		Submit:          slackapi.NewTextBlockObject(slackapi.PlainTextType, "Deny", false, false),
 		Close:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false),
 		Blocks:          slackapi.Blocks{BlockSet: []slackapi.Block{reason}},
 	}
+}
+
+// DenyRefusedModal replaces a DenyModal when the clicker turns out not
+// to be allowed to deny request id (the modal opens before that is
+// known): it says so and offers no submit. Why is told in the channel,
+// where the bot answers the click.
+func DenyRefusedModal(id cs.RequestID) slackapi.ModalViewRequest {
+	text := slackapi.NewTextBlockObject(slackapi.PlainTextType,
+		"You cannot deny "+string(id)+" now. Countersign says why in the channel.", false, false)
+	return slackapi.ModalViewRequest{
+		Type:   slackapi.VTModal,
+		Title:  denyTitle(id),
+		Close:  slackapi.NewTextBlockObject(slackapi.PlainTextType, "Close", false, false),
+		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{slackapi.NewSectionBlock(text, nil, nil)}},
+	}
+}
+
+// denyTitle is "Deny R42", or "Deny request" where that is too long:
+// Slack refuses the whole modal otherwise.
+func denyTitle(id cs.RequestID) *slackapi.TextBlockObject {
+	title := "Deny " + string(id)
+	if utf8.RuneCountInString(title) > MaxModalTitle {
+		title = "Deny request"
+	}
+	return slackapi.NewTextBlockObject(slackapi.PlainTextType, title, false, false)
 }
 
 // DenyFromSubmission reads a submitted DenyModal: the value given to

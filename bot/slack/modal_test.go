@@ -42,6 +42,20 @@ func TestDenyModal_Limits(t *testing.T) {
 	}
 }
 
+func TestDenyRefusedModal_Limits(t *testing.T) {
+	for _, id := range []string{"R1", "R1234567890123456789"} {
+		v := DenyRefusedModal(cs.RequestID(id))
+		for _, o := range []*slackapi.TextBlockObject{v.Title, v.Close} {
+			if o == nil || o.Type != slackapi.PlainTextType || o.Text == "" || utf8.RuneCountInString(o.Text) > MaxModalTitle {
+				t.Errorf("%s: title or close %+v breaks Slack's limits", id, o)
+			}
+		}
+		if v.Type != slackapi.VTModal || v.Submit != nil || v.CallbackID == DenyCallbackID || len(v.Blocks.BlockSet) != 1 {
+			t.Errorf("%s: type %q, submit %v, callback_id %q, %d blocks; want a modal that cannot be submitted", id, v.Type, v.Submit, v.CallbackID, len(v.Blocks.BlockSet))
+		}
+	}
+}
+
 // submission is what Slack posts when the deny modal is submitted.
 func submission(t *testing.T, kind, callbackID, meta string, values map[string]map[string]string) slackapi.InteractionCallback {
 	t.Helper()

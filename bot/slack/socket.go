@@ -49,7 +49,6 @@ func (a *Adapter) RunSocketMode(ctx context.Context) error {
 
 func (a *Adapter) setUp(up bool) {
 	a.up.Store(up)
-	a.m.connected(up)
 }
 
 // events handles one socketmode client's events until it stops.

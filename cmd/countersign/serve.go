@@ -87,11 +87,18 @@ type server struct {
 	stop  context.CancelFunc
 }
 
-// serveDeps are what tests replace: how Slack is reached.
+// serveDeps are what tests replace: how Slack is reached, and how long
+// the start-up checks of Slack and GitHub may take (default
+// startupCheckTimeout each).
 type serveDeps struct {
-	SlackHTTP   *http.Client
-	SlackDialer *websocket.Dialer
+	SlackHTTP    *http.Client
+	SlackDialer  *websocket.Dialer
+	CheckTimeout time.Duration
 }
+
+// startupCheckTimeout bounds each of the start-up checks, so that a
+// stalled connection fails start-up instead of holding it forever.
+const startupCheckTimeout = time.Minute
 
 // newServer opens the database, checks the Slack app and starts the bot.
 // Close undoes it.
@@ -113,12 +120,23 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
 	}
-	identity, err := client.Check(ctx, channels, cfg.Slack.SocketMode())
+	if deps.CheckTimeout <= 0 {
+		deps.CheckTimeout = startupCheckTimeout
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
+	identity, err := client.Check(checkCtx, channels, cfg.Slack.SocketMode())
+	cancel()
+	if err == nil {
+		checkCtx, cancel = context.WithTimeout(ctx, deps.CheckTimeout)
+		err = checkGitHub(checkCtx, execs.github, githubNeeds(cfg, mode), log)
+		cancel()
+	}
 	if err != nil {
 		execs.Close()
 		return nil, err
 	}
 	bc.Directory, bc.PublicURL, bc.AuditChannel = client, cfg.PublicURL, cfg.Audit.Channel
+	useChannelIDs(&bc, identity)
 	switch {
 	case execs.github == nil:
 		log.Warn("no github.token or GitHub App configured: commit statuses and deployments are not reported to GitHub")
@@ -173,6 +191,15 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	return s, nil
+}
+
+// useChannelIDs puts the IDs Slack's check found in place of the channel
+// names ("#deploys") of the config: Slack's methods take IDs.
+func useChannelIDs(bc *bot.Config, id slack.Identity) {
+	bc.AuditChannel = id.ChannelID(bc.AuditChannel)
+	for i := range bc.Services {
+		bc.Services[i].Channel = id.ChannelID(bc.Services[i].Channel)
+	}
 }
 
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully:

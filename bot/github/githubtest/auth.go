@@ -79,11 +79,9 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, path string) {
 	s.issued = append(s.issued, tok)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]any{
-		"token":      tok,
-		"expires_at": exp.UTC().Format(time.RFC3339),
-		"permissions": map[string]string{
-			"contents": "read", "deployments": "write", "metadata": "read", "statuses": "write",
-		},
+		"token":                tok,
+		"expires_at":           exp.UTC().Format(time.RFC3339),
+		"permissions":          s.opts.AppPermissions,
 		"repository_selection": "all",
 	})
 }

@@ -85,23 +85,70 @@ type archiveLink struct {
 // serveRepos answers /repos/{owner}/{repo}/…; rest lacks "/repos/".
 func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request, rest, cred string) {
 	parts := strings.Split(rest, "/")
+	if len(parts) == 2 {
+		parts = append(parts, "") // GET /repos/{o}/{r}
+	}
 	if len(parts) < 3 || parts[0] == "" || parts[1] == "" {
 		notFound(w)
 		return
 	}
 	repo := parts[0] + "/" + parts[1]
+	may := func(perm, level string) bool { return s.authorize(w, repo, cred, perm, level) }
+	get := r.Method == http.MethodGet
 	switch p := parts[2:]; {
 	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "statuses":
-		s.createStatus(w, r, repo, p[1], cred)
+		if may(PermStatuses, Write) {
+			s.createStatus(w, r, repo, p[1], cred)
+		}
 	case r.Method == http.MethodPost && len(p) == 1 && p[0] == "deployments":
-		s.createDeployment(w, r, repo, cred)
+		if may(PermDeployments, Write) {
+			s.createDeployment(w, r, repo, cred)
+		}
 	case r.Method == http.MethodPost && len(p) == 3 && p[0] == "deployments" && p[2] == "statuses":
-		s.createDeploymentStatus(w, r, repo, p[1], cred)
-	case r.Method == http.MethodGet && len(p) >= 2 && p[0] == "tarball":
-		s.tarballLink(w, repo, strings.Join(p[1:], "/"))
+		if may(PermDeployments, Write) {
+			s.createDeploymentStatus(w, r, repo, p[1], cred)
+		}
+	case get && len(p) >= 2 && p[0] == "tarball":
+		if may(PermContents, Read) {
+			s.tarballLink(w, r, repo, strings.Join(p[1:], "/"))
+		}
+	case get && len(p) == 1 && p[0] == "":
+		if may(PermMetadata, Read) {
+			s.getRepo(w, repo, cred)
+		}
+	case get && len(p) == 1 && p[0] == "commits":
+		if may(PermContents, Read) {
+			writeJSON(w, http.StatusOK, []any{}) // the fake knows no commits
+		}
+	case get && len(p) == 3 && p[0] == "commits" && p[2] == "status":
+		if may(PermStatuses, Read) {
+			writeJSON(w, http.StatusOK, map[string]any{"state": "pending", "statuses": []any{}, "total_count": 0})
+		}
+	case get && len(p) == 1 && p[0] == "deployments":
+		if may(PermDeployments, Read) {
+			writeJSON(w, http.StatusOK, []any{}) // the probe only asks for access
+		}
+	case get && len(p) == 1 && p[0] == "pulls":
+		if may(PermPullRequests, Read) {
+			writeJSON(w, http.StatusOK, []any{})
+		}
 	default:
 		notFound(w)
 	}
+}
+
+// getRepo answers GET /repos/{o}/{r}. permissions are the user's role on
+// the repository (for a token), not what the token may do.
+func (s *Server) getRepo(w http.ResponseWriter, repo, cred string) {
+	r, _ := s.repo(repo)
+	out := map[string]any{
+		"full_name": repo, "name": strings.SplitN(repo, "/", 2)[1], "private": r.Private,
+		"default_branch": r.DefaultBranch,
+	}
+	if s.kindOf(cred) != credApp {
+		out["permissions"] = map[string]bool{"admin": true, "maintain": true, "push": true, "triage": true, "pull": true}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, repo, sha, cred string) {
@@ -302,11 +349,16 @@ func (s *Server) createDeploymentStatus(w http.ResponseWriter, r *http.Request, 
 }
 
 // tarballLink answers GET /repos/{o}/{r}/tarball/{ref} with a 302 to a
-// short-lived codeload link, as GitHub does.
-func (s *Server) tarballLink(w http.ResponseWriter, repo, ref string) {
+// short-lived codeload link, as GitHub does, or with [Options.TarballDirect]
+// with 200 and the archive itself.
+func (s *Server) tarballLink(w http.ResponseWriter, r *http.Request, repo, ref string) {
 	key := repo + "@" + ref
 	if _, ok := s.opts.Tarballs[key]; !ok {
 		notFound(w)
+		return
+	}
+	if s.opts.TarballDirect {
+		s.writeArchive(w, r, repo, ref, s.opts.Tarballs[key])
 		return
 	}
 	tok := randomBase62(20)
@@ -333,20 +385,28 @@ func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request, rest stri
 	key := parts[0] + "/" + parts[1] + "@" + parts[3]
 	s.mu.Lock()
 	link, ok := s.links[r.URL.Query().Get("token")]
-	stall := s.stall
 	s.mu.Unlock()
 	data, exists := s.opts.Tarballs[key]
 	if !ok || !exists || link.key != key || time.Now().After(link.expires) {
 		notFound(w)
 		return
 	}
-	sha := parts[3]
+	s.writeArchive(w, r, parts[0]+"/"+parts[1], parts[3], data)
+}
+
+// writeArchive sends data as GitHub sends an archive, pausing halfway
+// while a Stall holds.
+func (s *Server) writeArchive(w http.ResponseWriter, r *http.Request, repo, ref string, data []byte) {
+	s.mu.Lock()
+	stall := s.stall
+	s.mu.Unlock()
+	sha := ref
 	if len(sha) > 7 {
 		sha = sha[:7]
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-gzip")
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s-%s-%s.tar.gz", parts[0], parts[1], sha))
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s-%s.tar.gz", strings.ReplaceAll(repo, "/", "-"), sha))
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	if stall != nil {

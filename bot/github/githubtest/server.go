@@ -43,8 +43,22 @@ const docsURL = "https://docs.github.com/rest"
 // server with neither Token nor an App answers 401 to every API call.
 type Options struct {
 	// Token is a personal access (or other) token the API accepts as
-	// "Authorization: token X" or "Bearer X".
+	// "Authorization: token X" or "Bearer X". It is a classic token with
+	// Scopes, or a fine-grained one when FineGrained is set.
 	Token string
+	// Scopes are the classic Token's scopes (nil: [DefaultScopes]), sent
+	// in X-OAuth-Scopes and checked as GitHub does (see [Repo]).
+	Scopes []string
+	// FineGrained makes Token a fine-grained token with these repository
+	// permissions ("contents": "read", "statuses": "write", …; metadata
+	// is always readable); it gets no X-OAuth-Scopes.
+	FineGrained map[string]string
+	// AppPermissions are the installation's permissions, returned with
+	// its tokens and checked (nil: [DefaultAppPermissions]).
+	AppPermissions map[string]string
+	// Repos are the repositories that exist, by owner/name; nil means
+	// every one exists, private, with default branch main.
+	Repos map[string]Repo
 	// AppID, InstallationID and AppPublicKey describe the one GitHub App
 	// installation the server knows: POST
 	// /app/installations/{InstallationID}/access_tokens with a JWT signed
@@ -63,6 +77,10 @@ type Options struct {
 	// host:port), as github.com does from codeload.github.com, instead
 	// of from /_codeload/ on the API server.
 	CodeloadElsewhere bool
+	// TarballDirect answers GET /repos/{o}/{r}/tarball/{sha} with 200 and
+	// the archive itself instead of a 302 to a download link, as GitHub
+	// has been seen to for App installation tokens (go-github issue 3171).
+	TarballDirect bool
 }
 
 // Request is one request the server answered.
@@ -76,9 +94,11 @@ type Request struct {
 
 // Server is the fake. Create it with New and Close it when done.
 type Server struct {
-	opts     Options
-	api      *httptest.Server
-	codeload *httptest.Server // == api unless Options.CodeloadElsewhere
+	opts      Options
+	api       *httptest.Server
+	codeload  *httptest.Server // == api unless Options.CodeloadElsewhere
+	closing   chan struct{}    // closed by Close: releases Hang
+	closeOnce sync.Once
 
 	mu                 sync.Mutex
 	down               bool
@@ -109,6 +129,7 @@ const (
 	faultPlain     faultKind = iota // {"message": StatusText}
 	faultRateLimit                  // 403, X-RateLimit-Remaining: 0
 	faultSecondary                  // 403, Retry-After, secondary-rate-limits docs
+	faultHang                       // no answer until the client goes away
 )
 
 // New starts a Server on 127.0.0.1.
@@ -116,16 +137,23 @@ func New(opts Options) *Server {
 	if opts.TokenLifetime <= 0 {
 		opts.TokenLifetime = time.Hour
 	}
+	if opts.Scopes == nil {
+		opts.Scopes = DefaultScopes()
+	}
+	if opts.AppPermissions == nil {
+		opts.AppPermissions = DefaultAppPermissions()
+	}
 	tarballs := make(map[string][]byte, len(opts.Tarballs))
 	for k, v := range opts.Tarballs {
 		tarballs[k] = slices.Clone(v)
 	}
 	opts.Tarballs = tarballs
 	s := &Server{
-		opts:   opts,
-		nextID: 1000,
-		tokens: make(map[string]time.Time),
-		links:  make(map[string]archiveLink),
+		opts:    opts,
+		nextID:  1000,
+		tokens:  make(map[string]time.Time),
+		links:   make(map[string]archiveLink),
+		closing: make(chan struct{}),
 	}
 	s.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, false)
@@ -139,8 +167,10 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Close shuts the server (both hosts) down. Close releases a Stall.
+// Close shuts the server (both hosts) down. Close releases a Stall and
+// a Hang; closing twice is harmless.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
 	if s.stall != nil {
 		close(s.stall)
@@ -191,6 +221,12 @@ func (s *Server) RateLimit(prefix string, n int) {
 // (go-github: *github.AbuseRateLimitError).
 func (s *Server) SecondaryRateLimit(prefix string, n int) {
 	s.addFault(&fault{prefix: prefix, left: n, status: http.StatusForbidden, kind: faultSecondary})
+}
+
+// Hang makes the next n requests under prefix get no answer at all until
+// the client gives up, as over a stalled connection.
+func (s *Server) Hang(prefix string, n int) {
+	s.addFault(&fault{prefix: prefix, left: n, status: http.StatusGatewayTimeout, kind: faultHang})
 }
 
 func (s *Server) addFault(f *fault) {
@@ -285,7 +321,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, foreign bool) {
 	}()
 	w = rec
 
-	if s.injected(w, path) {
+	if s.injected(w, r, path) {
 		return
 	}
 	switch {
@@ -307,7 +343,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, foreign bool) {
 }
 
 // injected answers r if the server is down or a fault matches.
-func (s *Server) injected(w http.ResponseWriter, path string) bool {
+func (s *Server) injected(w http.ResponseWriter, r *http.Request, path string) bool {
 	s.mu.Lock()
 	if s.down {
 		s.mu.Unlock()
@@ -328,6 +364,12 @@ func (s *Server) injected(w http.ResponseWriter, path string) bool {
 	switch {
 	case f.status == 0:
 		return false
+	case f.kind == faultHang:
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		w.WriteHeader(f.status) // recorded; the client is gone
 	case f.kind == faultRateLimit:
 		h := w.Header()
 		h.Set("X-RateLimit-Limit", "5000")

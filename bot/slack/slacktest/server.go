@@ -69,6 +69,9 @@ type Options struct {
 	// answers not_in_channel to chat.postMessage. New copies the map; change
 	// it later with [Server.SetMember].
 	Members map[string]bool
+	// ChannelNames maps channel IDs to their names (without "#"), for
+	// conversations.list; a channel not in it is not listed.
+	ChannelNames map[string]string
 	// Usergroups maps usergroup IDs ("S…") to their members' user IDs.
 	Usergroups map[string][]string
 	// PingInterval is how often the server sends WebSocket pings, which
@@ -93,6 +96,7 @@ func (o Options) clone() Options {
 	o.BotScopes = slices.Clone(o.BotScopes)
 	o.AppScopes = slices.Clone(o.AppScopes)
 	o.Members = maps.Clone(o.Members)
+	o.ChannelNames = maps.Clone(o.ChannelNames)
 	if o.Usergroups != nil {
 		groups := make(map[string][]string, len(o.Usergroups))
 		for id, users := range o.Usergroups {
@@ -156,6 +160,7 @@ type Server struct {
 	connected  int             // sockets that ever got their hello
 	sent       map[string]time.Time
 	acks       map[string]Ack
+	trig       triggerClock // see triggers.go
 }
 
 // New starts a Server on 127.0.0.1 with a self-signed certificate that
@@ -169,7 +174,7 @@ func New(opts Options) *Server {
 		sent:     make(map[string]time.Time),
 		acks:     make(map[string]Ack),
 	}
-	s.api = s.methods()
+	s.api = s.withTriggers(s.withConversationsList(s.methods()))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/link/", s.serveLink)
