@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -39,29 +38,12 @@ func (o *object) localFile(key string, secret bool) localFile {
 	if f.path == "" || !o.d.opts.CheckFiles {
 		return f
 	}
-	path := o.sub(key)
-	file, err := os.Open(f.path)
-	if err != nil {
-		o.d.addAt(path, "cannot read %s: %v", quotePath(f.path), pathErrorCause(err))
+	b, mode, ok := o.d.readFile(o.sub(key), f.path, maxLocalFile)
+	if !ok {
 		return f
 	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err == nil && st.IsDir() {
-		o.d.addAt(path, "%s is a directory", quotePath(f.path))
-		return f
-	}
-	b, err := io.ReadAll(io.LimitReader(file, maxLocalFile+1))
-	switch {
-	case err != nil:
-		o.d.addAt(path, "cannot read %s: %v", quotePath(f.path), pathErrorCause(err))
-		return f
-	case len(b) > maxLocalFile:
-		o.d.addAt(path, "%s is larger than 16 MiB", quotePath(f.path))
-		return f
-	}
-	if secret && st != nil {
-		o.d.warnMode(path, f.path, st.Mode())
+	if secret {
+		o.d.warnMode(o.sub(key), f.path, mode)
 	}
 	f.data, f.read = b, true
 	return f

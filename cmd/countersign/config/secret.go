@@ -2,9 +2,7 @@ package config
 
 import (
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,6 +64,7 @@ func (o *object) secretValue(key string) secretValue {
 	switch f {
 	case key:
 		v.Secret, v.from = cs.NewSecret(s), "the value"
+		o.d.warnInline(v.path, key)
 	case key + "_file":
 		file := o.d.localPath(s)
 		v.Secret, v.from, v.file = o.d.readSecretFile(v.path, file), quotePath(file), true
@@ -118,19 +117,8 @@ func (o *object) sshKey(key string) cs.Secret {
 // readSecretFile reads the secret file (resolved) named at path. A file
 // group or others may read gets a warning.
 func (d *decoder) readSecretFile(path, file string) cs.Secret {
-	f, err := os.Open(file)
-	if err != nil {
-		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
-		return cs.Secret{}
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	switch {
-	case err != nil:
-		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
-		return cs.Secret{}
-	case len(b) > maxSecretFile:
-		d.addAt(path, "%s is larger than 1 MiB", quotePath(file))
+	b, mode, ok := d.readFile(path, file, maxSecretFile)
+	if !ok {
 		return cs.Secret{}
 	}
 	v := string(b)
@@ -143,10 +131,17 @@ func (d *decoder) readSecretFile(path, file string) cs.Secret {
 		d.addAt(path, "%s is empty", quotePath(file))
 		return cs.Secret{}
 	}
-	if st, err := f.Stat(); err == nil {
-		d.warnMode(path, file, st.Mode())
-	}
+	d.warnMode(path, file, mode)
 	return cs.NewSecret(v)
+}
+
+// warnInline warns about a secret given inline (at path, by key) in a
+// config file group or others may read, as warnMode does a secret file.
+func (d *decoder) warnInline(path, key string) {
+	if perm := d.src.mode.Perm(); d.src.path != "" && perm&0o077 != 0 {
+		d.warnAt(path, "inline in %s, which has mode %04o: group or others may read it (chmod 600 it, or give %s_file)",
+			quotePath(d.src.path), perm, key)
+	}
 }
 
 // readSecretEnv reads a secret from the environment variable name.
