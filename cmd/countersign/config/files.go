@@ -35,7 +35,7 @@ type localFile struct {
 // cannot be. A secret file (a private key) others may read gets a warning.
 func (o *object) localFile(key string, secret bool) localFile {
 	f := localFile{path: o.localPath(key)}
-	if f.path == "" || !o.d.opts.CheckFiles {
+	if f.path == "" || !o.d.opts.CheckFiles || secret && o.d.opts.NoSecrets {
 		return f
 	}
 	b, mode, ok := o.d.readFile(o.sub(key), f.path, maxLocalFile)

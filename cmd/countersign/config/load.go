@@ -38,6 +38,15 @@ type Options struct {
 	// unencrypted PEM private key that matches cert_file; SSH keys (by any
 	// form) must be unencrypted private keys.
 	CheckFiles bool
+	// NoSecrets leaves secrets given by file or environment unread, for
+	// the commands that need none (`slack manifest`, `config check
+	// --no-secrets`): before the Slack app exists there are no Slack
+	// tokens to read. Each such secret holds a placeholder, so what
+	// depends on whether it is given (Socket Mode, CheckServe) still
+	// holds; checks of its value are skipped. Inline secrets, already
+	// in the file, are checked. A Config loaded so must never be used
+	// to talk to a peer.
+	NoSecrets bool
 }
 
 func (o Options) lookupEnv(name string) (string, bool) {
@@ -110,6 +119,7 @@ func (o Options) parse(data []byte, src source) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	c.Hash = hex.EncodeToString(sum[:])
+	c.SecretsUnread = o.NoSecrets
 	if len(d.warnings) > 0 {
 		sortProblems(d.warnings)
 		c.Warnings = d.warnings

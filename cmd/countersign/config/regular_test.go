@@ -6,35 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/countersign/countersign/cmd/countersign/config/configtest"
 )
-
-// finish runs f and fails the test when it has not returned after a
-// minute: a regression that blocks (opening a FIFO for reading waits for
-// a writer, forever) must fail the test rather than hang the run.
-func finish(t *testing.T, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("still blocked after a minute (opening a FIFO?)")
-	}
-}
-
-// mkfifo makes a FIFO at dir/name.
-func mkfifo(t *testing.T, dir, name string) {
-	t.Helper()
-	if err := syscall.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestLoad_NotRegularFiles: a secret file, a known_hosts file or the
 // config that is a FIFO, a socket, a device or a directory is refused at
@@ -47,7 +22,7 @@ func TestLoad_NotRegularFiles(t *testing.T) {
 		setup func(t *testing.T, dir string)
 		want  string // the problem, or the error for the config itself
 	}{
-		{"secret FIFO", cfg + "slack: {bot_token_file: tok}\n", func(t *testing.T, dir string) { mkfifo(t, dir, "tok") },
+		{"secret FIFO", cfg + "slack: {bot_token_file: tok}\n", func(t *testing.T, dir string) { configtest.Mkfifo(t, filepath.Join(dir, "tok")) },
 			`slack.bot_token_file: "DIR/tok" is a FIFO, not a regular file`},
 		{"secret socket", cfg + "slack: {bot_token_file: tok}\n", func(t *testing.T, dir string) {
 			l, err := net.Listen("unix", filepath.Join(dir, "tok"))
@@ -61,9 +36,9 @@ func TestLoad_NotRegularFiles(t *testing.T) {
 		{"secret directory", cfg + "slack: {bot_token_file: tok}\n", func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "tok"), 0o700) },
 			`slack.bot_token_file: "DIR/tok" is a directory, not a regular file`},
 		{"known_hosts FIFO", cfg + "engines: {e: {host: \"ssh://u@h\", known_hosts: kh}}\n",
-			func(t *testing.T, dir string) { mkfifo(t, dir, "kh") },
+			func(t *testing.T, dir string) { configtest.Mkfifo(t, filepath.Join(dir, "kh")) },
 			`engines.e.known_hosts: "DIR/kh" is a FIFO, not a regular file`},
-		{"config FIFO", "", func(t *testing.T, dir string) { mkfifo(t, dir, "countersign.yaml") },
+		{"config FIFO", "", func(t *testing.T, dir string) { configtest.Mkfifo(t, filepath.Join(dir, "countersign.yaml")) },
 			`config "DIR/countersign.yaml" is a FIFO, not a regular file`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +51,7 @@ func TestLoad_NotRegularFiles(t *testing.T) {
 				tc.setup(t, dir)
 			}
 			want := replaceDir(tc.want, dir)
-			finish(t, func() {
+			configtest.Finish(t, func() {
 				_, err := Options{CheckFiles: true, LookupEnv: env(nil)}.Load(path)
 				if tc.yaml == "" {
 					var fe *FileError

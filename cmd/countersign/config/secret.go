@@ -81,7 +81,7 @@ func (o *object) secretValue(key string) secretValue {
 // Secret.
 func (o *object) token(key string, shape func(string) string) cs.Secret {
 	v := o.secretValue(key)
-	if v.IsZero() {
+	if v.IsZero() || o.d.unread(v.Secret) {
 		return v.Secret
 	}
 	s := v.Reveal()
@@ -106,7 +106,7 @@ func (o *object) token(key string, shape func(string) string) cs.Secret {
 // SSH client can use.
 func (o *object) sshKey(key string) cs.Secret {
 	v := o.secretValue(key)
-	if !v.IsZero() && o.d.opts.CheckFiles {
+	if !v.IsZero() && !o.d.unread(v.Secret) && o.d.opts.CheckFiles {
 		if msg := sshKeyProblem([]byte(v.Reveal())); msg != "" {
 			o.d.addAt(v.path, "%s %s", v.from, msg)
 		}
@@ -114,9 +114,20 @@ func (o *object) sshKey(key string) cs.Secret {
 	return v.Secret
 }
 
+// unreadSecret is what a secret given by file or environment holds under
+// Options.NoSecrets: not zero, so that it counts as given.
+var unreadSecret = cs.NewSecret("\x00unread (Options.NoSecrets)")
+
+// unread reports whether s is a secret left unread under NoSecrets,
+// whose value must not be checked.
+func (d *decoder) unread(s cs.Secret) bool { return d.opts.NoSecrets && s == unreadSecret }
+
 // readSecretFile reads the secret file (resolved) named at path. A file
 // group or others may read gets a warning.
 func (d *decoder) readSecretFile(path, file string) cs.Secret {
+	if d.opts.NoSecrets {
+		return unreadSecret
+	}
 	b, mode, ok := d.readFile(path, file, maxSecretFile)
 	if !ok {
 		return cs.Secret{}
@@ -149,6 +160,9 @@ func (d *decoder) readSecretEnv(path, name string) cs.Secret {
 	if !envName.MatchString(name) {
 		d.addAt(path, "%s is not an environment variable name", quote(name))
 		return cs.Secret{}
+	}
+	if d.opts.NoSecrets {
+		return unreadSecret
 	}
 	v, ok := d.opts.lookupEnv(name)
 	switch {
