@@ -119,7 +119,7 @@ func (d *decoder) readTokens(parent *object, key string, auditToken cs.Secret) [
 		case form == "":
 			d.add(o.line, o.sub("token"), "required (give token, token_file or token_env)")
 		case t.Token.IsZero(): // refused, and said why
-		case d.unread(t.Token):
+		case d.unread(t.Token): // not read: nothing to compare
 		default:
 			if first, dup := values[t.Token.Reveal()]; dup {
 				d.addAt(form, "the same token as %s: give each reader a token of its own", first)
