@@ -12,7 +12,8 @@ import (
 )
 
 // EventKind is the kind of an audit record. The names are a fixed interface
-// (PRODUCT.md): add kinds, never rename them.
+// (exports and the tools that read them match on them): add kinds, never
+// rename them.
 type EventKind string
 
 const (

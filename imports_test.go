@@ -13,10 +13,11 @@ import (
 const module = "github.com/countersign/countersign"
 
 // allowedImports says which of our packages a package may import, by the
-// importer's directory (STYLE.md): the root imports nothing of ours,
-// commands and policies only the root, bot the root, commands and
-// policies, adapters (bot/…) and executors the root and bot (executors
-// may share executors/registry and executors/sshclient), cmd everything.
+// importer's directory, so that imports point one way only: the root
+// (the vocabulary) imports nothing of ours, commands and policies only
+// the root, bot the root, commands and policies, adapters (bot/…) and
+// executors the root and bot (executors may share executors/registry and
+// executors/sshclient), cmd everything.
 func allowedImports(dir, imp string) bool {
 	switch {
 	case strings.HasPrefix(dir, "cmd/"):

@@ -53,7 +53,8 @@ func TestParseError_ExampleFromBrief(t *testing.T) {
 }
 
 // TestImports keeps the package pure: the standard library and the root
-// package only (STYLE.md: commands imports only the root).
+// package only (chat text to typed command needs nothing else, and the
+// bot, adapters and executors import commands, never the reverse).
 func TestImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {

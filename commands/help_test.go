@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// allVerbs are the canonical verbs of PRODUCT.md, written out here so that
-// the test fails if one goes missing from docs.
+// allVerbs are the canonical chat verbs (the README's "Chat commands"),
+// written out here so that the test fails if one goes missing from docs.
 var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns add", "dns delete", "dns show", "lock", "unlock",
 	"status", "audit", "policy explain", "help", "approve", "deny"}
 

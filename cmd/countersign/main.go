@@ -46,7 +46,8 @@ commands:
   serve  --config FILE [--dry-run]       run the bot (HTTP: GitHub webhooks, Slack, web pages, /healthz, /metrics)
   shell  --config FILE [--dry-run]       the same bot with a terminal chat on stdin/stdout
   demo                                   the shell with a built-in example config, in dry-run, and its status page
-  config check --config FILE             check a config file; list every problem
+  config check --config FILE [--no-secrets]
+                                         check a config file; list every problem
   audit verify|list|export (--db FILE | --server URL)
                                          verify, query or export the audit trail
   backup --server URL --out FILE         hot copy of a running bot's database

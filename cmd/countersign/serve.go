@@ -39,7 +39,7 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
-	cfg, err := config.Options{CheckFiles: true}.Load(*path)
+	cfg, err := loadConfig(ctx, config.Options{CheckFiles: true}, *path)
 	if err == nil {
 		err = cfg.CheckServe() // a missing secret stops start-up
 	}

@@ -24,7 +24,7 @@ func (m *Main) shell(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: countersign shell --config FILE [--dry-run] [--db FILE]")
 		return exitUsage
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(ctx, config.Options{}, *path)
 	if err != nil {
 		return m.failf("%v", err)
 	}

@@ -11,8 +11,9 @@ import (
 
 // slack runs `countersign slack manifest --config FILE`: the Slack app
 // manifest for that config (Socket Mode when slack.app_token is set,
-// otherwise HTTP mode with the request URLs under public_url).
-func (m *Main) slack(_ context.Context, args []string) int {
+// otherwise HTTP mode with the request URLs under public_url). It reads
+// no secret.
+func (m *Main) slack(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "manifest" {
 		fmt.Fprintln(m.Stderr, "usage: countersign slack manifest --config FILE")
 		return exitUsage
@@ -25,7 +26,9 @@ func (m *Main) slack(_ context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: countersign slack manifest --config FILE [--name NAME]")
 		return exitUsage
 	}
-	cfg, err := config.Load(*path)
+	// The manifest creates the app that gives out the Slack tokens: it
+	// must not need them, nor any other secret.
+	cfg, err := loadConfig(ctx, config.Options{NoSecrets: true}, *path)
 	if err != nil {
 		return m.failf("%v", err)
 	}

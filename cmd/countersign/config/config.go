@@ -85,6 +85,9 @@ type Config struct {
 	// others may read. They are only known when loading succeeds; nil
 	// when there are none. `config check` prints them; serve may log them.
 	Warnings []Problem
+	// SecretsUnread: loaded with Options.NoSecrets; secrets given by
+	// file or environment hold a placeholder.
+	SecretsUnread bool
 }
 
 // Audit configures access to the audit trail over HTTP.

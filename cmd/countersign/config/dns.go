@@ -86,8 +86,8 @@ func (d *decoder) tsigSecret(o *object, z Zone) {
 		d.add(o.line, o.sub("tsig_secret"), "required (give tsig_secret, tsig_secret_file or tsig_secret_env)")
 		return
 	}
-	if z.TSIGSecret.IsZero() {
-		return // already reported
+	if z.TSIGSecret.IsZero() || d.unread(z.TSIGSecret) {
+		return // already reported, or not read
 	}
 	if _, err := base64.StdEncoding.DecodeString(z.TSIGSecret.Reveal()); err != nil {
 		for _, f := range forms {

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -36,32 +35,15 @@ type localFile struct {
 // cannot be. A secret file (a private key) others may read gets a warning.
 func (o *object) localFile(key string, secret bool) localFile {
 	f := localFile{path: o.localPath(key)}
-	if f.path == "" || !o.d.opts.CheckFiles {
+	if f.path == "" || !o.d.opts.CheckFiles || secret && o.d.opts.NoSecrets {
 		return f
 	}
-	path := o.sub(key)
-	file, err := os.Open(f.path)
-	if err != nil {
-		o.d.addAt(path, "cannot read %s: %v", quotePath(f.path), pathErrorCause(err))
+	b, mode, ok := o.d.readFile(o.sub(key), f.path, maxLocalFile)
+	if !ok {
 		return f
 	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err == nil && st.IsDir() {
-		o.d.addAt(path, "%s is a directory", quotePath(f.path))
-		return f
-	}
-	b, err := io.ReadAll(io.LimitReader(file, maxLocalFile+1))
-	switch {
-	case err != nil:
-		o.d.addAt(path, "cannot read %s: %v", quotePath(f.path), pathErrorCause(err))
-		return f
-	case len(b) > maxLocalFile:
-		o.d.addAt(path, "%s is larger than 16 MiB", quotePath(f.path))
-		return f
-	}
-	if secret && st != nil {
-		o.d.warnMode(path, f.path, st.Mode())
+	if secret {
+		o.d.warnMode(o.sub(key), f.path, mode)
 	}
 	f.data, f.read = b, true
 	return f

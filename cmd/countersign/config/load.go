@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,15 @@ type Options struct {
 	// unencrypted PEM private key that matches cert_file; SSH keys (by any
 	// form) must be unencrypted private keys.
 	CheckFiles bool
+	// NoSecrets leaves secrets given by file or environment unread, for
+	// the commands that need none (`slack manifest`, `config check
+	// --no-secrets`): before the Slack app exists there are no Slack
+	// tokens to read. Each such secret holds a placeholder, so what
+	// depends on whether it is given (Socket Mode, CheckServe) still
+	// holds; checks of its value are skipped. Inline secrets, already
+	// in the file, are checked. A Config loaded so must never be used
+	// to talk to a peer.
+	NoSecrets bool
 }
 
 func (o Options) lookupEnv(name string) (string, bool) {
@@ -46,10 +56,15 @@ func (o Options) lookupEnv(name string) (string, bool) {
 	return o.LookupEnv(name)
 }
 
+// MaxConfig bounds a config file: a real one is a few kilobytes, and
+// decoding takes far more memory than the file (a 55 MB file took 2.4 GB).
+const MaxConfig = 4 << 20
+
 // Load reads, decodes and validates the file at path. Relative *_file
 // paths are relative to the file's directory. Every problem is reported
 // at once: the error is then an *Errors. Reading the file itself failing
-// gives an ordinary error.
+// gives an ordinary error: a *FileError when it is not a regular file
+// or is larger than MaxConfig.
 func Load(path string) (*Config, error) { return Options{}.Load(path) }
 
 // Parse does what Load does with the file's bytes: dir is the base for
@@ -60,14 +75,18 @@ func Parse(data []byte, dir string, env func(string) (string, bool)) (*Config, e
 
 // Load is the package's Load with these options.
 func (o Options) Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, mode, err := readRegular(path, MaxConfig)
+	var fe *FileError
+	switch {
+	case errors.As(err, &fe):
+		return nil, fmt.Errorf("config %s %w", quotePath(path), err)
+	case err != nil:
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if o.Dir == "" {
 		o.Dir = filepath.Dir(path)
 	}
-	c, err := o.Parse(data)
+	c, err := o.parse(data, source{path: path, mode: mode})
 	if c != nil {
 		c.Path = path
 	}
@@ -76,8 +95,18 @@ func (o Options) Load(path string) (*Config, error) {
 
 // Parse is the package's Parse with these options. On problems it
 // returns a nil Config and an *Errors.
-func (o Options) Parse(data []byte) (*Config, error) {
+func (o Options) Parse(data []byte) (*Config, error) { return o.parse(data, source{}) }
+
+// source is the file a config was read from, if any: inline secrets in a
+// file others may read get a warning.
+type source struct {
+	path string
+	mode fs.FileMode
+}
+
+func (o Options) parse(data []byte, src source) (*Config, error) {
 	d := newDecoder(o)
+	d.src = src
 	root := d.document(data)
 	if root == nil {
 		return nil, errorsOrNil(d.problems)
@@ -90,6 +119,7 @@ func (o Options) Parse(data []byte) (*Config, error) {
 	}
 	sum := sha256.Sum256(data)
 	c.Hash = hex.EncodeToString(sum[:])
+	c.SecretsUnread = o.NoSecrets
 	if len(d.warnings) > 0 {
 		sortProblems(d.warnings)
 		c.Warnings = d.warnings

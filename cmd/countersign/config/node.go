@@ -14,6 +14,7 @@ import (
 // yaml.v3's own decoding does.
 type decoder struct {
 	opts     Options
+	src      source
 	problems []Problem
 	warnings []Problem // see Config.Warnings
 	// lines maps the path of every key and list item read to its line,

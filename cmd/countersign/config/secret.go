@@ -2,9 +2,7 @@ package config
 
 import (
 	"errors"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,6 +64,7 @@ func (o *object) secretValue(key string) secretValue {
 	switch f {
 	case key:
 		v.Secret, v.from = cs.NewSecret(s), "the value"
+		o.d.warnInline(v.path, key)
 	case key + "_file":
 		file := o.d.localPath(s)
 		v.Secret, v.from, v.file = o.d.readSecretFile(v.path, file), quotePath(file), true
@@ -82,7 +81,7 @@ func (o *object) secretValue(key string) secretValue {
 // Secret.
 func (o *object) token(key string, shape func(string) string) cs.Secret {
 	v := o.secretValue(key)
-	if v.IsZero() {
+	if v.IsZero() || o.d.unread(v.Secret) {
 		return v.Secret
 	}
 	s := v.Reveal()
@@ -107,7 +106,7 @@ func (o *object) token(key string, shape func(string) string) cs.Secret {
 // SSH client can use.
 func (o *object) sshKey(key string) cs.Secret {
 	v := o.secretValue(key)
-	if !v.IsZero() && o.d.opts.CheckFiles {
+	if !v.IsZero() && !o.d.unread(v.Secret) && o.d.opts.CheckFiles {
 		if msg := sshKeyProblem([]byte(v.Reveal())); msg != "" {
 			o.d.addAt(v.path, "%s %s", v.from, msg)
 		}
@@ -115,22 +114,22 @@ func (o *object) sshKey(key string) cs.Secret {
 	return v.Secret
 }
 
+// unreadSecret is what a secret given by file or environment holds under
+// Options.NoSecrets: not zero, so that it counts as given.
+var unreadSecret = cs.NewSecret("\x00unread (Options.NoSecrets)")
+
+// unread reports whether s is a secret left unread under NoSecrets,
+// whose value must not be checked.
+func (d *decoder) unread(s cs.Secret) bool { return d.opts.NoSecrets && s == unreadSecret }
+
 // readSecretFile reads the secret file (resolved) named at path. A file
 // group or others may read gets a warning.
 func (d *decoder) readSecretFile(path, file string) cs.Secret {
-	f, err := os.Open(file)
-	if err != nil {
-		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
-		return cs.Secret{}
+	if d.opts.NoSecrets {
+		return unreadSecret
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	switch {
-	case err != nil:
-		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
-		return cs.Secret{}
-	case len(b) > maxSecretFile:
-		d.addAt(path, "%s is larger than 1 MiB", quotePath(file))
+	b, mode, ok := d.readFile(path, file, maxSecretFile)
+	if !ok {
 		return cs.Secret{}
 	}
 	v := string(b)
@@ -143,10 +142,17 @@ func (d *decoder) readSecretFile(path, file string) cs.Secret {
 		d.addAt(path, "%s is empty", quotePath(file))
 		return cs.Secret{}
 	}
-	if st, err := f.Stat(); err == nil {
-		d.warnMode(path, file, st.Mode())
-	}
+	d.warnMode(path, file, mode)
 	return cs.NewSecret(v)
+}
+
+// warnInline warns about a secret given inline (at path, by key) in a
+// config file group or others may read, as warnMode does a secret file.
+func (d *decoder) warnInline(path, key string) {
+	if perm := d.src.mode.Perm(); d.src.path != "" && perm&0o077 != 0 {
+		d.warnAt(path, "inline in %s, which has mode %04o: group or others may read it (chmod 600 it, or give %s_file)",
+			quotePath(d.src.path), perm, key)
+	}
 }
 
 // readSecretEnv reads a secret from the environment variable name.
@@ -154,6 +160,9 @@ func (d *decoder) readSecretEnv(path, name string) cs.Secret {
 	if !envName.MatchString(name) {
 		d.addAt(path, "%s is not an environment variable name", quote(name))
 		return cs.Secret{}
+	}
+	if d.opts.NoSecrets {
+		return unreadSecret
 	}
 	v, ok := d.opts.lookupEnv(name)
 	switch {

@@ -32,7 +32,7 @@ func TestParse_SecretForms(t *testing.T) {
 		{name: "missing file", slack: "{bot_token_file: nope}",
 			probs: []string{`slack.bot_token_file: cannot read "DIR/nope": no such file or directory`}},
 		{name: "file is a directory", slack: "{bot_token_file: s}", files: map[string]string{"s/x": ""},
-			probs: []string{`slack.bot_token_file: cannot read "DIR/s": is a directory`}},
+			probs: []string{`slack.bot_token_file: "DIR/s" is a directory, not a regular file`}},
 		{name: "empty file", slack: "{bot_token_file: tok}", files: map[string]string{"tok": "\n"},
 			probs: []string{`slack.bot_token_file: "DIR/tok" is empty`}},
 		{name: "unset env", slack: "{bot_token_env: BOT}",

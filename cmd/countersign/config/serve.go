@@ -32,7 +32,7 @@ func (c *Config) CheckServe() error {
 		need(c.Slack.SigningSecret, "slack.signing_secret", "without app_token Slack calls the HTTP endpoints, whose requests are verified with it")
 	}
 	need(c.Audit.Token, "audit.token", "it guards GET /audit/export and GET /backup")
-	if t := c.Audit.Token; !t.IsZero() && len(t.Reveal()) < MinReadToken {
+	if t := c.Audit.Token; !t.IsZero() && !c.unread(t) && len(t.Reveal()) < MinReadToken {
 		ps = append(ps, Problem{Path: "audit.token", Message: fmt.Sprintf(
 			"shorter than %d characters: it is also a read token of the web pages (make one with `openssl rand -base64 24`)", MinReadToken)})
 	}
@@ -46,6 +46,9 @@ func (c *Config) CheckServe() error {
 	}
 	return errorsOrNil(ps)
 }
+
+// unread reports whether s was left unread (Options.NoSecrets).
+func (c *Config) unread(s cs.Secret) bool { return c.SecretsUnread && s == unreadSecret }
 
 // lastKey is the last key of a dotted path.
 func lastKey(path string) string {

@@ -99,7 +99,7 @@ func (d *decoder) readTokens(parent *object, key string, auditToken cs.Secret) [
 	var out []ReadToken
 	names := map[string]string{}
 	values := map[string]string{}
-	if !auditToken.IsZero() {
+	if !auditToken.IsZero() && !d.unread(auditToken) {
 		values[auditToken.Reveal()] = "audit.token"
 	}
 	for i, n := range parent.list(key) {
@@ -125,6 +125,7 @@ func (d *decoder) readTokens(parent *object, key string, auditToken cs.Secret) [
 		case form == "":
 			d.add(o.line, o.sub("token"), "required (give token, token_file or token_env)")
 		case t.Token.IsZero(): // refused, and said why
+		case d.unread(t.Token): // not read: nothing to compare
 		default:
 			if first, dup := values[t.Token.Reveal()]; dup {
 				d.addAt(form, "the same token as %s: give each reader a token of its own", first)
@@ -150,7 +151,7 @@ func readTokenShape(s string) string {
 // a token: whitespace is allowed, length is what counts.
 func (d *decoder) sessionKey(o *object, key string) cs.Secret {
 	v := o.secretValue(key)
-	if !v.IsZero() && len(v.Reveal()) < MinSessionKey {
+	if !v.IsZero() && !d.unread(v.Secret) && len(v.Reveal()) < MinSessionKey {
 		d.addAt(v.path, "%s is shorter than %d bytes (make one with `openssl rand -base64 32`)", v.from, MinSessionKey)
 		return cs.Secret{}
 	}
