@@ -12,7 +12,7 @@ import (
 	"github.com/countersign/countersign/bot/github/githubtest"
 )
 
-// TestE2E_PushToSwarmService is flow 1 of PRODUCT.md end to end: a push
+// TestE2E_PushToSwarmService is the push-to-deploy flow end to end: a push
 // to a followed branch of a Swarm service with `build: docker` gets its
 // image built from the commit's tarball and pushed to the registry, asks
 // one approver of ops in Slack, refuses the commit author's own click,

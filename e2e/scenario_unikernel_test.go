@@ -53,8 +53,8 @@ const (
 	ukTagPrefix = "live-hvt-"
 )
 
-// TestE2E_UnikernelOnAlbatross is the unikernel half of PRODUCT.md end
-// to end, against a real OpenSSH server as the Albatross host (its
+// TestE2E_UnikernelOnAlbatross is the unikernel half of the push-to-deploy
+// flow end to end, against a real OpenSSH server as the Albatross host (its
 // sessions find the albatross-client test stand-in of executors/albatross
 // first on their PATH) and a go-containerregistry registry: a push of
 // mirage-www whose image (FROM scratch, the unikernel at boot/www.hvt, a

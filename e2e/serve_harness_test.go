@@ -898,8 +898,9 @@ func pushBody(t *testing.T, p pushEvent) []byte {
 	return out
 }
 
-// auditRecord is one record of `countersign audit export`, in the schema
-// PRODUCT.md fixes.
+// auditRecord is one record of `countersign audit export`, in the fixed
+// schema the README documents (seq, time, kind, actor, request, action,
+// target, detail, prev, hash).
 type auditRecord struct {
 	Seq     int             `json:"seq"`
 	Time    time.Time       `json:"time"`
