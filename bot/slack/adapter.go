@@ -30,6 +30,10 @@ type Config struct {
 	Command string
 	// SigningSecret verifies HTTP-mode requests.
 	SigningSecret string
+	// TeamID is the workspace the bot token belongs to, as auth.test
+	// names it (Identity.TeamID). Commands, clicks and mentions from any
+	// other workspace are refused and audited; empty refuses them all.
+	TeamID string
 	// MaxBody caps an HTTP-mode request body (default 1 MiB).
 	MaxBody int64
 	// Dialer dials Socket Mode (default websocket.DefaultDialer).
@@ -145,10 +149,15 @@ func (f *inflight) wait(ctx context.Context) error {
 	}
 }
 
-// slashCommand hands a slash command to the bot, once per trigger.
-func (a *Adapter) slashCommand(cmd slackapi.SlashCommand) {
+// slashCommand hands a slash command to the bot, once per trigger. It
+// returns false when the command was refused: it comes from another
+// workspace (ctx bounds nothing but is the request's, for the record).
+func (a *Adapter) slashCommand(ctx context.Context, cmd slackapi.SlashCommand) bool {
+	if a.foreign(ctx, "command", cmd.UserID, cmd.TeamID, "") {
+		return false
+	}
 	if cmd.TriggerID != "" && a.seen.check("trigger:"+cmd.TriggerID) {
-		return
+		return true
 	}
 	text := strings.TrimSpace(cmd.Text)
 	if name := strings.TrimPrefix(cmd.Command, "/"); cmd.Command != a.cfg.Command && name != "" {
@@ -156,12 +165,17 @@ func (a *Adapter) slashCommand(cmd slackapi.SlashCommand) {
 	}
 	c := bot.Caller{User: actor(cmd.UserID), Channel: cmd.ChannelID, ReplyURL: cmd.ResponseURL}
 	a.async(func(ctx context.Context) { a.bot.HandleCommand(ctx, c, text) })
+	return true
 }
 
 // interaction handles a click or a modal submission and returns what the
 // acknowledgement must carry (nil: nothing; for a deny reason that is
-// missing, the modal's field errors).
-func (a *Adapter) interaction(cb slackapi.InteractionCallback) any {
+// missing, the modal's field errors). One from another workspace is
+// refused and audited.
+func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) any {
+	if a.foreign(ctx, "interaction", cb.User.ID, cb.Team.ID, cb.User.TeamID) {
+		return nil
+	}
 	switch cb.Type {
 	case slackapi.InteractionTypeBlockActions:
 		c := bot.Caller{User: actor(cb.User.ID), Channel: cb.Channel.ID, ReplyURL: cb.ResponseURL}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,7 +24,7 @@ const maxSkew = 5 * time.Minute
 
 // Commands serves POST /slack/commands: slash commands in HTTP mode.
 func (a *Adapter) Commands() http.Handler {
-	return a.verified("command", func(w http.ResponseWriter, form url.Values) {
+	return a.verified("command", func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		cmd := slackapi.SlashCommand{
 			Command: form.Get("command"), Text: form.Get("text"), UserID: form.Get("user_id"),
 			ChannelID: form.Get("channel_id"), ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"),
@@ -33,7 +34,12 @@ func (a *Adapter) Commands() http.Handler {
 			http.Error(w, "missing command or user_id", http.StatusBadRequest)
 			return
 		}
-		a.slashCommand(cmd)
+		if !a.slashCommand(r.Context(), cmd) {
+			// Slack shows a slash command's plain-text answer to its user.
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, foreignText)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 }
@@ -41,13 +47,13 @@ func (a *Adapter) Commands() http.Handler {
 // Interactions serves POST /slack/interactions: clicks and modal
 // submissions in HTTP mode.
 func (a *Adapter) Interactions() http.Handler {
-	return a.verified("interaction", func(w http.ResponseWriter, form url.Values) {
+	return a.verified("interaction", func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		var cb slackapi.InteractionCallback
 		if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
 			http.Error(w, "payload: not an interaction", http.StatusBadRequest)
 			return
 		}
-		resp := a.interaction(cb)
+		resp := a.interaction(r.Context(), cb)
 		if resp == nil {
 			w.WriteHeader(http.StatusOK)
 			return
@@ -60,13 +66,13 @@ func (a *Adapter) Interactions() http.Handler {
 // verified checks a request's size and Slack signature, answers 401 (or
 // 413) and audits chat.refused when they fail, and otherwise hands the
 // form to next, timing the acknowledgement.
-func (a *Adapter) verified(kind string, next func(http.ResponseWriter, url.Values)) http.Handler {
+func (a *Adapter) verified(kind string, next func(http.ResponseWriter, *http.Request, url.Values)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBody))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			a.refuse(r, "oversized", fmt.Sprintf("body over %d bytes", a.cfg.MaxBody))
+			a.refuseHTTP(r, "oversized", fmt.Sprintf("body over %d bytes", a.cfg.MaxBody))
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -76,7 +82,7 @@ func (a *Adapter) verified(kind string, next func(http.ResponseWriter, url.Value
 		}
 		if reason := a.checkSignature(r.Header, body); reason != "" {
 			// Never say more than "unauthorized": details would help forgers.
-			a.refuse(r, reason, "")
+			a.refuseHTTP(r, reason, "")
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
@@ -85,7 +91,7 @@ func (a *Adapter) verified(kind string, next func(http.ResponseWriter, url.Value
 			http.Error(w, "body: not form-encoded", http.StatusBadRequest)
 			return
 		}
-		next(w, form)
+		next(w, r, form)
 		a.m.ack("http", kind, time.Since(start))
 	})
 }
@@ -120,22 +126,29 @@ func (a *Adapter) checkSignature(h http.Header, body []byte) string {
 	return ""
 }
 
-// refuse audits a refused request as chat.refused; floods of them are
-// only counted, so that forged requests cannot fill the audit trail.
-func (a *Adapter) refuse(r *http.Request, reason, detail string) {
-	a.log.Warn("slack request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
+// refuseHTTP audits a refused HTTP-mode request as chat.refused.
+func (a *Adapter) refuseHTTP(r *http.Request, reason, detail string) {
+	d := map[string]any{"path": r.URL.Path, "remote": r.RemoteAddr}
+	if detail != "" {
+		d["detail"] = detail
+	}
+	a.refuse(r.Context(), reason, d)
+}
+
+// refuse audits a refused request as chat.refused with detail; floods of
+// them are only counted, so that forged requests cannot fill the audit
+// trail. The record is written even when ctx ends (a client that hangs
+// up must not escape it).
+func (a *Adapter) refuse(ctx context.Context, reason string, detail map[string]any) {
+	a.log.Warn("slack request refused", "reason", reason, "detail", detail)
 	suppressed, ok := a.limit.Allow(time.Now())
 	if !ok {
 		return
 	}
-	d := map[string]any{"path": r.URL.Path, "remote": r.RemoteAddr, "reason": reason}
-	if detail != "" {
-		d["detail"] = detail
-	}
 	if suppressed > 0 {
-		d["suppressed_before"] = suppressed
+		detail["suppressed_before"] = suppressed
 	}
-	if err := a.bot.RefuseChat(r.Context(), reason, d); err != nil {
+	if err := a.bot.RefuseChat(context.WithoutCancel(ctx), reason, detail); err != nil {
 		a.log.Error("audit refused slack request", "err", err)
 	}
 }

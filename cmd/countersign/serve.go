@@ -146,7 +146,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		return nil, err
 	}
 	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
-		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), Dialer: deps.SlackDialer,
+		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
 	})
 	if err := s.bot.Start(ctx); err != nil {
 		if s.web != nil {
