@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -55,6 +54,11 @@ type WebhookOptions struct {
 	Logger *slog.Logger
 	// Now is the clock of the refusal rate limit (default time.Now).
 	Now func() time.Time
+	// Bodies bounds the memory that bodies not yet verified hold at once
+	// (default: a budget of bot.DefaultBodyBudget of the webhook's own);
+	// a delivery that does not fit is answered 503 at once. Its Size must
+	// be at least MaxBody.
+	Bodies *bot.BodyBudget
 }
 
 // Webhook serves POST /webhooks/github. It verifies each delivery's
@@ -67,7 +71,11 @@ type WebhookOptions struct {
 // a signed delivery that is not a valid payload, 401 for a missing or
 // wrong signature, 405 for a method other than POST, 413 for an
 // oversized body, 503 when the store failed (GitHub may redeliver;
-// deduplication by delivery ID makes that safe).
+// deduplication by delivery ID makes that safe) or, with Retry-After,
+// when unverified bodies already hold the whole memory budget.
+//
+// The body is hashed as it is read, within the budget, so that whatever
+// unauthenticated clients send, their bodies hold at most Bodies' bytes.
 type Webhook struct {
 	secret  []byte
 	in      Intake
@@ -75,6 +83,7 @@ type Webhook struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limit   *bot.RefusalLimiter
+	bodies  *bot.BodyBudget
 }
 
 // NewWebhook returns the intake for deliveries signed with secret. An
@@ -95,8 +104,14 @@ func NewWebhook(secret string, in Intake, opts WebhookOptions) (*Webhook, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Bodies == nil {
+		opts.Bodies = &bot.BodyBudget{}
+	}
+	if opts.Bodies.Size() < opts.MaxBody {
+		return nil, fmt.Errorf("github webhook: the body budget (%d bytes) is smaller than the body cap (%d bytes)", opts.Bodies.Size(), opts.MaxBody)
+	}
 	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now,
-		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}}, nil
+		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}, bodies: opts.Bodies}, nil
 }
 
 // ServeHTTP handles one delivery.
@@ -125,27 +140,32 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuseUnauthorized(w, r, d, reason)
 		return
 	}
-	body, err := hookReadBody(w, r, h.maxBody)
+	mac := hmac.New(sha256.New, h.secret)
+	body, err := h.bodies.Read(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength, mac)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case errors.Is(err, bot.ErrBodyBudget):
+		h.refuseBusy(w, r, d)
+		return
+	case errors.As(err, &tooBig):
 		h.refuseOversized(w, r, d)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		h.log.Warn("read github delivery", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "err", err)
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	mac := hmac.New(sha256.New, h.secret)
-	mac.Write(body)
+	defer body.Release()
 	if !hmac.Equal(sig, mac.Sum(nil)) {
+		body.Release()
 		h.refuseUnauthorized(w, r, d, "bad signature")
 		return
 	}
 	if d.ID == "" {
 		h.log.Warn("github delivery without X-GitHub-Delivery: it cannot be deduplicated", "event", d.Event, "remote", d.Remote)
 	}
-	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body)
+	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body.Bytes)
+	body.Release()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
@@ -279,6 +299,14 @@ func (h *Webhook) refuseOversized(w http.ResponseWriter, r *http.Request, d bot.
 	http.Error(w, fmt.Sprintf("request body over %d bytes", h.maxBody), http.StatusRequestEntityTooLarge)
 }
 
+// refuseBusy answers a delivery that does not fit in the body budget:
+// at once, rather than queued behind the bodies being read.
+func (h *Webhook) refuseBusy(w http.ResponseWriter, r *http.Request, d bot.Delivery) {
+	h.refuse(r.Context(), d, "busy: too many unverified bodies in flight")
+	w.Header().Set("Retry-After", bot.BusyRetryAfter)
+	http.Error(w, "busy; try again later", http.StatusServiceUnavailable)
+}
+
 func (h *Webhook) refuseUnauthorized(w http.ResponseWriter, r *http.Request, d bot.Delivery, reason string) {
 	h.refuse(r.Context(), d, reason)
 	// Never more than this: details would help forgers.
@@ -325,17 +353,6 @@ func hookSignature(hd http.Header) (mac []byte, reason string) {
 		return nil, "bad signature"
 	}
 	return mac, ""
-}
-
-// hookReadBody reads at most max bytes of the body; more is a
-// *http.MaxBytesError.
-func hookReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= max {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
-	return buf.Bytes(), err
 }
 
 // hookPayload returns the JSON of a delivery: the body, or its payload

@@ -36,6 +36,10 @@ type Config struct {
 	TeamID string
 	// MaxBody caps an HTTP-mode request body (default 1 MiB).
 	MaxBody int64
+	// Bodies bounds the memory that HTTP-mode bodies not yet verified
+	// hold at once (default: a budget of bot.DefaultBodyBudget of the
+	// adapter's own); a request that does not fit is answered 503.
+	Bodies *bot.BodyBudget
 	// Dialer dials Socket Mode (default websocket.DefaultDialer).
 	Dialer *websocket.Dialer
 	// Now is the clock that checks request timestamps (default time.Now).
@@ -59,6 +63,7 @@ type Adapter struct {
 	up     atomic.Bool // Socket Mode connected
 	socket atomic.Bool // running in Socket Mode
 	limit  *bot.RefusalLimiter
+	bodies *bot.BodyBudget
 }
 
 // NewAdapter returns an adapter that posts with client and drives h.
@@ -72,10 +77,13 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 	if cfg.Dialer == nil {
 		cfg.Dialer = websocket.DefaultDialer
 	}
+	if cfg.Bodies == nil {
+		cfg.Bodies = &bot.BodyBudget{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Adapter{
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
-		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute},
+		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute}, bodies: cfg.Bodies,
 	}
 }
 
