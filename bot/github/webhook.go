@@ -18,6 +18,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 )
 
@@ -164,6 +165,9 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.ID == "" {
 		h.log.Warn("github delivery without X-GitHub-Delivery: it cannot be deduplicated", "event", d.Event, "remote", d.Remote)
 	}
+	// The verified MAC names the payload: the same body again, under
+	// whatever delivery ID, has the same one.
+	d.Payload = hex.EncodeToString(sig)
 	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body.Bytes)
 	body.Release()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -187,7 +191,7 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 			return h.malformed(ctx, d, err)
 		}
 		ping := ev.(*gh.PingEvent)
-		d.Repo, d.Sender = ping.GetRepo().GetFullName(), ping.GetSender().GetLogin()
+		d.Repo, d.Sender = hookName(ping.GetRepo().GetFullName()), hookName(ping.GetSender().GetLogin())
 		return h.ignore(ctx, d, "ping", http.StatusOK)
 	case "":
 		return h.ignore(ctx, d, "no event type", http.StatusOK)
@@ -204,7 +208,7 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 		if err := json.Unmarshal(payload, &env); err != nil {
 			return h.malformed(ctx, d, err)
 		}
-		d.Repo, d.Sender = env.Repository.FullName, env.Sender.Login
+		d.Repo, d.Sender = hookName(env.Repository.FullName), hookName(env.Sender.Login)
 		return h.ignore(ctx, d, "event "+d.Event+" not handled", http.StatusOK)
 	}
 }
@@ -216,8 +220,9 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		return h.malformed(ctx, d, err)
 	}
 	ev := parsed.(*gh.PushEvent)
-	d.Repo, d.Sender = ev.GetRepo().GetFullName(), ev.GetSender().GetLogin()
-	pusher := ev.GetPusher().GetName()
+	repo := ev.GetRepo().GetFullName()
+	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
+	pusher := hookName(ev.GetPusher().GetName())
 	if pusher == "" {
 		pusher = d.Sender
 	}
@@ -225,28 +230,40 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		d.Sender = pusher
 	}
 	ref := ev.GetRef()
-	if d.Repo == "" || ref == "" {
+	if repo == "" || ref == "" {
 		return h.malformed(ctx, d, errors.New("no repository.full_name or ref"))
+	}
+	// Names that select the services are refused rather than cut: a cut
+	// one would name something else.
+	if len(repo) > hookMaxName || len(ref) > hookMaxRef {
+		return h.malformed(ctx, d, fmt.Errorf("repository.full_name or ref %q… longer than GitHub allows", hookClip(ref)))
 	}
 	branch, isBranch := strings.CutPrefix(ref, "refs/heads/")
 	switch {
 	case strings.HasPrefix(ref, "refs/tags/"):
 		return h.ignore(ctx, d, "tag push", http.StatusOK)
 	case !isBranch || branch == "":
-		return h.ignore(ctx, d, "ref "+ref+" is not a branch", http.StatusOK)
+		return h.ignore(ctx, d, "ref "+hookClip(ref)+" is not a branch", http.StatusOK)
 	case ev.GetDeleted() || hookZeroSHA(ev.GetAfter()):
 		return h.ignore(ctx, d, "branch deleted", http.StatusOK)
 	case ev.HeadCommit == nil:
 		return h.ignore(ctx, d, "no head commit", http.StatusOK)
 	}
 	hc := ev.HeadCommit
+	// Only the title of the message is kept, and only so much of it: a
+	// commit message can be megabytes.
 	title, _, _ := strings.Cut(hc.GetMessage(), "\n")
+	link := hc.GetURL()
+	if len(link) > hookMaxURL {
+		link = "" // a cut address leads nowhere
+	}
 	p := bot.Push{
-		Repo: d.Repo, Branch: branch,
+		Repo: repo, Branch: branch,
 		// go-github fills HeadCommit.SHA only from the Events API.
 		SHA: hc.GetID(), Before: ev.GetBefore(),
-		Pusher: pusher, Author: hc.GetAuthor().GetLogin(), // head_commit.author.username
-		Title: strings.TrimSuffix(title, "\r"), URL: hc.GetURL(), Delivery: d.ID,
+		Pusher: pusher, Author: hookName(hc.GetAuthor().GetLogin()), // head_commit.author.username
+		Title: cs.Clip(strings.TrimSuffix(title, "\r"), bot.MaxCommitTitle), URL: link, Delivery: d.ID,
+		Payload: d.Payload,
 	}
 	if p.Before != "" && !hookIsSHA(p.Before) {
 		return h.malformed(ctx, d, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before)))
@@ -386,6 +403,19 @@ func hookIsSHA(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil
 }
+
+// What is kept of a delivery's names: GitHub's own limits (a login is at
+// most 39 characters, a repository's full name 39+1+100; git refs are
+// rarely past 255), with room to spare. Longer ones are malformed.
+const (
+	hookMaxName = 200
+	hookMaxRef  = 1024
+	hookMaxURL  = 2048
+)
+
+// hookName is a login or repository name from a verified payload, cut to
+// hookMaxName so that the audit trail and the store stay bounded.
+func hookName(s string) string { return cs.Clip(s, hookMaxName) }
 
 // hookMaxHeader bounds the unsigned header values kept: a GitHub
 // delivery ID is a 36-character UUID.

@@ -80,12 +80,18 @@ func BenchmarkWebhook(b *testing.B) {
 }
 
 // hookLoad sends b.N signed push deliveries with unique IDs to target
-// and checks each answer is 200 want.
+// and checks each answer is 200 want. Each is a new push (its "before"
+// differs), not the same payload again, which would only be counted.
 func hookLoad(b *testing.B, target string, body []byte, want string) {
 	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: hookClients}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
+	zeros := []byte(`"before": "` + strings.Repeat("0", 40) + `"`)
+	if !bytes.Contains(body, zeros) {
+		b.Fatal("the push has no all-zero before to vary")
+	}
 	hookRun(b, func(n int64) error {
+		body := bytes.Replace(body, zeros, fmt.Appendf(nil, `"before": "%040x"`, n), 1)
 		res, err := client.Do(hookRequest(target, "push", fmt.Sprintf("bench-%d-%d", b.N, n), body))
 		if err != nil {
 			return err
