@@ -30,7 +30,7 @@ func (b *Bot) seen(tx Tx, id, payload string) (duplicate bool, rep PayloadSeen, 
 		if err != nil {
 			return false, rep, err
 		}
-		if ok && p.First == id {
+		if ok && id != "" && p.First == id {
 			return true, rep, nil
 		}
 		if ok {
