@@ -158,8 +158,9 @@ func (f *inflight) wait(ctx context.Context) error {
 }
 
 // slashCommand hands a slash command to the bot, once per trigger. It
-// returns false when the command was refused: it comes from another
-// workspace (ctx bounds nothing but is the request's, for the record).
+// returns false when the command was refused because it comes from
+// another workspace; the refusal is audited even if ctx (the request's)
+// has ended.
 func (a *Adapter) slashCommand(ctx context.Context, cmd slackapi.SlashCommand) bool {
 	if a.foreign(ctx, "command", cmd.UserID, cmd.TeamID, "") {
 		return false
