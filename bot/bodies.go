@@ -25,6 +25,11 @@ const BusyRetryAfter = "30"
 // bodyStep is how much more a body of unknown length reserves at a time.
 const bodyStep = 256 << 10
 
+// minHold is the least a body holds of the budget, however short: it caps
+// how many bodies are read at once (2048 in DefaultBodyBudget), each with
+// its connection's buffers and goroutine.
+const minHold = 32 << 10
+
 // freeAfter is how many bytes of bodies must have been given back since
 // the last time before the memory is returned to the system.
 const freeAfter = 16 << 20
@@ -114,10 +119,11 @@ func (b *BodyBudget) Read(r io.Reader, size int64, sum io.Writer) (*Body, error)
 	if size > 0 {
 		want = size
 	}
-	if !b.take(want) {
+	held := max(want, minHold)
+	if !b.take(held) {
 		return nil, ErrBodyBudget
 	}
-	body := &Body{Bytes: make([]byte, 0, want), held: want, budget: b}
+	body := &Body{Bytes: make([]byte, 0, want), held: held, budget: b}
 	var probe [1]byte
 	for {
 		buf := body.Bytes[len(body.Bytes):cap(body.Bytes)]

@@ -77,3 +77,25 @@ func TestBodyBudget_Default(t *testing.T) {
 		t.Errorf("a body over the default budget: %v, want ErrBodyBudget", err)
 	}
 }
+
+// TestBodyBudget_ShortBodies: however short, a body holds 32 KiB of the
+// budget, so that the number read at once is bounded too.
+func TestBodyBudget_ShortBodies(t *testing.T) {
+	b := &bot.BodyBudget{Max: 64 << 10}
+	var held []*bot.Body
+	for i := range 2 {
+		body, err := b.Read(strings.NewReader("x"), 1, io.Discard)
+		if err != nil {
+			t.Fatalf("short body %d: %v", i, err)
+		}
+		held = append(held, body)
+	}
+	if _, err := b.Read(strings.NewReader("x"), 1, io.Discard); !errors.Is(err, bot.ErrBodyBudget) {
+		t.Errorf("a third short body in a 64 KiB budget: %v, want ErrBodyBudget", err)
+	}
+	held[0].Release()
+	body, err := b.Read(strings.NewReader("x"), 1, io.Discard)
+	if err != nil || string(body.Bytes) != "x" {
+		t.Errorf("a short body once one is given back: %q, %v", body.Bytes, err)
+	}
+}
