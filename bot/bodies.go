@@ -30,9 +30,13 @@ const bodyStep = 256 << 10
 // its connection's buffers and goroutine.
 const minHold = 32 << 10
 
-// freeAfter is how many bytes of bodies must have been given back since
-// the last time before the memory is returned to the system.
-const freeAfter = 16 << 20
+// freeAfter is how many bytes of large bodies (bigBody and over) must
+// have been given back since the last time before the memory is returned
+// to the system: small ones, the usual deliveries, never force it.
+const (
+	freeAfter = 16 << 20
+	bigBody   = 1 << 20
+)
 
 // BodyBudget bounds the memory that request bodies not yet verified (a
 // webhook's before its HMAC is checked) hold at once, whoever sends them:
@@ -75,7 +79,9 @@ func (b *BodyBudget) take(n int64) bool {
 func (b *BodyBudget) give(n int64) {
 	b.mu.Lock()
 	b.used -= n
-	b.released += n
+	if n >= bigBody {
+		b.released += n
+	}
 	idle := b.used == 0 && b.released >= freeAfter
 	if idle {
 		b.released = 0

@@ -41,8 +41,9 @@ func TestWebhook_ForgedFloodMemory(t *testing.T) {
 }
 
 // floodBounds: the default budget holds 64 MiB of bodies, and the garbage
-// collector may let as much again wait to be collected.
-var floodBounds = bodytest.Bounds{Growth: 256 << 20, Kept: 96 << 20}
+// collector may let as much again wait to be collected; once the flood is
+// over the memory is given back (the handler held 1.4 GB, and kept it).
+var floodBounds = bodytest.Bounds{Growth: 256 << 20, Kept: 40 << 20}
 
 // TestWebhook_Busy holds the whole body budget, as bodies in flight
 // would: a delivery is answered 503 with Retry-After at once and audited,

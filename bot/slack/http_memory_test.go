@@ -32,7 +32,7 @@ func TestHTTPMode_ForgedFloodMemory(t *testing.T) {
 		h.Set("Content-Type", "application/x-www-form-urlencoded")
 		h.Set("X-Slack-Request-Timestamp", strconv.FormatInt(w.now.Unix(), 10))
 		h.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
-	}, bodytest.Bounds{Growth: 256 << 20, Kept: 96 << 20})
+	}, bodytest.Bounds{Growth: 256 << 20, Kept: 40 << 20})
 	if got[http.StatusOK] != 0 || got[http.StatusUnauthorized] == 0 {
 		t.Errorf("answers %v: want no 200 and some 401", got)
 	}
