@@ -48,6 +48,9 @@ func TestAdapter_RefusesOtherWorkspace(t *testing.T) {
 				TeamID: other, TriggerID: trigger(), ResponseURL: w.slack.ResponseURL(trigger())}
 			click := slacktest.BlockActionPayload{UserID: "U0OPS1", TeamID: other, ChannelID: deployChannel, MessageTS: msg.TS,
 				Blocks: msg.Blocks, TriggerID: trigger(), Actions: []slacktest.Action{{ActionID: "approve", BlockID: "request", Value: value, ActionTS: trigger()}}}
+			deny := slacktest.ViewSubmissionPayload{UserID: "U0OPS1", TeamID: other, ViewID: "V0OTHER", CallbackID: "deny_reason",
+				PrivateMetadata: value + " " + deployChannel, Values: map[string]map[string]string{"reason": {"reason": "from elsewhere"}}}
+			want := 3
 			if mode == "http" {
 				code, body, _ := w.post("/slack/commands", cmd.Form(), w.signed)
 				if code != http.StatusOK || !strings.Contains(body, "does not take commands from this workspace") {
@@ -56,12 +59,18 @@ func TestAdapter_RefusesOtherWorkspace(t *testing.T) {
 				if code, body, _ := w.post("/slack/interactions", click.Form(), w.signed); code != http.StatusOK {
 					t.Errorf("click from another workspace: %d %q", code, body)
 				}
+				if code, body, _ := w.post("/slack/interactions", deny.Form(), w.signed); code != http.StatusOK || body != "" {
+					t.Errorf("modal submission from another workspace: %d %q", code, body)
+				}
 			} else {
 				ack := socketMode{w}.send(slacktest.SlashCommand(cmd))
 				if !strings.Contains(string(ack.Payload), "does not take commands from this workspace") {
 					t.Errorf("command from another workspace acked with %s", ack.Payload)
 				}
 				socketMode{w}.send(slacktest.BlockAction(click))
+				socketMode{w}.send(slacktest.ViewSubmission(deny))
+				socketMode{w}.send(mention(other, "U0STRANGER", "audit"))
+				want++
 			}
 			w.idle()
 			if got := w.lastEphemeral("U0STRANGER"); got != "" {
@@ -70,11 +79,33 @@ func TestAdapter_RefusesOtherWorkspace(t *testing.T) {
 			if r := w.request("R1"); len(r.Approvals) != 0 || r.State != cs.StatePending {
 				t.Errorf("a click from another workspace changed R1: %s %v", r.State, r.Approvals)
 			}
-			if got := refused(); got != 2 {
-				t.Errorf("chat.refused records for team %s = %d, want 2", other, got)
+			if got := refused(); got != want {
+				t.Errorf("chat.refused records for team %s = %d, want %d", other, got, want)
 			}
 		})
 	}
+}
+
+// TestSocketMode_Mention: a mention from the bot's workspace is a
+// command; the same from another workspace is refused (the test above).
+func TestSocketMode_Mention(t *testing.T) {
+	w := newWorld(t, true)
+	socketMode{w}.send(mention("T0TEAM", "U0DEV1", "status"))
+	w.idle()
+	if got := w.lastEphemeral("U0DEV1"); !strings.Contains(got, "www") {
+		t.Errorf("a mention of status from the bot's workspace was answered %q", got)
+	}
+}
+
+// mention is an events_api envelope: user mentions the bot in team.
+func mention(team, user, text string) slacktest.Envelope {
+	payload, _ := json.Marshal(map[string]any{
+		"token": "x", "team_id": team, "api_app_id": "A0APP", "type": "event_callback",
+		"event_id": "Ev" + trigger(), "event_time": 1700000000,
+		"event": map[string]any{"type": "app_mention", "user": user, "text": "<@U0BOT> " + text,
+			"channel": devChannel, "ts": trigger(), "event_ts": trigger()},
+	})
+	return slacktest.Envelope{EnvelopeID: "env-" + trigger(), Type: "events_api", Payload: payload}
 }
 
 // TestHTTPMode_RefusalAuditedWhenClientHangsUp refuses a forged request
