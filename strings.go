@@ -1,5 +1,10 @@
 package countersign
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // EditDistance is the Levenshtein distance between two short strings, by
 // byte: what "did you mean" suggestions in commands and config use.
 func EditDistance(a, b string) int {
@@ -20,4 +25,25 @@ func EditDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Clip returns s cut to at most n characters (runes), ending in "…" when
+// it was cut, and valid UTF-8: what is kept of text that comes from
+// outside (a commit title, a login) must not grow without bound.
+func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	i, count := 0, 0
+	for i = range s {
+		if count == n-1 {
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
 }

@@ -80,6 +80,12 @@ type Tx interface {
 	// SeenDelivery records a GitHub delivery ID and reports whether it had
 	// been recorded before.
 	SeenDelivery(id string, at time.Time) (seen bool, err error)
+	// Payload returns what is kept of a verified webhook payload, by its
+	// digest, and whether there is anything.
+	Payload(digest string) (PayloadSeen, bool, error)
+	// PutPayload keeps p under digest. Payloads first seen a week before
+	// p.At or earlier are forgotten.
+	PutPayload(digest string, p PayloadSeen) error
 	// QueueOutgoing appends o to the outbox with the next sequence number
 	// (and, for a post, the message's local ID) and returns it as stored.
 	QueueOutgoing(o Outgoing) (Outgoing, error)

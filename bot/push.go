@@ -29,10 +29,18 @@ type Push struct {
 	// (head_commit.author.username), "" when GitHub does not know it.
 	// Neither the pusher nor the author may approve the deploy.
 	Author   string
-	Title    string // first line of the head commit's message
+	Title    string // first line of the head commit's message, at most MaxCommitTitle characters
 	URL      string // head_commit.url
 	Delivery string // X-GitHub-Delivery, if any
+	// Payload is a digest of the verified delivery ("" when there is
+	// none: the shell): the same payload again under another delivery ID
+	// is counted, not acted on.
+	Payload string `json:"-"`
 }
+
+// MaxCommitTitle is how many characters of a commit's title are kept:
+// enough to recognise it, while a message can be megabytes.
+const MaxCommitTitle = 200
 
 // PushResult says what HandlePush did with a push.
 type PushResult struct {
@@ -47,7 +55,8 @@ type PushResult struct {
 	// webhook.received record says so too.
 	Ignored string
 	// Repeat: every service had already taken this very ref update
-	// (same Before and SHA) under another delivery ID; nothing was done.
+	// (same Before and SHA), or the very payload, under another delivery
+	// ID; nothing was done.
 	Repeat bool
 }
 
@@ -58,6 +67,8 @@ type Delivery struct {
 	Repo   string // repository.full_name, if known
 	Sender string // sender.login, if known
 	Remote string // the caller's address
+	// Payload is a digest of the verified body, as in Push.
+	Payload string
 }
 
 // PushState is where a push stands for one service.
@@ -101,6 +112,7 @@ const maxBefores = 32
 // getting its image, and cancels its build.
 func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 	p.SHA, p.Before = strings.ToLower(p.SHA), strings.ToLower(p.Before)
+	p.Title = cs.Clip(p.Title, MaxCommitTitle)
 	var res PushResult
 	if b.stopping() {
 		return res, errShuttingDown // the intake answers 503: GitHub delivers it again later
@@ -112,19 +124,22 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			res.Services = append(res.Services, s.Name)
 		}
 	}
+	unfollowed := ""
 	if len(matched) == 0 {
-		res.Ignored = fmt.Sprintf("no service follows %s of %s", p.Branch, p.Repo)
+		unfollowed = fmt.Sprintf("no service follows %s of %s", p.Branch, p.Repo)
 	}
 	var recs, older []PushRecord
 	var queued int
 	err := b.store.Update(ctx, func(tx Tx) error {
-		res.Duplicate, recs, older, queued = false, nil, nil, 0
-		if p.Delivery != "" {
-			seen, err := tx.SeenDelivery(p.Delivery, b.now())
-			if err != nil || seen {
-				res.Duplicate = seen
-				return err
-			}
+		res.Duplicate, res.Repeat, res.Ignored, recs, older, queued = false, false, unfollowed, nil, nil, 0
+		dup, rep, err := b.seen(tx, p.Delivery, p.Payload)
+		if err != nil || dup {
+			res.Duplicate = dup
+			return err
+		}
+		if rep.Repeats > 0 {
+			res.Repeat, res.Ignored = true, repeatReason(rep)
+			return b.auditRepeat(tx, Delivery{ID: p.Delivery, Event: "push", Repo: p.Repo, Sender: p.Pusher}, rep)
 		}
 		detail := map[string]any{
 			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,

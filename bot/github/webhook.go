@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -19,6 +18,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 )
 
@@ -55,6 +55,11 @@ type WebhookOptions struct {
 	Logger *slog.Logger
 	// Now is the clock of the refusal rate limit (default time.Now).
 	Now func() time.Time
+	// Bodies bounds the memory that bodies not yet verified hold at once
+	// (default: a budget of bot.DefaultBodyBudget of the webhook's own);
+	// a delivery that does not fit is answered 503 at once. Its Size must
+	// be at least MaxBody.
+	Bodies *bot.BodyBudget
 }
 
 // Webhook serves POST /webhooks/github. It verifies each delivery's
@@ -67,7 +72,11 @@ type WebhookOptions struct {
 // a signed delivery that is not a valid payload, 401 for a missing or
 // wrong signature, 405 for a method other than POST, 413 for an
 // oversized body, 503 when the store failed (GitHub may redeliver;
-// deduplication by delivery ID makes that safe).
+// deduplication by delivery ID makes that safe) or, with Retry-After,
+// when unverified bodies already hold the whole memory budget.
+//
+// The body is hashed as it is read, within the budget, so that whatever
+// unauthenticated clients send, their bodies hold at most Bodies' bytes.
 type Webhook struct {
 	secret  []byte
 	in      Intake
@@ -75,6 +84,7 @@ type Webhook struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limit   *bot.RefusalLimiter
+	bodies  *bot.BodyBudget
 }
 
 // NewWebhook returns the intake for deliveries signed with secret. An
@@ -95,8 +105,14 @@ func NewWebhook(secret string, in Intake, opts WebhookOptions) (*Webhook, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Bodies == nil {
+		opts.Bodies = &bot.BodyBudget{}
+	}
+	if opts.Bodies.Size() < opts.MaxBody {
+		return nil, fmt.Errorf("github webhook: the body budget (%d bytes) is smaller than the body cap (%d bytes)", opts.Bodies.Size(), opts.MaxBody)
+	}
 	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now,
-		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}}, nil
+		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}, bodies: opts.Bodies}, nil
 }
 
 // ServeHTTP handles one delivery.
@@ -125,27 +141,35 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuseUnauthorized(w, r, d, reason)
 		return
 	}
-	body, err := hookReadBody(w, r, h.maxBody)
+	mac := hmac.New(sha256.New, h.secret)
+	body, err := h.bodies.Read(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength, mac)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case errors.Is(err, bot.ErrBodyBudget):
+		h.refuseBusy(w, r, d)
+		return
+	case errors.As(err, &tooBig):
 		h.refuseOversized(w, r, d)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		h.log.Warn("read github delivery", "delivery", d.ID, "event", d.Event, "remote", d.Remote, "err", err)
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	mac := hmac.New(sha256.New, h.secret)
-	mac.Write(body)
+	defer body.Release()
 	if !hmac.Equal(sig, mac.Sum(nil)) {
+		body.Release()
 		h.refuseUnauthorized(w, r, d, "bad signature")
 		return
 	}
 	if d.ID == "" {
 		h.log.Warn("github delivery without X-GitHub-Delivery: it cannot be deduplicated", "event", d.Event, "remote", d.Remote)
 	}
-	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body)
+	// The verified MAC names the payload: the same body again, under
+	// whatever delivery ID, has the same one.
+	d.Payload = hex.EncodeToString(sig)
+	status, text := h.deliver(r.Context(), d, r.Header.Get("Content-Type"), body.Bytes)
+	body.Release()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
@@ -167,7 +191,7 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 			return h.malformed(ctx, d, err)
 		}
 		ping := ev.(*gh.PingEvent)
-		d.Repo, d.Sender = ping.GetRepo().GetFullName(), ping.GetSender().GetLogin()
+		d.Repo, d.Sender = hookName(ping.GetRepo().GetFullName()), hookName(ping.GetSender().GetLogin())
 		return h.ignore(ctx, d, "ping", http.StatusOK)
 	case "":
 		return h.ignore(ctx, d, "no event type", http.StatusOK)
@@ -184,7 +208,7 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 		if err := json.Unmarshal(payload, &env); err != nil {
 			return h.malformed(ctx, d, err)
 		}
-		d.Repo, d.Sender = env.Repository.FullName, env.Sender.Login
+		d.Repo, d.Sender = hookName(env.Repository.FullName), hookName(env.Sender.Login)
 		return h.ignore(ctx, d, "event "+d.Event+" not handled", http.StatusOK)
 	}
 }
@@ -196,8 +220,9 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		return h.malformed(ctx, d, err)
 	}
 	ev := parsed.(*gh.PushEvent)
-	d.Repo, d.Sender = ev.GetRepo().GetFullName(), ev.GetSender().GetLogin()
-	pusher := ev.GetPusher().GetName()
+	repo := ev.GetRepo().GetFullName()
+	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
+	pusher := hookName(ev.GetPusher().GetName())
 	if pusher == "" {
 		pusher = d.Sender
 	}
@@ -205,28 +230,40 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		d.Sender = pusher
 	}
 	ref := ev.GetRef()
-	if d.Repo == "" || ref == "" {
+	if repo == "" || ref == "" {
 		return h.malformed(ctx, d, errors.New("no repository.full_name or ref"))
+	}
+	// Names that select the services are refused rather than cut: a cut
+	// one would name something else.
+	if len(repo) > hookMaxName || len(ref) > hookMaxRef {
+		return h.malformed(ctx, d, fmt.Errorf("repository.full_name or ref %q… longer than GitHub allows", hookClip(ref)))
 	}
 	branch, isBranch := strings.CutPrefix(ref, "refs/heads/")
 	switch {
 	case strings.HasPrefix(ref, "refs/tags/"):
 		return h.ignore(ctx, d, "tag push", http.StatusOK)
 	case !isBranch || branch == "":
-		return h.ignore(ctx, d, "ref "+ref+" is not a branch", http.StatusOK)
+		return h.ignore(ctx, d, "ref "+hookClip(ref)+" is not a branch", http.StatusOK)
 	case ev.GetDeleted() || hookZeroSHA(ev.GetAfter()):
 		return h.ignore(ctx, d, "branch deleted", http.StatusOK)
 	case ev.HeadCommit == nil:
 		return h.ignore(ctx, d, "no head commit", http.StatusOK)
 	}
 	hc := ev.HeadCommit
+	// Only the title of the message is kept, and only so much of it: a
+	// commit message can be megabytes.
 	title, _, _ := strings.Cut(hc.GetMessage(), "\n")
+	link := hc.GetURL()
+	if len(link) > hookMaxURL {
+		link = "" // a cut address leads nowhere
+	}
 	p := bot.Push{
-		Repo: d.Repo, Branch: branch,
+		Repo: repo, Branch: branch,
 		// go-github fills HeadCommit.SHA only from the Events API.
 		SHA: hc.GetID(), Before: ev.GetBefore(),
-		Pusher: pusher, Author: hc.GetAuthor().GetLogin(), // head_commit.author.username
-		Title: strings.TrimSuffix(title, "\r"), URL: hc.GetURL(), Delivery: d.ID,
+		Pusher: pusher, Author: hookName(hc.GetAuthor().GetLogin()), // head_commit.author.username
+		Title: cs.Clip(strings.TrimSuffix(title, "\r"), bot.MaxCommitTitle), URL: link, Delivery: d.ID,
+		Payload: d.Payload,
 	}
 	if p.Before != "" && !hookIsSHA(p.Before) {
 		return h.malformed(ctx, d, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before)))
@@ -279,6 +316,14 @@ func (h *Webhook) refuseOversized(w http.ResponseWriter, r *http.Request, d bot.
 	http.Error(w, fmt.Sprintf("request body over %d bytes", h.maxBody), http.StatusRequestEntityTooLarge)
 }
 
+// refuseBusy answers a delivery that does not fit in the body budget:
+// at once, rather than queued behind the bodies being read.
+func (h *Webhook) refuseBusy(w http.ResponseWriter, r *http.Request, d bot.Delivery) {
+	h.refuse(r.Context(), d, "busy: too many unverified bodies in flight")
+	w.Header().Set("Retry-After", bot.BusyRetryAfter)
+	http.Error(w, "busy; try again later", http.StatusServiceUnavailable)
+}
+
 func (h *Webhook) refuseUnauthorized(w http.ResponseWriter, r *http.Request, d bot.Delivery, reason string) {
 	h.refuse(r.Context(), d, reason)
 	// Never more than this: details would help forgers.
@@ -327,17 +372,6 @@ func hookSignature(hd http.Header) (mac []byte, reason string) {
 	return mac, ""
 }
 
-// hookReadBody reads at most max bytes of the body; more is a
-// *http.MaxBytesError.
-func hookReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= max {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
-	return buf.Bytes(), err
-}
-
 // hookPayload returns the JSON of a delivery: the body, or its payload
 // field when the webhook is set to application/x-www-form-urlencoded.
 func hookPayload(contentType string, body []byte) ([]byte, error) {
@@ -369,6 +403,19 @@ func hookIsSHA(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil
 }
+
+// What is kept of a delivery's names: GitHub's own limits (a login is at
+// most 39 characters, a repository's full name 39+1+100; git refs are
+// rarely past 255), with room to spare. Longer ones are malformed.
+const (
+	hookMaxName = 200
+	hookMaxRef  = 1024
+	hookMaxURL  = 2048
+)
+
+// hookName is a login or repository name from a verified payload, cut to
+// hookMaxName so that the audit trail and the store stay bounded.
+func hookName(s string) string { return cs.Clip(s, hookMaxName) }
 
 // hookMaxHeader bounds the unsigned header values kept: a GitHub
 // delivery ID is a 36-character UUID.

@@ -25,7 +25,7 @@ const hookClients = 16
 
 // BenchmarkWebhook measures deliveries through loopback HTTP from
 // hookClients concurrent clients. verified is the figure to report:
-// signed push deliveries, each with a new ID, for a branch no service
+// signed push deliveries, each a new push under a new ID, for a branch no service
 // follows, through the real handler, bot and store with fsync on (two
 // commits per delivery, grouped across deliveries). bare is the baseline:
 // a net/http handler that reads the body and checks X-Hub-Signature-256,
@@ -80,12 +80,18 @@ func BenchmarkWebhook(b *testing.B) {
 }
 
 // hookLoad sends b.N signed push deliveries with unique IDs to target
-// and checks each answer is 200 want.
+// and checks each answer is 200 want. Each is a new push (its "before"
+// differs), not the same payload again, which would only be counted.
 func hookLoad(b *testing.B, target string, body []byte, want string) {
 	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: hookClients}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
+	zeros := []byte(`"before": "` + strings.Repeat("0", 40) + `"`)
+	if !bytes.Contains(body, zeros) {
+		b.Fatal("the push has no all-zero before to vary")
+	}
 	hookRun(b, func(n int64) error {
+		body := bytes.Replace(body, zeros, fmt.Appendf(nil, `"before": "%040x"`, n), 1)
 		res, err := client.Do(hookRequest(target, "push", fmt.Sprintf("bench-%d-%d", b.N, n), body))
 		if err != nil {
 			return err

@@ -629,8 +629,10 @@ func TestWebhook_Push(t *testing.T) {
 				t.Fatalf("status %d (%q), want %d", code, text, tc.code)
 			}
 			if tc.push != nil {
-				if len(in.pushes) != 1 || in.pushes[0] != *tc.push {
-					t.Fatalf("pushes\n got %+v\nwant %+v", in.pushes, *tc.push)
+				want := *tc.push
+				want.Payload = strings.TrimPrefix(hookSign(hookSecret, tc.body), "sha256=") // the verified MAC
+				if len(in.pushes) != 1 || in.pushes[0] != want {
+					t.Fatalf("pushes\n got %+v\nwant %+v", in.pushes, want)
 				}
 				if text != "ok: deploy threads for www\n" {
 					t.Errorf("text %q", text)
@@ -734,9 +736,12 @@ func TestWebhook_Duplicate(t *testing.T) {
 	check("redelivered")
 	w.restart()
 	check("redelivered after a restart")
-	// The same ref update under a new delivery ID (the header is not
-	// signed) is a replay: audited, nothing done.
-	send("push", "push-2", push, "ignored: a repeat of the push of 6113728 over 0000000 already received under another delivery ID (a replay, or a second webhook): nothing done")
+	// The same delivery under a new delivery ID (the header is not
+	// signed) is a replay: counted, nothing done.
+	send("push", "push-2", push, "ignored: the payload of delivery push-1 again under another delivery ID (1 times so far; a replay, or a second webhook): nothing done")
+	// The same ref update in another payload (a second webhook's, say)
+	// is a repeat all the same: audited, nothing done.
+	send("push", "push-2b", append(bytes.Clone(push), '\n'), "ignored: a repeat of the push of 6113728 over 0000000 already received under another delivery ID (a replay, or a second webhook): nothing done")
 	if got := len(w.requests()); got != requests {
 		t.Errorf("after a replay: %d requests, want %d", got, requests)
 	}

@@ -30,8 +30,16 @@ type Config struct {
 	Command string
 	// SigningSecret verifies HTTP-mode requests.
 	SigningSecret string
+	// TeamID is the workspace the bot token belongs to, as auth.test
+	// names it (Identity.TeamID). Commands, clicks and mentions from any
+	// other workspace are refused and audited; empty refuses them all.
+	TeamID string
 	// MaxBody caps an HTTP-mode request body (default 1 MiB).
 	MaxBody int64
+	// Bodies bounds the memory that HTTP-mode bodies not yet verified
+	// hold at once (default: a budget of bot.DefaultBodyBudget of the
+	// adapter's own); a request that does not fit is answered 503.
+	Bodies *bot.BodyBudget
 	// Dialer dials Socket Mode (default websocket.DefaultDialer).
 	Dialer *websocket.Dialer
 	// Now is the clock that checks request timestamps (default time.Now).
@@ -55,6 +63,7 @@ type Adapter struct {
 	up     atomic.Bool // Socket Mode connected
 	socket atomic.Bool // running in Socket Mode
 	limit  *bot.RefusalLimiter
+	bodies *bot.BodyBudget
 }
 
 // NewAdapter returns an adapter that posts with client and drives h.
@@ -68,10 +77,13 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 	if cfg.Dialer == nil {
 		cfg.Dialer = websocket.DefaultDialer
 	}
+	if cfg.Bodies == nil {
+		cfg.Bodies = &bot.BodyBudget{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Adapter{
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
-		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute},
+		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute}, bodies: cfg.Bodies,
 	}
 	a.m.watch(a.Connected)
 	return a
@@ -147,10 +159,16 @@ func (f *inflight) wait(ctx context.Context) error {
 	}
 }
 
-// slashCommand hands a slash command to the bot, once per trigger.
-func (a *Adapter) slashCommand(cmd slackapi.SlashCommand) {
+// slashCommand hands a slash command to the bot, once per trigger. It
+// returns false when the command was refused because it comes from
+// another workspace; the refusal is audited even if ctx (the request's)
+// has ended.
+func (a *Adapter) slashCommand(ctx context.Context, cmd slackapi.SlashCommand) bool {
+	if a.foreign(ctx, "command", cmd.UserID, cmd.TeamID, "") {
+		return false
+	}
 	if cmd.TriggerID != "" && a.seen.check("trigger:"+cmd.TriggerID) {
-		return
+		return true
 	}
 	text := strings.TrimSpace(cmd.Text)
 	if name := strings.TrimPrefix(cmd.Command, "/"); cmd.Command != a.cfg.Command && name != "" {
@@ -158,12 +176,17 @@ func (a *Adapter) slashCommand(cmd slackapi.SlashCommand) {
 	}
 	c := bot.Caller{User: actor(cmd.UserID), Channel: cmd.ChannelID, ReplyURL: cmd.ResponseURL}
 	a.async(func(ctx context.Context) { a.bot.HandleCommand(ctx, c, text) })
+	return true
 }
 
 // interaction handles a click or a modal submission and returns what the
 // acknowledgement must carry (nil: nothing; for a deny reason that is
-// missing, the modal's field errors).
-func (a *Adapter) interaction(cb slackapi.InteractionCallback) any {
+// missing, the modal's field errors). One from another workspace is
+// refused and audited.
+func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) any {
+	if a.foreign(ctx, "interaction", cb.User.ID, cb.Team.ID, cb.User.TeamID) {
+		return nil
+	}
 	switch cb.Type {
 	case slackapi.InteractionTypeBlockActions:
 		c := bot.Caller{User: actor(cb.User.ID), Channel: cb.Channel.ID, ReplyURL: cb.ResponseURL}

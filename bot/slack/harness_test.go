@@ -124,8 +124,9 @@ func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) 
 		tune(&opt)
 	}
 	w.client = slack.NewClient(botToken, opt)
-	if _, err := w.client.Check(w.ctx, []string{deployChannel}, socket); err != nil {
-		t.Fatal(err)
+	id, cerr := w.client.Check(w.ctx, []string{deployChannel}, socket)
+	if cerr != nil {
+		t.Fatal(cerr)
 	}
 	engine, err := policies.New(policies.Set{
 		Groups: map[string][]string{"devs": {"U0DEV1"}, "ops": {"U0OPS1", "U0OPS2"}, "owners": {"usergroup:S0OWNERS"}},
@@ -153,7 +154,7 @@ func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) 
 		t.Fatal(err)
 	}
 	w.now = time.Now()
-	w.adapter = slack.NewAdapter(w.client, w.bot, slack.Config{Command: "/cs", SigningSecret: signingSecret,
+	w.adapter = slack.NewAdapter(w.client, w.bot, slack.Config{Command: "/cs", SigningSecret: signingSecret, TeamID: id.TeamID,
 		Dialer: w.slack.Dialer(), Now: func() time.Time { return w.now }})
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/commands", w.adapter.Commands())

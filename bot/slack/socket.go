@@ -77,10 +77,11 @@ func (a *Adapter) event(sm *socketmode.Client, evt socketmode.Event) {
 		// Handing over starts a goroutine and does no I/O, so it goes
 		// before the ack: whoever sees the ack can wait for the work.
 		cmd, ok := evt.Data.(slackapi.SlashCommand)
-		if ok && a.fresh(evt) {
-			a.slashCommand(cmd)
+		var answer any
+		if ok && a.fresh(evt) && !a.slashCommand(a.ctx, cmd) {
+			answer = map[string]string{"text": foreignText}
 		}
-		a.ack(sm, evt, nil, "command", start)
+		a.ack(sm, evt, answer, "command", start)
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slackapi.InteractionCallback)
 		if !ok || !a.fresh(evt) {
@@ -89,7 +90,7 @@ func (a *Adapter) event(sm *socketmode.Client, evt socketmode.Event) {
 		}
 		// The acknowledgement carries the modal's errors, if any, so the
 		// interaction is read first; that is a parse, no I/O.
-		a.ack(sm, evt, a.interaction(cb), "interaction", start)
+		a.ack(sm, evt, a.interaction(a.ctx, cb), "interaction", start)
 	case socketmode.EventTypeEventsAPI:
 		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 		if ok && a.fresh(evt) {
@@ -125,6 +126,9 @@ func (a *Adapter) ack(sm *socketmode.Client, evt socketmode.Event, payload any, 
 func (a *Adapter) mention(ev slackevents.EventsAPIEvent) {
 	m, ok := ev.InnerEvent.Data.(*slackevents.AppMentionEvent)
 	if !ok || m.User == "" || m.BotID != "" {
+		return
+	}
+	if a.foreign(a.ctx, "mention", m.User, ev.TeamID, m.UserTeam) {
 		return
 	}
 	text := strings.TrimSpace(m.Text)

@@ -33,19 +33,20 @@ func (t *tx) SeenDelivery(id string, at time.Time) (bool, error) {
 	if err := t.put(bucketDeliveryTimes, append(ts[:8:8], id...), nil); err != nil {
 		return false, fmt.Errorf("record delivery %s: %w", id, err)
 	}
-	if err := t.pruneDeliveries(at.Add(-deliveryRetention)); err != nil {
-		return false, err
+	if err := t.pruneByTime(bucketDeliveryTimes, bucketDeliveries, at.Add(-deliveryRetention)); err != nil {
+		return false, fmt.Errorf("prune deliveries: %w", err)
 	}
 	return false, nil
 }
 
-// pruneDeliveries forgets deliveries seen before cutoff, a bounded number
-// per call so that one SeenDelivery never does much work.
-func (t *tx) pruneDeliveries(cutoff time.Time) error {
+// pruneByTime forgets the keys of keyed recorded before cutoff in times
+// (time 8 bytes, then the key), a bounded number per call so that one
+// write never does much work.
+func (t *tx) pruneByTime(times, keyed []byte, cutoff time.Time) error {
 	const maxPrune = 100
 	cut := uint64(cutoff.UnixNano())
 	var old [][]byte
-	c := t.bucket(bucketDeliveryTimes).Cursor()
+	c := t.bucket(times).Cursor()
 	for k, _ := c.First(); k != nil && len(old) < maxPrune; k, _ = c.Next() {
 		if len(k) < 8 || binary.BigEndian.Uint64(k) >= cut {
 			break
@@ -53,11 +54,11 @@ func (t *tx) pruneDeliveries(cutoff time.Time) error {
 		old = append(old, append([]byte(nil), k...))
 	}
 	for _, k := range old {
-		if err := t.del(bucketDeliveryTimes, k); err != nil {
-			return fmt.Errorf("prune deliveries: %w", err)
+		if err := t.del(times, k); err != nil {
+			return err
 		}
-		if err := t.del(bucketDeliveries, k[8:]); err != nil {
-			return fmt.Errorf("prune deliveries: %w", err)
+		if err := t.del(keyed, k[8:]); err != nil {
+			return err
 		}
 	}
 	return nil

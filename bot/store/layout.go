@@ -17,6 +17,8 @@ import (
 //	deployments         target 0x00 request number → JSON cs.Deployment
 //	deliveries          GitHub delivery ID → time seen (unix ns)
 //	deliveries_by_time  time seen (unix ns) ID → empty, to prune old deliveries
+//	payloads            digest of a verified webhook payload → JSON bot.PayloadSeen
+//	payloads_by_time    time first seen (unix ns) digest → empty, to prune old payloads
 //	audit               seq → the canonical line from cs.Event.Seal, byte for byte
 //	audit_by_target     target 0x00 seq → empty
 //	audit_by_actor      actor 0x00 seq → empty
@@ -35,6 +37,8 @@ var (
 	bucketDeployments    = []byte("deployments")
 	bucketDeliveries     = []byte("deliveries")
 	bucketDeliveryTimes  = []byte("deliveries_by_time")
+	bucketPayloads       = []byte("payloads")
+	bucketPayloadTimes   = []byte("payloads_by_time")
 	bucketAudit          = []byte("audit")
 	bucketAuditTarget    = []byte("audit_by_target")
 	bucketAuditActor     = []byte("audit_by_actor")
@@ -49,7 +53,7 @@ var (
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
 		bucketAuditActor, bucketAuditRequest, bucketAuditUnindexed, bucketMeta,
-		bucketOutbox, bucketMessages, bucketPushes,
+		bucketOutbox, bucketMessages, bucketPushes, bucketPayloads, bucketPayloadTimes,
 	}
 
 	metaAuditHead   = []byte("audit.head")

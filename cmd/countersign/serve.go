@@ -153,8 +153,10 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	}
 	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg}
 	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
+	// One budget for every body not yet verified, whichever door it came in.
+	bodies := &bot.BodyBudget{}
 	if !cfg.GitHub.WebhookSecret.IsZero() {
-		if s.webhook, err = github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), s.bot, github.WebhookOptions{Logger: log}); err != nil {
+		if s.webhook, err = github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), s.bot, github.WebhookOptions{Logger: log, Bodies: bodies}); err != nil {
 			db.Close()
 			execs.Close()
 			return nil, err
@@ -167,7 +169,8 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		return nil, err
 	}
 	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
-		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), Dialer: deps.SlackDialer,
+		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
+		Bodies: bodies,
 	})
 	if err := s.bot.Start(ctx); err != nil {
 		if s.web != nil {

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Locks", testLocks},
 		{"Deployments", testDeployments},
 		{"SeenDelivery", testSeenDelivery},
+		{"Payloads", testPayloads},
 		{"AppendChains", testAppendChains},
 		{"AppendRefusesEmptyKind", testAppendRefusesEmptyKind},
 		{"AppendRedactsSecrets", testAppendRedactsSecrets},
@@ -352,5 +353,56 @@ func testSeenDelivery(t *testing.T, open Opener) {
 		if got := seen(tc.id); got != tc.want {
 			t.Errorf("%d: SeenDelivery(%s) = %v, want %v", i, tc.id, got, tc.want)
 		}
+	}
+}
+
+func testPayloads(t *testing.T, open Opener) {
+	s := openNew(t, open)
+	get := func(digest string) (bot.PayloadSeen, bool) {
+		t.Helper()
+		var p bot.PayloadSeen
+		var ok bool
+		update(t, s, func(tx bot.Tx) error {
+			var err error
+			p, ok, err = tx.Payload(digest)
+			return err
+		})
+		return p, ok
+	}
+	put := func(digest string, p bot.PayloadSeen) error {
+		return s.Update(context.Background(), func(tx bot.Tx) error { return tx.PutPayload(digest, p) })
+	}
+	if _, ok := get("aa"); ok {
+		t.Error("a payload never put is there")
+	}
+	first := bot.PayloadSeen{First: "d-1", At: t0}
+	if err := put("aa", first); err != nil {
+		t.Fatal(err)
+	}
+	again := first
+	again.Repeats, again.Last = 3, "d-4"
+	if err := put("aa", again); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := get("aa"); !ok || got.First != "d-1" || got.Repeats != 3 || got.Last != "d-4" || !got.At.Equal(t0) {
+		t.Errorf("Payload(aa) = %+v, %v; want %+v", got, ok, again)
+	}
+	for _, bad := range []struct {
+		digest string
+		p      bot.PayloadSeen
+	}{{"", first}, {"bb", bot.PayloadSeen{First: "d-1"}}} {
+		if err := put(bad.digest, bad.p); err == nil {
+			t.Errorf("PutPayload(%q, %+v) took it, want an error", bad.digest, bad.p)
+		}
+	}
+	// A payload first seen more than a week before another is forgotten.
+	if err := put("cc", bot.PayloadSeen{First: "d-9", At: t0.Add(8 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := get("aa"); ok {
+		t.Error("a payload first seen 8 days before the newest is still kept")
+	}
+	if _, ok := get("cc"); !ok {
+		t.Error("the newest payload is not kept")
 	}
 }

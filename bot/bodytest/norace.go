@@ -1,0 +1,5 @@
+//go:build !race
+
+package bodytest
+
+const race = false
