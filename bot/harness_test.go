@@ -37,7 +37,7 @@ type fakeChat struct {
 	down     bool
 	rejected string
 	stuck    string // a channel whose calls fail as if the chat were down
-	calls    int // calls made, failed ones included
+	calls    int    // calls made, failed ones included
 	n        int
 	posts    []bot.Message
 	updates  map[string]bot.Message // latest text per ts
