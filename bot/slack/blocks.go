@@ -27,6 +27,11 @@ const (
 	MaxButtonURL       = 3000
 	MaxContextElements = 10
 	MaxBlockID         = 255
+	// MaxMessageText bounds every text of a message's blocks together:
+	// Slack refuses a message whose blocks hold more than about 12,000
+	// characters in all (msg_blocks_too_long), even with each block
+	// inside its own limit.
+	MaxMessageText = 11000
 	// MaxText bounds the notification text. Slack takes 40,000, but the
 	// text only feeds notifications and clients without blocks, and
 	// anything longer is read in the blocks or the thread anyway.
@@ -62,12 +67,12 @@ func Render(m bot.Message) (text string, blocks []slackapi.Block) {
 		}
 	case m.Push != nil:
 		line := pushLine(m.Push)
-		blocks = fitBlocks([]slackapi.Block{sectionBlock(line), contextBlock("Status: " + m.Push.Status)}, nil)
+		blocks = fitBlocks([]slackapi.Block{sectionBlock(line), contextBlock("Status: " + m.Push.Status)}, nil, "")
 		if m.Text == "" {
 			m.Text = line
 		}
 	default:
-		blocks = textBlocks(m.Text, MaxBlocks)
+		blocks = textBlocks(m.Text, MaxMessageText)
 	}
 	return string(cutMarkup(m.Text, MaxText)), blocks
 }
@@ -138,7 +143,7 @@ func requestBlocks(c *bot.RequestCard) []slackapi.Block {
 	if c.Buttons {
 		tail = requestButtons(c)
 	}
-	return fitBlocks(body, tail)
+	return fitBlocks(body, tail, c.URL)
 }
 
 // stateEmoji shows where a request stands at a glance.
@@ -320,30 +325,111 @@ func contextBlock(texts ...bot.Markup) slackapi.Block {
 	return slackapi.NewContextBlock("", elems...)
 }
 
-// fitBlocks keeps body and tail within MaxBlocks, dropping body's last
-// blocks for a note, so that the tail (the buttons) always stays.
-func fitBlocks(body, tail []slackapi.Block) []slackapi.Block {
-	if len(body)+len(tail) <= MaxBlocks {
+// fitBlocks keeps body and tail within MaxBlocks and MaxMessageText:
+// body's blocks that do not fit in what is left are dropped (a section
+// of fields keeps the fields that fit), and a note that links url (when
+// it is a link) says how much, so that the tail (the buttons) and the
+// small blocks after a big one (policy, approvals) always stay.
+func fitBlocks(body, tail []slackapi.Block, url string) []slackapi.Block {
+	if len(body)+len(tail) <= MaxBlocks && blocksText(body)+blocksText(tail) <= MaxMessageText {
 		return append(body, tail...)
 	}
-	keep := MaxBlocks - len(tail) - 1
-	note := contextBlock(bot.Textf("… (cut: %d more blocks; see the thread or the web page)", len(body)-keep))
-	return append(append(body[:keep:keep], note), tail...)
+	room := MaxMessageText - blocksText(tail) - runeLen(cutNoteLink(MaxMessageText, url))
+	var kept []slackapi.Block
+	cut := 0
+	for _, b := range body {
+		n := blockText(b)
+		if len(kept) < MaxBlocks-len(tail)-1 {
+			if fit := fewerFields(b, room); fit != nil {
+				kept = append(kept, fit)
+				room -= blockText(fit)
+				n -= blockText(fit)
+			}
+		}
+		cut += n
+	}
+	return append(append(kept, contextBlock(cutNoteLink(cut, url))), tail...)
+}
+
+// fewerFields returns b if it fits in room characters, a section of
+// fields cut to those that fit, or nil.
+func fewerFields(b slackapi.Block, room int) slackapi.Block {
+	if blockText(b) <= room {
+		return b
+	}
+	s, ok := b.(*slackapi.SectionBlock)
+	if !ok || s.Text != nil {
+		return nil
+	}
+	n := 0
+	for i, f := range s.Fields {
+		if n += runeLen(bot.Markup(f.Text)); n > room {
+			if i == 0 {
+				return nil
+			}
+			return slackapi.NewSectionBlock(nil, s.Fields[:i:i], nil)
+		}
+	}
+	return b
+}
+
+// blockText is how many characters of text b holds, as Slack counts
+// them against MaxMessageText.
+func blockText(b slackapi.Block) int {
+	n := 0
+	add := func(o *slackapi.TextBlockObject) {
+		if o != nil {
+			n += utf8.RuneCountInString(o.Text)
+		}
+	}
+	switch b := b.(type) {
+	case *slackapi.HeaderBlock:
+		add(b.Text)
+	case *slackapi.SectionBlock:
+		add(b.Text)
+		for _, f := range b.Fields {
+			add(f)
+		}
+	case *slackapi.ContextBlock:
+		for _, e := range b.ContextElements.Elements {
+			if t, ok := e.(*slackapi.TextBlockObject); ok {
+				add(t)
+			}
+		}
+	case *slackapi.ActionBlock:
+		for _, e := range b.Elements.ElementSet {
+			if btn, ok := e.(*slackapi.ButtonBlockElement); ok {
+				add(btn.Text)
+			}
+		}
+	}
+	return n
+}
+
+func blocksText(bs []slackapi.Block) int {
+	n := 0
+	for _, b := range bs {
+		n += blockText(b)
+	}
+	return n
 }
 
 // textBlocks splits a long text into sections, at line ends where it can,
-// and carries an open code block over into the next section. The last of
-// at most limit sections ends with a cut note.
-func textBlocks(s bot.Markup, limit int) []slackapi.Block {
+// and carries an open code block over into the next section. The
+// sections hold at most budget characters in all (and are at most
+// MaxBlocks); the last one of a text cut short ends with a cut note.
+func textBlocks(s bot.Markup, budget int) []slackapi.Block {
 	var out []slackapi.Block
 	total := runeLen(s)
 	var reopen bot.Markup
-	for s != "" {
-		if runeLen(reopen+s) <= MaxSectionText {
+	for used := 0; s != ""; {
+		room := min(MaxSectionText, budget-used)
+		if runeLen(reopen+s) <= room {
 			return append(out, sectionBlock(reopen+s))
 		}
-		last := len(out) >= limit-1
-		room := MaxSectionText - runeLen(reopen) - len("\n```")
+		// The last section keeps room for a readable end and the note.
+		last := len(out) >= MaxBlocks-1 || budget-used < MaxSectionText+lastRoom
+		room -= runeLen(reopen) + len("\n```")
 		if last {
 			room -= runeLen(cutNote(total)) + 1
 		}
@@ -365,6 +451,7 @@ func textBlocks(s bot.Markup, limit int) []slackapi.Block {
 		}
 		if strings.TrimSpace(string(body)) != "" { // Slack refuses blank sections
 			out = append(out, sectionBlock(body))
+			used += runeLen(body)
 		}
 	}
 	return out
@@ -374,6 +461,18 @@ func textBlocks(s bot.Markup, limit int) []slackapi.Block {
 // Slack's limits count the escapes; the reader is told of what they see.
 func cutNote(rest int) bot.Markup {
 	return bot.Textf("… (cut: %d more characters; see the thread or the web page)", rest)
+}
+
+// lastRoom is the least textBlocks leaves for its last section.
+const lastRoom = 1000
+
+// cutNoteLink is cutNote for a message cut as a whole, linking url, the
+// request's page, when it is a link.
+func cutNoteLink(rest int, url string) bot.Markup {
+	if link := bot.Link(url, "the request's page"); url != "" && link != "the request's page" {
+		return bot.Textf("… (cut: %d more characters; read all of it on ", rest) + link + ")"
+	}
+	return cutNote(rest)
 }
 
 func runeLen(s bot.Markup) int { return utf8.RuneCountInString(string(s)) }

@@ -132,3 +132,24 @@ func TestClient_StalledCallTimesOut(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_LongMessagesFitSlack: the longest text the bot may send
+// (an audit list, a long status) is drawn within what Slack takes, as a
+// post, an edit and an ephemeral answer.
+func TestClient_LongMessagesFitSlack(t *testing.T) {
+	srv := slacktest.New(slacktest.Options{BotToken: botToken})
+	defer srv.Close()
+	c := newClient(t, srv)
+	ctx := context.Background()
+	long := bot.Message{Channel: "C0DEPLOYS", Text: bot.Markup(strings.Repeat("00042 <@U0OPS1> approved R42 &lt;x&gt; &amp; more\n", 3000))}
+	ref, err := c.Post(ctx, long)
+	if err != nil {
+		t.Fatalf("post: %v", err)
+	}
+	if err := c.Update(ctx, ref, long); err != nil {
+		t.Errorf("update: %v", err)
+	}
+	if err := c.Ephemeral(ctx, bot.Caller{User: "U0DEV1", Channel: "C0DEPLOYS"}, long); err != nil {
+		t.Errorf("ephemeral: %v", err)
+	}
+}
