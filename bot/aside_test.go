@@ -138,3 +138,22 @@ func TestOutbox_FailingSinceSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestReports_RefusedReportSetAside: the GitHub lane follows the same
+// rule: a report GitHub refuses is set aside, and the next ones go out.
+func TestReports_RefusedReportSetAside(t *testing.T) {
+	rep := &fakeReporter{refuse: 1}
+	h := newHarness(t, func(c *harnessConfig) { c.reporter = rep })
+	h.push("org/api", "live", shaA, "p")
+	if got := strings.Join(rep.summary(), ", "); !strings.Contains(got, "status") {
+		t.Errorf("no report went out after the refused one: %q", got)
+	}
+	a := h.aside()
+	if len(a) != 1 || a[0].Entry.Lane != bot.LaneGitHub || a[0].Reason != bot.AsideRefused || a[0].Entry.Report == nil ||
+		a[0].Entry.Report.Repo != "org/api" || !strings.Contains(a[0].Error, "422") {
+		t.Fatalf("aside = %+v", a)
+	}
+	if evs := h.abandoned(); len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"lane":"github"`) || !strings.Contains(string(evs[0].Detail), `"repo":"org/api"`) {
+		t.Errorf("outbox.abandoned records: %+v", evs)
+	}
+}
