@@ -54,6 +54,9 @@ type RequestView struct {
 type Overview struct {
 	Services []ServiceView
 	Zones    []ZoneView
+	// SetAside is how many chat messages and code host reports the
+	// outbox gave up on (see Aside).
+	SetAside int
 }
 
 // Overview reads every service and zone, in config order.
@@ -70,6 +73,9 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 				return err
 			}
 			o.Services = append(o.Services, v)
+		}
+		if o.SetAside, err = tx.AsideCount(); err != nil {
+			return err
 		}
 		for _, z := range b.cfg.Zones {
 			v := ZoneView{Name: strings.TrimSuffix(z.Name, ".")}

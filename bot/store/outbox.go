@@ -162,3 +162,20 @@ func (t *tx) Aside() ([]bot.Aside, error) {
 	})
 	return out, err
 }
+
+// AsideCount returns how many entries are set aside; it decodes none.
+func (t *tx) AsideCount() (int, error) {
+	if err := t.usable(); err != nil {
+		return 0, err
+	}
+	b := t.bucket(bucketAside)
+	if b == nil {
+		return 0, nil
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n, nil
+}

@@ -226,6 +226,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /audit/export", s.requireReader(http.HandlerFunc(s.auditExport)))
+	mux.Handle("GET /outbox/aside", s.requireReader(http.HandlerFunc(s.outboxAside)))
 	mux.Handle("GET /backup", s.requireToken(http.HandlerFunc(s.backup)))
 	registerWeb(mux, s.web)
 	if s.webhook != nil {
@@ -243,10 +244,16 @@ func (s *server) routes() http.Handler {
 // healthz answers 200 when the database answers, and says whether Slack
 // is connected. Slack being down does not make the bot unhealthy: its
 // outbox keeps every message until Slack is back, and restarting the bot
-// would not bring Slack back.
+// would not bring Slack back. Entries the outbox set aside make it
+// "degraded", still 200: they need a look, not a restart.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	var aside int
 	err := s.db.View(r.Context(), func(tx bot.ReadTx) error {
-		_, err := tx.Locks()
+		if _, err := tx.Locks(); err != nil {
+			return err
+		}
+		var err error
+		aside, err = tx.AsideCount()
 		return err
 	})
 	if err != nil {
@@ -254,11 +261,17 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	slackState := "slack: connected"
+	state, slackState := "ok", "slack: connected"
 	if !s.slack.Connected() {
 		slackState = "slack: not connected (messages wait in the outbox)"
 	}
-	fmt.Fprintf(w, "ok\n%s\n", slackState)
+	if aside > 0 {
+		state = "degraded"
+	}
+	fmt.Fprintf(w, "%s\n%s\n", state, slackState)
+	if aside > 0 {
+		fmt.Fprintf(w, "outbox: %d Slack messages or GitHub reports never got through and were set aside (countersign outbox list)\n", aside)
+	}
 }
 
 // requireToken lets through only requests bearing audit.token.
@@ -396,13 +409,19 @@ type storeCollector struct{ db *store.DB }
 var (
 	openDesc  = prometheus.NewDesc("countersign_open_requests", "Open requests by state.", []string{"state"}, nil)
 	locksDesc = prometheus.NewDesc("countersign_locks", "Targets currently locked.", nil, nil)
+	asideDesc = prometheus.NewDesc("countersign_outbox_set_aside",
+		"Slack messages and GitHub reports the outbox gave up on (refused for good, or failing for longer than outbox_give_up), kept aside: see countersign outbox list.", nil, nil)
 )
 
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc; ch <- locksDesc }
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- openDesc
+	ch <- locksDesc
+	ch <- asideDesc
+}
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[cs.State]int{cs.StatePending: 0, cs.StateApproved: 0, cs.StateExecuting: 0}
-	var locks int
+	var locks, aside int
 	err := c.db.View(context.Background(), func(tx bot.ReadTx) error {
 		open, err := tx.OpenRequests("")
 		if err != nil {
@@ -412,7 +431,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			counts[r.State]++
 		}
 		l, err := tx.Locks()
+		if err != nil {
+			return err
+		}
 		locks = len(l)
+		aside, err = tx.AsideCount()
 		return err
 	})
 	if err != nil {
@@ -423,4 +446,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(n), strings.ToLower(string(st)))
 	}
 	ch <- prometheus.MustNewConstMetric(locksDesc, prometheus.GaugeValue, float64(locks))
+	ch <- prometheus.MustNewConstMetric(asideDesc, prometheus.GaugeValue, float64(aside))
 }
