@@ -41,9 +41,9 @@ type ReadTx interface {
 	Outbox(limit int) ([]Outgoing, error)
 	// Aside returns the outbox entries set aside, oldest first.
 	Aside() ([]Aside, error)
-	// AsideCount returns how many entries are set aside, without reading
-	// them.
-	AsideCount() (int, error)
+	// AsideSummary returns how many entries are set aside and when the
+	// newest was (zero when none), reading only that one.
+	AsideSummary() (n int, newest time.Time, err error)
 	// MessageRef returns where the chat put the bot's message id; ok is
 	// false while it has not been delivered.
 	MessageRef(id string) (ref cs.MessageRef, ok bool, err error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/policies"
@@ -56,7 +57,8 @@ type Overview struct {
 	Zones    []ZoneView
 	// SetAside is how many chat messages and code host reports the
 	// outbox gave up on (see Aside).
-	SetAside int
+	SetAside     int
+	LastSetAside time.Time
 }
 
 // Overview reads every service and zone, in config order.
@@ -74,7 +76,7 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 			}
 			o.Services = append(o.Services, v)
 		}
-		if o.SetAside, err = tx.AsideCount(); err != nil {
+		if o.SetAside, o.LastSetAside, err = tx.AsideSummary(); err != nil {
 			return err
 		}
 		for _, z := range b.cfg.Zones {

@@ -59,12 +59,12 @@ func TestOverview_ShowsWhatNeverGotThrough(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return tx.SetAside(bot.Aside{Entry: o, Reason: bot.AsideRefused, Error: "msg_blocks_too_long"})
+			return tx.SetAside(bot.Aside{Entry: o, Reason: bot.AsideRefused, Error: "msg_blocks_too_long", At: s.clock.Now()})
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	contains(t, "/", s.page("/", 200), "2 Slack messages or GitHub reports never got through and were set aside",
+	contains(t, "/", s.page("/", 200), "2 Slack messages or GitHub reports never got through and were set aside, the last <time datetime=\""+s.clock.Now().UTC().Format(time.RFC3339),
 		`<a href="/audit?kind=outbox.abandoned">`, "countersign outbox list")
 }
 

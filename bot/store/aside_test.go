@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/countersign/countersign/bot"
 )
@@ -13,6 +14,7 @@ func TestStore_SetAside(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	var first bot.Outgoing
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	for i := range maxAside + 2 {
 		if err := db.Update(ctx, func(tx bot.Tx) error {
 			o, err := tx.QueueOutgoing(bot.Outgoing{Op: bot.OpPost, Message: bot.Message{Channel: "C1", Text: "hello"}})
@@ -22,7 +24,7 @@ func TestStore_SetAside(t *testing.T) {
 			if i == 0 {
 				first = o
 			}
-			return tx.SetAside(bot.Aside{Entry: o, Reason: bot.AsideRefused, Error: "msg_blocks_too_long"})
+			return tx.SetAside(bot.Aside{Entry: o, Reason: bot.AsideRefused, Error: "msg_blocks_too_long", At: at.Add(time.Duration(i))})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -32,9 +34,9 @@ func TestStore_SetAside(t *testing.T) {
 		if err != nil || len(q) != 0 {
 			t.Errorf("outbox after setting everything aside: %d entries, %v", len(q), err)
 		}
-		n, err := tx.AsideCount()
-		if err != nil || n != maxAside {
-			t.Errorf("AsideCount = %d, %v; want %d", n, err, maxAside)
+		n, newest, err := tx.AsideSummary()
+		if err != nil || n != maxAside || !newest.Equal(at.Add(maxAside+1)) {
+			t.Errorf("AsideSummary = %d, %v, %v; want %d, %v", n, newest, err, maxAside, at.Add(maxAside+1))
 		}
 		a, err := tx.Aside()
 		if err != nil || len(a) != maxAside {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
@@ -163,19 +164,28 @@ func (t *tx) Aside() ([]bot.Aside, error) {
 	return out, err
 }
 
-// AsideCount returns how many entries are set aside; it decodes none.
-func (t *tx) AsideCount() (int, error) {
+// AsideSummary returns how many entries are set aside and when the newest
+// was; it decodes only the newest.
+func (t *tx) AsideSummary() (int, time.Time, error) {
 	if err := t.usable(); err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	b := t.bucket(bucketAside)
 	if b == nil {
-		return 0, nil
+		return 0, time.Time{}, nil
 	}
 	n := 0
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		n++
 	}
-	return n, nil
+	k, v := c.Last()
+	if k == nil {
+		return 0, time.Time{}, nil
+	}
+	var a bot.Aside
+	if err := json.Unmarshal(v, &a); err != nil {
+		return 0, time.Time{}, fmt.Errorf("decode entry %d set aside: %w", binary.BigEndian.Uint64(k), err)
+	}
+	return n, a.At, nil
 }

@@ -14,7 +14,7 @@ import (
 
 // asideDB writes a database holding two entries set aside: a Slack post
 // refused for its size, a GitHub status given up on.
-func asideDB(t *testing.T) string {
+func asideDB(t *testing.T, at time.Time) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "aside.db")
 	db, err := store.Open(path, store.Options{NoSync: true})
@@ -22,7 +22,6 @@ func asideDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	for _, a := range []bot.Aside{
 		{Entry: bot.Outgoing{Op: bot.OpPost, Message: bot.Message{Channel: "C0DEPLOYS", Text: "R1 · deploy api"}},
 			Reason: bot.AsideRefused, Error: "slack chat.postMessage: the chat refused the message: msg_blocks_too_long", At: at},
@@ -45,7 +44,7 @@ func asideDB(t *testing.T) string {
 }
 
 func TestOutboxList_DB(t *testing.T) {
-	path := asideDB(t)
+	path := asideDB(t, time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	code, out, errOut := run(t, "", nil, "outbox", "list", "--db", path)
 	if code != exitOK {
 		t.Fatalf("outbox list: %d %q", code, errOut)
@@ -87,7 +86,7 @@ func TestOutboxList_Empty(t *testing.T) {
 }
 
 func TestOutboxList_Errors(t *testing.T) {
-	held := asideDB(t)
+	held := asideDB(t, time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	db, err := store.Open(held, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -116,19 +115,34 @@ func TestOutboxList_Errors(t *testing.T) {
 	}
 }
 
-// TestServe_SetAsideShows: a running bot whose outbox set entries aside
-// says so on /healthz (degraded, still 200) and /metrics, and lists them
-// to `outbox list --server`.
-func TestServe_SetAsideShows(t *testing.T) {
-	path := asideDB(t)
-	url, _, stop := startServerWith(t, "", func(cfg string) string {
+// startServerOn is startServer on the database at path.
+func startServerOn(t *testing.T, path string) (url string, stop func()) {
+	t.Helper()
+	url, _, stop = startServerWith(t, "", func(cfg string) string {
 		i := strings.Index(cfg, "db: ")
 		j := strings.Index(cfg[i:], "\n")
 		return cfg[:i] + "db: " + path + cfg[i+j:]
 	})
+	return url, stop
+}
+
+// TestServe_SetAsideShows: a running bot whose outbox set entries aside
+// says so on /healthz (degraded, still 200, for a day after the last)
+// and /metrics, and lists them to `outbox list --server`.
+func TestServe_SetAsideShows(t *testing.T) {
+	// /healthz follows the real clock: so do these times.
+	old := time.Now().Add(-asideAlarm - time.Hour)
+	url, stop := startServerOn(t, asideDB(t, old))
+	code, body := get(t, url+"/healthz", "")
+	stop()
+	if code != 200 || !strings.HasPrefix(body, "ok\nslack: connected\n") ||
+		!strings.Contains(body, "outbox: 2 Slack messages or GitHub reports never got through and were set aside, the last at "+old.UTC().Format(time.RFC3339)) {
+		t.Errorf("healthz a day after the last entry was set aside = %d %q", code, body)
+	}
+
+	url, stop = startServerOn(t, asideDB(t, time.Now().Add(-time.Hour)))
 	defer stop()
-	if code, body := get(t, url+"/healthz", ""); code != 200 || !strings.HasPrefix(body, "degraded\nslack: connected\n") ||
-		!strings.Contains(body, "outbox: 2 Slack messages or GitHub reports never got through and were set aside (countersign outbox list)") {
+	if code, body := get(t, url+"/healthz", ""); code != 200 || !strings.HasPrefix(body, "degraded\nslack: connected\noutbox: 2 Slack messages") {
 		t.Errorf("healthz = %d %q", code, body)
 	}
 	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, "countersign_outbox_set_aside 2") {

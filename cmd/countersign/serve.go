@@ -244,16 +244,18 @@ func (s *server) routes() http.Handler {
 // healthz answers 200 when the database answers, and says whether Slack
 // is connected. Slack being down does not make the bot unhealthy: its
 // outbox keeps every message until Slack is back, and restarting the bot
-// would not bring Slack back. Entries the outbox set aside make it
-// "degraded", still 200: they need a look, not a restart.
+// would not bring Slack back. An entry the outbox set aside in the last
+// asideAlarm makes it "degraded", still 200: it needs a look, not a
+// restart; after that the count is still shown.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	var aside int
+	var newest time.Time
 	err := s.db.View(r.Context(), func(tx bot.ReadTx) error {
 		if _, err := tx.Locks(); err != nil {
 			return err
 		}
 		var err error
-		aside, err = tx.AsideCount()
+		aside, newest, err = tx.AsideSummary()
 		return err
 	})
 	if err != nil {
@@ -265,14 +267,20 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	if !s.slack.Connected() {
 		slackState = "slack: not connected (messages wait in the outbox)"
 	}
-	if aside > 0 {
+	if aside > 0 && time.Since(newest) < asideAlarm {
 		state = "degraded"
 	}
 	fmt.Fprintf(w, "%s\n%s\n", state, slackState)
 	if aside > 0 {
-		fmt.Fprintf(w, "outbox: %d Slack messages or GitHub reports never got through and were set aside (countersign outbox list)\n", aside)
+		fmt.Fprintf(w, "outbox: %d Slack messages or GitHub reports never got through and were set aside, the last at %s (countersign outbox list)\n",
+			aside, newest.UTC().Format(time.RFC3339))
 	}
 }
+
+// asideAlarm is how long /healthz says degraded after the outbox last
+// set an entry aside: nobody can mark the list read while the bot runs,
+// and a state that never clears would soon be ignored.
+const asideAlarm = 24 * time.Hour
 
 // requireToken lets through only requests bearing audit.token.
 func (s *server) requireToken(next http.Handler) http.Handler {
@@ -435,7 +443,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			return err
 		}
 		locks = len(l)
-		aside, err = tx.AsideCount()
+		aside, _, err = tx.AsideSummary()
 		return err
 	})
 	if err != nil {
