@@ -42,6 +42,10 @@ const (
 	// EventWebSignedIn a sign-in through the login form.
 	EventWebRefused  EventKind = "web.refused"
 	EventWebSignedIn EventKind = "web.signed_in"
+	// EventOutboxAbandoned is a chat message or GitHub report the bot
+	// gave up on: refused for good, or failing for too long. It is kept
+	// aside (`countersign outbox list`), not delivered.
+	EventOutboxAbandoned EventKind = "outbox.abandoned"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -52,6 +56,7 @@ func EventKinds() []EventKind {
 		EventApprovalRefused, EventRequestDenied, EventRequestExpired, EventRequestSuperseded,
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
 		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
+		EventOutboxAbandoned,
 	}
 }
 

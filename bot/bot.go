@@ -78,6 +78,9 @@ type Config struct {
 	// AnchorEvery (default a day) and on `audit anchor`.
 	AuditChannel string
 	AnchorEvery  time.Duration
+	// GiveUpAfter is how long the outbox retries an entry that keeps
+	// failing before it sets it aside (default DefaultGiveUpAfter).
+	GiveUpAfter time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.

@@ -23,9 +23,11 @@ type Chat interface {
 	Ephemeral(ctx context.Context, to Caller, msg Message) error
 }
 
-// ErrChatRejected marks a chat error that retrying cannot fix (Slack
-// answered channel_not_found, not_in_channel, msg_too_long, …): the
-// outbox drops the message and logs it instead of retrying forever.
+// ErrChatRejected marks an error that retrying cannot fix (Slack answered
+// channel_not_found, msg_blocks_too_long, or any code not known to heal;
+// GitHub a 4xx): the outbox sets the entry aside at once (see Aside)
+// instead of retrying it. Adapters wrap it around every error but those
+// known to be temporary.
 var ErrChatRejected = errors.New("the chat refused the message")
 
 // Caller is who typed a command or clicked, and where.

@@ -36,7 +36,8 @@ type fakeChat struct {
 	mu       sync.Mutex
 	down     bool
 	rejected string
-	calls    int // calls made, failed ones included
+	stuck    string // a channel whose calls fail as if the chat were down
+	calls    int    // calls made, failed ones included
 	n        int
 	posts    []bot.Message
 	updates  map[string]bot.Message // latest text per ts
@@ -49,7 +50,7 @@ var errChatDown = errors.New("chat unreachable (test)")
 // fails says how the current call fails, if it does; c.mu is held.
 func (c *fakeChat) fails(channel string) error {
 	c.calls++
-	if c.down {
+	if c.down || channel != "" && channel == c.stuck {
 		return errChatDown
 	}
 	if channel != "" && channel == c.rejected {

@@ -47,6 +47,9 @@ type Outgoing struct {
 	Message Message   `json:"message,omitempty"`
 	Report  *Report   `json:"report,omitempty"`
 	Queued  time.Time `json:"queued"`
+	// Failing is when its delivery first failed (zero while it has not):
+	// the outbox gives up on it GiveUpAfter later.
+	Failing time.Time `json:"failing,omitzero"`
 }
 
 // LocalMessageID is the bot's name for what outbox entry seq creates.
@@ -291,9 +294,10 @@ func (b *Bot) deliverLoop(l *lane) {
 }
 
 // drain delivers a lane's entries oldest first until none is left. A
-// failed call is retried, with growing delays, until it succeeds or is
-// refused for good (ErrChatRejected), in which case it is logged and
-// dropped: one bad entry must not hold up every other.
+// failed call is retried, with growing delays, until it succeeds; an
+// entry the other side refuses for good (ErrChatRejected), or that has
+// kept failing for longer than GiveUpAfter, is set aside (see Aside):
+// one bad entry must not hold up every other.
 func (b *Bot) drain(ctx context.Context, l *lane) {
 	delay := outboxFirstRetry
 	for ctx.Err() == nil {
@@ -302,30 +306,36 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 			return
 		}
 		ref, err := b.deliver(ctx, head)
-		if err != nil && !errors.Is(err, ErrChatRejected) {
-			b.log.Warn("outbox call failed; will retry", "lane", l.name, "op", head.Op, "id", head.ID, "seq", head.Seq, "retry_in", delay, "err", err)
-			l.set(head.Seq, true)
-			select {
-			case <-ctx.Done():
-			case <-time.After(delay):
+		if err != nil && ctx.Err() != nil {
+			return // shutting down: not the entry's fault
+		}
+		reason := ""
+		if err != nil {
+			reason = AsideRefused
+			if !errors.Is(err, ErrChatRejected) {
+				reason = b.retryOrGiveUp(ctx, l, head, delay, err)
 			}
+		}
+		if reason == "" && err != nil {
 			delay = min(2*delay, outboxMaxRetry)
 			continue
 		}
-		if err != nil {
-			b.log.Error("outbox entry refused; dropped", "lane", l.name, "op", head.Op, "id", head.ID, "channel", head.Message.Channel, "err", err)
-			b.tellRefused(ctx, head, err)
-		}
 		delay = outboxFirstRetry
-		if err := b.store.Update(ctx, func(tx Tx) error {
-			if ref.TS != "" {
-				if err := tx.PutMessageRef(ref); err != nil {
-					return err
+		var done error
+		if reason != "" {
+			done = b.setAside(ctx, l, head, reason, err)
+		} else {
+			done = b.store.Update(ctx, func(tx Tx) error {
+				if ref.TS != "" {
+					if err := tx.PutMessageRef(ref); err != nil {
+						return err
+					}
 				}
-			}
-			return tx.DeleteOutgoing(head.Seq)
-		}); err != nil {
-			b.log.Error("record delivered entry", "seq", head.Seq, "err", err)
+				return tx.DeleteOutgoing(head.Seq)
+			})
+		}
+		if done != nil {
+			b.log.Error("record outbox entry done", "seq", head.Seq, "err", done)
 			return
 		}
 		l.mu.Lock()
@@ -333,6 +343,27 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 		l.mu.Unlock()
 		l.q.done()
 	}
+}
+
+// retryOrGiveUp handles a failure that may heal: it returns AsideGaveUp
+// once head has been failing for GiveUpAfter, and otherwise waits delay
+// and returns "" for another try.
+func (b *Bot) retryOrGiveUp(ctx context.Context, l *lane, head Outgoing, delay time.Duration, err error) string {
+	l.set(head.Seq, true)
+	since, serr := b.failingSince(ctx, head)
+	if serr != nil {
+		b.log.Error("record outbox failure", "seq", head.Seq, "err", serr)
+	}
+	if b.now().Sub(since) >= b.giveUpAfter() {
+		return AsideGaveUp
+	}
+	b.log.Warn("outbox call failed; will retry", "lane", LaneName(l.name), "op", head.Op, "id", head.ID, "seq", head.Seq,
+		"retry_in", delay, "failing_since", since, "err", err)
+	select {
+	case <-ctx.Done():
+	case <-time.After(delay):
+	}
+	return ""
 }
 
 // head reads the lane's oldest entry and marks it in flight, so that

@@ -39,6 +39,11 @@ type ReadTx interface {
 	// Outbox returns queued chat messages, oldest first, at most limit
 	// (limit <= 0: all).
 	Outbox(limit int) ([]Outgoing, error)
+	// Aside returns the outbox entries set aside, oldest first.
+	Aside() ([]Aside, error)
+	// AsideSummary returns how many entries are set aside and when the
+	// newest was (zero when none), reading only that one.
+	AsideSummary() (n int, newest time.Time, err error)
 	// MessageRef returns where the chat put the bot's message id; ok is
 	// false while it has not been delivered.
 	MessageRef(id string) (ref cs.MessageRef, ok bool, err error)
@@ -93,6 +98,9 @@ type Tx interface {
 	PutOutgoing(o Outgoing) error
 	// DeleteOutgoing removes a queued message; a missing one is not an error.
 	DeleteOutgoing(seq uint64) error
+	// SetAside moves a.Entry out of the outbox into the aside list, which
+	// keeps the newest entries only (the audit trail keeps them all).
+	SetAside(a Aside) error
 	// PutMessageRef records where the chat put the bot's message ref.ID.
 	PutMessageRef(ref cs.MessageRef) error
 	// PutPush stores a push thread, keyed by its service and commit.

@@ -76,6 +76,7 @@ func (g *gatedImages) waitCount() int {
 type fakeReporter struct {
 	mu      sync.Mutex
 	down    bool
+	refuse  int // refuse the next refuse reports for good, as a 422
 	reports []bot.Report
 	n       int
 	calls   int // made, failed ones included
@@ -87,6 +88,10 @@ func (f *fakeReporter) Report(_ context.Context, r bot.Report) (string, error) {
 	f.calls++
 	if f.down {
 		return "", errors.New("github unreachable (test)")
+	}
+	if f.refuse > 0 {
+		f.refuse--
+		return "", fmt.Errorf("%w: 422 Validation Failed", bot.ErrChatRejected)
 	}
 	if r.DeploymentStatus != nil && !strings.HasPrefix(r.DeploymentStatus.Deployment, "gh") {
 		return "", fmt.Errorf("%w: deployment %q not resolved", bot.ErrChatRejected, r.DeploymentStatus.Deployment)

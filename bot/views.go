@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/policies"
@@ -54,6 +55,10 @@ type RequestView struct {
 type Overview struct {
 	Services []ServiceView
 	Zones    []ZoneView
+	// SetAside is how many chat messages and code host reports the
+	// outbox gave up on (see Aside).
+	SetAside     int
+	LastSetAside time.Time
 }
 
 // Overview reads every service and zone, in config order.
@@ -70,6 +75,9 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 				return err
 			}
 			o.Services = append(o.Services, v)
+		}
+		if o.SetAside, o.LastSetAside, err = tx.AsideSummary(); err != nil {
+			return err
 		}
 		for _, z := range b.cfg.Zones {
 			v := ZoneView{Name: strings.TrimSuffix(z.Name, ".")}

@@ -81,9 +81,11 @@ type serviceRow struct {
 }
 
 type overviewPage struct {
-	Services []serviceRow
-	Zones    []bot.ZoneView
-	Chain    chainView
+	Services     []serviceRow
+	Zones        []bot.ZoneView
+	Chain        chainView
+	SetAside     int
+	LastSetAside time.Time
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
@@ -97,7 +99,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
 		names[i] = v.Name
 	}
 	live := s.liveStatus(r.Context(), names)
-	p := overviewPage{Zones: o.Zones, Chain: s.chain.view()}
+	p := overviewPage{Zones: o.Zones, Chain: s.chain.view(), SetAside: o.SetAside, LastSetAside: o.LastSetAside}
 	for _, v := range o.Services {
 		row := serviceRow{ServiceView: v}
 		if e, ok := live[v.Name]; ok {

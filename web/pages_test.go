@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/web"
 )
 
@@ -43,6 +44,28 @@ func TestOverview_WhatRunsWhereAndWhatWaits(t *testing.T) {
 		"expires <time datetime=\"2026-12-02T10:01:00Z\"",
 		"example.org",
 	)
+}
+
+// TestOverview_ShowsWhatNeverGotThrough: messages the outbox set aside
+// are counted on the overview, with where to read why.
+func TestOverview_ShowsWhatNeverGotThrough(t *testing.T) {
+	s := newSite(t)
+	if body := s.page("/", 200); strings.Contains(body, "set aside") {
+		t.Fatalf("the overview shows entries set aside before any was:\n%s", body)
+	}
+	for range 2 {
+		if err := s.db.Update(s.ctx, func(tx bot.Tx) error {
+			o, err := tx.QueueOutgoing(bot.Outgoing{Op: bot.OpPost, Message: bot.Message{Channel: "CDEPLOY", Text: "hi"}})
+			if err != nil {
+				return err
+			}
+			return tx.SetAside(bot.Aside{Entry: o, Reason: bot.AsideRefused, Error: "msg_blocks_too_long", At: s.clock.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	contains(t, "/", s.page("/", 200), "2 Slack messages or GitHub reports never got through and were set aside, the last <time datetime=\""+s.clock.Now().UTC().Format(time.RFC3339),
+		`<a href="/audit?kind=outbox.abandoned">`, "countersign outbox list")
 }
 
 func TestOverview_LiveStatusFailureIsShownNotFatal(t *testing.T) {

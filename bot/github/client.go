@@ -255,11 +255,12 @@ func repRejectf(format string, args ...any) error {
 	return &repRejectedError{fmt.Errorf(format, args...)}
 }
 
-// repClassify marks err rejected when GitHub (or its token endpoint)
-// answered a client error that will not heal: 400, 401, 403, 404, 409,
-// 410, 422. Rate limits (403 with X-RateLimit-Remaining: 0 or
-// Retry-After, go-github's *RateLimitError and *AbuseRateLimitError),
-// 429, 5xx and network errors stay plain, to be retried. resp may be nil.
+// repClassify marks err rejected unless it is known to heal: rate limits
+// (403 with X-RateLimit-Remaining: 0 or Retry-After, go-github's
+// *RateLimitError and *AbuseRateLimitError), 408, 429, 5xx and network
+// errors stay plain, to be retried. Any other answer GitHub (or its token
+// endpoint) gives is a client error that will not heal: 4xx, including
+// statuses GitHub adds later. resp may be nil.
 func repClassify(err error, resp *gh.Response) error {
 	if err == nil {
 		return nil
@@ -293,13 +294,10 @@ func repClassify(err error, resp *gh.Response) error {
 }
 
 func repPermanent(status int, h http.Header) bool {
-	if status == http.StatusForbidden && (h.Get("X-RateLimit-Remaining") == "0" || h.Get("Retry-After") != "") {
+	switch {
+	case status == http.StatusForbidden && (h.Get("X-RateLimit-Remaining") == "0" || h.Get("Retry-After") != ""),
+		status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
 		return false
 	}
-	switch status {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity:
-		return true
-	}
-	return false
+	return status >= 400 && status < 500
 }

@@ -47,9 +47,10 @@ var (
 // error.
 //
 // Errors that retrying will not fix match bot.ErrChatRejected: a
-// malformed report, and GitHub answering 400, 401, 403 (but not a rate
-// limit), 404, 409, 410 or 422, on the call or on the App's token
-// exchange. Rate limits, 429, 5xx and network errors are plain; after a
+// malformed report, and GitHub answering any 4xx but a rate limit (403
+// with the rate limit headers), 408 and 429, on the call or on the App's
+// token exchange. Rate limits, 408, 429, 5xx and network errors are
+// plain; after a
 // rate limit go-github fails calls at once, with the same plain error,
 // until GitHub's reset time. No error carries a credential.
 func (c *Client) Report(ctx context.Context, r bot.Report) (string, error) {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -27,6 +26,11 @@ const (
 	MaxButtonURL       = 3000
 	MaxContextElements = 10
 	MaxBlockID         = 255
+	// MaxMessageText bounds every text of a message's blocks together:
+	// Slack refuses a message whose blocks hold more than about 12,000
+	// characters in all (msg_blocks_too_long), even with each block
+	// inside its own limit.
+	MaxMessageText = 11000
 	// MaxText bounds the notification text. Slack takes 40,000, but the
 	// text only feeds notifications and clients without blocks, and
 	// anything longer is read in the blocks or the thread anyway.
@@ -62,12 +66,12 @@ func Render(m bot.Message) (text string, blocks []slackapi.Block) {
 		}
 	case m.Push != nil:
 		line := pushLine(m.Push)
-		blocks = fitBlocks([]slackapi.Block{sectionBlock(line), contextBlock("Status: " + m.Push.Status)}, nil)
+		blocks = fitBlocks([]slackapi.Block{sectionBlock(line), contextBlock("Status: " + m.Push.Status)}, nil, "")
 		if m.Text == "" {
 			m.Text = line
 		}
 	default:
-		blocks = textBlocks(m.Text, MaxBlocks)
+		blocks = textBlocks(m.Text, MaxMessageText)
 	}
 	return string(cutMarkup(m.Text, MaxText)), blocks
 }
@@ -138,7 +142,7 @@ func requestBlocks(c *bot.RequestCard) []slackapi.Block {
 	if c.Buttons {
 		tail = requestButtons(c)
 	}
-	return fitBlocks(body, tail)
+	return fitBlocks(body, tail, c.URL)
 }
 
 // stateEmoji shows where a request stands at a glance.
@@ -318,110 +322,4 @@ func contextBlock(texts ...bot.Markup) slackapi.Block {
 		elems = append(elems, mrkdwnText("—"))
 	}
 	return slackapi.NewContextBlock("", elems...)
-}
-
-// fitBlocks keeps body and tail within MaxBlocks, dropping body's last
-// blocks for a note, so that the tail (the buttons) always stays.
-func fitBlocks(body, tail []slackapi.Block) []slackapi.Block {
-	if len(body)+len(tail) <= MaxBlocks {
-		return append(body, tail...)
-	}
-	keep := MaxBlocks - len(tail) - 1
-	note := contextBlock(bot.Textf("… (cut: %d more blocks; see the thread or the web page)", len(body)-keep))
-	return append(append(body[:keep:keep], note), tail...)
-}
-
-// textBlocks splits a long text into sections, at line ends where it can,
-// and carries an open code block over into the next section. The last of
-// at most limit sections ends with a cut note.
-func textBlocks(s bot.Markup, limit int) []slackapi.Block {
-	var out []slackapi.Block
-	total := runeLen(s)
-	var reopen bot.Markup
-	for s != "" {
-		if runeLen(reopen+s) <= MaxSectionText {
-			return append(out, sectionBlock(reopen+s))
-		}
-		last := len(out) >= limit-1
-		room := MaxSectionText - runeLen(reopen) - len("\n```")
-		if last {
-			room -= runeLen(cutNote(total)) + 1
-		}
-		kept := cutAt(s, room)
-		if i := strings.LastIndexByte(string(kept), '\n'); i > len(kept)/2 {
-			kept = kept[:i]
-		}
-		if kept == "" { // one token longer than a section: no clean cut
-			kept = bot.Markup([]rune(s)[:room])
-		}
-		s = bot.Markup(strings.TrimPrefix(string(s[len(kept):]), "\n"))
-		body := reopen + kept
-		reopen = ""
-		if strings.Count(string(body), "```")%2 == 1 {
-			body, reopen = body+"\n```", "```\n"
-		}
-		if last {
-			return append(out, sectionBlock(body+"\n"+cutNote(shown(s))))
-		}
-		if strings.TrimSpace(string(body)) != "" { // Slack refuses blank sections
-			out = append(out, sectionBlock(body))
-		}
-	}
-	return out
-}
-
-// cutNote says how much of a text was cut and where to read all of it.
-// Slack's limits count the escapes; the reader is told of what they see.
-func cutNote(rest int) bot.Markup {
-	return bot.Textf("… (cut: %d more characters; see the thread or the web page)", rest)
-}
-
-func runeLen(s bot.Markup) int { return utf8.RuneCountInString(string(s)) }
-
-// shown is how many characters s shows, an escape counting as one.
-func shown(s bot.Markup) int { return utf8.RuneCountInString(unescaper.Replace(string(s))) }
-
-var unescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
-
-// cutMarkup returns s if it fits in max runes, and otherwise as much of it
-// as fits with a cut note.
-func cutMarkup(s bot.Markup, max int) bot.Markup {
-	n := runeLen(s)
-	if n <= max {
-		return s
-	}
-	// The note for n characters is at least as long as the final one.
-	kept := cutAt(s, max-runeLen(cutNote(n))-1)
-	return kept + "\n" + cutNote(shown(s[len(kept):]))
-}
-
-// cutAt returns the longest prefix of s of at most max runes that ends
-// outside an escape (&amp;) and a token (<@U1>, <https://…|label>): a
-// cut inside one would show broken markup, or link to a cut URL.
-func cutAt(s bot.Markup, max int) bot.Markup {
-	safe, n := 0, 0
-	inToken, entity := false, -1 // entity counts the runes since '&'
-	for i, r := range string(s) {
-		if !inToken && entity < 0 {
-			safe = i
-		}
-		if n >= max {
-			return s[:safe]
-		}
-		n++
-		switch {
-		case inToken:
-			inToken = r != '>' && r != '\n'
-		case entity >= 0:
-			entity++
-			if r == ';' || entity > 8 || !(r == '#' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-				entity = -1
-			}
-		case r == '<':
-			inToken = true
-		case r == '&':
-			entity = 0
-		}
-	}
-	return s
 }

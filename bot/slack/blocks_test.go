@@ -142,6 +142,15 @@ func renderCases() []renderCase {
 	}
 	longPlan.Plan = plan.String()[:10000]
 
+	// longCard's parts each fit Slack's limits; together they do not.
+	longCard := deployCard("R53")
+	longCard.URL = "https://deploy.example.org/requests/R53"
+	for i := range 12 {
+		longCard.Details = append(longCard.Details, bot.Field{Label: fmt.Sprintf("Layer %d", i),
+			Value: bot.Esc(strings.Repeat(fmt.Sprintf("sha256:%02x <&> ", i), 150))})
+	}
+	longCard.Plan = longPlan.Plan
+
 	lock := &bot.RequestCard{
 		ID: "R48", Action: cs.Action{Kind: cs.ActionLock, Target: "www", Reason: hostile, BreakGlass: hostile},
 		State: cs.StatePending, Status: "waiting for approval " + hostile, RequestedBy: bot.Mention("U0DEV1"),
@@ -169,6 +178,7 @@ func renderCases() []renderCase {
 		{"push", bot.Message{Channel: "C0DEPLOYS", Text: bot.Textf("%s ← %s", "www", "acme/www"), Push: push}},
 		{"long_plan", request(longPlan)},
 		{"long_text", bot.Message{Channel: "C0DEPLOYS", Text: longText()}},
+		{"long_card", request(longCard)},
 		{"hostile_lock", request(lock)},
 		{"hostile_dns", request(dnsCard("R49", hostile, hostile))},
 		{"hostile_push", bot.Message{Channel: "C0DEPLOYS", Text: bot.Esc(hostile), Push: evilPush}},
@@ -381,8 +391,8 @@ func TestRender_Limits(t *testing.T) {
 	for _, tc := range append(renderCases(), stressCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			msg, blocks := Render(tc.msg)
-			if len(blocks) == 0 || len(blocks) > MaxBlocks || utf8.RuneCountInString(msg) > MaxText {
-				t.Fatalf("%d blocks, text of %d characters", len(blocks), utf8.RuneCountInString(msg))
+			if len(blocks) == 0 || len(blocks) > MaxBlocks || utf8.RuneCountInString(msg) > MaxText || blocksText(blocks) > MaxMessageText {
+				t.Fatalf("%d blocks holding %d characters, text of %d characters", len(blocks), blocksText(blocks), utf8.RuneCountInString(msg))
 			}
 			for i, b := range blocks {
 				where := fmt.Sprintf("block %d (%s)", i, b.BlockType())
@@ -467,7 +477,16 @@ func TestRender_CutNotes(t *testing.T) {
 
 	_, blocks = Render(caseNamed(t, "long_text"))
 	last := blocks[len(blocks)-1].(*slackapi.SectionBlock).Text.Text
-	if len(blocks) != MaxBlocks || !strings.Contains(last, "… (cut: ") {
-		t.Errorf("%d blocks, the last ending %q; want %d and a cut note", len(blocks), last[max(0, len(last)-80):], MaxBlocks)
+	if n := blocksText(blocks); n > MaxMessageText || n < MaxMessageText-lastRoom || !strings.Contains(last, "… (cut: ") {
+		t.Errorf("%d characters in %d blocks, the last ending %q; want about %d and a cut note", n, len(blocks), last[max(0, len(last)-80):], MaxMessageText)
+	}
+
+	_, blocks = Render(caseNamed(t, "long_card"))
+	cardNote := blocks[len(blocks)-2].(*slackapi.ContextBlock).ContextElements.Elements[0].(*slackapi.TextBlockObject).Text
+	if !strings.Contains(cardNote, "… (cut: ") || !strings.Contains(cardNote, "<https://deploy.example.org/requests/R53|the request's page>") {
+		t.Errorf("the card's cut note is %q, want one linking its page", cardNote)
+	}
+	if _, ok := blocks[len(blocks)-1].(*slackapi.ActionBlock); !ok {
+		t.Errorf("the buttons were cut: the last block is %T", blocks[len(blocks)-1])
 	}
 }

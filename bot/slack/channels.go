@@ -35,7 +35,7 @@ func (c *Client) findChannels(ctx context.Context, names []string, private bool)
 	for len(want) > 0 {
 		var page []slackapi.Channel
 		var next string
-		err := c.call(ctx, "conversations.list", func() (err error) {
+		err := c.call(ctx, "conversations.list", func(ctx context.Context) (err error) {
 			page, next, err = c.api.GetConversationsContext(ctx, p)
 			return err
 		})

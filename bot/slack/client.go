@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +25,12 @@ import (
 type Options struct {
 	// APIURL is the Web API base, ending in "/" (default Slack's).
 	APIURL string
-	// HTTPClient carries every call (default http.DefaultClient).
+	// HTTPClient carries every call (default a client with DefaultTimeout).
 	HTTPClient *http.Client
+	// CallTimeout bounds each Web API and response_url call, whatever
+	// HTTPClient is (default DefaultTimeout): a stalled connection must
+	// not hold the outbox's chat lane.
+	CallTimeout time.Duration
 	// AppToken (xapp-…) is needed for Socket Mode only.
 	AppToken string
 	// MaxRateLimitWaits bounds how often one call waits out a 429 before
@@ -69,10 +74,16 @@ var (
 	_ bot.Directory = (*Client)(nil)
 )
 
+// DefaultTimeout bounds one Slack call when Options leave it open.
+const DefaultTimeout = 30 * time.Second
+
 // NewClient returns a client for the bot token (xoxb-…).
 func NewClient(botToken string, o Options) *Client {
 	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
+		o.HTTPClient = &http.Client{Timeout: DefaultTimeout}
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultTimeout
 	}
 	if o.MaxRateLimitWaits <= 0 {
 		o.MaxRateLimitWaits = 3
@@ -111,12 +122,15 @@ func NewClient(botToken string, o Options) *Client {
 // API is the underlying slack-go client (Socket Mode is built on it).
 func (c *Client) API() *slackapi.Client { return c.api }
 
-// call runs one Web API call, waiting out rate limits (at most
-// MaxRateLimitWaits times), counts it, and classifies its error: a Slack
-// refusal that retrying cannot fix wraps bot.ErrChatRejected.
-func (c *Client) call(ctx context.Context, method string, fn func() error) error {
+// call runs one Web API call, each try bounded by CallTimeout, waiting
+// out rate limits (at most MaxRateLimitWaits times), counts it, and
+// classifies its error: whatever Slack may not answer again wraps
+// bot.ErrChatRejected (see classify).
+func (c *Client) call(ctx context.Context, method string, fn func(ctx context.Context) error) error {
 	for waits := 0; ; waits++ {
-		err := fn()
+		tctx, cancel := context.WithTimeout(ctx, c.opt.CallTimeout)
+		err := fn(tctx)
+		cancel()
 		var rl *slackapi.RateLimitedError
 		if errors.As(err, &rl) && waits < c.opt.MaxRateLimitWaits {
 			c.opt.Metrics.call(method, "rate_limited")
@@ -165,24 +179,46 @@ func (c *Client) Healthy() (ok bool, lastErr string) {
 	return c.lastOK, c.lastErr
 }
 
-// rejected lists Slack errors that the same call will always get again.
-var rejected = map[string]bool{
-	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "msg_too_long": true,
-	"no_text": true, "invalid_blocks": true, "invalid_blocks_format": true, "message_not_found": true,
-	"cant_update_message": true, "edit_window_closed": true, "user_not_in_channel": true,
-	"restricted_action": true, "invalid_arguments": true, "too_many_attachments": true,
-	"user_not_found": true, "messages_tab_disabled": true,
+// transient lists the Slack error codes worth trying again: Slack's own
+// trouble, and the bot's credentials or scopes (not the message's fault:
+// every message would get them until an operator fixes the app, and the
+// outbox gives up on them after its limit anyway). Any other code is
+// Slack refusing this call for good, including codes Slack adds later.
+var transient = map[string]bool{
+	"ratelimited": true, "service_unavailable": true, "internal_error": true, "fatal_error": true,
+	"request_timeout": true, "team_added_to_org": true,
+	"not_authed": true, "invalid_auth": true, "account_inactive": true, "token_revoked": true,
+	"token_expired": true, "missing_scope": true,
 }
 
+// classify marks err rejected unless it is known to heal: network errors
+// and timeouts, HTTP 5xx, 408 and 429, and the codes in transient. A
+// response_url that is expired or used up answers 404 and is rejected.
 func classify(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se slackapi.SlackErrorResponse
-	if errors.As(err, &se) && rejected[se.Err] {
-		return fmt.Errorf("slack %s: %w: %s", method, bot.ErrChatRejected, se.Err)
+	if temporary(err) {
+		return fmt.Errorf("slack %s: %w", method, err)
 	}
-	return fmt.Errorf("slack %s: %w", method, err)
+	return fmt.Errorf("slack %s: %w: %w", method, bot.ErrChatRejected, err)
+}
+
+func temporary(err error) bool {
+	var se slackapi.SlackErrorResponse
+	var sc slackapi.StatusCodeError
+	var rl *slackapi.RateLimitedError
+	switch {
+	case errors.As(err, &se):
+		return transient[se.Err]
+	case errors.As(err, &rl):
+		return true
+	case errors.As(err, &sc):
+		return sc.Code >= 500 || sc.Code == http.StatusTooManyRequests || sc.Code == http.StatusRequestTimeout
+	}
+	// No answer from Slack: the network, a timeout, a body that is not
+	// Slack's (a proxy's error page).
+	return true
 }
 
 // Post posts msg (drawn in Block Kit) and returns its channel and ts.
@@ -196,7 +232,7 @@ func (c *Client) Post(ctx context.Context, msg bot.Message) (cs.MessageRef, erro
 		opts = append(opts, slackapi.MsgOptionTS(msg.Thread.TS))
 	}
 	var ch, ts string
-	err := c.call(ctx, "chat.postMessage", func() (err error) {
+	err := c.call(ctx, "chat.postMessage", func(ctx context.Context) (err error) {
 		ch, ts, err = c.api.PostMessageContext(ctx, msg.Channel, opts...)
 		return err
 	})
@@ -210,7 +246,7 @@ func (c *Client) Post(ctx context.Context, msg bot.Message) (cs.MessageRef, erro
 // request's card has no actions block, so its buttons disappear.
 func (c *Client) Update(ctx context.Context, ref cs.MessageRef, msg bot.Message) error {
 	text, blocks := Render(msg)
-	return c.call(ctx, "chat.update", func() error {
+	return c.call(ctx, "chat.update", func(ctx context.Context) error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS,
 			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 		return err
@@ -223,7 +259,7 @@ func (c *Client) Ephemeral(ctx context.Context, to bot.Caller, msg bot.Message) 
 	text, blocks := Render(msg)
 	var err error
 	if to.Channel != "" && !strings.HasPrefix(to.Channel, "D") {
-		err = c.call(ctx, "chat.postEphemeral", func() error {
+		err = c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
 			_, err := c.api.PostEphemeralContext(ctx, to.Channel, string(to.User),
 				slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 			return err
@@ -235,11 +271,22 @@ func (c *Client) Ephemeral(ctx context.Context, to bot.Caller, msg bot.Message) 
 	if to.ReplyURL == "" {
 		return fmt.Errorf("slack ephemeral to %s in %s: %w: no channel the bot can post in and no response_url", to.User, to.Channel, bot.ErrChatRejected)
 	}
-	return c.call(ctx, "response_url", func() error {
-		return slackapi.PostWebhookCustomHTTPContext(ctx, to.ReplyURL, c.http, &slackapi.WebhookMessage{
+	return c.call(ctx, "response_url", func(ctx context.Context) error {
+		return hideURL(slackapi.PostWebhookCustomHTTPContext(ctx, to.ReplyURL, c.http, &slackapi.WebhookMessage{
 			ResponseType: slackapi.ResponseTypeEphemeral, Text: text, Blocks: &slackapi.Blocks{BlockSet: blocks},
-		})
+		}))
 	})
+}
+
+// hideURL takes the response_url out of a failed post's error: whoever
+// holds it may answer the user as the app, and errors reach the log and
+// the audit trail.
+func hideURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: "(response_url)", Err: ue.Err}
 }
 
 // UsergroupMembers returns the members of a Slack user group, cached for
@@ -252,7 +299,7 @@ func (c *Client) UsergroupMembers(ctx context.Context, id string) ([]cs.Actor, e
 		return g.members, nil
 	}
 	var ids []string
-	err := c.call(ctx, "usergroups.users.list", func() (err error) {
+	err := c.call(ctx, "usergroups.users.list", func(ctx context.Context) (err error) {
 		ids, err = c.api.GetUserGroupMembersContext(ctx, id)
 		return err
 	})
@@ -271,7 +318,7 @@ func (c *Client) UsergroupMembers(ctx context.Context, id string) ([]cs.Actor, e
 
 // OpenView opens a modal for the click or command with triggerID.
 func (c *Client) OpenView(ctx context.Context, triggerID string, v slackapi.ModalViewRequest) error {
-	return c.call(ctx, "views.open", func() error {
+	return c.call(ctx, "views.open", func(ctx context.Context) error {
 		_, err := c.api.OpenViewContext(ctx, triggerID, v)
 		return err
 	})

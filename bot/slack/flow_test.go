@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 )
 
@@ -414,5 +415,52 @@ func TestFlow_UsergroupUnreadable(t *testing.T) {
 	}
 	if got := w.lastEphemeral("U0OWN1"); !strings.Contains(got, "user group S0OWNERS could not be read") {
 		t.Errorf("clicker told %q", got)
+	}
+}
+
+// TestFlow_RefusedMessageHoldsUpNothing: a message Slack refuses with an
+// error the bot has never heard of, and answers through a response_url
+// Slack no longer takes, are set aside; what was queued after them still
+// arrives.
+func TestFlow_RefusedMessageHoldsUpNothing(t *testing.T) {
+	w := newWorld(t, false)
+	tr := httpMode{w}
+	w.slack.FailWith("chat.postMessage", 1, "message_quota_exceeded_2027")
+	tr.command("U0DEV1", devChannel, "deploy www "+digest('a'))
+	w.idle()
+	if got := w.lastEphemeral("U0DEV1"); !strings.Contains(got, "R1 could not be posted in <#C0DEPLOYS>") {
+		t.Errorf("the requester was told %q", got)
+	}
+
+	for range slacktest.ResponseURLUses + 1 {
+		p := slacktest.SlashCommandPayload{Command: "/cs", Text: "help", UserID: "U0DEV1", ChannelID: "D0DM",
+			TriggerID: trigger(), ResponseURL: w.slack.ResponseURL("dm1")}
+		if code, _, _ := w.post("/slack/commands", p.Form(), w.signed); code != 200 {
+			t.Fatalf("command in a DM: %d", code)
+		}
+	}
+	w.idle()
+	tr.command("U0DEV1", devChannel, "status www")
+	w.idle()
+	if got := w.lastEphemeral("U0DEV1"); !strings.Contains(got, "R1") {
+		t.Errorf("the answer after the refused ones: %q", got)
+	}
+
+	aside, err := w.bot.SetAside(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	for _, a := range aside {
+		if a.Reason != bot.AsideRefused {
+			t.Errorf("set aside as %q: %+v", a.Reason, a)
+		}
+		errs = append(errs, a.Error)
+	}
+	if got := strings.Join(errs, "\n"); len(aside) != 2 || !strings.Contains(got, "message_quota_exceeded_2027") || !strings.Contains(got, "404") {
+		t.Errorf("set aside: %d entries:\n%s", len(aside), got)
+	}
+	if n := len(w.events(cs.EventOutboxAbandoned)); n != 2 {
+		t.Errorf("%d outbox.abandoned records, want 2", n)
 	}
 }

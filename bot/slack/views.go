@@ -11,7 +11,7 @@ import (
 // limits and classifies errors; a modal the user has closed answers
 // not_found.
 func (c *Client) UpdateView(ctx context.Context, externalID string, v slackapi.ModalViewRequest) error {
-	return c.call(ctx, "views.update", func() error {
+	return c.call(ctx, "views.update", func(ctx context.Context) error {
 		_, err := c.api.UpdateViewContext(ctx, v, externalID, "", "")
 		return err
 	})

@@ -26,6 +26,8 @@ import (
 //	audit_unindexed     seq → target, actor and request of a record not yet in
 //	                    the three indexes above (index.go)
 //	outbox              seq → JSON bot.Outgoing: chat messages not yet delivered
+//	outbox_aside        seq → JSON bot.Aside: entries the outbox gave up on, the
+//	                    newest 1000
 //	messages            local message ID → JSON cs.MessageRef where the chat put it
 //	pushes              service 0x00 commit SHA → JSON bot.PushRecord
 //	meta                "audit.head" → seq, hex hash of the last record
@@ -46,6 +48,7 @@ var (
 	bucketAuditUnindexed = []byte("audit_unindexed")
 	bucketMeta           = []byte("meta")
 	bucketOutbox         = []byte("outbox")
+	bucketAside          = []byte("outbox_aside")
 	bucketMessages       = []byte("messages")
 	bucketPushes         = []byte("pushes")
 
@@ -53,7 +56,7 @@ var (
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
 		bucketAuditActor, bucketAuditRequest, bucketAuditUnindexed, bucketMeta,
-		bucketOutbox, bucketMessages, bucketPushes, bucketPayloads, bucketPayloadTimes,
+		bucketOutbox, bucketAside, bucketMessages, bucketPushes, bucketPayloads, bucketPayloadTimes,
 	}
 
 	metaAuditHead   = []byte("audit.head")

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
@@ -106,4 +108,84 @@ func (t *tx) MessageRef(id string) (cs.MessageRef, bool, error) {
 		return cs.MessageRef{}, false, fmt.Errorf("decode message ref %s: %w", id, err)
 	}
 	return ref, true, nil
+}
+
+// maxAside bounds the aside list: beyond it the oldest entries go (the
+// audit trail keeps an outbox.abandoned record of each).
+const maxAside = 1000
+
+// SetAside moves a.Entry from the outbox into the aside list, under the
+// same sequence number.
+func (t *tx) SetAside(a bot.Aside) error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	v, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode entry %d set aside: %w", a.Entry.Seq, err)
+	}
+	if err := t.del(bucketOutbox, u64Key(a.Entry.Seq)); err != nil {
+		return err
+	}
+	if err := t.put(bucketAside, u64Key(a.Entry.Seq), v); err != nil {
+		return fmt.Errorf("set entry %d aside: %w", a.Entry.Seq, err)
+	}
+	var keys [][]byte
+	c := t.bucket(bucketAside).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		keys = append(keys, k)
+	}
+	for _, k := range keys[:max(0, len(keys)-maxAside)] {
+		if err := t.del(bucketAside, bytes.Clone(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Aside returns the entries set aside, oldest first.
+func (t *tx) Aside() ([]bot.Aside, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	b := t.bucket(bucketAside)
+	if b == nil {
+		return nil, nil
+	}
+	var out []bot.Aside
+	err := b.ForEach(func(k, v []byte) error {
+		var a bot.Aside
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("decode entry %d set aside: %w", binary.BigEndian.Uint64(k), err)
+		}
+		out = append(out, a)
+		return nil
+	})
+	return out, err
+}
+
+// AsideSummary returns how many entries are set aside and when the newest
+// was; it decodes only the newest.
+func (t *tx) AsideSummary() (int, time.Time, error) {
+	if err := t.usable(); err != nil {
+		return 0, time.Time{}, err
+	}
+	b := t.bucket(bucketAside)
+	if b == nil {
+		return 0, time.Time{}, nil
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	k, v := c.Last()
+	if k == nil {
+		return 0, time.Time{}, nil
+	}
+	var a bot.Aside
+	if err := json.Unmarshal(v, &a); err != nil {
+		return 0, time.Time{}, fmt.Errorf("decode entry %d set aside: %w", binary.BigEndian.Uint64(k), err)
+	}
+	return n, a.At, nil
 }

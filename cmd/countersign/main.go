@@ -50,6 +50,8 @@ commands:
                                          check a config file; list every problem
   audit verify|list|export (--db FILE | --server URL)
                                          verify, query or export the audit trail
+  outbox list (--db FILE | --server URL) [--json]
+                                         what never reached Slack or GitHub (set aside by the outbox)
   backup --server URL --out FILE         hot copy of a running bot's database
   slack manifest --config FILE           the Slack app manifest for that config
   health [--url URL] [--timeout 5s]      exit 0 when the bot's /healthz answers 200 (a container healthcheck)
@@ -76,6 +78,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return m.config(ctx, rest)
 	case "audit":
 		return m.audit(ctx, rest)
+	case "outbox":
+		return m.outbox(ctx, rest)
 	case "backup":
 		return m.backup(ctx, rest)
 	case "slack":

@@ -259,6 +259,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /audit/export", s.requireReader(http.HandlerFunc(s.auditExport)))
+	mux.Handle("GET /outbox/aside", s.requireReader(http.HandlerFunc(s.outboxAside)))
 	mux.Handle("GET /backup", s.requireToken(http.HandlerFunc(s.backup)))
 	registerWeb(mux, s.web)
 	if s.webhook != nil {
@@ -276,10 +277,18 @@ func (s *server) routes() http.Handler {
 // healthz answers 200 when the database answers, and says whether Slack
 // is connected. Slack being down does not make the bot unhealthy: its
 // outbox keeps every message until Slack is back, and restarting the bot
-// would not bring Slack back.
+// would not bring Slack back. An entry the outbox set aside in the last
+// asideAlarm makes it "degraded", still 200: it needs a look, not a
+// restart; after that the count is still shown.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	var aside int
+	var newest time.Time
 	err := s.db.View(r.Context(), func(tx bot.ReadTx) error {
-		_, err := tx.Locks()
+		if _, err := tx.Locks(); err != nil {
+			return err
+		}
+		var err error
+		aside, newest, err = tx.AsideSummary()
 		return err
 	})
 	if err != nil {
@@ -287,12 +296,24 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	slackState := "slack: connected"
+	state, slackState := "ok", "slack: connected"
 	if !s.slack.Connected() {
 		slackState = "slack: not connected (messages wait in the outbox)"
 	}
-	fmt.Fprintf(w, "ok\n%s\n", slackState)
+	if aside > 0 && time.Since(newest) < asideAlarm {
+		state = "degraded"
+	}
+	fmt.Fprintf(w, "%s\n%s\n", state, slackState)
+	if aside > 0 {
+		fmt.Fprintf(w, "outbox: %d Slack messages or GitHub reports never got through and were set aside, the last at %s (countersign outbox list)\n",
+			aside, newest.UTC().Format(time.RFC3339))
+	}
 }
+
+// asideAlarm is how long /healthz says degraded after the outbox last
+// set an entry aside: nobody can mark the list read while the bot runs,
+// and a state that never clears would soon be ignored.
+const asideAlarm = 24 * time.Hour
 
 // requireToken lets through only requests bearing audit.token.
 func (s *server) requireToken(next http.Handler) http.Handler {
@@ -439,13 +460,19 @@ type storeCollector struct{ db *store.DB }
 var (
 	openDesc  = prometheus.NewDesc("countersign_open_requests", "Open requests by state.", []string{"state"}, nil)
 	locksDesc = prometheus.NewDesc("countersign_locks", "Targets currently locked.", nil, nil)
+	asideDesc = prometheus.NewDesc("countersign_outbox_set_aside",
+		"Slack messages and GitHub reports the outbox gave up on (refused for good, or failing for longer than outbox_give_up), kept aside: see countersign outbox list.", nil, nil)
 )
 
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc; ch <- locksDesc }
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- openDesc
+	ch <- locksDesc
+	ch <- asideDesc
+}
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[cs.State]int{cs.StatePending: 0, cs.StateApproved: 0, cs.StateExecuting: 0}
-	var locks int
+	var locks, aside int
 	err := c.db.View(context.Background(), func(tx bot.ReadTx) error {
 		open, err := tx.OpenRequests("")
 		if err != nil {
@@ -455,7 +482,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			counts[r.State]++
 		}
 		l, err := tx.Locks()
+		if err != nil {
+			return err
+		}
 		locks = len(l)
+		aside, _, err = tx.AsideSummary()
 		return err
 	})
 	if err != nil {
@@ -466,4 +497,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(n), strings.ToLower(string(st)))
 	}
 	ch <- prometheus.MustNewConstMetric(locksDesc, prometheus.GaugeValue, float64(locks))
+	ch <- prometheus.MustNewConstMetric(asideDesc, prometheus.GaugeValue, float64(aside))
 }

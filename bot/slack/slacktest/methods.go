@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The serve functions below run under s.mu, called by answerLocked.
@@ -36,6 +37,9 @@ func (s *Server) postMessage(form url.Values) (reply, string) {
 	if text == "" && blocks == nil && form.Get("attachments") == "" {
 		return nil, "no_text"
 	}
+	if code := checkSize(text, blocks); code != "" {
+		return nil, code
+	}
 	m := &Message{Channel: ch, TS: s.nextTSLocked(), ThreadTS: form.Get("thread_ts"), Text: text, Blocks: blocks}
 	s.messages[ch] = append(s.messages[ch], m)
 	return reply{"channel": ch, "ts": m.TS, "message": s.messageJSON(m)}, ""
@@ -58,6 +62,9 @@ func (s *Server) updateMessage(form url.Values) (reply, string) {
 	_, hasBlocks := form["blocks"]
 	if !hasText && !hasBlocks && form.Get("attachments") == "" {
 		return nil, "no_text"
+	}
+	if code := checkSize(form.Get("text"), blocks); code != "" {
+		return nil, code
 	}
 	next := *m
 	if hasText {
@@ -91,6 +98,9 @@ func (s *Server) postEphemeral(form url.Values) (reply, string) {
 	text := form.Get("text")
 	if text == "" && blocks == nil && form.Get("attachments") == "" {
 		return nil, "no_text"
+	}
+	if code := checkSize(text, blocks); code != "" {
+		return nil, code
 	}
 	e := Ephemeral{Channel: ch, User: user, TS: s.nextTSLocked(), ThreadTS: form.Get("thread_ts"), Text: text, Blocks: blocks}
 	s.ephemerals = append(s.ephemerals, e)
@@ -230,6 +240,60 @@ func formBlocks(form url.Values) (json.RawMessage, string) {
 		return nil, ""
 	}
 	return json.RawMessage(raw), ""
+}
+
+// Slack's limits on a message's size, in characters.
+const (
+	MaxText       = 40000 // the text argument: msg_too_long beyond
+	MaxBlockText  = 12000 // every text in the blocks together: msg_blocks_too_long beyond
+	MaxBlocks     = 50    // blocks in a message: invalid_blocks beyond
+	MaxBlockChars = 3000  // one section's or context element's text: invalid_blocks beyond
+)
+
+// checkSize returns Slack's error for a message too long to take, or "".
+// Slack counts the blocks' texts together as well as one by one: a
+// message can break the total with every block inside its own limit.
+func checkSize(text string, blocks json.RawMessage) string {
+	if utf8.RuneCountInString(text) > MaxText {
+		return "msg_too_long"
+	}
+	if blocks == nil {
+		return ""
+	}
+	var list []any
+	if json.Unmarshal(blocks, &list) != nil {
+		return "invalid_blocks"
+	}
+	if len(list) > MaxBlocks {
+		return "invalid_blocks"
+	}
+	total, tooLong := 0, false
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if t, ok := e.(string); ok && k == "text" {
+					n := utf8.RuneCountInString(t)
+					total += n
+					tooLong = tooLong || n > MaxBlockChars
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(list)
+	switch {
+	case tooLong:
+		return "invalid_blocks"
+	case total > MaxBlockText:
+		return "msg_blocks_too_long"
+	}
+	return ""
 }
 
 func sameJSON(a, b json.RawMessage) bool {

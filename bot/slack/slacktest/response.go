@@ -6,10 +6,18 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+)
+
+// Slack's limits on a response_url: a few posts, within half an hour.
+const (
+	ResponseURLUses     = 5
+	ResponseURLLifetime = 30 * time.Minute
 )
 
 // serveResponse accepts a reply POSTed to a ResponseURL, as Slack's
-// hooks.slack.com does: a JSON message, answered {"ok":true}.
+// hooks.slack.com does: a JSON message, answered {"ok":true}; a used up
+// or expired URL gets 404 used_url or expired_url.
 func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 	id, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/response/"))
 	if err != nil {
@@ -46,6 +54,11 @@ func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
+	if code := s.spendResponseURLLocked(id); code != "" {
+		s.mu.Unlock()
+		http.Error(w, code, http.StatusNotFound)
+		return
+	}
 	s.responses = append(s.responses, Response{
 		ID:              id,
 		Body:            body,
@@ -61,6 +74,24 @@ func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+// spendResponseURLLocked counts a post to response_url id, or returns
+// why Slack refuses it. The caller holds s.mu.
+func (s *Server) spendResponseURLLocked(id string) string {
+	now := s.opts.Now()
+	issued, ok := s.issued[id]
+	if !ok { // built by hand, not by ResponseURL: its life starts now
+		issued, s.issued[id] = now, now
+	}
+	switch {
+	case now.Sub(issued) >= ResponseURLLifetime:
+		return "expired_url"
+	case s.used[id] >= ResponseURLUses:
+		return "used_url"
+	}
+	s.used[id]++
+	return ""
 }
 
 // truthy reads a flag Slack accepts as a JSON boolean or the string "true".

@@ -155,9 +155,11 @@ type Server struct {
 	ephemerals []Ephemeral
 	views      []View
 	responses  []Response
-	tickets    map[string]bool // apps.connections.open tickets; true once used
-	conns      []*conn         // live sockets that got their hello
-	connected  int             // sockets that ever got their hello
+	issued     map[string]time.Time // response_url id → when ResponseURL handed it out
+	used       map[string]int       // response_url id → posts it took
+	tickets    map[string]bool      // apps.connections.open tickets; true once used
+	conns      []*conn              // live sockets that got their hello
+	connected  int                  // sockets that ever got their hello
 	sent       map[string]time.Time
 	acks       map[string]Ack
 	trig       triggerClock // see triggers.go
@@ -173,6 +175,8 @@ func New(opts Options) *Server {
 		tickets:  make(map[string]bool),
 		sent:     make(map[string]time.Time),
 		acks:     make(map[string]Ack),
+		issued:   make(map[string]time.Time),
+		used:     make(map[string]int),
 	}
 	s.api = s.withTriggers(s.withConversationsList(s.methods()))
 	mux := http.NewServeMux()
@@ -221,8 +225,15 @@ func (s *Server) HTTPClient() *http.Client { return s.ts.Client() }
 func (s *Server) Dialer() *websocket.Dialer { return s.dialer }
 
 // ResponseURL returns a response_url under the server for id. Posts to it
-// are recorded as [Response] values with that ID.
+// are recorded as [Response] values with that ID. As Slack's, it takes
+// [ResponseURLUses] posts within [ResponseURLLifetime] of the first
+// ResponseURL call for id (Options.Now's clock), and answers 404 after.
 func (s *Server) ResponseURL(id string) string {
+	s.mu.Lock()
+	if _, ok := s.issued[id]; !ok {
+		s.issued[id] = s.opts.Now()
+	}
+	s.mu.Unlock()
 	return s.ts.URL + "/response/" + url.PathEscape(id)
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -296,5 +298,87 @@ func TestServer_ResponseURL(t *testing.T) {
 	}
 	if srv.CallCount("") != 0 {
 		t.Error("a response_url post was recorded as a Web API call")
+	}
+}
+
+// TestServer_RefusesOversizedMessages: what Slack refuses for its size is
+// refused here too, on every method that takes a message.
+func TestServer_RefusesOversizedMessages(t *testing.T) {
+	section := func(n int) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("x", n), false, false), nil, nil)
+	}
+	sections := func(count, n int) []slack.Block {
+		out := make([]slack.Block, count)
+		for i := range out {
+			out[i] = section(n)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		text   string
+		blocks []slack.Block
+		want   string
+	}{
+		{"inside every limit", "hi", sections(4, slacktest.MaxBlockChars), ""},
+		{"blocks too long together", "hi", sections(5, slacktest.MaxBlockChars), "msg_blocks_too_long"},
+		{"one section too long", "hi", sections(1, slacktest.MaxBlockChars+1), "invalid_blocks"},
+		{"too many blocks", "hi", sections(slacktest.MaxBlocks+1, 1), "invalid_blocks"},
+		{"text too long", strings.Repeat("é", slacktest.MaxText+1), nil, "msg_too_long"},
+		{"text at the limit", strings.Repeat("é", slacktest.MaxText), nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, slacktest.Options{})
+			api := newClient(srv, srv.Options().BotToken)
+			opts := []slack.MsgOption{slack.MsgOptionText(tc.text, false)}
+			if tc.blocks != nil {
+				opts = append(opts, slack.MsgOptionBlocks(tc.blocks...))
+			}
+			_, ts, err := api.PostMessage("C1", opts...)
+			if got := slackError(t, err); got != tc.want {
+				t.Fatalf("chat.postMessage: %q, want %q", got, tc.want)
+			}
+			if tc.want == "" {
+				return
+			}
+			_, ts, _ = api.PostMessage("C1", slack.MsgOptionText("small", false))
+			_, _, _, err = api.UpdateMessage("C1", ts, opts...)
+			if got := slackError(t, err); got != tc.want {
+				t.Errorf("chat.update: %q, want %q", got, tc.want)
+			}
+			_, err = api.PostEphemeral("C1", "U1", opts...)
+			if got := slackError(t, err); got != tc.want {
+				t.Errorf("chat.postEphemeral: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestServer_ResponseURLLimits: a response_url takes five posts within 30
+// minutes, then answers 404.
+func TestServer_ResponseURLLimits(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	srv := newServer(t, slacktest.Options{Now: func() time.Time { return now }})
+	post := func(u string) error {
+		return slack.PostWebhookCustomHTTPContext(context.Background(), u, srv.HTTPClient(), &slack.WebhookMessage{Text: "hi"})
+	}
+	used := srv.ResponseURL("used")
+	for i := range slacktest.ResponseURLUses {
+		if err := post(used); err != nil {
+			t.Fatalf("post %d: %v", i+1, err)
+		}
+	}
+	var sc slack.StatusCodeError
+	if err := post(used); !errors.As(err, &sc) || sc.Code != 404 {
+		t.Errorf("post %d: %v, want 404", slacktest.ResponseURLUses+1, err)
+	}
+	late := srv.ResponseURL("late")
+	now = now.Add(slacktest.ResponseURLLifetime - time.Second)
+	if err := post(late); err != nil {
+		t.Fatalf("a post within the lifetime: %v", err)
+	}
+	now = now.Add(time.Second)
+	if err := post(late); !errors.As(err, &sc) || sc.Code != 404 {
+		t.Errorf("a post after the lifetime: %v, want 404", err)
 	}
 }

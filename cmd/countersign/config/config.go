@@ -39,6 +39,7 @@ const (
 	DefaultKeep            = 5
 	DefaultTSIGAlgorithm   = "hmac-sha256"
 	DefaultShutdownGrace   = 5 * time.Minute
+	DefaultOutboxGiveUp    = 24 * time.Hour
 )
 
 // Service kinds and build modes.
@@ -61,15 +62,19 @@ type Config struct {
 	// SIGTERM (default 5 minutes); a Swarm stop_grace_period for the bot
 	// must be longer.
 	ShutdownGrace time.Duration
-	Audit         Audit
-	Web           Web
-	Slack         Slack
-	GitHub        GitHub
-	Registries    []Registry
-	Engines       map[string]Engine
-	Hosts         map[string]Host
-	Services      []Service
-	DNS           []Zone
+	// OutboxGiveUp is how long the outbox retries a Slack message or
+	// GitHub report that keeps failing before it sets it aside (default
+	// 24 hours).
+	OutboxGiveUp time.Duration
+	Audit        Audit
+	Web          Web
+	Slack        Slack
+	GitHub       GitHub
+	Registries   []Registry
+	Engines      map[string]Engine
+	Hosts        map[string]Host
+	Services     []Service
+	DNS          []Zone
 	// Groups maps a group name to its members: user IDs (U…, W…) and
 	// Slack user groups ("usergroup:S…").
 	Groups     map[string][]string

@@ -22,6 +22,9 @@ func (d *decoder) config(n *yaml.Node) *Config {
 	if c.ShutdownGrace, ok = o.duration("shutdown_grace"); !ok {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
+	if c.OutboxGiveUp, ok = o.duration("outbox_give_up"); !ok {
+		c.OutboxGiveUp = DefaultOutboxGiveUp
+	}
 	c.Audit = d.audit(o.obj("audit"))
 	c.Web = d.web(o.obj("web"), c.Audit.Token)
 	c.Slack = d.slack(o.obj("slack"))

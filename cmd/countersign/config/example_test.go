@@ -99,6 +99,7 @@ func TestLoad_Example(t *testing.T) {
 		Listen:        "127.0.0.1:8080",
 		PublicURL:     "https://deploy.example.org",
 		ShutdownGrace: DefaultShutdownGrace,
+		OutboxGiveUp:  24 * time.Hour,
 		DB:            at("/var/lib/countersign/countersign.db"),
 		Audit:         Audit{Token: sec("countersign-audit-token")},
 		Web: Web{

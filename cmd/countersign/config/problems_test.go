@@ -31,6 +31,8 @@ func TestParse_Problems(t *testing.T) {
 		{"slack api_url", "db: a.db\nslack: {api_url: slack.com}\n", []string{`slack.api_url: want an absolute http or https URL`}},
 		{"slack unknown key", "db: a.db\nslack: {bot_tokn: x}\n", []string{`slack.bot_tokn: unknown key (did you mean "bot_token"?)`}},
 		{"github api_url query", "db: a.db\ngithub: {api_url: \"https://x.org/?a=b\"}\n", []string{`github.api_url: must not have a query or fragment`}},
+		{"outbox_give_up not a duration", "db: a.db\noutbox_give_up: a day\n", []string{`outbox_give_up: invalid duration "a day" (want e.g. 30m, 2h)`}},
+		{"outbox_give_up not positive", "db: a.db\noutbox_give_up: 0s\n", []string{`outbox_give_up: duration "0s" must be positive`}},
 		{"section wrong type", "db: a.db\naudit: [x]\n", []string{`audit: want a mapping, got a list`}},
 
 		// Services.

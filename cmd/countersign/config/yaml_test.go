@@ -73,6 +73,8 @@ func TestParse_Defaults(t *testing.T) {
 		{"github.api_url", c.GitHub.APIURL, "https://api.github.com/"},
 		{"hash", c.Hash, hex.EncodeToString(sum[:])},
 		{"path", c.Path, ""},
+		{"shutdown_grace", c.ShutdownGrace.String(), "5m0s"},
+		{"outbox_give_up", c.OutboxGiveUp.String(), "24h0m0s"},
 	} {
 		if f.got != f.want {
 			t.Errorf("%s: got %q, want %q", f.name, f.got, f.want)
