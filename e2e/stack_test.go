@@ -91,9 +91,13 @@ func TestStack_DeployPingUpgradeBackupRestore(t *testing.T) {
 	first := waitHealthy(t, name, "")
 	lap("deployed and healthy")
 	// The stack hands the bot what it wants: no complaint about its config
-	// (a secret others may read, a missing key).
+	// (a secret others may read, a missing key). The one warning allowed is
+	// that the GitHub token's permissions could not be checked: the stack's
+	// config names api.github.com, which this machine cannot reach, and the
+	// bot starts anyway (an unreachable GitHub is an outage, not a config
+	// error).
 	for _, line := range strings.Split(dockerLog(context.Background(), "logs", first), "\n") {
-		if strings.Contains(line, `"level":"WARN"`) {
+		if strings.Contains(line, `"level":"WARN"`) && !strings.Contains(line, `"msg":"github permissions not checked`) {
 			t.Errorf("the bot warns at start: %s", line)
 		}
 	}
