@@ -265,7 +265,7 @@ func (db *DB) runFn(btx *bolt.Tx, fn func(bot.Tx) error) (o outcome) {
 	defer t.finish()
 	defer func() {
 		if p := recover(); p != nil {
-			if fromBolt() {
+			if isDamage(p) {
 				err := damaged(p)
 				db.log.Error("store: bbolt panicked: the database file is damaged", "err", err, "stack", string(debug.Stack()))
 				o = outcome{err: fmt.Errorf("update %s: %w", db.path, err)}
