@@ -211,6 +211,13 @@ func check(b *bolt.DB, log *slog.Logger) error {
 		return damagedAt(err, at)
 	}
 	return b.View(func(btx *bolt.Tx) error {
+		root, err := rootPage(b.Path(), b.Info().PageSize, btx.ID())
+		if err != nil {
+			return err
+		}
+		if err := walkPages(b.Path(), b.Info().PageSize, root); err != nil {
+			return err
+		}
 		var problems []string
 		n := 0
 		for err := range btx.Check() {
