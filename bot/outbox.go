@@ -67,6 +67,15 @@ type lane struct {
 	mu       sync.Mutex
 	inflight uint64 // the entry being delivered, 0 for none
 	stalled  bool   // the last delivery failed: coalesce updates
+	// unrecorded is an entry delivered whose delivery the store could not
+	// record yet: it is recorded, not delivered again (a second card).
+	unrecorded *delivered
+}
+
+// delivered is an entry made, and what it created.
+type delivered struct {
+	seq uint64
+	ref cs.MessageRef
 }
 
 func newLanes() map[Lane]*lane {
@@ -301,7 +310,16 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 		if !ok {
 			return
 		}
-		ref, err := b.deliver(ctx, head)
+		var ref cs.MessageRef
+		var err error
+		l.mu.Lock()
+		done := l.unrecorded
+		l.mu.Unlock()
+		if done != nil && done.seq == head.Seq {
+			ref = done.ref
+		} else {
+			ref, err = b.deliver(ctx, head)
+		}
 		if err != nil && !errors.Is(err, ErrChatRejected) {
 			b.log.Warn("outbox call failed; will retry", "lane", l.name, "op", head.Op, "id", head.ID, "seq", head.Seq, "retry_in", delay, "err", err)
 			l.set(head.Seq, true)
@@ -316,7 +334,6 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 			b.log.Error("outbox entry refused; dropped", "lane", l.name, "op", head.Op, "id", head.ID, "channel", head.Message.Channel, "err", err)
 			b.tellRefused(ctx, head, err)
 		}
-		delay = outboxFirstRetry
 		if err := b.store.Update(ctx, func(tx Tx) error {
 			if ref.TS != "" {
 				if err := tx.PutMessageRef(ref); err != nil {
@@ -325,11 +342,20 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 			}
 			return tx.DeleteOutgoing(head.Seq)
 		}); err != nil {
-			b.log.Error("record delivered entry", "seq", head.Seq, "err", err)
-			return
+			b.log.Error("record delivered entry; will retry", "seq", head.Seq, "retry_in", delay, "err", err)
+			l.mu.Lock()
+			l.unrecorded = &delivered{seq: head.Seq, ref: ref}
+			l.mu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, outboxMaxRetry)
+			continue
 		}
+		delay = outboxFirstRetry
 		l.mu.Lock()
-		l.inflight = 0
+		l.inflight, l.unrecorded = 0, nil
 		l.mu.Unlock()
 		l.q.done()
 	}
