@@ -2,8 +2,6 @@ package bot_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -11,52 +9,8 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/store/storetest"
 )
-
-// smallDisk mounts a tmpfs of size (e.g. "4m") for the test and returns
-// its directory. Mounting needs root: without it the test is skipped,
-// except in CI, where it must run.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "" && os.Geteuid() != 0 {
-			t.Skipf("a full disk needs a tmpfs, and mounting one needs root: %v: %s", err, out)
-		}
-		t.Fatalf("mount a tmpfs of %s: %v: %s", size, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes path until the disk is full and returns how to free it.
-func fill(t *testing.T, path string) (free func()) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", path, err)
-			}
-			break
-		}
-	}
-	return func() {
-		if err := os.Remove(path); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // TestBot_FullDiskNeverRunsWhatChatCalledNotRun: on a full disk, `lock`
 // then `unlock` said "R2 was not run: could not write the audit trail",
@@ -64,13 +18,13 @@ func fill(t *testing.T, path string) (free func()) {
 // restarted; R2's card was posted twice. Whatever chat says of a request
 // must be what the store holds, then and after a restart.
 func TestBot_FullDiskNeverRunsWhatChatCalledNotRun(t *testing.T) {
-	dir := smallDisk(t, "4m")
+	dir := storetest.SmallDisk(t, "4m")
 	path := filepath.Join(dir, "countersign.db")
 	h := newHarness(t, func(c *harnessConfig) { c.path = path })
 	h.say("UOPS1", "lock api before the disk filled")
 	h.wantState("R1", cs.StateSucceeded)
 
-	free := fill(t, filepath.Join(dir, "filler"))
+	free := storetest.Fill(t, filepath.Join(dir, "filler"))
 	// The file cannot grow: a write that needs new pages fails.
 	if err := h.db.Update(h.ctx, func(tx bot.Tx) error {
 		_, err := tx.Append(cs.Event{Kind: cs.EventConfigLoaded, Actor: cs.ActorBot, Detail: []byte(`{"fill":"` + strings.Repeat("x", 64<<10) + `"}`)})

@@ -240,15 +240,19 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// healthz answers 200 when the database answers, and says whether Slack
-// is connected. Slack being down does not make the bot unhealthy: its
-// outbox keeps every message until Slack is back, and restarting the bot
-// would not bring Slack back.
+// healthz answers 200 when the database answers and writes, and says
+// whether Slack is connected. Slack being down does not make the bot
+// unhealthy: its outbox keeps every message until Slack is back, and
+// restarting the bot would not bring Slack back. A database that cannot
+// write (a full disk) does: nothing can be approved, run or audited.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	err := s.db.View(r.Context(), func(tx bot.ReadTx) error {
 		_, err := tx.Locks()
 		return err
 	})
+	if err == nil {
+		err = s.db.CanWrite()
+	}
 	if err != nil {
 		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
 		return
