@@ -23,9 +23,11 @@ import (
 // trusts its pages: it follows whatever page numbers and offsets it finds
 // and panics (an assertion, an index out of range) or faults on the
 // memory map when they are wrong, in Open, in a read and in its own
-// consistency check. This file draws the line at the store's boundary: a
-// panic raised inside bbolt becomes an error wrapping ErrDamaged, and
-// Options.CheckOnOpen finds damaged pages before anything relies on them.
+// consistency check; a key or value whose size runs past the file faults
+// wherever it is read. This file draws the line at the store's boundary:
+// a panic raised inside bbolt, or a fault, becomes an error wrapping
+// ErrDamaged, and Options.CheckOnOpen finds damaged pages (pagewalk.go)
+// before anything relies on them.
 //
 // bbolt keeps no checksum of keys and values, so damage inside a record
 // passes every check here; the audit chain catches it (recordProblem).

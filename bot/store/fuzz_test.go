@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -101,8 +102,8 @@ func realFile(dir string) ([]byte, error) {
 }
 
 // FuzzDamagedFile flips bytes anywhere in a real database and runs what
-// reads one: the audit commands' read-only open, verify and list, and
-// serve's open for writing and its start-up reads. None may panic or
+// reads one: the audit commands' read-only open, verify, list and export,
+// and serve's open for writing, its start-up reads and its backup. None may panic or
 // crash; Open refuses the file only as damaged. The input is a list of
 // flips, 5 bytes each: where (little-endian, modulo the file's size) and
 // what to XOR there.
@@ -154,7 +155,12 @@ func readAll(t *testing.T, path string, opts Options, sound bool) {
 		return
 	}
 	defer db.Close()
+	// audit verify, list (filtered or not) and export, and GET /backup.
 	db.VerifyAudit(ctx)
+	db.ListAudit(ctx, bot.EventQuery{})
+	db.ListAudit(ctx, bot.EventQuery{Target: "svc-3", Limit: 10})
+	db.ExportAudit(ctx, io.Discard)
+	db.Backup(ctx, io.Discard)
 	db.View(ctx, func(tx bot.ReadTx) error {
 		for _, q := range []bot.EventQuery{{}, {Target: "svc-1"}, {Actor: "U3"}, {Kind: cs.EventLockSet, Limit: 5}, {Request: "R7"}} {
 			tx.Events(q)
