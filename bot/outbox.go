@@ -349,6 +349,7 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 			select {
 			case <-ctx.Done():
 			case <-time.After(delay):
+			case <-l.kick: // something new was queued: the store writes again
 			}
 			delay = min(2*delay, outboxMaxRetry)
 			continue
