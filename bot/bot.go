@@ -112,6 +112,9 @@ type Bot struct {
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
 	// draining: Drain was called; no new work starts.
 	draining bool
+	// unstarted are approved requests whose start could not be audited,
+	// nor their closing: closeUnstarted tries again (notrun.go).
+	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
 }
@@ -132,6 +135,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
+		unstarted:   map[cs.RequestID]Markup{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
 }

@@ -52,8 +52,9 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	var start bool
+	var added, removed int // chat entries queued with a refusal
 	err := b.store.Update(ctx, func(tx Tx) error {
-		start = false
+		start, added, removed = false, 0, 0
 		var err error
 		if r, err = tx.Request(id); err != nil {
 			return err
@@ -69,7 +70,11 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
 				return err
 			}
-			return tx.PutRequest(r)
+			if err := tx.PutRequest(r); err != nil {
+				return err
+			}
+			added, removed, err = b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
+			return err
 		}
 		r.State, r.Updated, start = cs.StateExecuting, now, true
 		if _, err := tx.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
@@ -81,13 +86,16 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	})
 	if err != nil {
 		b.log.Error("start execution", "request", id, "err", err)
-		b.reply(ctx, r, Textf("%s was not run: %v", id, b.storeFailure(err)))
+		if ctx.Err() == nil { // shutting down: the next start checks it again
+			b.closeNotRun(ctx, id, notRunAudit, map[string]any{})
+		}
 		return
 	}
+	b.counted(LaneChat, added, removed)
 	if !start {
 		if r.State == cs.StateFailed {
-			b.refresh(ctx, r)
-			b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
+			b.reportRequest(ctx, r)
+			b.refreshParent(ctx, r)
 		}
 		return
 	}

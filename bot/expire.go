@@ -26,8 +26,10 @@ func (b *Bot) expireLoop() {
 }
 
 // Expire closes every pending request whose expiry has passed (or whose
-// policy changed), and says so in its thread.
+// policy changed), and says so in its thread. First it closes the
+// approved requests that could not start when the store could not write.
 func (b *Bot) Expire(ctx context.Context) error {
+	b.closeUnstarted(ctx)
 	var closed []cs.Request
 	err := b.store.Update(ctx, func(tx Tx) error {
 		closed = nil

@@ -70,6 +70,15 @@ type lane struct {
 	mu       sync.Mutex
 	inflight uint64 // the entry being delivered, 0 for none
 	stalled  bool   // the last delivery failed: coalesce updates
+	// unrecorded is an entry delivered whose delivery the store could not
+	// record yet: it is recorded, not delivered again (a second card).
+	unrecorded *delivered
+}
+
+// delivered is an entry made, and what it created.
+type delivered struct {
+	seq uint64
+	ref cs.MessageRef
 }
 
 func newLanes() map[Lane]*lane {
@@ -297,7 +306,9 @@ func (b *Bot) deliverLoop(l *lane) {
 // failed call is retried, with growing delays, until it succeeds; an
 // entry the other side refuses for good (ErrChatRejected), or that has
 // kept failing for longer than GiveUpAfter, is set aside (see Aside):
-// one bad entry must not hold up every other.
+// one bad entry must not hold up every other. An entry delivered whose
+// delivery the store cannot record yet is recorded later, never
+// delivered again (a second card).
 func (b *Bot) drain(ctx context.Context, l *lane) {
 	delay := outboxFirstRetry
 	for ctx.Err() == nil {
@@ -305,7 +316,16 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 		if !ok {
 			return
 		}
-		ref, err := b.deliver(ctx, head)
+		var ref cs.MessageRef
+		var err error
+		l.mu.Lock()
+		made := l.unrecorded
+		l.mu.Unlock()
+		if made != nil && made.seq == head.Seq {
+			ref = made.ref // delivered already: only its record is missing
+		} else {
+			ref, err = b.deliver(ctx, head)
+		}
 		if err != nil && ctx.Err() != nil {
 			return // shutting down: not the entry's fault
 		}
@@ -320,12 +340,11 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 			delay = min(2*delay, outboxMaxRetry)
 			continue
 		}
-		delay = outboxFirstRetry
-		var done error
+		var recErr error
 		if reason != "" {
-			done = b.setAside(ctx, l, head, reason, err)
+			recErr = b.setAside(ctx, l, head, reason, err)
 		} else {
-			done = b.store.Update(ctx, func(tx Tx) error {
+			recErr = b.store.Update(ctx, func(tx Tx) error {
 				if ref.TS != "" {
 					if err := tx.PutMessageRef(ref); err != nil {
 						return err
@@ -334,12 +353,24 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 				return tx.DeleteOutgoing(head.Seq)
 			})
 		}
-		if done != nil {
-			b.log.Error("record outbox entry done", "seq", head.Seq, "err", done)
-			return
+		if recErr != nil {
+			b.log.Error("record outbox entry done; will retry", "lane", LaneName(l.name), "seq", head.Seq, "retry_in", delay, "err", recErr)
+			if reason == "" {
+				l.mu.Lock()
+				l.unrecorded = &delivered{seq: head.Seq, ref: ref}
+				l.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			case <-l.kick: // something new was queued: the store writes again
+			}
+			delay = min(2*delay, outboxMaxRetry)
+			continue
 		}
+		delay = outboxFirstRetry
 		l.mu.Lock()
-		l.inflight = 0
+		l.inflight, l.unrecorded = 0, nil
 		l.mu.Unlock()
 		l.q.done()
 	}

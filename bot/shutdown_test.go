@@ -68,7 +68,9 @@ func TestBot_ApprovedButNotStartedIsCheckedAgainAtStart(t *testing.T) {
 		{"expired", func(*harnessConfig) {}, 2 * time.Hour, cs.StateSuperseded, "could not start before it expired", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := &failingStore{failKind: cs.EventExecutionStarted}
+			// Neither the start nor the closing can be written: R1
+			// stays approved, and chat is told nothing.
+			fs := &failingStore{failKinds: []cs.EventKind{cs.EventExecutionStarted, cs.EventExecutionFailed}}
 			h := newHarness(t, func(c *harnessConfig) {
 				c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
 			})

@@ -267,25 +267,30 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 	} else {
 		msg.Channel = channel
 	}
-	ref := b.postNotify(ctx, msg, caller)
-	if ref.ID == "" {
-		return r
-	}
+	// The post is queued with the request's reference to it, so that a
+	// card is never posted that the request does not know of (and so
+	// never updates).
 	err := b.store.Update(ctx, func(tx Tx) error {
 		cur, err := tx.Request(r.ID)
 		if err != nil {
 			return err
 		}
-		cur.Message = ref
+		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Notify: caller, Queued: b.now()})
+		if err != nil {
+			return err
+		}
+		cur.Message = cs.MessageRef{ID: o.ID, Channel: msg.Channel}
 		if cur.Thread == (cs.MessageRef{}) {
-			cur.Thread = ref
+			cur.Thread = cur.Message
 		}
 		r = cur
 		return tx.PutRequest(cur)
 	})
 	if err != nil {
-		b.log.Error("record request message", "request", r.ID, "err", err)
+		b.log.Error("queue request message", "request", r.ID, "err", err)
+		return r
 	}
+	b.counted(LaneChat, 1, 0)
 	b.refreshParent(ctx, r)
 	return r
 }

@@ -453,9 +453,11 @@ func TestBot_InterruptedSaysWhereItStopped(t *testing.T) {
 }
 
 // TestBot_AuditFailureStopsTheAction: when the execution.started record
-// cannot be written, the executor is never called.
+// cannot be written, the executor is never called; the request is closed
+// as not run, as chat says, and a restart does not run it. (It stayed
+// approved, chat said "not run", and the next start ran it.)
 func TestBot_AuditFailureStopsTheAction(t *testing.T) {
-	fs := &failingStore{failKind: cs.EventExecutionStarted}
+	fs := &failingStore{failKinds: []cs.EventKind{cs.EventExecutionStarted}}
 	h := newHarness(t, func(c *harnessConfig) {
 		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
 	})
@@ -463,9 +465,14 @@ func TestBot_AuditFailureStopsTheAction(t *testing.T) {
 	if h.exec.total() != 0 {
 		t.Fatal("the executor ran although its start could not be audited")
 	}
-	h.wantState("R1", cs.StateApproved)
-	if !strings.Contains(h.chat.allText(), "could not write the audit trail") {
+	if r := h.wantState("R1", cs.StateFailed); !strings.Contains(r.Outcome, "could not write the audit trail") {
+		t.Errorf("outcome = %q", r.Outcome)
+	}
+	if !strings.Contains(h.chat.allText(), "R1 not run: could not write the audit trail") {
 		t.Errorf("chat does not say why:\n%s", h.chat.allText())
+	}
+	if !strings.Contains(h.chat.allText(), "R1 · deploy api · failed") {
+		t.Errorf("the card still says queued:\n%s", h.chat.allText())
 	}
 	// A request whose creation cannot be audited is not created at all.
 	fs.setFail(cs.EventRequestCreated)
@@ -474,8 +481,57 @@ func TestBot_AuditFailureStopsTheAction(t *testing.T) {
 	}
 	var open []cs.Request
 	h.db.View(h.ctx, func(tx bot.ReadTx) error { open, _ = tx.OpenRequests(""); return nil })
-	if len(open) != 1 {
-		t.Errorf("open requests = %d, want only R1", len(open))
+	if len(open) != 0 {
+		t.Errorf("open requests = %d, want none", len(open))
+	}
+	h.bot.Close()
+	h.db.Close()
+	exec := &fakeExec{}
+	h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path; c.exec = exec })
+	h2.idle()
+	h2.wantState("R1", cs.StateFailed)
+	if exec.total() != 0 {
+		t.Error("the restart ran R1, which chat had been told was not run")
+	}
+}
+
+// TestBot_NotRunOnlyOnceTheStoreSaysSo: when the store can neither record
+// an execution's start nor close the request, chat is told nothing and
+// the card stays "approved, queued"; once the store writes again, the
+// request is closed as not run and chat says so; it never runs.
+func TestBot_NotRunOnlyOnceTheStoreSaysSo(t *testing.T) {
+	fs := &failingStore{}
+	h := newHarness(t, func(c *harnessConfig) {
+		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+	})
+	h.say("UDEV1", "deploy api "+shaA)
+	fs.setFail(cs.EventExecutionStarted, cs.EventExecutionFailed)
+	h.say("UOPS1", "approve R1")
+	h.wantState("R1", cs.StateApproved)
+	if got := h.chat.allText(); strings.Contains(got, "not run") {
+		t.Errorf("chat says not run while the store holds R1 approved:\n%s", got)
+	}
+
+	fs.setFail() // the store writes again
+	if err := h.bot.Expire(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	if r := h.wantState("R1", cs.StateFailed); !strings.Contains(r.Outcome, "could not write the audit trail") {
+		t.Errorf("outcome = %q", r.Outcome)
+	}
+	if got := h.chat.allText(); !strings.Contains(got, "R1 not run: could not write the audit trail") {
+		t.Errorf("chat does not say R1 was not run:\n%s", got)
+	}
+	if h.exec.total() != 0 || h.countKind("R1", cs.EventExecutionFailed) != 1 {
+		t.Errorf("%d runs, %d execution.failed records; want 0 and 1", h.exec.total(), h.countKind("R1", cs.EventExecutionFailed))
+	}
+	// Nothing left to retry: another tick says nothing more.
+	before := h.chat.allText()
+	h.bot.Expire(h.ctx)
+	h.idle()
+	if h.chat.allText() != before {
+		t.Error("a second tick closed R1 again")
 	}
 }
 
@@ -526,36 +582,120 @@ func TestBot_StatusAuditExplain(t *testing.T) {
 	}
 }
 
-// failingStore fails the transaction that appends an event of failKind.
+// failingStore fails the transactions that append an event of one of
+// failKinds, and with the switches those that record a delivered outbox
+// entry or a request's message.
 type failingStore struct {
 	bot.Store
-	mu       sync.Mutex
-	failKind cs.EventKind
+	mu        sync.Mutex
+	failKinds []cs.EventKind
+	failing
+}
+
+// failing are the writes a failingStore fails besides events.
+type failing struct {
+	delivered bool // DeleteOutgoing: recording a delivered entry
+	cardRef   bool // PutRequest of a request that has a message
 }
 
 func (s *failingStore) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	s.mu.Lock()
-	kind := s.failKind
+	kinds, f := s.failKinds, s.failing
 	s.mu.Unlock()
-	return s.Store.Update(ctx, func(tx bot.Tx) error { return fn(failingTx{tx, kind}) })
+	return s.Store.Update(ctx, func(tx bot.Tx) error { return fn(failingTx{tx, kinds, f}) })
 }
 
-func (s *failingStore) setFail(k cs.EventKind) {
+func (s *failingStore) setFail(kinds ...cs.EventKind) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failKind = k
+	s.failKinds = kinds
+}
+
+func (s *failingStore) setFailing(f failing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing = f
 }
 
 type failingTx struct {
 	bot.Tx
-	kind cs.EventKind
+	kinds []cs.EventKind
+	f     failing
 }
 
 func (t failingTx) Append(e cs.Event) (cs.Event, error) {
-	if e.Kind == t.kind {
+	if slices.Contains(t.kinds, e.Kind) {
 		return cs.Event{}, fmt.Errorf("append %s: %w", e.Kind, errBoom)
 	}
 	return t.Tx.Append(e)
 }
 
+func (t failingTx) DeleteOutgoing(seq uint64) error {
+	if t.f.delivered {
+		return fmt.Errorf("delete outgoing %d: %w", seq, errBoom)
+	}
+	return t.Tx.DeleteOutgoing(seq)
+}
+
+func (t failingTx) PutRequest(r cs.Request) error {
+	if t.f.cardRef && r.Message.ID != "" {
+		return fmt.Errorf("put request %s: %w", r.ID, errBoom)
+	}
+	return t.Tx.PutRequest(r)
+}
+
 var _ = store.ErrInUse
+
+// cards returns the messages posted as id's card.
+func (c *fakeChat) cards(id cs.RequestID) []bot.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []bot.Message
+	for _, m := range c.posts {
+		if m.Request != nil && m.Request.ID == id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestBot_DeliveredCardIsNotPostedAgain: the card was delivered but the
+// store could not record it; the outbox delivered it again at its next
+// turn, leaving the first card an orphan that is never updated.
+func TestBot_DeliveredCardIsNotPostedAgain(t *testing.T) {
+	fs := &failingStore{}
+	h := newHarness(t, func(c *harnessConfig) {
+		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+	})
+	fs.setFailing(failing{delivered: true})
+	h.sayNow("UDEV1", "deploy api "+shaA)
+	waitFor(t, "R1's card", func() bool { return len(h.chat.cards("R1")) > 0 })
+	fs.setFailing(failing{})
+	h.say("UOPS1", "approve R1")
+	h.wantState("R1", cs.StateSucceeded)
+	if n := len(h.chat.cards("R1")); n != 1 {
+		t.Fatalf("R1's card was posted %d times", n)
+	}
+	h.chat.mu.Lock()
+	defer h.chat.mu.Unlock()
+	if m, ok := h.chat.updates["ts1"]; !ok || m.Request == nil || m.Request.State != cs.StateSucceeded {
+		t.Errorf("the card (ts1) was not updated to succeeded: %+v", m.Request)
+	}
+}
+
+// TestBot_NoCardTheRequestDoesNotKnow: the card was queued, then the
+// request's reference to it could not be written: the card was posted
+// and never updated. Now both are written together, or neither.
+func TestBot_NoCardTheRequestDoesNotKnow(t *testing.T) {
+	fs := &failingStore{}
+	h := newHarness(t, func(c *harnessConfig) {
+		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+	})
+	fs.setFailing(failing{cardRef: true})
+	h.say("UDEV1", "deploy api "+shaA)
+	fs.setFailing(failing{})
+	r := h.wantState("R1", cs.StatePending)
+	if cards := h.chat.cards("R1"); len(cards) != 0 || r.Message.ID != "" {
+		t.Errorf("%d cards posted, the request knows of %q: a card the request does not know of is never updated", len(cards), r.Message.ID)
+	}
+}

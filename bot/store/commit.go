@@ -206,7 +206,9 @@ func (db *DB) runBatch(batch []*call) {
 	for len(batch) > 0 {
 		btx, err := db.bolt.Begin(true)
 		if err != nil {
-			answer(batch, fmt.Errorf("begin transaction: %w", err))
+			err = fmt.Errorf("begin transaction: %w", err)
+			db.wrote(err)
+			answer(batch, err)
 			return
 		}
 		failed := -1
@@ -223,17 +225,25 @@ func (db *DB) runBatch(batch []*call) {
 			batch = slices.Delete(batch, failed, failed+1)
 			continue
 		}
+		// A transaction that changed nothing commits without needing a
+		// page more (bbolt rewrites its meta page): it says nothing of
+		// whether the store can write.
+		stats := btx.Stats()
+		changed := stats.GetNodeCount() > 0
 		start := time.Now()
 		err = db.commit(btx)
 		if d := time.Since(start); d > slowCommit {
 			db.log.Warn("store: slow commit", "updates", len(batch), "duration", d)
 		}
-		db.mu.Lock()
-		db.commits++
-		db.mu.Unlock()
 		if err != nil {
 			err = fmt.Errorf("commit %s: %w", db.path, err)
 			db.log.Error("store: commit failed", "updates", len(batch), "err", err)
+		}
+		db.mu.Lock()
+		db.commits++
+		db.mu.Unlock()
+		if changed {
+			db.wrote(err)
 		}
 		answer(batch, err)
 		return
@@ -265,7 +275,7 @@ func (db *DB) runFn(btx *bolt.Tx, fn func(bot.Tx) error) (o outcome) {
 	defer t.finish()
 	defer func() {
 		if p := recover(); p != nil {
-			if fromBolt() {
+			if isDamage(p) {
 				err := damaged(p)
 				db.log.Error("store: bbolt panicked: the database file is damaged", "err", err, "stack", string(debug.Stack()))
 				o = outcome{err: fmt.Errorf("update %s: %w", db.path, err)}

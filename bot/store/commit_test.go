@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/store/storetest"
 )
 
 // blockCommitter starts an Update whose function holds the committer
@@ -265,5 +267,46 @@ func TestDB_CommitFailureReachesEveryCaller(t *testing.T) {
 		if err := <-res; !errors.Is(err, os.ErrClosed) {
 			t.Errorf("update %d = %v, want the commit's error", i, err)
 		}
+	}
+}
+
+// TestDB_CanWrite: a health check answered ok while every write failed
+// on a full disk. CanWrite says the store cannot write once a commit that
+// changes something failed, until one succeeds; a commit that changes
+// nothing (bbolt rewrites its meta page, which a full disk allows) says
+// nothing either way; and a full disk is seen before a commit fails.
+func TestDB_CanWrite(t *testing.T) {
+	dir := storetest.SmallDisk(t, "4m")
+	db := openAt(t, filepath.Join(dir, "countersign.db"), Options{})
+	ctx := context.Background()
+	if err := db.CanWrite(); err != nil {
+		t.Fatalf("CanWrite of a sound store = %v", err)
+	}
+	free := storetest.Fill(t, filepath.Join(dir, "filler"))
+	if err := db.CanWrite(); !errors.Is(err, ErrCannotWrite) || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("CanWrite on a full disk = %v, want ErrCannotWrite and ENOSPC", err)
+	}
+	big := func(tx bot.Tx) error {
+		_, err := tx.Append(cs.Event{Kind: cs.EventLockSet, Actor: "U1", Target: "www", Detail: []byte(`{"reason":"` + strings.Repeat("x", 64<<10) + `"}`)})
+		return err
+	}
+	if err := db.Update(ctx, big); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a 64 KiB record on a full disk: %v, want ENOSPC", err)
+	}
+	free()
+	must(t, db.Update(ctx, func(bot.Tx) error { return nil }))
+	if err := db.CanWrite(); !errors.Is(err, ErrCannotWrite) || !strings.Contains(err.Error(), "the last commit failed") || !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("CanWrite after a failed commit and an empty one = %v, want ErrCannotWrite saying the last commit failed", err)
+	}
+	must(t, db.Update(ctx, big))
+	if err := db.CanWrite(); err != nil {
+		t.Errorf("CanWrite once a commit succeeded = %v", err)
+	}
+
+	ro := openAt(t, filepath.Join(t.TempDir(), "ro.db"), Options{NoSync: true})
+	must(t, ro.Close())
+	rodb := openAt(t, ro.Path(), Options{ReadOnly: true})
+	if err := rodb.CanWrite(); !errors.Is(err, ErrCannotWrite) || !errors.Is(err, ErrReadOnly) {
+		t.Errorf("CanWrite of a read-only store = %v", err)
 	}
 }

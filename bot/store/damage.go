@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -22,9 +23,11 @@ import (
 // trusts its pages: it follows whatever page numbers and offsets it finds
 // and panics (an assertion, an index out of range) or faults on the
 // memory map when they are wrong, in Open, in a read and in its own
-// consistency check. This file draws the line at the store's boundary: a
-// panic raised inside bbolt becomes an error wrapping ErrDamaged, and
-// Options.CheckOnOpen finds damaged pages before anything relies on them.
+// consistency check; a key or value whose size runs past the file faults
+// wherever it is read. This file draws the line at the store's boundary:
+// a panic raised inside bbolt, or a fault, becomes an error wrapping
+// ErrDamaged, and Options.CheckOnOpen finds damaged pages (pagewalk.go)
+// before anything relies on them.
 //
 // bbolt keeps no checksum of keys and values, so damage inside a record
 // passes every check here; the audit chain catches it (recordProblem).
@@ -37,16 +40,17 @@ var ErrDamaged = errors.New("database file is damaged")
 // maxProblems bounds how many of bbolt's findings an error lists.
 const maxProblems = 5
 
-// protect runs fn and turns a panic raised inside bbolt into an error
-// wrapping ErrDamaged, logged with its stack. A panic raised elsewhere — a
-// bug in a caller's function — goes on as it was. Faults on bbolt's memory
-// map (a page number pointing past the file) become panics too, while fn
-// runs.
+// protect runs fn and turns a panic raised inside bbolt, or a fault on
+// its memory map, into an error wrapping ErrDamaged, logged with its
+// stack. Another panic — a bug in a caller's function — goes on as it
+// was. Faults become panics while fn runs: a page number pointing past
+// the file, or a key or value running past it, which faults wherever the
+// bytes are read (in hash/crc32 or encoding/json as well as in bbolt).
 func protect(log *slog.Logger, fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			if !fromBolt() {
+			if !isDamage(p) {
 				panic(p)
 			}
 			err = damaged(p)
@@ -97,6 +101,18 @@ func damagedAt(err error, at position) error {
 	return err
 }
 
+// isDamage reports whether the panic p being recovered is the damaged
+// file's doing: raised inside bbolt, or a fault on memory (SetPanicOnFault
+// turns only faults at an address, never a nil dereference, into a panic
+// with an address, and only the memory map can fault so in this package).
+// Call it from the deferred function that recovered.
+func isDamage(p any) bool {
+	if _, fault := p.(interface{ Addr() uintptr }); fault {
+		return true
+	}
+	return fromBolt()
+}
+
 // fromBolt reports whether the panic being recovered was raised inside
 // bbolt: whether the first frame below runtime.gopanic that is not the
 // runtime's own (a bounds check, a fault) is bbolt's. Call it from the
@@ -125,6 +141,11 @@ func fromBolt() bool {
 // locked and mapped the file; then the file is unlocked and closed. (The
 // memory map is not reachable to unmap; it lasts until the process exits.)
 func openBolt(path string, o *bolt.Options, log *slog.Logger) (*bolt.DB, error) {
+	// bbolt makes a new database of an empty file: the history gone and
+	// request IDs from R1 again. Only a missing file means new.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, &damageError{what: "the file is empty (0 bytes); restore it from a backup, or remove it to start a new database"}
+	}
 	var file *os.File
 	openFile := o.OpenFile
 	if openFile == nil {
@@ -165,8 +186,13 @@ func openBolt(path string, o *bolt.Options, log *slog.Logger) (*bolt.DB, error) 
 // lost, referenced twice or freed while in use, and keys out of order.
 // There must be no writer meanwhile.
 func check(b *bolt.DB, log *slog.Logger) error {
-	var at position
-	err := protect(log, func() error {
+	fi, err := os.Stat(b.Path())
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	start := b.Info().Data
+	at := position{start: start, end: start + uintptr(fi.Size())}
+	err = protect(log, func() error {
 		return b.View(func(btx *bolt.Tx) error {
 			c := btx.Cursor()
 			for name, _ := c.First(); name != nil; name, _ = c.Next() {
@@ -187,6 +213,13 @@ func check(b *bolt.DB, log *slog.Logger) error {
 		return damagedAt(err, at)
 	}
 	return b.View(func(btx *bolt.Tx) error {
+		root, err := rootPage(b.Path(), b.Info().PageSize, btx.ID())
+		if err != nil {
+			return err
+		}
+		if err := walkPages(b.Path(), b.Info().PageSize, root); err != nil {
+			return err
+		}
 		var problems []string
 		n := 0
 		for err := range btx.Check() {
@@ -209,6 +242,27 @@ type position struct {
 	bucket string
 	key    []byte
 	sum    uint32 // of every byte read, so that reading them is not optimised away
+
+	// Where the file is mapped. A damaged size in a page makes a key or
+	// value reach past the file: into the rest of the memory map, where
+	// reading it faults, or beyond, where it reads whatever is there.
+	start, end uintptr
+}
+
+// reach is how far past the file a damaged page can point a key or value:
+// an element's offset and sizes are 32 bits each.
+const reach = 3 << 32
+
+// inFile reports whether b, if it points into the memory map or past it
+// within reach, lies in the file. A slice elsewhere is a copy bbolt made
+// (of an inline bucket that is not aligned) and safe to read.
+func (at *position) inFile(b []byte) bool {
+	p := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	start, end := uint64(at.start), uint64(at.end)
+	if len(b) == 0 || p < start || p >= end+reach {
+		return true
+	}
+	return p < end && uint64(len(b)) <= end-p
 }
 
 // read reads every key and value of b, and its nested buckets.
@@ -216,6 +270,9 @@ func (at *position) read(b *bolt.Bucket, name string) error {
 	at.bucket, at.key = name, nil
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if !at.inFile(k) || !at.inFile(v) {
+			return &damageError{what: "a key or value runs past the end of the file"}
+		}
 		at.sum = crc32.Update(at.sum, crc32.IEEETable, k)
 		at.key = k
 		if v != nil {

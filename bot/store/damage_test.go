@@ -121,6 +121,10 @@ func damage(t *testing.T, path string, off int, b []byte) {
 // file and its memory map: following it faults.
 var farPage = binary.LittleEndian.AppendUint64(nil, 1<<30)
 
+// pastTheFile is a key or value size (a leaf element's 4 bytes) far past
+// the end of a damageFixture file but inside its memory map.
+var pastTheFile = binary.LittleEndian.AppendUint32(nil, 48<<20)
+
 // structuralDamage are flips in the pages' own structure, which bbolt
 // follows: each made `audit verify|list|export` panic or crash.
 var structuralDamage = []struct {
@@ -139,6 +143,11 @@ var structuralDamage = []struct {
 	{"audit branch header", bucketAudit, func(l pageLayout) int { return l.branches[0]*l.pageSize + 8 }, nil},
 	{"audit branch child past the map", bucketAudit, func(l pageLayout) int { return l.branches[0]*l.pageSize + 16 + 2*16 + 8 }, farPage},
 	{"target index leaf", bucketAuditTarget, func(l pageLayout) int { return l.leaves[2] * l.pageSize }, nil},
+	// A size that makes a key or value run past the end of the file, into
+	// the rest of the memory map: reading it faulted with SIGBUS in
+	// hash/crc32 or encoding/json, outside bbolt, and crashed.
+	{"audit record past the file", bucketAudit, func(l pageLayout) int { return l.leaves[5]*l.pageSize + 16 + 2*16 + 12 }, pastTheFile},
+	{"target index key past the file", bucketAuditTarget, func(l pageLayout) int { return l.leaves[2]*l.pageSize + 16 + 5*16 + 8 }, pastTheFile},
 	{"freelist", bucketAudit, func(l pageLayout) int { return l.freelist*l.pageSize + 8 }, nil},
 	// Only bbolt's own check sees this one: a page neither used nor free.
 	{"freelist entry", bucketAudit, func(l pageLayout) int { return l.freelist*l.pageSize + 16 }, nil},
@@ -201,6 +210,11 @@ func TestDB_ReadersReportDamage(t *testing.T) {
 	for _, tc := range structuralDamage {
 		if strings.HasPrefix(tc.name, "freelist") {
 			continue // only Open and the check read it
+		}
+		if strings.HasSuffix(tc.name, "past the file") {
+			// Only the check reads a whole key or value: a reader stops
+			// at the end of the record's JSON, or uses the key's start.
+			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
 			path := damageFixture(t)
@@ -363,4 +377,25 @@ func TestUpdate_DamageIsAnError(t *testing.T) {
 		t.Errorf("Update away from the damage: %v", err)
 	}
 	must(t, db.Close())
+}
+
+// TestOpen_EmptyFileIsRefused: bbolt took an existing empty file for a
+// new database, so the history was gone and IDs started at R1 again.
+// Only a missing file means new.
+func TestOpen_EmptyFileIsRefused(t *testing.T) {
+	for _, opts := range []Options{{}, {CheckOnOpen: true}, {ReadOnly: true}} {
+		path := filepath.Join(t.TempDir(), "countersign.db")
+		must(t, os.WriteFile(path, nil, 0o600))
+		db, err := Open(path, opts)
+		if err == nil {
+			db.Close()
+			t.Fatalf("Open(%+v) of an empty file succeeded", opts)
+		}
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "empty (0 bytes)") || !strings.Contains(err.Error(), path) {
+			t.Errorf("Open(%+v) = %v, want it to say the file %s is empty", opts, err, path)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+			t.Errorf("the empty file was changed: %v, %v", fi, err)
+		}
+	}
 }

@@ -74,6 +74,9 @@ type DB struct {
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed when the committer has returned
 	commits uint64        // number of bbolt commits, for tests; under mu
+	// writeErr is the error of the last commit that changed something,
+	// nil when it succeeded; under mu. CanWrite reports it.
+	writeErr error
 
 	// What runQueued waits for before it starts a batch; the
 	// committer's own.

@@ -111,6 +111,10 @@ func overwrite(t *testing.T, path string, off int, b []byte) {
 	}
 }
 
+// recordPastTheFile is a record size (a leaf element's last 4 bytes) far
+// past the end of an auditFile but inside its memory map.
+var recordPastTheFile = binary.LittleEndian.AppendUint32(nil, 48<<20)
+
 // TestAudit_DamagedFile damages the pages bbolt follows. Each made `audit
 // verify|list|export --db` panic with a stack trace and exit 2 (bad usage)
 // or crash; they must exit 1 and say the file is damaged.
@@ -127,6 +131,9 @@ func TestAudit_DamagedFile(t *testing.T) {
 		{"branch child past the map", func(ps, branch int, _ []int, _ int) int { return branch*ps + 16 + 2*16 + 8 },
 			binary.LittleEndian.AppendUint64(nil, 1<<30)},
 		{"freelist", func(ps, _ int, _ []int, freelist int) int { return freelist*ps + 8 }, nil},
+		// A record's size reaching past the end of the file: the check's
+		// read of it died with SIGBUS in hash/crc32.
+		{"record past the file", func(ps, _ int, leaves []int, _ int) int { return leaves[5]*ps + 16 + 2*16 + 12 }, recordPastTheFile},
 		{"several pages", nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,9 +233,23 @@ func TestAudit_DamagedRecord(t *testing.T) {
 // TestServe_RefusesDamagedDatabase: serve checks the file at start and
 // refuses a damaged one, saying so, instead of serving it.
 func TestServe_RefusesDamagedDatabase(t *testing.T) {
-	db := auditFile(t)
-	ps, _, leaves, _ := auditPages(t, db)
-	overwrite(t, db, leaves[3]*ps, nil)
+	t.Run("leaf page id", func(t *testing.T) {
+		db := auditFile(t)
+		ps, _, leaves, _ := auditPages(t, db)
+		overwrite(t, db, leaves[3]*ps, nil)
+		serveRefuses(t, db)
+	})
+	t.Run("record past the file", func(t *testing.T) {
+		db := auditFile(t)
+		ps, _, leaves, _ := auditPages(t, db)
+		overwrite(t, db, leaves[5]*ps+16+2*16+12, recordPastTheFile)
+		serveRefuses(t, db)
+	})
+}
+
+// serveRefuses starts serve on the damaged file db and wants it refused.
+func serveRefuses(t *testing.T, db string) {
+	t.Helper()
 	dir := t.TempDir()
 	sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test"})
 	defer sl.Close()

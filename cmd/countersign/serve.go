@@ -274,12 +274,14 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// healthz answers 200 when the database answers, and says whether Slack
-// is connected. Slack being down does not make the bot unhealthy: its
-// outbox keeps every message until Slack is back, and restarting the bot
-// would not bring Slack back. An entry the outbox set aside in the last
-// asideAlarm makes it "degraded", still 200: it needs a look, not a
-// restart; after that the count is still shown.
+// healthz answers 200 when the database answers and writes, and says
+// whether Slack is connected. Slack being down does not make the bot
+// unhealthy: its outbox keeps every message until Slack is back, and
+// restarting the bot would not bring Slack back. A database that cannot
+// write (a full disk) does: nothing can be approved, run or audited. An
+// entry the outbox set aside in the last asideAlarm makes it "degraded",
+// still 200: it needs a look, not a restart; after that the count is
+// still shown.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	var aside int
 	var newest time.Time
@@ -291,6 +293,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		aside, newest, err = tx.AsideSummary()
 		return err
 	})
+	if err == nil {
+		err = s.db.CanWrite()
+	}
 	if err != nil {
 		http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
 		return

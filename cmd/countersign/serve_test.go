@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/countersign/countersign/bot/slack/slacktest"
 	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/bot/store/storetest"
 	"github.com/countersign/countersign/cmd/countersign/config"
 )
 
@@ -351,4 +353,64 @@ func TestServe_PortInUseLeavesNoRecord(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "serve.db")); !os.IsNotExist(err) {
 		t.Errorf("the database was opened (and config.loaded written) before the port was bound: %v", err)
 	}
+}
+
+// TestServe_HealthzSaysTheDatabaseCannotWrite: on a full disk /healthz
+// answered 200 ok while every write failed. It answers 503 and says why,
+// and 200 again once the store writes.
+func TestServe_HealthzSaysTheDatabaseCannotWrite(t *testing.T) {
+	disk := storetest.SmallDisk(t, "4m")
+	url, dbPath, stop := startServerWith(t, "", func(cfg string) string {
+		return regexp.MustCompile(`(?m)^db: .*$`).ReplaceAllString(cfg, "db: "+filepath.Join(disk, "serve.db"))
+	})
+	defer stop()
+	if filepath.Dir(dbPath) != disk {
+		t.Fatalf("the database %s is not on the small disk", dbPath)
+	}
+	if code, body := get(t, url+"/healthz", ""); code != 200 {
+		t.Fatalf("healthz before the disk filled = %d %q", code, body)
+	}
+	free := storetest.Fill(t, filepath.Join(disk, "filler"))
+	if code, body := get(t, url+"/healthz", ""); code != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "database: the database cannot write") || !strings.Contains(body, "no space left on device") {
+		t.Errorf("healthz on a full disk = %d %q, want 503 saying the database cannot write and why", code, body)
+	}
+	// Deliveries are recorded until one needs a page the disk has not
+	// got; once the disk has room, the next one is.
+	failed := false
+	for i := 0; i < 100 && !failed; i++ {
+		failed = signedPing(t, url, fmt.Sprint("full-", i)) == http.StatusServiceUnavailable
+	}
+	if !failed {
+		t.Fatal("100 deliveries were recorded on a full disk")
+	}
+	free()
+	if code, body := get(t, url+"/healthz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "the last commit failed") {
+		t.Errorf("healthz once the disk has room, before a commit succeeded = %d %q", code, body)
+	}
+	if code := signedPing(t, url, "room"); code != http.StatusOK {
+		t.Errorf("a delivery once the disk has room = %d, want 200", code)
+	}
+	if code, body := get(t, url+"/healthz", ""); code != 200 || !strings.HasPrefix(body, "ok\n") {
+		t.Errorf("healthz once a commit succeeded = %d %q", code, body)
+	}
+}
+
+// signedPing delivers a GitHub ping and returns the status code.
+func signedPing(t *testing.T, url, delivery string) int {
+	t.Helper()
+	ping := fmt.Appendf(nil, `{"zen":%q,"hook_id":1}`, "Keep it logically awesome.")
+	req, _ := http.NewRequest("POST", url+"/webhooks/github", bytes.NewReader(ping))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	mac := hmac.New(sha256.New, []byte("gh-webhook-secret-test"))
+	mac.Write(ping)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
