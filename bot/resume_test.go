@@ -286,7 +286,7 @@ func TestResume_HoldsTheTarget(t *testing.T) {
 func TestResume_InterruptionNotRecordedIsTriedAgain(t *testing.T) {
 	crashed := crashMidDeploy(t, nil)
 	ex := &fakeResumer{err: fmt.Errorf("%w: the update never reached the engine", bot.ErrCannotResume)}
-	fs := &failingStore{failKind: cs.EventExecutionInterrupted}
+	fs := &failingStore{failKinds: []cs.EventKind{cs.EventExecutionInterrupted}}
 	h := newHarness(t, func(c *harnessConfig) {
 		c.path, c.exec, c.executor = crashed, &ex.fakeExec, ex
 		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
