@@ -1,0 +1,344 @@
+package github_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/github"
+	"github.com/countersign/countersign/bot/github/githubtest"
+	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/policies"
+)
+
+const (
+	pollRepo  = "acme/web"
+	pollToken = "ghp-poll"
+)
+
+// pollSHA is a commit ID made of c.
+func pollSHA(c byte) string { return strings.Repeat(string(c), 40) }
+
+// pollWorld is the real bot, store, webhook handler and GitHub client,
+// against the GitHub fake. Rounds are run by the test (poll 0) unless
+// the world is started with a poll interval.
+type pollWorld struct {
+	t        *testing.T
+	ctx      context.Context
+	gh       *githubtest.Server
+	client   *github.Client
+	path     string
+	poll     time.Duration
+	services []bot.Service
+	chat     *hookChat
+
+	db   *store.DB
+	bot  *bot.Bot
+	hook *github.Webhook
+	open bool
+}
+
+func newPollWorld(t *testing.T, opts githubtest.Options, poll time.Duration, services ...bot.Service) *pollWorld {
+	t.Helper()
+	opts.Token = pollToken
+	gh := githubtest.New(opts)
+	t.Cleanup(gh.Close)
+	client, err := github.NewClient(github.Auth{Token: pollToken}, github.Options{APIURL: gh.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(services) == 0 {
+		services = []bot.Service{hookService("web", pollRepo, "main")}
+	}
+	w := &pollWorld{t: t, ctx: context.Background(), gh: gh, client: client, path: filepath.Join(t.TempDir(), "cs.db"),
+		poll: poll, services: services, chat: &hookChat{}}
+	t.Cleanup(w.stop)
+	return w
+}
+
+func (w *pollWorld) start() {
+	w.t.Helper()
+	engine, err := policies.New(policies.Set{
+		Groups: map[string][]string{"ops": {"U0OPS1"}},
+		Policies: []policies.Policy{{Name: "push", Actions: []cs.ActionKind{cs.ActionDeploy}, Targets: []string{"*"},
+			Request: []string{"push"}, Approve: []cs.Requirement{{Group: "ops", Count: 1}}}},
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if w.db, err = store.Open(w.path, store.Options{NoSync: true}); err != nil {
+		w.t.Fatal(err)
+	}
+	w.bot = bot.New(bot.Config{Policy: engine, Services: w.services, ConfigHash: "polltest", Branches: w.client, Poll: w.poll},
+		w.db, w.chat, hookImages{}, nil)
+	if err := w.bot.Start(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	w.hook = hookNew(w.t, w.bot, github.WebhookOptions{})
+	w.open = true
+}
+
+func (w *pollWorld) stop() {
+	if !w.open {
+		return
+	}
+	w.open = false
+	w.bot.Close()
+	if err := w.db.Close(); err != nil {
+		w.t.Errorf("close store: %v", err)
+	}
+}
+
+func (w *pollWorld) restart() {
+	w.t.Helper()
+	w.idle()
+	w.stop()
+	w.start()
+}
+
+func (w *pollWorld) idle() {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	defer cancel()
+	if err := w.bot.Idle(ctx); err != nil {
+		w.t.Fatalf("bot not idle: %v", err)
+	}
+}
+
+// round runs one poll round and waits for what it started.
+func (w *pollWorld) round() bot.PollRound {
+	w.t.Helper()
+	r, err := w.bot.PollBranches(w.ctx)
+	if err != nil {
+		w.t.Fatalf("poll: %v", err)
+	}
+	w.idle()
+	return r
+}
+
+// move points the fake's branch at sha, as a push does on GitHub.
+func (w *pollWorld) move(branch, sha string) {
+	w.gh.SetBranch(pollRepo, branch, githubtest.Commit{SHA: sha, Message: "change " + sha[:7] + "\n\nmore", Author: "alice", Committer: "bob"})
+}
+
+// deliver sends the webhook of the push before → after of branch, and
+// returns the handler's answer.
+func (w *pollWorld) deliver(id, branch, before, after string) string {
+	w.t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"ref": "refs/heads/" + branch, "before": before, "after": after,
+		"repository": map[string]any{"full_name": pollRepo},
+		"pusher":     map[string]any{"name": "bob"}, "sender": map[string]any{"login": "bob"},
+		"head_commit": map[string]any{"id": after, "message": "change", "url": "https://github.com/" + pollRepo + "/commit/" + after,
+			"author": map[string]any{"username": "alice"}},
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	code, text := hookServe(w.hook, hookRequest("", "push", id, body))
+	if code != http.StatusOK {
+		w.t.Fatalf("delivery %s: %d %s", id, code, text)
+	}
+	w.idle()
+	return strings.TrimSpace(text)
+}
+
+// tally counts what the bot did: push.reconciled records, push threads
+// and deploy requests, each by commit.
+type tally struct{ reconciled, threads, requests map[string]int }
+
+func (w *pollWorld) tally() tally {
+	w.t.Helper()
+	out := tally{map[string]int{}, map[string]int{}, map[string]int{}}
+	err := w.db.View(w.ctx, func(tx bot.ReadTx) error {
+		evs, err := tx.Events(bot.EventQuery{Kind: cs.EventPushReconciled})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			var d struct{ SHA string }
+			if err := json.Unmarshal(e.Detail, &d); err != nil {
+				return err
+			}
+			out.reconciled[d.SHA]++
+		}
+		for _, st := range []bot.PushState{bot.PushWaiting, bot.PushRequested, bot.PushFailed, bot.PushSuperseded} {
+			recs, err := tx.Pushes(st)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				out.threads[r.Push.SHA]++
+			}
+		}
+		evs, err = tx.Events(bot.EventQuery{Kind: cs.EventRequestCreated})
+		for _, e := range evs {
+			r, err := tx.Request(e.Request)
+			if err != nil {
+				return err
+			}
+			out.requests[r.Action.Commit]++
+		}
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+// want checks that each commit was reconciled, threaded and requested
+// as often as given (a commit not named: never; requests nil: as
+// handled).
+func (w *pollWorld) want(when string, reconciled, handled, requests map[string]int) {
+	w.t.Helper()
+	got := w.tally()
+	same := func(what string, got, want map[string]int) {
+		w.t.Helper()
+		for k, n := range want {
+			if got[k] != n {
+				w.t.Errorf("%s: %s of %s: %d, want %d", when, what, k[:7], got[k], n)
+			}
+		}
+		for k, n := range got {
+			if _, ok := want[k]; !ok && n != 0 {
+				w.t.Errorf("%s: %s of %s: %d, want none", when, what, k[:7], n)
+			}
+		}
+	}
+	same("push.reconciled", got.reconciled, reconciled)
+	same("push threads", got.threads, handled)
+	if requests == nil {
+		requests = handled
+	}
+	same("deploy requests", got.requests, requests)
+}
+
+// TestPoll_MissedPushReconciledOnceInEveryOrder: a push whose webhook was
+// lost is taken once from a read of the branch, whatever comes after it
+// (a second read, a restart, the webhook late), and a push the webhook
+// delivered is not taken again by a read.
+func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
+	x, a, c := pollSHA('1'), pollSHA('a'), pollSHA('c')
+	for _, tc := range []struct {
+		name  string
+		steps func(w *pollWorld)
+		// reconciled, handled and requests: per commit, as in
+		// pollWorld.want.
+		reconciled, handled, requests map[string]int
+	}{
+		{"the first read is a baseline", func(w *pollWorld) {
+			w.round()
+			w.round()
+		}, nil, nil, nil},
+		{"read after the webhook", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			if got := w.deliver("d1", "main", x, a); !strings.HasPrefix(got, "ok:") {
+				t.Fatalf("webhook: %s", got)
+			}
+			w.round()
+			w.round()
+		}, nil, map[string]int{a: 1}, nil},
+		{"webhook lost, two reads", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			if r := w.round(); len(r.Reconciled) != 1 || r.Reconciled[0] != "web" {
+				t.Errorf("round: %+v, want web reconciled", r)
+			}
+			if r := w.round(); len(r.Reconciled) != 0 || r.NotModified != 1 {
+				t.Errorf("second round: %+v, want nothing reconciled, one 304", r)
+			}
+		}, map[string]int{a: 1}, map[string]int{a: 1}, nil},
+		{"webhook after the read", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.round()
+			if got := w.deliver("d1", "main", x, a); !strings.Contains(got, "taken already from a read of the branch") {
+				t.Errorf("late webhook: %q, want it ignored as taken from a read", got)
+			}
+			w.deliver("d2", "main", x, a) // the same update under another ID
+			w.round()
+		}, map[string]int{a: 1}, map[string]int{a: 1}, nil},
+		{"restart between the read and the webhook", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.round()
+			w.restart()
+			w.round()
+			w.deliver("d1", "main", x, a)
+			w.restart()
+			w.round()
+		}, map[string]int{a: 1}, map[string]int{a: 1}, nil},
+		{"restart between the webhook and the read", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.deliver("d1", "main", x, a)
+			w.restart()
+			w.round()
+			w.round()
+		}, nil, map[string]int{a: 1}, nil},
+		{"a newer push after a reconciled one", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.round()
+			w.move("main", c)
+			if got := w.deliver("d2", "main", a, c); !strings.HasPrefix(got, "ok:") {
+				t.Errorf("newer push: %q, want it taken", got)
+			}
+			w.round()
+			w.deliver("d1", "main", x, a) // the lost one, redelivered by hand
+			w.round()
+		}, map[string]int{a: 1}, map[string]int{a: 1, c: 1}, nil},
+		{"a force-push back over the head a read took", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.round()
+			w.move("main", c)
+			w.round()
+			w.move("main", a)
+			if got := w.deliver("d3", "main", c, a); !strings.HasPrefix(got, "ok:") {
+				t.Errorf("force-push back: %q, want it taken", got)
+			}
+			w.round()
+			// A new ref update: the thread of a again, a new request.
+		}, map[string]int{a: 1, c: 1}, map[string]int{a: 1, c: 1}, map[string]int{a: 2, c: 1}},
+		{"a head handled before is not taken again", func(w *pollWorld) {
+			w.round()
+			w.move("main", a)
+			w.deliver("d1", "main", x, a)
+			w.move("main", c)
+			w.deliver("d2", "main", a, c)
+			w.round()
+			// A force-push back to a whose webhook was lost: a was
+			// handled, and a read never handles a head twice.
+			w.move("main", a)
+			w.round()
+			w.round()
+		}, nil, map[string]int{a: 1, c: 1}, nil},
+		{"a read that raced a webhook does not undo it", func(w *pollWorld) {
+			w.round()
+			// GitHub's branch still shows a (a replica behind, or a read
+			// on its way) while the webhook of the newer c comes in.
+			w.move("main", a)
+			w.deliver("d2", "main", a, c)
+			w.round()
+			w.move("main", c)
+			w.round()
+		}, nil, map[string]int{c: 1}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newPollWorld(t, githubtest.Options{}, 0)
+			w.move("main", x)
+			w.start()
+			tc.steps(w)
+			w.want("at the end", tc.reconciled, tc.handled, tc.requests)
+		})
+	}
+}
