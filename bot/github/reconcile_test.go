@@ -342,3 +342,144 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestPoll_AtStartUnlessOff: with a poll interval the bot reads every
+// followed branch when it starts (a baseline: nothing is deployed); with
+// none it makes no read at all.
+func TestPoll_AtStartUnlessOff(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		poll  time.Duration
+		reads int
+	}{
+		{"on", time.Hour, 2},
+		{"off", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newPollWorld(t, githubtest.Options{}, tc.poll,
+				hookService("web", pollRepo, "main"), hookService("next", pollRepo, "next"), hookService("www", pollRepo, "main"))
+			w.move("main", pollSHA('1'))
+			w.move("next", pollSHA('2'))
+			w.start()
+			w.idle() // the first round counts as the bot's work
+			reads := 0
+			for _, r := range w.gh.Requests() {
+				if strings.Contains(r.Path, "/branches/") {
+					reads++
+				}
+			}
+			if reads != tc.reads {
+				t.Errorf("%d branch reads at start, want %d (one per followed branch)", reads, tc.reads)
+			}
+			w.want("after start", nil, nil, nil)
+			status := w.bot.PollStatus()
+			if len(status) != 1 || status[0].Repo != pollRepo || status[0].Last.IsZero() != (tc.reads == 0) {
+				t.Errorf("poll status %+v", status)
+			}
+		})
+	}
+}
+
+// TestPoll_UnchangedRoundCostsNoRateLimit: a round over branches that did
+// not move is answered 304 throughout and spends nothing of GitHub's
+// rate limit, and writes nothing to the store.
+func TestPoll_UnchangedRoundCostsNoRateLimit(t *testing.T) {
+	w := newPollWorld(t, githubtest.Options{}, 0,
+		hookService("web", pollRepo, "main"), hookService("next", pollRepo, "next"))
+	w.move("main", pollSHA('1'))
+	w.move("next", pollSHA('2'))
+	w.start()
+	w.round()
+	used := w.gh.Rate().Used
+	seq := w.auditLen()
+	r := w.round()
+	if r.Requests != 2 || r.NotModified != 2 || r.Errors != 0 {
+		t.Errorf("round %+v, want two reads, both 304", r)
+	}
+	if got := w.gh.Rate().Used; got != used {
+		t.Errorf("rate limit used %d, then %d: an unchanged round spent some", used, got)
+	}
+	if got := w.auditLen(); got != seq {
+		t.Errorf("audit trail grew from %d to %d records in an unchanged round", seq, got)
+	}
+	if s := w.bot.PollStatus(); len(s) != 1 || s[0].NotModified != 2 || s[0].Branches != 2 ||
+		s[0].RateRemaining != githubtest.DefaultRateLimit-used || s[0].RateReset.IsZero() {
+		t.Errorf("poll status %+v", s)
+	}
+}
+
+func (w *pollWorld) auditLen() int {
+	w.t.Helper()
+	n := 0
+	if err := w.db.View(w.ctx, func(tx bot.ReadTx) error {
+		evs, err := tx.Events(bot.EventQuery{})
+		n = len(evs)
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// TestPoll_RateLimit: GitHub's rate limit ends a round, and no read is
+// made until it is reset; the poll also leaves the last PollReserve
+// requests of the hour alone.
+func TestPoll_RateLimit(t *testing.T) {
+	t.Run("spent", func(t *testing.T) {
+		w := newPollWorld(t, githubtest.Options{}, 0,
+			hookService("web", pollRepo, "main"), hookService("next", pollRepo, "next"))
+		w.move("main", pollSHA('1'))
+		w.move("next", pollSHA('2'))
+		w.start()
+		w.gh.RateLimit("/repos/", 1)
+		r := w.round()
+		if !r.RateLimited || r.Requests != 1 || r.Errors != 1 || r.RateLimitedUntil.IsZero() {
+			t.Errorf("round %+v, want it ended by the rate limit after one read", r)
+		}
+		before := len(w.gh.Requests())
+		if r := w.round(); !r.RateLimited || r.Requests != 0 {
+			t.Errorf("next round %+v, want no read before the reset", r)
+		}
+		if got := len(w.gh.Requests()); got != before {
+			t.Errorf("%d requests reached GitHub before the reset", got-before)
+		}
+		if s := w.bot.PollStatus(); len(s) != 1 || s[0].Errors != 1 || !strings.Contains(s[0].Error, "rate limit") {
+			t.Errorf("poll status %+v", s)
+		}
+	})
+	t.Run("reserve", func(t *testing.T) {
+		w := newPollWorld(t, githubtest.Options{RateLimit: bot.PollReserve}, 0,
+			hookService("web", pollRepo, "main"), hookService("next", pollRepo, "next"))
+		w.move("main", pollSHA('1'))
+		w.move("next", pollSHA('2'))
+		w.start()
+		r := w.round()
+		if !r.RateLimited || r.Requests != 1 || r.Errors != 0 {
+			t.Errorf("round %+v, want one good read, then a stop for the reserve", r)
+		}
+	})
+}
+
+// TestPoll_ReadFailures: a branch GitHub does not show, or GitHub down,
+// fails that read only; the others go on.
+func TestPoll_ReadFailures(t *testing.T) {
+	w := newPollWorld(t, githubtest.Options{}, 0,
+		hookService("gone", pollRepo, "gone"), hookService("web", pollRepo, "main"))
+	w.move("main", pollSHA('1'))
+	w.start()
+	w.round()
+	w.move("main", pollSHA('a'))
+	r := w.round()
+	if r.Errors != 1 || r.Requests != 2 || len(r.Reconciled) != 1 {
+		t.Errorf("round %+v, want the missing branch failed and web reconciled", r)
+	}
+	if s := w.bot.PollStatus(); len(s) != 1 || !strings.Contains(s[0].Error, "GitHub does not show it") || s[0].OK.IsZero() == false {
+		t.Errorf("poll status %+v, want the 404 named and no round without errors", s)
+	}
+	w.gh.Down()
+	if r := w.round(); r.Errors != 2 {
+		t.Errorf("GitHub down: %+v, want both reads failed", r)
+	}
+	w.gh.Up()
+	w.want("at the end", map[string]int{pollSHA('a'): 1}, map[string]int{pollSHA('a'): 1}, nil)
+}
