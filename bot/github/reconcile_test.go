@@ -29,7 +29,7 @@ func pollSHA(c byte) string { return strings.Repeat(string(c), 40) }
 // against the GitHub fake. Rounds are run by the test (poll 0) unless
 // the world is started with a poll interval.
 type pollWorld struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	gh       *githubtest.Server
 	client   *github.Client
@@ -44,7 +44,7 @@ type pollWorld struct {
 	open bool
 }
 
-func newPollWorld(t *testing.T, opts githubtest.Options, poll time.Duration, services ...bot.Service) *pollWorld {
+func newPollWorld(t testing.TB, opts githubtest.Options, poll time.Duration, services ...bot.Service) *pollWorld {
 	t.Helper()
 	opts.Token = pollToken
 	gh := githubtest.New(opts)
