@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -13,8 +14,6 @@ import (
 	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
-	"github.com/countersign/countersign/bot/store"
-	"github.com/countersign/countersign/policies"
 )
 
 const (
@@ -25,23 +24,13 @@ const (
 // pollSHA is a commit ID made of c.
 func pollSHA(c byte) string { return strings.Repeat(string(c), 40) }
 
-// pollWorld is the real bot, store, webhook handler and GitHub client,
-// against the GitHub fake. Rounds are run by the test (poll 0) unless
-// the world is started with a poll interval.
+// pollWorld is a hookWorld whose bot reads branch heads through the real
+// GitHub client from the GitHub fake. Rounds are run by the test (poll 0)
+// unless the world is made with a poll interval; start it once the
+// fake's branches are set.
 type pollWorld struct {
-	t        testing.TB
-	ctx      context.Context
-	gh       *githubtest.Server
-	client   *github.Client
-	path     string
-	poll     time.Duration
-	services []bot.Service
-	chat     *hookChat
-
-	db   *store.DB
-	bot  *bot.Bot
-	hook *github.Webhook
-	open bool
+	*hookWorld
+	gh *githubtest.Server
 }
 
 func newPollWorld(t testing.TB, opts githubtest.Options, poll time.Duration, services ...bot.Service) *pollWorld {
@@ -56,59 +45,11 @@ func newPollWorld(t testing.TB, opts githubtest.Options, poll time.Duration, ser
 	if len(services) == 0 {
 		services = []bot.Service{hookService("web", pollRepo, "main")}
 	}
-	w := &pollWorld{t: t, ctx: context.Background(), gh: gh, client: client, path: filepath.Join(t.TempDir(), "cs.db"),
-		poll: poll, services: services, chat: &hookChat{}}
+	w := &pollWorld{gh: gh, hookWorld: &hookWorld{t: t, ctx: context.Background(), path: filepath.Join(t.TempDir(), "cs.db"),
+		services: services, chat: &hookChat{}, log: &bytes.Buffer{},
+		configure: func(c *bot.Config) { c.Branches, c.Poll = client, poll }}}
 	t.Cleanup(w.stop)
 	return w
-}
-
-func (w *pollWorld) start() {
-	w.t.Helper()
-	engine, err := policies.New(policies.Set{
-		Groups: map[string][]string{"ops": {"U0OPS1"}},
-		Policies: []policies.Policy{{Name: "push", Actions: []cs.ActionKind{cs.ActionDeploy}, Targets: []string{"*"},
-			Request: []string{"push"}, Approve: []cs.Requirement{{Group: "ops", Count: 1}}}},
-	})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if w.db, err = store.Open(w.path, store.Options{NoSync: true}); err != nil {
-		w.t.Fatal(err)
-	}
-	w.bot = bot.New(bot.Config{Policy: engine, Services: w.services, ConfigHash: "polltest", Branches: w.client, Poll: w.poll},
-		w.db, w.chat, hookImages{}, nil)
-	if err := w.bot.Start(w.ctx); err != nil {
-		w.t.Fatal(err)
-	}
-	w.hook = hookNew(w.t, w.bot, github.WebhookOptions{})
-	w.open = true
-}
-
-func (w *pollWorld) stop() {
-	if !w.open {
-		return
-	}
-	w.open = false
-	w.bot.Close()
-	if err := w.db.Close(); err != nil {
-		w.t.Errorf("close store: %v", err)
-	}
-}
-
-func (w *pollWorld) restart() {
-	w.t.Helper()
-	w.idle()
-	w.stop()
-	w.start()
-}
-
-func (w *pollWorld) idle() {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
-	defer cancel()
-	if err := w.bot.Idle(ctx); err != nil {
-		w.t.Fatalf("bot not idle: %v", err)
-	}
 }
 
 // round runs one poll round and waits for what it started.
@@ -127,9 +68,9 @@ func (w *pollWorld) move(branch, sha string) {
 	w.gh.SetBranch(pollRepo, branch, githubtest.Commit{SHA: sha, Message: "change " + sha[:7] + "\n\nmore", Author: "alice", Committer: "bob"})
 }
 
-// deliver sends the webhook of the push before → after of branch, and
+// push sends the webhook of the push before → after of branch, and
 // returns the handler's answer.
-func (w *pollWorld) deliver(id, branch, before, after string) string {
+func (w *pollWorld) push(id, branch, before, after string) string {
 	w.t.Helper()
 	body, err := json.Marshal(map[string]any{
 		"ref": "refs/heads/" + branch, "before": before, "after": after,
@@ -141,7 +82,7 @@ func (w *pollWorld) deliver(id, branch, before, after string) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	code, text := hookServe(w.hook, hookRequest("", "push", id, body))
+	code, text := w.deliver(hookRequest(w.srv.URL, "push", id, body))
 	if code != http.StatusOK {
 		w.t.Fatalf("delivery %s: %d %s", id, code, text)
 	}
@@ -240,7 +181,7 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 		{"read after the webhook", func(w *pollWorld) {
 			w.round()
 			w.move("main", a)
-			if got := w.deliver("d1", "main", x, a); !strings.HasPrefix(got, "ok:") {
+			if got := w.push("d1", "main", x, a); !strings.HasPrefix(got, "ok:") {
 				t.Fatalf("webhook: %s", got)
 			}
 			w.round()
@@ -260,10 +201,10 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 			w.round()
 			w.move("main", a)
 			w.round()
-			if got := w.deliver("d1", "main", x, a); !strings.Contains(got, "taken already from a read of the branch") {
+			if got := w.push("d1", "main", x, a); !strings.Contains(got, "taken already from a read of the branch") {
 				t.Errorf("late webhook: %q, want it ignored as taken from a read", got)
 			}
-			w.deliver("d2", "main", x, a) // the same update under another ID
+			w.push("d2", "main", x, a) // the same update under another ID
 			w.round()
 		}, map[string]int{a: 1}, map[string]int{a: 1}, nil},
 		{"restart between the read and the webhook", func(w *pollWorld) {
@@ -272,14 +213,14 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 			w.round()
 			w.restart()
 			w.round()
-			w.deliver("d1", "main", x, a)
+			w.push("d1", "main", x, a)
 			w.restart()
 			w.round()
 		}, map[string]int{a: 1}, map[string]int{a: 1}, nil},
 		{"restart between the webhook and the read", func(w *pollWorld) {
 			w.round()
 			w.move("main", a)
-			w.deliver("d1", "main", x, a)
+			w.push("d1", "main", x, a)
 			w.restart()
 			w.round()
 			w.round()
@@ -289,11 +230,11 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 			w.move("main", a)
 			w.round()
 			w.move("main", c)
-			if got := w.deliver("d2", "main", a, c); !strings.HasPrefix(got, "ok:") {
+			if got := w.push("d2", "main", a, c); !strings.HasPrefix(got, "ok:") {
 				t.Errorf("newer push: %q, want it taken", got)
 			}
 			w.round()
-			w.deliver("d1", "main", x, a) // the lost one, redelivered by hand
+			w.push("d1", "main", x, a) // the lost one, redelivered by hand
 			w.round()
 		}, map[string]int{a: 1}, map[string]int{a: 1, c: 1}, nil},
 		{"a force-push back over the head a read took", func(w *pollWorld) {
@@ -303,7 +244,7 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 			w.move("main", c)
 			w.round()
 			w.move("main", a)
-			if got := w.deliver("d3", "main", c, a); !strings.HasPrefix(got, "ok:") {
+			if got := w.push("d3", "main", c, a); !strings.HasPrefix(got, "ok:") {
 				t.Errorf("force-push back: %q, want it taken", got)
 			}
 			w.round()
@@ -312,9 +253,9 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 		{"a head handled before is not taken again", func(w *pollWorld) {
 			w.round()
 			w.move("main", a)
-			w.deliver("d1", "main", x, a)
+			w.push("d1", "main", x, a)
 			w.move("main", c)
-			w.deliver("d2", "main", a, c)
+			w.push("d2", "main", a, c)
 			w.round()
 			// A force-push back to a whose webhook was lost: a was
 			// handled, and a read never handles a head twice.
@@ -327,7 +268,7 @@ func TestPoll_MissedPushReconciledOnceInEveryOrder(t *testing.T) {
 			// GitHub's branch still shows a (a replica behind, or a read
 			// on its way) while the webhook of the newer c comes in.
 			w.move("main", a)
-			w.deliver("d2", "main", a, c)
+			w.push("d2", "main", a, c)
 			w.round()
 			w.move("main", c)
 			w.round()
@@ -482,4 +423,40 @@ func TestPoll_ReadFailures(t *testing.T) {
 	}
 	w.gh.Up()
 	w.want("at the end", map[string]int{pollSHA('a'): 1}, map[string]int{pollSHA('a'): 1}, nil)
+}
+
+// TestPoll_ReconciledPushIsThePush: a head taken from a read becomes the
+// request its push would have: the committer requests it, the author is
+// recorded, the commit's title shows, the thread says no webhook came,
+// and push.reconciled names the service and the commit.
+func TestPoll_ReconciledPushIsThePush(t *testing.T) {
+	w := newPollWorld(t, githubtest.Options{}, 0)
+	w.move("main", pollSHA('1'))
+	w.start()
+	w.round()
+	a := pollSHA('a')
+	w.move("main", a)
+	w.round()
+	rs := w.requests()
+	if len(rs) != 1 {
+		t.Fatalf("requests %+v, want one", rs)
+	}
+	r := rs[0]
+	if r.Requester != "github:bob" || r.AuthorLogin != "alice" || r.CommitTitle != "change aaaaaaa" || r.Action.Commit != a ||
+		r.Action.Branch != "main" || r.Source != cs.SourcePush || r.State != cs.StatePending {
+		t.Errorf("request %+v", r)
+	}
+	evs := w.events(cs.EventPushReconciled)
+	if len(evs) != 1 || evs[0].Target != "web" || evs[0].Actor != cs.ActorBot || evs[0].D["sha"] != a || evs[0].D["committer"] != "bob" {
+		t.Errorf("push.reconciled records %+v", evs)
+	}
+	noted := false
+	w.chat.mu.Lock()
+	for _, m := range w.chat.posts {
+		noted = noted || strings.Contains(string(m.Text), "no webhook came for this push")
+	}
+	w.chat.mu.Unlock()
+	if !noted {
+		t.Error("the thread does not say that no webhook came")
+	}
 }
