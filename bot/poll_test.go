@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
@@ -21,6 +22,7 @@ type fakeBranches struct {
 	reads       int
 	err         error // every read fails with it
 	notModified bool  // every read answers NotModified, ETag or not
+	title       string
 }
 
 func (f *fakeBranches) ReadBranch(_ context.Context, repo, branch, etag string) (bot.HeadRead, error) {
@@ -34,7 +36,7 @@ func (f *fakeBranches) ReadBranch(_ context.Context, repo, branch, etag string) 
 	case f.notModified || etag == sha+"-etag":
 		return bot.HeadRead{NotModified: true, ETag: etag}, nil
 	}
-	return bot.HeadRead{SHA: sha, ETag: sha + "-etag", Committer: "talex5", Author: "hannesm", Title: "a change"}, nil
+	return bot.HeadRead{SHA: sha, ETag: sha + "-etag", Committer: "talex5", Author: "hannesm", Title: f.title}, nil
 }
 
 func (f *fakeBranches) set(repo, branch, sha string) {
@@ -71,6 +73,7 @@ func (h *harness) round() bot.PollRound {
 func TestPoll_StoreFailureLeavesTheHeadForTheNextRound(t *testing.T) {
 	fs := &failingStore{}
 	h, fb := newPollHarness(t, func(c *harnessConfig) { c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs } })
+	fb.title = strings.Repeat("long ", 100) // a code host that does not cut it
 	h.round()
 	fb.set("org/api", "live", shaB)
 	fs.setFail(cs.EventPushReconciled)
@@ -89,8 +92,9 @@ func TestPoll_StoreFailureLeavesTheHeadForTheNextRound(t *testing.T) {
 	if got := len(h.pushEvents(cs.EventPushReconciled)); got != 1 {
 		t.Errorf("%d push.reconciled records, want 1", got)
 	}
-	if r := h.request("R1"); r.Action.Target != "api" || r.Action.Commit != shaB || r.Requester != "github:talex5" {
-		t.Errorf("R1 = %+v, want api's deploy of the head, requested by its committer", r)
+	if r := h.request("R1"); r.Action.Target != "api" || r.Action.Commit != shaB || r.Requester != "github:talex5" ||
+		utf8.RuneCountInString(r.CommitTitle) != bot.MaxCommitTitle {
+		t.Errorf("R1 = %+v, want api's deploy of the head, requested by its committer, its title cut", r)
 	}
 }
 

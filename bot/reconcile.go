@@ -166,7 +166,7 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 		return nil, err
 	}
 	p := Push{Repo: fb.Repo, Branch: fb.Branch, SHA: sha, Pusher: read.Committer, Author: read.Author,
-		Title: read.Title, URL: read.URL, Reconciled: true}
+		Title: cs.Clip(read.Title, MaxCommitTitle), URL: read.URL, Reconciled: true}
 	if p.Pusher == "" {
 		p.Pusher = read.Author
 	}

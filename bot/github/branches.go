@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 )
 
@@ -61,11 +62,14 @@ func (c *Client) ReadBranch(ctx context.Context, repo, branch, etag string) (bot
 	if !repSHARE.MatchString(sha) {
 		return bot.HeadRead{}, fmt.Errorf("read branch %s of %s: GitHub gave no commit SHA", branch, repo)
 	}
+	// Bounded as a webhook's are: a commit message can be megabytes.
 	title, _, _ := strings.Cut(b.GetCommit().GetCommit().GetMessage(), "\n")
-	read.ETag, read.SHA = resp.Header.Get("ETag"), sha
-	read.Title = strings.TrimSuffix(title, "\r")
-	read.Author, read.Committer = b.GetCommit().GetAuthor().GetLogin(), b.GetCommit().GetCommitter().GetLogin()
-	read.URL = b.GetCommit().GetHTMLURL()
+	read.ETag, read.SHA = hookClip(resp.Header.Get("ETag")), sha
+	read.Title = cs.Clip(strings.TrimSuffix(title, "\r"), bot.MaxCommitTitle)
+	read.Author, read.Committer = hookName(b.GetCommit().GetAuthor().GetLogin()), hookName(b.GetCommit().GetCommitter().GetLogin())
+	if u := b.GetCommit().GetHTMLURL(); len(u) <= hookMaxURL {
+		read.URL = u
+	}
 	return read, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/github"
@@ -55,6 +56,19 @@ func TestClient_ReadBranch(t *testing.T) {
 		})
 	}
 
+	t.Run("a long message", func(t *testing.T) {
+		gh.SetBranch("acme/web", "long", githubtest.Commit{SHA: sha, Message: strings.Repeat("é", 5000) + "\nbody", Author: strings.Repeat("a", 300)})
+		read, err := c.ReadBranch(ctx, "acme/web", "long", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := utf8.RuneCountInString(read.Title); n != bot.MaxCommitTitle || !strings.HasPrefix(read.Title, "éé") {
+			t.Errorf("title of %d characters (%q…), want it cut to %d", n, read.Title[:10], bot.MaxCommitTitle)
+		}
+		if len(read.Author) >= 300 {
+			t.Errorf("author login of %d bytes kept whole", len(read.Author))
+		}
+	})
 	t.Run("secondary rate limit", func(t *testing.T) {
 		gh.SecondaryRateLimit("/repos/", 1)
 		_, err := c.ReadBranch(ctx, "acme/web", "release/1.x", first.ETag)
