@@ -199,6 +199,10 @@ func (b *Bot) pollBranch(ctx context.Context, fb followedBranch, stored BranchHe
 	return wait, nil
 }
 
+// errNoBaseline: the code host answered Not Modified to a read of a
+// branch the bot has no head of.
+var errNoBaseline = errors.New("the branch answered Not Modified but the bot has no head recorded for it")
+
 // recordPoll keeps a round's per-repository status.
 func (b *Bot) recordPoll(status map[string]RepoPoll) {
 	now := b.now()

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	cs "github.com/countersign/countersign"
@@ -26,6 +25,10 @@ import (
 //     is recorded (its parent joins Befores) and nothing is done. A push
 //     over the head last taken is a new ref update (a force-push back)
 //     and is taken as usual.
+//   - A read that finds a push taken since the read before (HeadTaken's
+//     Gen and Seen) only notes it and acts on the next read: a read on
+//     its way while the push came, or a GitHub replica behind it, must
+//     not put an older commit over the newer one.
 
 // followedBranch is one branch the services follow.
 type followedBranch struct {
@@ -54,8 +57,8 @@ func (b *Bot) followed() []followedBranch {
 	return out
 }
 
-// noteTaken records in tx that service s took the push p, so that a read
-// of the branch does not take it again.
+// noteTaken records in tx that service s took a push of sha, so that a
+// read of the branch does not take it again.
 func (b *Bot) noteTaken(tx Tx, s Service, sha string) error {
 	h, ok, err := tx.BranchHead(s.Repo, s.Branch)
 	if err != nil {
@@ -229,6 +232,3 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 	}
 	return names, nil
 }
-
-// errNoBaseline: GitHub answered 304 to a read the bot has no head for.
-var errNoBaseline = errors.New("the branch answered Not Modified but the bot has no head recorded for it")
