@@ -78,6 +78,21 @@ func (h BranchHead) taken(service string) (HeadTaken, bool) {
 	return t, ok
 }
 
+// only returns h without the entries of services not in names (h's map
+// is not changed), and whether there were any: a service no longer
+// followed that is followed again later starts with a baseline.
+func (h BranchHead) only(names map[string]bool) (BranchHead, bool) {
+	m := make(map[string]HeadTaken, len(h.Services))
+	for k, v := range h.Services {
+		if names[k] {
+			m[k] = v
+		}
+	}
+	dropped := len(m) != len(h.Services)
+	h.Services = m
+	return h, dropped
+}
+
 // with returns h with service's entry set to t (h's map is not changed).
 func (h BranchHead) with(service string, t HeadTaken) BranchHead {
 	m := make(map[string]HeadTaken, len(h.Services)+1)

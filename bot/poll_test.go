@@ -156,3 +156,28 @@ func TestPoll_NoReadsWhileDraining(t *testing.T) {
 		t.Errorf("round %+v while draining, want no read", r)
 	}
 }
+
+// TestPoll_ServiceNoLongerFollowedIsForgotten: the head a service took is
+// dropped once it no longer follows the branch, so that following it
+// again starts with a baseline rather than deploying what it missed.
+func TestPoll_ServiceNoLongerFollowedIsForgotten(t *testing.T) {
+	h, _ := newPollHarness(t)
+	if err := h.db.Update(h.ctx, func(tx bot.Tx) error {
+		return tx.PutBranchHead(bot.BranchHead{Repo: "org/api", Branch: "live",
+			Services: map[string]bot.HeadTaken{"api": {SHA: shaA}, "old-api": {SHA: shaB, Gen: 3, Seen: 3}}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.round()
+	var got bot.BranchHead
+	if err := h.db.View(h.ctx, func(tx bot.ReadTx) error {
+		var err error
+		got, _, err = tx.BranchHead("org/api", "live")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Services["old-api"]; ok || got.Services["api"].SHA != shaA || got.SHA != shaA {
+		t.Errorf("branch head %+v, want old-api forgotten and api kept", got)
+	}
+}

@@ -120,6 +120,14 @@ func planHead(stored BranchHead, ok bool, fb followedBranch, read HeadRead, sha 
 	if !read.NotModified && (stored.SHA != sha || stored.ETag != read.ETag) {
 		plan.head.SHA, plan.head.ETag, plan.write = sha, read.ETag, true
 	}
+	names := map[string]bool{}
+	for _, s := range fb.Services {
+		names[s.Name] = true
+	}
+	var dropped bool
+	if plan.head, dropped = plan.head.only(names); dropped {
+		plan.write = true
+	}
 	for _, s := range fb.Services {
 		t, known := plan.head.taken(s.Name)
 		switch {
