@@ -98,3 +98,14 @@ func TestServer_RateLimitSpent(t *testing.T) {
 		t.Errorf("used %d, want 2 (refusals do not count)", r.Used)
 	}
 }
+
+// TestServer_BranchNeedsContentsRead: reading a branch of a private
+// repository takes Contents: read (the repo scope for a classic token),
+// as on GitHub.
+func TestServer_BranchNeedsContentsRead(t *testing.T) {
+	srv := newServer(t, githubtest.Options{Token: token, Scopes: []string{"repo:status", "repo_deployment"}})
+	srv.SetBranch("a/b", "main", githubtest.Commit{SHA: sha})
+	if res := get(t, srv.URL()+"repos/a/b/branches/main", ""); res.StatusCode != http.StatusNotFound {
+		t.Errorf("classic token without repo: %d, want 404", res.StatusCode)
+	}
+}
