@@ -86,6 +86,11 @@ type Config struct {
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
+	// Branches, if set, reads the followed branches' heads at Start and
+	// then every Poll (0: never), so that a push whose webhook was lost
+	// is still taken (PollBranches).
+	Branches BranchReader
+	Poll     time.Duration
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.
@@ -117,6 +122,7 @@ type Bot struct {
 	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
+	poll        poller
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -240,6 +246,14 @@ func (b *Bot) Start(ctx context.Context) error {
 		go func() {
 			defer b.loops.Done()
 			b.anchorLoop()
+		}()
+	}
+	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
+		b.work.add() // the first round: Idle waits for it
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.pollLoop()
 		}()
 	}
 	return nil
