@@ -117,6 +117,9 @@ type Bot struct {
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
 	// draining: Drain was called; no new work starts.
 	draining bool
+	// handovers are the executions Drain may leave to the next start
+	// (handover.go).
+	handovers map[*handover]struct{}
 	// unstarted are approved requests whose start could not be audited,
 	// nor their closing: closeUnstarted tries again (notrun.go).
 	unstarted map[cs.RequestID]Markup
@@ -141,7 +144,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
-		unstarted:   map[cs.RequestID]Markup{},
+		unstarted: map[cs.RequestID]Markup{}, handovers: map[*handover]struct{}{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
 }
@@ -276,10 +279,15 @@ func (b *Bot) staleApproval(r cs.Request) string {
 // that the bot is shutting down, approved requests wait for the next
 // start) and waits, until ctx ends, for running executions to finish.
 // Image waits and builds are not waited for (the next start takes them
-// up again), nor the outbox (it is kept in the store). Call Close after.
+// up again), nor the outbox (it is kept in the store), nor executions
+// whose change is on a target that carries it on without the bot
+// (ChangeSent): they stay executing, for the next start to follow, so
+// that an update replacing the bot is not kept waiting by the bot.
+// Call Close after.
 func (b *Bot) Drain(ctx context.Context) error {
 	b.mu.Lock()
 	b.draining = true
+	b.leaveSent()
 	b.mu.Unlock()
 	return b.execs.wait(ctx)
 }

@@ -21,11 +21,11 @@ func (b *Bot) enqueue(r cs.Request) {
 		return
 	}
 	b.work.add()
-	b.execs.add()
+	ctx, h := b.watch(b.ctx)
 	go func() {
 		defer b.work.done()
-		defer b.execs.done()
-		b.execute(b.ctx, r.ID)
+		defer h.done()
+		b.execute(ctx, r.ID)
 	}()
 }
 
@@ -108,6 +108,10 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 
 	began := b.now()
 	res, runErr := b.run(ctx, r)
+	if b.leftBehind(ctx) {
+		b.noteLeft(ctx, r)
+		return
+	}
 	b.finish(ctx, r, res, runErr, began)
 }
 

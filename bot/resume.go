@@ -54,12 +54,13 @@ func (b *Bot) resume(f resumption) {
 	m := b.targetMutex(f.r.Action.Target)
 	m.Lock()
 	b.work.add()
-	b.execs.add()
+	ctx, h := b.watch(b.ctx)
+	ChangeSent(ctx) // on the target already: a shutdown leaves it to the next start
 	go func() {
 		defer b.work.done()
-		defer b.execs.done()
+		defer h.done()
 		defer m.Unlock()
-		b.follow(b.ctx, f)
+		b.follow(ctx, f)
 	}()
 }
 
@@ -69,6 +70,10 @@ func (b *Bot) follow(ctx context.Context, f resumption) {
 	r := f.r
 	b.log.Info("following an execution cut off by the restart", "request", r.ID, "target", r.Action.Target)
 	res, err := f.exec.Resume(ctx, r, b.progress(ctx, r))
+	if b.leftBehind(ctx) {
+		b.noteLeft(ctx, r)
+		return
+	}
 	if errors.Is(err, ErrCannotResume) {
 		b.log.Warn("execution cut off by the restart cannot be followed", "request", r.ID, "err", err)
 		why := err.Error()

@@ -141,6 +141,8 @@ func (e *Executor) deploy(ctx context.Context, a cs.Action, progress func(string
 			// since we read it; the request can simply be tried again.
 			return bot.Result{}, updateErr(e.apiErr("update", err))
 		}
+		// Docker rolls it out without us now (Resume follows it).
+		bot.ChangeSent(ctx)
 		step := fmt.Sprintf("set the image of %s from %s to %s; Docker is rolling it out", e.where(), old, image)
 		for _, w := range resp.Warnings {
 			step += "; Docker warns: " + w
@@ -205,6 +207,7 @@ func (e *Executor) scale(ctx context.Context, a cs.Action, progress func(string)
 		if _, err := e.c.api.ServiceUpdate(ctx, svc.ID, svc.Version, newSpec, swarm.ServiceUpdateOptions{}); err != nil {
 			return bot.Result{}, updateErr(e.apiErr("scale", err))
 		}
+		bot.ChangeSent(ctx)
 	}
 	if err := progress(fmt.Sprintf("set %s from %d to %d replicas", e.where(), from, a.Replicas)); err != nil {
 		return bot.Result{}, err
