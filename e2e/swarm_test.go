@@ -75,8 +75,8 @@ func deployEnv(t *testing.T, st stackFile, svc stackService, run, image string) 
 
 // createObjects creates the run's Docker secrets and its config: the
 // stack's countersign.yaml with slack.api_url pointing at the fake Slack.
-// They are removed at cleanup.
-func createObjects(t *testing.T, st stackFile, svc stackService, run string, values map[string]string, apiURL string) {
+// edits, if any, change the config further. They are removed at cleanup.
+func createObjects(t *testing.T, st stackFile, svc stackService, run string, values map[string]string, apiURL string, edits ...func([]byte) []byte) {
 	t.Helper()
 	var made [][2]string // kind, name
 	t.Cleanup(func() {
@@ -106,6 +106,9 @@ func createObjects(t *testing.T, st stackFile, svc stackService, run string, val
 		t.Fatal(err)
 	}
 	cfg = setKey(t, cfg, apiURL, "slack", "api_url")
+	for _, edit := range edits {
+		cfg = edit(cfg)
+	}
 	for key := range st.Configs {
 		name := run + "-" + key
 		if _, err := docker(ctx, nil, cfg, "config", "create", name, "-"); err != nil {
