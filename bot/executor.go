@@ -44,7 +44,8 @@ type Statuser interface {
 // the bot: a Swarm engine finishes a rolling update it was given. When
 // the bot starts and finds an execution it was running when it stopped,
 // it follows it with Resume to its end, instead of marking it
-// interrupted.
+// interrupted. Its Execute calls ChangeSent once the target has the
+// change, so that a shutdown (the bot's own update) does not wait for it.
 type Resumer interface {
 	// Resume follows req, which an earlier run of the bot started, to its
 	// end on the target, and returns its outcome as Execute would. It
