@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,12 @@ var anchorText = regexp.MustCompile("`([0-9]+:[0-9a-f]{64})`")
 func TestAnchor_PostedAndAnswered(t *testing.T) {
 	h := newHarness(t, func(c *harnessConfig) { c.auditChannel = "CAUDIT" })
 	h.idle()
+	// The start's anchor comes from a loop Idle does not wait for.
+	waitFor(t, "the anchor posted at start", func() bool {
+		h.chat.mu.Lock()
+		defer h.chat.mu.Unlock()
+		return slices.ContainsFunc(h.chat.posts, func(p bot.Message) bool { return p.Channel == "CAUDIT" })
+	})
 	h.say("UOPS1", "lock api maintenance")
 	got := h.say("UOPS1", "audit anchor")
 	m := anchorText.FindStringSubmatch(got)
