@@ -67,6 +67,11 @@ type Config struct {
 	// Reporter, if set, gets commit statuses and deployments for services
 	// with a repository (GitHub).
 	Reporter Reporter
+	// Comparer, if set, lists the commits a deploy changes on its card;
+	// CompareTimeout bounds how long a request waits for it (default
+	// DefaultCompareTimeout) before it says "changes unknown".
+	Comparer       Comparer
+	CompareTimeout time.Duration
 	// Directory resolves Slack user groups named in groups and policies;
 	// nil: "usergroup:…" entries match nobody.
 	Directory Directory

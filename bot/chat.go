@@ -69,6 +69,8 @@ type RequestCard struct {
 	Details []Field
 	// DNS holds the records an approver compares, for DNS changes.
 	DNS *cs.DNSChange `json:",omitempty"`
+	// Changes are the commits a deploy adds or takes away.
+	Changes *ChangesCard `json:",omitempty"`
 	// Plan is what the executor said it will do, plain text.
 	Plan          string
 	BreakGlass    string

@@ -33,7 +33,7 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 	c := &RequestCard{
 		ID: r.ID, Action: r.Action, State: r.State, Status: stateLabel(r), DryRun: r.DryRun,
 		Change: describeChange(r.Action), Details: b.details(r), DNS: r.Action.DNS,
-		Plan: r.Plan, BreakGlass: r.Action.BreakGlass,
+		Plan: r.Plan, BreakGlass: r.Action.BreakGlass, Changes: b.changesCard(r.Action.Target, r.Changes),
 		Policy: r.Decision.Policy, PolicyVersion: r.Decision.PolicyVersion, Window: r.Decision.Window,
 		Expires: r.Expires, Outcome: Markup(r.Outcome), Fingerprint: r.Fingerprint,
 	}
@@ -132,6 +132,7 @@ func (c *RequestCard) text() Markup {
 	if c.BreakGlass != "" {
 		add(Textf("Break-glass: %s", c.BreakGlass))
 	}
+	lines = append(lines, c.Changes.text()...)
 	if c.Plan != "" {
 		add(Textf("Plan: %s", c.Plan))
 	}

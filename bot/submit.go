@@ -17,6 +17,7 @@ type draft struct {
 	Author      cs.Actor
 	AuthorLogin string
 	CommitTitle string
+	Changes     *cs.Changes // what a deploy adds or takes away (changes.go)
 	// Thread is the push's parent message; zero: post a new message in Channel.
 	Thread  cs.MessageRef
 	Channel string
@@ -79,6 +80,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	if err != nil {
 		return cs.Request{}, err
 	}
+	d.Changes = b.changes(ctx, d.Action)
 	groups, notes := b.usergroups(ctx)
 	var r cs.Request
 	var superseded []cs.Request
@@ -95,6 +97,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	}
 	r = b.postRequest(ctx, r, d.Channel, notes, d.Caller)
 	b.reportRequest(ctx, r)
+	b.sayDowngrade(ctx, r)
 	for _, o := range superseded {
 		b.refresh(ctx, o)
 		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))
@@ -144,7 +147,7 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 	dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
 	r := cs.Request{
 		ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
-		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
+		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle, Changes: d.Changes,
 		Created: now, Updated: now, Decision: dec,
 		Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
 		DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,

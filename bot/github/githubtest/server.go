@@ -113,6 +113,7 @@ type Server struct {
 	statuses           []Status
 	deployments        []Deployment
 	deploymentStatuses []DeploymentStatus
+	histories          map[string]*history // by lower-case owner/name (compare.go)
 }
 
 // fault is one queued injected failure.
