@@ -193,6 +193,6 @@ func (c *ChangesCard) MoreText() Markup {
 // older commit than the one running.
 func (b *Bot) sayDowngrade(ctx context.Context, r cs.Request) {
 	if r.Changes.Downgrade() && r.State.Open() {
-		b.reply(ctx, r, Textf("⚠️ %s is a downgrade: %s", r.ID, r.Changes.Summary()))
+		b.reply(ctx, r, Textf("⚠️ %s: %s", r.ID, r.Changes.Summary()))
 	}
 }

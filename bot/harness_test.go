@@ -270,6 +270,9 @@ type harnessConfig struct {
 	chat         *fakeChat
 	images       bot.Images // default: the harness's fakeImages
 	reporter     bot.Reporter
+	comparer     bot.Comparer
+	compareWait  time.Duration
+	dryRun       bool
 	auditChannel string
 	set          policies.Set
 	path         string
@@ -320,6 +323,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		ConfigHash:   "testhash",
 		AuditChannel: hc.auditChannel,
 		Reporter:     hc.reporter,
+		Comparer:     hc.comparer, CompareTimeout: hc.compareWait, DryRun: hc.dryRun,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {
