@@ -104,6 +104,7 @@ func requestBlocks(c *bot.RequestCard) []slackapi.Block {
 	if c.DNS != nil {
 		add(dnsSections(c.DNS)...)
 	}
+	add(changesBlocks(c.Changes)...)
 	if c.Plan != "" {
 		add(sectionBlock(codeBlock("*Plan*", c.Plan)))
 	}

@@ -169,7 +169,7 @@ func renderCases() []renderCase {
 	evilPush := &bot.PushCard{Service: hostile, Repo: hostile, SHA: "<!channel>", Branch: hostile, Login: hostile,
 		Title: hostile, CommitURL: "https://evil.example|click to approve", Status: bot.Textf("%s", hostile)}
 
-	return []renderCase{
+	return append([]renderCase{
 		{"deploy_pending", request(deployCard("R42"))},
 		{"dns_pending", request(dnsCard("R43", `"token-1"`, `"token-2"`))},
 		{"scale_pending", request(scale)},
@@ -182,7 +182,7 @@ func renderCases() []renderCase {
 		{"hostile_lock", request(lock)},
 		{"hostile_dns", request(dnsCard("R49", hostile, hostile))},
 		{"hostile_push", bot.Message{Channel: "C0DEPLOYS", Text: bot.Esc(hostile), Push: evilPush}},
-	}
+	}, changesCases()...)
 }
 
 // longText is 200,000 characters of markup: mentions, escapes, and a code
@@ -377,6 +377,7 @@ func stressCases() []renderCase {
 		{"blank_lines", bot.Message{Text: bot.Markup(strings.Repeat("\n", 10000) + "end")}},
 		{"fences", bot.Message{Text: bot.Markup(strings.Repeat("```\n"+strings.Repeat("code line\n", 500)+"```\ntext\n", 30))}},
 		{"empty_card", request(&bot.RequestCard{ID: "R1", Buttons: true, Details: []bot.Field{{}}})},
+		{"huge_changes", request(hugeChanges())},
 	}
 }
 
