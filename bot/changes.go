@@ -166,24 +166,23 @@ func (c *ChangesCard) text() []Markup {
 	for _, l := range c.Lines {
 		lines = append(lines, "  • "+l)
 	}
-	if more := c.MoreText(); more != "" {
+	if more := c.MoreText(c.URL); more != "" {
 		lines = append(lines, "  "+more)
 	}
 	return lines
 }
 
 // MoreText is the line after the list: how many more commits there are
-// and the link to the whole comparison ("" when there is neither).
-func (c *ChangesCard) MoreText() Markup {
-	all := Link(c.URL, "the whole comparison")
+// and the link to the whole comparison, labelled label ("" when there is
+// neither).
+func (c *ChangesCard) MoreText(label string) Markup {
+	all := Link(c.URL, label)
 	switch {
 	case c.URL == "" && c.More > 0:
 		return Textf("… and %d more", c.More)
 	case c.URL == "":
 		return ""
-	case c.More == 1:
-		return "… and 1 more: " + all
-	case c.More > 1:
+	case c.More > 0:
 		return Textf("… and %d more: ", c.More) + all
 	}
 	return all

@@ -48,7 +48,7 @@ func changesBlocks(c *bot.ChangesCard) []slackapi.Block {
 	}
 	rest := *c
 	rest.More += dropped
-	if more := rest.MoreText(); more != "" {
+	if more := rest.MoreText("the whole comparison"); more != "" {
 		out = append(out, contextBlock(more))
 	}
 	return out

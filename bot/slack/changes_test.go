@@ -89,8 +89,7 @@ func TestRender_ChangesBudget(t *testing.T) {
 	}
 }
 
-// TestRender_ChangesText: the card's text, which Slack notifies with,
-// stays the card's own; the list is in the blocks.
+// TestRender_ChangesDowngradeSaid: a downgrade is flagged and said in words.
 func TestRender_ChangesDowngradeSaid(t *testing.T) {
 	_, blocks := Render(request(changesCases()[2].msg.Request))
 	js := string(marshal(t, blocks))

@@ -80,6 +80,12 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			return fail(fmt.Errorf("github: %w", err))
 		}
 	}
+	switch { // the cards' "what changed"
+	case mode == modeSimulated:
+		bc.Comparer = demoHistory()
+	case x.github != nil:
+		bc.Comparer = x.github
+	}
 	clients := map[string]*swarm.Client{} // one connection per engine
 	engineClient := func(name string) (*swarm.Client, error) {
 		if c, ok := clients[name]; ok {
