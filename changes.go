@@ -52,13 +52,13 @@ type Commit struct {
 // Downgrade reports whether the deploy would run an older commit.
 func (c *Changes) Downgrade() bool { return c != nil && c.Unknown == "" && c.Status == CompareBehind }
 
-// Listed returns how many commits Commits lists out of how many there are.
-func (c *Changes) Listed() (listed, total int) {
-	total = c.Ahead
+// Unlisted returns how many commits there are beyond those Commits lists.
+func (c *Changes) Unlisted() int {
+	total := c.Ahead
 	if c.Status == CompareBehind {
 		total = c.Behind
 	}
-	return len(c.Commits), max(total, len(c.Commits))
+	return max(total-len(c.Commits), 0)
 }
 
 // Summary says in a line, plain text, what the deploy changes.

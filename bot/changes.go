@@ -148,8 +148,7 @@ func (b *Bot) changesCard(target string, ch *cs.Changes) *ChangesCard {
 		}
 		c.Lines = append(c.Lines, line)
 	}
-	listed, total := ch.Listed()
-	c.More = total - listed
+	c.More = ch.Unlisted()
 	return c
 }
 

@@ -34,6 +34,7 @@ const (
 	oncallToken = "oncall-token-0123456789abcdef"
 	shaA        = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	shaB        = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC        = "cccccccccccccccccccccccccccccccccccccccc" // between shaA and shaB
 )
 
 func digest(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
@@ -148,6 +149,8 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 		Zones:      []bot.Zone{{Name: "example.org.", Executor: &dryrun.DNS{Zone: "example.org."}}},
 		Clock:      s.clock,
 		ConfigHash: "testhash",
+		Comparer: dryrun.History{"mirage/mirage-www": {{SHA: shaA}, {SHA: shaC, Title: hostile, Login: "mallory"},
+			{SHA: shaB, Title: "second change", Name: "Eve Unmapped"}}},
 	}, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
 	if err := s.bot.Start(s.ctx); err != nil {
 		t.Fatal(err)

@@ -353,3 +353,29 @@ func TestPages_NoStateChangingEndpoint(t *testing.T) {
 		t.Fatalf("R2 is %s after the POSTs, want still pending", st)
 	}
 }
+
+func TestRequestPage_WhatChanged(t *testing.T) {
+	s := newSite(t)
+	body := s.page("/requests/R2", 200)
+	contains(t, "/requests/R2", body,
+		"<h2>What changed</h2>",
+		"<p>2 new commits since aaaaaaa, which runs now</p>",
+		`<li><a href="https://github.com/mirage/mirage-www/commit/`+shaC+`">ccccccc</a> &lt;script&gt;alert(`,
+		"<small>github:mallory</small>",
+		"second change <small>Eve Unmapped</small>",
+	)
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img") {
+		t.Errorf("a commit title comes unescaped:\n%s", body)
+	}
+	// R1 was the first deployment: nothing to compare with.
+	contains(t, "/requests/R1", s.page("/requests/R1", 200),
+		"<p>changes unknown: no successful deployment of www is recorded to compare with</p>")
+
+	s.say("UOPS1", "approve R2")
+	s.say("UDEV1", "deploy www "+shaA)
+	if r := s.request("R4"); !r.Changes.Downgrade() {
+		t.Fatalf("R4: %+v, want a downgrade", r.Changes)
+	}
+	contains(t, "/requests/R4", s.page("/requests/R4", 200),
+		`<p class="bad">downgrade: aaaaaaa is 2 commits behind bbbbbbb, which runs now; deploying it takes them away</p>`)
+}
