@@ -27,12 +27,12 @@ func changesHarness(t *testing.T, opts ...harnessOpt) (*harness, *githubtest.Ser
 	srv := githubtest.New(githubtest.Options{Token: token})
 	t.Cleanup(srv.Close)
 	for i := range 40 {
-		c := githubtest.Commit{SHA: wwwSHA(i), Message: fmt.Sprintf("change %d\n\nthe long story", i), Login: "hannesm", Name: "Hannes"}
+		c := githubtest.Commit{SHA: wwwSHA(i), Message: fmt.Sprintf("change %d\n\nthe long story", i), Author: "hannesm", AuthorName: "Hannes"}
 		if i > 0 {
 			c.Parents = []string{wwwSHA(i - 1)}
 		}
 		if i%2 == 1 {
-			c.Login, c.Name = "", "Odd Person"
+			c.Author, c.AuthorName = "", "Odd Person"
 		}
 		srv.AddCommits("mirage/mirage-www", c)
 	}

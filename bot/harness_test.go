@@ -278,6 +278,7 @@ type harnessConfig struct {
 	path         string
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
+	branches     bot.BranchReader
 	clock        *fakeClock
 }
 
@@ -324,6 +325,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		AuditChannel: hc.auditChannel,
 		Reporter:     hc.reporter,
 		Comparer:     hc.comparer, CompareTimeout: hc.compareWait, DryRun: hc.dryRun,
+		Branches: hc.branches,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {

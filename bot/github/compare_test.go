@@ -24,16 +24,16 @@ var cmpOrphan = strings.Repeat("f", 40)
 // cmpHistory gives srv a main line of 31 commits (cmpSHA(0) … cmpSHA(30)),
 // a side branch off cmpSHA(3), and an unrelated root.
 func cmpHistory(srv *githubtest.Server) {
-	srv.AddCommits(repRepo, githubtest.Commit{SHA: cmpSHA(0), Message: "initial", Login: "alice", Name: "Alice"})
+	srv.AddCommits(repRepo, githubtest.Commit{SHA: cmpSHA(0), Message: "initial", Author: "alice", AuthorName: "Alice"})
 	for i := 1; i <= 30; i++ {
-		c := githubtest.Commit{SHA: cmpSHA(i), Parents: []string{cmpSHA(i - 1)}, Message: fmt.Sprintf("change %d\n\nwhy it matters", i), Login: "alice", Name: "Alice"}
+		c := githubtest.Commit{SHA: cmpSHA(i), Parents: []string{cmpSHA(i - 1)}, Message: fmt.Sprintf("change %d\n\nwhy it matters", i), Author: "alice", AuthorName: "Alice"}
 		if i%2 == 0 {
-			c.Login, c.Name = "", "Bob Unmapped" // no GitHub account matches the e-mail
+			c.Author, c.AuthorName = "", "Bob Unmapped" // no GitHub account matches the e-mail
 		}
 		srv.AddCommits(repRepo, c)
 	}
 	srv.AddCommits(repRepo,
-		githubtest.Commit{SHA: cmpSide, Parents: []string{cmpSHA(3)}, Message: "side", Login: "carol"},
+		githubtest.Commit{SHA: cmpSide, Parents: []string{cmpSHA(3)}, Message: "side", Author: "carol"},
 		githubtest.Commit{SHA: cmpOrphan, Message: "unrelated"})
 }
 

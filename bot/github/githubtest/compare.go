@@ -9,18 +9,6 @@ import (
 	"time"
 )
 
-// Commit is a commit of a repository's history, for GET
-// /repos/{o}/{r}/compare/{base}...{head}.
-type Commit struct {
-	SHA     string   // 40 lower-case hex digits
-	Parents []string // already added; none for a root commit
-	Message string
-	// Login is the author's GitHub account, "" when GitHub cannot match
-	// the commit's e-mail to one (the API then has "author": null).
-	Login string
-	Name  string // the commit's author name
-}
-
 // history is one repository's commits, in the order added (parents first).
 type history struct {
 	order []string
@@ -70,23 +58,27 @@ func (s *Server) AddCommits(repo string, commits ...Commit) {
 // the status, ahead_by and behind_by from the history, and the commits
 // of base..head oldest first (250 at most, or one page of per_page).
 func (s *Server) compare(w http.ResponseWriter, r *http.Request, repo, basehead string) {
+	// The answer is written after s.mu is let go: writing takes it too.
+	status, body := s.comparison(r, repo, basehead)
+	writeJSON(w, status, body)
+}
+
+// comparison is compare's answer.
+func (s *Server) comparison(r *http.Request, repo, basehead string) (int, map[string]any) {
 	base, head, ok := strings.Cut(basehead, "...")
 	if !ok {
-		notFound(w)
-		return
+		return http.StatusNotFound, errorBody("Not Found")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.histories[strings.ToLower(repo)]
 	if h == nil {
-		notFound(w)
-		return
+		return http.StatusNotFound, errorBody("Not Found")
 	}
 	b, okb := h.resolve(base)
 	hd, okh := h.resolve(head)
 	if !okb || !okh {
-		writeJSON(w, http.StatusNotFound, errorBody("Not Found"))
-		return
+		return http.StatusNotFound, errorBody("Not Found")
 	}
 	inBase, inHead := h.ancestors(b), h.ancestors(hd)
 	var ahead []string
@@ -102,8 +94,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request, repo, basehead 
 		}
 	}
 	if mergeBase == "" {
-		writeJSON(w, http.StatusNotFound, errorBody(fmt.Sprintf("No common ancestor between %s and %s.", base, head)))
-		return
+		return http.StatusNotFound, errorBody(fmt.Sprintf("No common ancestor between %s and %s.", base, head))
 	}
 	status := "diverged"
 	switch {
@@ -116,15 +107,14 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request, repo, basehead 
 	}
 	page, ok := pageOf(r.URL.Query(), ahead)
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody("Invalid page or per_page"))
-		return
+		return http.StatusUnprocessableEntity, errorBody("Invalid page or per_page")
 	}
 	list := make([]any, len(page))
 	for i, sha := range page {
 		list[i] = s.commitJSON(repo, h.by[sha])
 	}
 	web := s.api.URL + "/" + repo + "/compare/"
-	writeJSON(w, http.StatusOK, map[string]any{
+	return http.StatusOK, map[string]any{
 		"url":               s.api.URL + apiPrefix + "/repos/" + repo + "/compare/" + basehead,
 		"html_url":          web + basehead,
 		"permalink_url":     web + b + "..." + hd,
@@ -136,7 +126,7 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request, repo, basehead 
 		"merge_base_commit": s.commitJSON(repo, h.by[mergeBase]),
 		"commits":           list,
 		"files":             []any{},
-	})
+	}
 }
 
 // pageOf is the part of commits the query asks for: without page and
@@ -207,15 +197,15 @@ func (s *Server) commitJSON(repo string, c Commit) map[string]any {
 		parents[i] = map[string]string{"sha": p}
 	}
 	var author any // null when GitHub matches no account
-	if c.Login != "" {
-		author = map[string]any{"login": c.Login, "type": "User"}
+	if c.Author != "" {
+		author = map[string]any{"login": c.Author, "type": "User"}
 	}
 	return map[string]any{
 		"sha":      c.SHA,
 		"html_url": s.api.URL + "/" + repo + "/commit/" + c.SHA,
 		"commit": map[string]any{
 			"message": c.Message,
-			"author":  map[string]any{"name": c.Name, "email": strings.ToLower(c.Name) + "@example.org", "date": time.Unix(0, 0).UTC().Format(time.RFC3339)},
+			"author":  map[string]any{"name": c.AuthorName, "email": "someone@example.org", "date": time.Unix(0, 0).UTC().Format(time.RFC3339)},
 		},
 		"author":  author,
 		"parents": parents,

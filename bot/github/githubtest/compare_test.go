@@ -14,7 +14,7 @@ func line(srv *githubtest.Server, n int) []string {
 	shas := make([]string, n)
 	for i := range shas {
 		shas[i] = fmt.Sprintf("%08x", i+1) + strings.Repeat("0", 32)
-		c := githubtest.Commit{SHA: shas[i], Message: fmt.Sprintf("commit %d", i), Login: "alice"}
+		c := githubtest.Commit{SHA: shas[i], Message: fmt.Sprintf("commit %d", i), Author: "alice"}
 		if i > 0 {
 			c.Parents = []string{shas[i-1]}
 		}
