@@ -15,6 +15,14 @@ import (
 // GitHub makes the card say "changes unknown", never holds the request up.
 const DefaultCompareTimeout = 5 * time.Second
 
+// What is kept of a compared commit's SHA (SHA-256 repositories have 64
+// hex digits) and author: GitHub logins have at most 39 characters, but
+// a name is whatever the committer typed.
+const (
+	maxSHA    = 64
+	maxAuthor = 100
+)
+
 // ChangesCard is a deploy card's "what changed": a summary line, the
 // commits, one line each (linked short SHA, title, author), how many more
 // there are, and the whole comparison.
@@ -73,8 +81,8 @@ func (b *Bot) changes(ctx context.Context, a cs.Action) *cs.Changes {
 	}
 	ch.Status, ch.Ahead, ch.Behind, ch.URL = c.Status, max(c.Ahead, 0), max(c.Behind, 0), c.URL
 	for _, k := range c.Commits[:min(len(c.Commits), cs.MaxChanges)] {
-		k.SHA, k.Title = strings.ToLower(k.SHA), cs.Clip(firstLine(k.Title), MaxCommitTitle)
-		k.Login, k.Name = cs.Clip(k.Login, 100), cs.Clip(k.Name, 100)
+		k.SHA, k.Title = cs.Clip(strings.ToLower(k.SHA), maxSHA), cs.Clip(firstLine(k.Title), MaxCommitTitle)
+		k.Login, k.Name = cs.Clip(k.Login, maxAuthor), cs.Clip(k.Name, maxAuthor)
 		k.Author = b.cfg.Identities[strings.ToLower(k.Login)]
 		ch.Commits = append(ch.Commits, k)
 	}

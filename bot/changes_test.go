@@ -1,11 +1,13 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
@@ -240,4 +242,37 @@ func TestBot_PushDowngrade(t *testing.T) {
 		}
 	}
 	t.Errorf("the push thread does not say R1 is a downgrade: %v", h.chat.posts)
+}
+
+// floodingGitHub answers every comparison with more than was asked for:
+// 30 commits whose messages are megabytes, with long names.
+type floodingGitHub struct{}
+
+func (floodingGitHub) Compare(_ context.Context, _, _, _ string, _ int) (bot.Comparison, error) {
+	c := bot.Comparison{Status: cs.CompareAhead, Ahead: 30}
+	for i := range 30 {
+		c.Commits = append(c.Commits, cs.Commit{SHA: wwwSHA(i), Title: "\n" + strings.Repeat("é", 1<<20) + "\nsecond line",
+			Login: strings.Repeat("l", 1000), Name: strings.Repeat("n", 1000)})
+	}
+	return c, nil
+}
+
+// TestBot_DeployChangesBounded: what a request keeps of a comparison is
+// bounded whatever GitHub answers.
+func TestBot_DeployChangesBounded(t *testing.T) {
+	h, _ := changesHarness(t, func(c *harnessConfig) { c.comparer = floodingGitHub{} })
+	h.running("R100", wwwSHA(10), true, false)
+	h.say("UDEV1", "deploy www "+wwwSHA(13))
+	ch := h.request("R1").Changes
+	if ch == nil || len(ch.Commits) != cs.MaxChanges || ch.Unlisted() != 10 {
+		t.Fatalf("Changes = %d commits, %d unlisted; want %d and 10", len(ch.Commits), ch.Unlisted(), cs.MaxChanges)
+	}
+	for _, c := range ch.Commits {
+		if n := utf8.RuneCountInString(c.Title); n != bot.MaxCommitTitle || strings.ContainsAny(c.Title, "\n") {
+			t.Fatalf("title of %d characters, want the first line cut to %d", n, bot.MaxCommitTitle)
+		}
+		if utf8.RuneCountInString(c.Login) > 100 || utf8.RuneCountInString(c.Name) > 100 {
+			t.Fatalf("login of %d, name of %d characters kept", utf8.RuneCountInString(c.Login), utf8.RuneCountInString(c.Name))
+		}
+	}
 }
