@@ -68,11 +68,13 @@ func (b *Bot) changes(ctx context.Context, a cs.Action) *cs.Changes {
 	c, err := b.cfg.Comparer.Compare(ctx, s.Repo, ch.From, ch.To, cs.MaxChanges)
 	if err == nil && c.Status == cs.CompareBehind {
 		// What a downgrade takes away is what the running commit has
-		// that this one lacks: the comparison the other way round.
-		var back Comparison
-		if back, err = b.cfg.Comparer.Compare(ctx, s.Repo, ch.To, ch.From, cs.MaxChanges); err == nil {
-			c.Commits = back.Commits
+		// that this one lacks: the comparison the other way round. If
+		// it fails, the downgrade is still said, without the list.
+		back, err := b.cfg.Comparer.Compare(ctx, s.Repo, ch.To, ch.From, cs.MaxChanges)
+		if err != nil {
+			b.log.Warn("compare commits of a downgrade", "service", a.Target, "repo", s.Repo, "base", ch.To, "head", ch.From, "err", err)
 		}
+		c.Commits = back.Commits
 	}
 	if err != nil {
 		b.log.Warn("compare commits", "service", a.Target, "repo", s.Repo, "base", ch.From, "head", ch.To, "err", err)

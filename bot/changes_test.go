@@ -193,10 +193,6 @@ func TestBot_DeployChangesUnknown(t *testing.T) {
 				h.running("R100", wwwSHA(10), true, false)
 				srv.Hang("/repos/", 1)
 			}, deploy: wwwSHA(13), unknown: "GitHub did not answer within 50ms"},
-		{name: "downgrade list fails", setup: func(h *harness, srv *githubtest.Server) {
-			h.running("R100", wwwSHA(10), true, false)
-			srv.Fail("/repos/mirage/mirage-www/compare/"+wwwSHA(10), 1, http.StatusInternalServerError)
-		}, deploy: wwwSHA(7), unknown: "GitHub could not be asked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, srv := changesHarness(t, tc.opts...)
@@ -274,5 +270,24 @@ func TestBot_DeployChangesBounded(t *testing.T) {
 		if utf8.RuneCountInString(c.Login) > 100 || utf8.RuneCountInString(c.Name) > 100 {
 			t.Fatalf("login of %d, name of %d characters kept", utf8.RuneCountInString(c.Login), utf8.RuneCountInString(c.Name))
 		}
+	}
+}
+
+// TestBot_DowngradeWithoutList: when the commits a downgrade takes away
+// cannot be listed, the downgrade is still said, with their count.
+func TestBot_DowngradeWithoutList(t *testing.T) {
+	h, srv := changesHarness(t)
+	h.running("R100", wwwSHA(10), true, false)
+	srv.Fail("/repos/mirage/mirage-www/compare/"+wwwSHA(7), 1, http.StatusInternalServerError) // the way back
+	h.say("UDEV1", "deploy www "+wwwSHA(7))
+	ch := h.request("R1").Changes
+	if !ch.Downgrade() || len(ch.Commits) != 0 || ch.Unlisted() != 3 {
+		t.Fatalf("Changes = %+v, want a downgrade of 3 commits, none listed", ch)
+	}
+	if text := string(h.card("R1").Text); !strings.Contains(text, "⚠️ Changes: downgrade: ") || !strings.Contains(text, "… and 3 more: <http") {
+		t.Errorf("card text:\n%s", text)
+	}
+	if !strings.Contains(h.replies(), "⚠️ R1: downgrade: ") {
+		t.Errorf("the thread does not say R1 is a downgrade:\n%s", h.replies())
 	}
 }
