@@ -20,6 +20,9 @@ func (b *Bot) enqueue(r cs.Request) {
 		b.execute(b.ctx, r.ID)
 		return
 	}
+	if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+		b.cancelVerification(r)
+	}
 	b.work.add()
 	b.execs.add()
 	go func() {
@@ -107,8 +110,10 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	began := b.now()
+	v := b.beginVerification(ctx, r) // before finish, which reports to GitHub
 	res, runErr := b.run(ctx, r)
 	b.finish(ctx, r, res, runErr, began)
+	b.verify(v, runErr)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.

@@ -234,7 +234,7 @@ func cc(text Markup, r cs.Request) Markup {
 	if r.Source == cs.SourcePush {
 		who = r.Author
 	}
-	if who == "" {
+	if who == "" || who == cs.ActorBot {
 		return text
 	}
 	return text + " " + mention(who)
