@@ -181,6 +181,8 @@ type Service struct {
 	// Albatross services.
 	Host      string // key of Config.Hosts
 	Unikernel Unikernel
+	// Verify, if set, is checked after each deploy.
+	Verify *Verify
 }
 
 // Build says how an image for a commit is obtained.
