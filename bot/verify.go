@@ -60,8 +60,11 @@ type verification struct {
 	cancel context.CancelCauseFunc
 }
 
-// errProbe marks a probe that failed (as opposed to one cancelled).
-var errProbe = errors.New("verification failed")
+// probeError is a wrong or missing answer, as opposed to a probe that
+// was cancelled.
+type probeError string
+
+func (e probeError) Error() string { return string(e) }
 
 // beginVerification registers the check of r when r is a real deploy of
 // a service with verify; it returns nil otherwise. The check itself
@@ -131,6 +134,7 @@ func (b *Bot) verify(v *verification, runErr error) {
 	spec := v.spec
 	r, err := b.verifyRecord(ctx, v.id, cs.EventVerificationStarted, map[string]any{
 		"url": spec.URL, "status": spec.Status, "for": spec.For.String(), "every": spec.Every.String(), "on_failure": spec.onFailure(),
+		"note": fmt.Sprintf("GET %s must answer %d every %s for %s", spec.URL, spec.Status, spec.Every, spec.For),
 	}, nil)
 	if err != nil {
 		if !errors.Is(err, errNotVerified) {
@@ -145,13 +149,15 @@ func (b *Bot) verify(v *verification, runErr error) {
 	probes, perr := b.probe(v.ctx, spec)
 	switch {
 	case perr == nil:
-		r, err = b.verifyRecord(ctx, v.id, cs.EventVerificationPassed, map[string]any{"probes": probes}, nil)
+		r, err = b.verifyRecord(ctx, v.id, cs.EventVerificationPassed, map[string]any{
+			"probes": probes, "note": fmt.Sprintf("answered %d %d times over %s", spec.Status, probes, spec.For),
+		}, nil)
 		if err == nil {
 			b.endVerification(v)
 			b.refresh(ctx, r)
 			b.reply(ctx, r, Textf("✅ %s verified: %s answered %d %d times over %s.", r.ID, spec.URL, spec.Status, probes, spec.For))
 		}
-	case !errors.Is(perr, errProbe):
+	case !errors.As(perr, new(probeError)):
 		reason := "the bot stopped"
 		if cause := context.Cause(v.ctx); v.ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
 			reason = cause.Error()
@@ -160,7 +166,7 @@ func (b *Bot) verify(v *verification, runErr error) {
 		if err == nil {
 			b.endVerification(v)
 			b.refresh(ctx, r)
-			b.reply(ctx, r, Textf("%s: verification stopped after %d probes: %s.", r.ID, probes, reason))
+			b.reply(ctx, r, Textf("%s: verification stopped at probe %d: %s.", r.ID, probes, reason))
 		}
 	default:
 		err = b.verifyFailed(ctx, v, probes, perr)
@@ -202,8 +208,8 @@ func (b *Bot) verifyRecord(ctx context.Context, id cs.RequestID, kind cs.EventKi
 
 // probe asks spec.URL every spec.Every until spec.For has passed (the
 // first ask at once, the last at or before For). It returns how many
-// asks were made and an error wrapping errProbe for a wrong or missing
-// answer, or ctx's error when ctx ended.
+// asks were made and a probeError for a wrong or missing answer, or
+// ctx's error when ctx ended.
 func (b *Bot) probe(ctx context.Context, spec Verify) (int, error) {
 	end := b.now().Add(spec.For)
 	for n := 1; ; n++ {
@@ -221,7 +227,7 @@ func (b *Bot) probe(ctx context.Context, spec Verify) (int, error) {
 
 func (b *Bot) probeOnce(ctx context.Context, spec Verify) error {
 	if b.cfg.Prober == nil {
-		return fmt.Errorf("%w: no prober is configured", errProbe)
+		return probeError("no prober is configured")
 	}
 	pctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
@@ -230,11 +236,11 @@ func (b *Bot) probeOnce(ctx context.Context, spec Verify) error {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded) || err == nil && pctx.Err() != nil:
-		return fmt.Errorf("%w: %s did not answer within %s", errProbe, spec.URL, ProbeTimeout)
+		return probeError(fmt.Sprintf("%s did not answer within %s", spec.URL, ProbeTimeout))
 	case err != nil:
-		return fmt.Errorf("%w: %s: %v", errProbe, spec.URL, err)
+		return probeError(fmt.Sprintf("%s: %v", spec.URL, err))
 	case status != spec.Status:
-		return fmt.Errorf("%w: %s answered %d, want %d", errProbe, spec.URL, status, spec.Status)
+		return probeError(fmt.Sprintf("%s answered %d, want %d", spec.URL, status, spec.Status))
 	}
 	return nil
 }
@@ -252,7 +258,7 @@ func (b *Bot) verifyFailed(ctx context.Context, v *verification, probes int, per
 	}
 	what := Brief(perr)
 	detail := map[string]any{"error": perr.Error(), "probes": probes, "on_failure": spec.onFailure()}
-	note := Textf("verification failed after %d probes: %s", probes, what)
+	note := Textf("verification failed at probe %d: %s", probes, what)
 	switch {
 	case !spec.Rollback:
 		note += "; on_failure is alert, so nothing was rolled back"

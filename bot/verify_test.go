@@ -152,8 +152,8 @@ func TestBot_VerificationFailsIntoAutomaticRollback(t *testing.T) {
 				t.Errorf("probes of R2 = %d, want 1 (the first failure ends it)", got)
 			}
 			r2 := h.wantState("R2", cs.StateFailed)
-			if !strings.Contains(r2.Outcome, tc.want) || !strings.Contains(r2.Outcome, "rolls it back") {
-				t.Errorf("R2 outcome = %q, want %q and the rollback", r2.Outcome, tc.want)
+			if want := "verification failed at probe 1: " + tc.want + "; the bot rolls it back: rollback api to reg/api@"; !strings.HasPrefix(r2.Outcome, want) {
+				t.Errorf("R2 outcome = %q, want it to start %q", r2.Outcome, want)
 			}
 			r3 := h.wantState("R3", cs.StateSucceeded)
 			if r3.Action.Kind != cs.ActionRollback || r3.Action.Image != "reg/api@"+digest('3') || r3.Action.Deployment != "R1" {
@@ -186,6 +186,9 @@ func TestBot_VerificationFailsIntoAutomaticRollback(t *testing.T) {
 			}
 			if got := deps["R3"]; len(got) == 0 || got[len(got)-1] != "success" {
 				t.Errorf("R3 deployment statuses = %v, want ending in success", got)
+			}
+			if cards := h.chat.cards("R3"); len(cards) != 1 || !strings.Contains(string(cards[0].Text), "the bot on its own (verification failed: ") {
+				t.Errorf("R3 cards = %+v, want one that says the bot asked on its own", cards)
 			}
 			text := h.chat.allText()
 			for _, w := range []string{"❌ R2 verification failed", "R3 rolls api back without new approvals", "locked against deploys on push"} {
@@ -245,7 +248,7 @@ func TestBot_VerificationCancelledByNewerDeploy(t *testing.T) {
 	if got := h.countKind("R2", cs.EventVerificationPassed); got != 1 {
 		t.Errorf("R2 verification.passed = %d, want 1", got)
 	}
-	if !strings.Contains(h.chat.allText(), "R1: verification stopped after 1 probes: R2 (deploy) was approved") {
+	if !strings.Contains(h.chat.allText(), "R1: verification stopped at probe 1: R2 (deploy) was approved") {
 		t.Errorf("thread does not say why R1's verification stopped:\n%s", h.chat.allText())
 	}
 	verifyAudit(t, h.db)
