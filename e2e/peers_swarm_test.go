@@ -42,7 +42,7 @@ func createSwarmService(t *testing.T, name, image string, replicas int, extra ..
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 10)
 	t.Cleanup(func() { removeSwarmService(t, name) })
 	args := []string{"service", "create", "--detach", "--no-resolve-image", "--name", name,
-		"--replicas", strconv.Itoa(replicas), "--label", e2eLabel+"="+stamp, "--container-label", e2eLabel+"="+stamp,
+		"--replicas", strconv.Itoa(replicas), "--label", e2eLabel + "=" + stamp, "--container-label", e2eLabel + "=" + stamp,
 		"--stop-grace-period", "1s", "--restart-delay", "1s",
 		"--update-parallelism", "1", "--update-order", "stop-first", "--update-monitor", "1s", "--update-failure-action", "pause",
 	}
