@@ -294,6 +294,10 @@ func (b *Bot) verifyFailed(ctx context.Context, v *verification, probes int, per
 		b.reply(ctx, r, Textf("⚠️ the rollback of %s could not be created: %s. Roll back by hand: `rollback %s`", r.ID, Brief(err), v.target))
 		return nil
 	}
+	if rb.State == cs.StateRefused {
+		b.reply(ctx, r, cc(Textf("⚠️ %s, the bot's rollback of %s, was refused: ", rb.ID, r.ID)+Markup(rb.Outcome), r))
+		return nil
+	}
 	b.reply(ctx, r, Textf("↩️ %s rolls %s back without new approvals: the state it returns to was approved already.", rb.ID, v.target))
 	return nil
 }

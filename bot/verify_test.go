@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -33,22 +34,34 @@ func (p *fakeProber) set(status int) { p.mu.Lock(); p.status = status; p.mu.Unlo
 func (p *fakeProber) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.urls) }
 
 // fakeSleeper moves the harness's clock instead of waiting. With hold
-// set, its first sleep says so on hold and waits until it is cancelled.
+// set, the next sleep says so on hold and waits until release is closed
+// (then sleeps) or it is cancelled.
 type fakeSleeper struct {
-	clock *fakeClock
-	hold  chan struct{}
-	once  sync.Once
+	clock   *fakeClock
+	mu      sync.Mutex
+	hold    chan struct{}
+	release chan struct{}
+}
+
+func (s *fakeSleeper) holdNext() (held, release chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold, s.release = make(chan struct{}), make(chan struct{})
+	return s.hold, s.release
 }
 
 func (s *fakeSleeper) Sleep(ctx context.Context, d time.Duration) error {
-	held := false
-	if s.hold != nil {
-		s.once.Do(func() { held = true })
-	}
-	if held {
-		s.hold <- struct{}{}
-		<-ctx.Done()
-		return ctx.Err()
+	s.mu.Lock()
+	hold, release := s.hold, s.release
+	s.hold = nil
+	s.mu.Unlock()
+	if hold != nil {
+		hold <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	s.clock.Advance(d)
 	return ctx.Err()
@@ -222,12 +235,13 @@ func TestBot_VerificationFailsWithAlertOnly(t *testing.T) {
 }
 
 func TestBot_VerificationCancelledByNewerDeploy(t *testing.T) {
-	p, s := &fakeProber{status: 200}, &fakeSleeper{hold: make(chan struct{})}
+	p, s := &fakeProber{status: 200}, &fakeSleeper{}
 	h := verifyHarness(t, twoMinutes, p, s)
+	held, _ := s.holdNext()
 	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "someone", Author: "someone"}); err != nil {
 		t.Fatal(err)
 	}
-	<-s.hold                              // R1 deployed, its verification waits between probes
+	<-held                                // R1 deployed, its verification waits between probes
 	h.sayNow("UDEV1", "deploy api "+shaB) // R2 pending: does not cancel anything
 	h.sayNow("UOPS1", "approve R2")       // approved: cancels R1's verification
 	h.idle()
@@ -280,18 +294,61 @@ func TestBot_VerificationWithoutProberFails(t *testing.T) {
 }
 
 func TestBot_VerificationNotRecordedIsSaid(t *testing.T) {
-	fs := &failingStore{failKinds: []cs.EventKind{cs.EventVerificationFailed}}
-	p := &fakeProber{status: 500}
-	h := verifyHarness(t, twoMinutes, p, &fakeSleeper{}, func(c *harnessConfig) {
-		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
-	})
-	h.push("org/api", "live", shaA, "someone")
-	// Not recorded: the request stays as it was, nothing is rolled back.
-	h.wantState("R1", cs.StateSucceeded)
-	if !strings.Contains(h.chat.allText(), "the verification of R1 could not be recorded") {
-		t.Errorf("chat does not say the outcome was not recorded:\n%s", h.chat.allText())
+	for _, tc := range []struct {
+		fail cs.EventKind
+		want string
+	}{
+		{cs.EventVerificationStarted, "R1 was deployed but could not be verified"},
+		{cs.EventVerificationFailed, "the verification of R1 could not be recorded"},
+	} {
+		t.Run(string(tc.fail), func(t *testing.T) {
+			fs := &failingStore{failKinds: []cs.EventKind{tc.fail}}
+			p := &fakeProber{status: 500}
+			h := verifyHarness(t, twoMinutes, p, &fakeSleeper{}, func(c *harnessConfig) {
+				c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+			})
+			h.push("org/api", "live", shaA, "someone")
+			// Not recorded: the request stays as it was, nothing is rolled back.
+			h.wantState("R1", cs.StateSucceeded)
+			if !strings.Contains(h.chat.allText(), tc.want) {
+				t.Errorf("chat does not say %q:\n%s", tc.want, h.chat.allText())
+			}
+			if h.exec.total() != 1 {
+				t.Errorf("executions = %d, want 1", h.exec.total())
+			}
+		})
 	}
-	if h.exec.total() != 1 {
-		t.Errorf("executions = %d, want 1", h.exec.total())
+}
+
+func TestSystemClock_SleepEndsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := (bot.SystemClock{}).Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("Sleep = %v, want context.Canceled", err)
+	}
+}
+
+func TestBot_VerificationRollbackRefusedByALockSetByHand(t *testing.T) {
+	p, s := &fakeProber{status: 200}, &fakeSleeper{}
+	h := verifyHarness(t, twoMinutes, p, s)
+	h.push("org/api", "live", shaA, "someone") // R1, verified
+	held, release := s.holdNext()
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaB, Pusher: "someone", Author: "someone"}); err != nil {
+		t.Fatal(err)
+	}
+	<-held // R2 deployed and being verified
+	h.sayNow("UOPS1", "lock api hands off")
+	p.set(500)
+	close(release)
+	h.idle()
+	h.wantState("R2", cs.StateFailed)
+	h.wantState("R3", cs.StateSucceeded) // the lock
+	r := h.wantState("R4", cs.StateRefused)
+	if r.Action.Kind != cs.ActionRollback || h.exec.count("R4") != 0 || !strings.Contains(r.Outcome, "hands off") {
+		t.Errorf("R4 %s outcome %q, ran %d times; want a refused rollback", r.Action.Kind, r.Outcome, h.exec.count("R4"))
+	}
+	text := h.chat.allText()
+	if !strings.Contains(text, "R4, the bot's rollback of R2, was refused: ") || strings.Contains(text, "R4 rolls api back") {
+		t.Errorf("chat does not say the rollback was refused:\n%s", text)
 	}
 }
