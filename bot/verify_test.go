@@ -352,3 +352,20 @@ func TestBot_VerificationRollbackRefusedByALockSetByHand(t *testing.T) {
 		t.Errorf("chat does not say the rollback was refused:\n%s", text)
 	}
 }
+
+func TestBot_VerificationCancelledWhenTheBotStops(t *testing.T) {
+	p, s := &fakeProber{status: 200}, &fakeSleeper{}
+	h := verifyHarness(t, twoMinutes, p, s)
+	held, _ := s.holdNext()
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "someone", Author: "someone"}); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	h.bot.Close()
+	h.wantState("R1", cs.StateSucceeded)
+	evs := h.events("R1", cs.EventVerificationCancelled)
+	if len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"reason":"the bot stopped"`) {
+		t.Errorf("verification.cancelled = %+v, want one: the bot stopped", evs)
+	}
+	verifyAudit(t, h.db)
+}
