@@ -149,25 +149,16 @@ func (b *Bot) verify(v *verification, runErr error) {
 	probes, perr := b.probe(v.ctx, spec)
 	switch {
 	case perr == nil:
-		r, err = b.verifyRecord(ctx, v.id, cs.EventVerificationPassed, map[string]any{
+		r, err = b.verifyEnded(ctx, v, cs.EventVerificationPassed, map[string]any{
 			"probes": probes, "note": fmt.Sprintf("answered %d %d times over %s", spec.Status, probes, spec.For),
-		}, nil)
-		if err == nil {
-			b.endVerification(v)
-			b.refresh(ctx, r)
-			b.reply(ctx, r, Textf("✅ %s verified: %s answered %d %d times over %s.", r.ID, spec.URL, spec.Status, probes, spec.For))
-		}
+		}, Textf("✅ %s verified: %s answered %d %d times over %s.", v.id, spec.URL, spec.Status, probes, spec.For))
 	case !errors.As(perr, new(probeError)):
 		reason := "the bot stopped"
 		if cause := context.Cause(v.ctx); v.ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
 			reason = cause.Error()
 		}
-		r, err = b.verifyRecord(ctx, v.id, cs.EventVerificationCancelled, map[string]any{"probes": probes, "reason": reason}, nil)
-		if err == nil {
-			b.endVerification(v)
-			b.refresh(ctx, r)
-			b.reply(ctx, r, Textf("%s: verification stopped at probe %d: %s.", r.ID, probes, reason))
-		}
+		r, err = b.verifyEnded(ctx, v, cs.EventVerificationCancelled, map[string]any{"probes": probes, "reason": reason},
+			Textf("%s: verification stopped at probe %d: %s.", v.id, probes, reason))
 	default:
 		err = b.verifyFailed(ctx, v, probes, perr)
 	}
@@ -175,6 +166,19 @@ func (b *Bot) verify(v *verification, runErr error) {
 		b.log.Error("record verification", "request", v.id, "err", err)
 		b.reply(ctx, r, Textf("⚠️ the verification of %s could not be recorded: %v", v.id, b.storeFailure(err)))
 	}
+}
+
+// verifyEnded records that v's check ended (passed, cancelled) with the
+// deploy standing, tells GitHub and the card, and says text in the thread.
+func (b *Bot) verifyEnded(ctx context.Context, v *verification, kind cs.EventKind, detail map[string]any, text Markup) (cs.Request, error) {
+	r, err := b.verifyRecord(ctx, v.id, kind, detail, nil)
+	if err != nil {
+		return r, err
+	}
+	b.endVerification(v) // first: GitHub is told success, not "verifying"
+	b.refresh(ctx, r)
+	b.reply(ctx, r, text)
+	return r, nil
 }
 
 // errNotVerified: the request is not (or no longer) a succeeded deploy,
