@@ -204,10 +204,29 @@ func (b *Bot) verifyRecord(ctx context.Context, id cs.RequestID, kind cs.EventKi
 				return err
 			}
 		}
-		_, err = tx.Append(b.event(kind, cs.ActorBot, &r, detail))
-		return err
+		if _, err = tx.Append(b.event(kind, cs.ActorBot, &r, detail)); err != nil {
+			return err
+		}
+		return markDeployment(tx, r, kind)
 	})
 	return r, err
+}
+
+// markDeployment records in r's deployment how its check ended.
+func markDeployment(tx Tx, r cs.Request, kind cs.EventKind) error {
+	outcome := map[cs.EventKind]string{cs.EventVerificationPassed: "passed", cs.EventVerificationFailed: "failed",
+		cs.EventVerificationCancelled: "cancelled"}[kind]
+	if outcome == "" {
+		return nil
+	}
+	// The check holds the target, so its deploy is the newest one.
+	hist, err := tx.Deployments(r.Action.Target, 1)
+	if err != nil || len(hist) == 0 || hist[0].ID != r.ID {
+		return err
+	}
+	d := hist[0]
+	d.Verification = outcome
+	return tx.PutDeployment(d)
 }
 
 // probe asks spec.URL every spec.Every until spec.For has passed (the

@@ -232,6 +232,25 @@ func TestBot_VerificationFailsWithAlertOnly(t *testing.T) {
 	if got := h.kinds("R3"); len(got) != 0 {
 		t.Errorf("R3 exists: %v", got)
 	}
+	if got := h.say("UDEV1", "status api"); !strings.Contains(got, "last deploy R2 deployed, then FAILED its verification") {
+		t.Errorf("status = %q, want R2's failed verification", got)
+	}
+	if got := h.deployments("api"); len(got) != 2 || got[0].Verification != "failed" || !got[0].Succeeded || got[1].Verification != "passed" {
+		t.Errorf("deployments = %+v, want R2 succeeded with its verification failed, R1 passed", got)
+	}
+}
+
+func (h *harness) deployments(target string) []cs.Deployment {
+	h.t.Helper()
+	var hist []cs.Deployment
+	if err := h.db.View(h.ctx, func(tx bot.ReadTx) error {
+		var err error
+		hist, err = tx.Deployments(target, 0)
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return hist
 }
 
 func TestBot_VerificationCancelledByNewerDeploy(t *testing.T) {
@@ -261,6 +280,9 @@ func TestBot_VerificationCancelledByNewerDeploy(t *testing.T) {
 	}
 	if got := h.countKind("R2", cs.EventVerificationPassed); got != 1 {
 		t.Errorf("R2 verification.passed = %d, want 1", got)
+	}
+	if got := h.deployments("api"); len(got) != 2 || got[0].Verification != "passed" || got[1].Verification != "cancelled" {
+		t.Errorf("deployments = %+v, want R2 passed, R1 cancelled", got)
 	}
 	if !strings.Contains(h.chat.allText(), "R1: verification stopped at probe 1: R2 (deploy) was approved") {
 		t.Errorf("thread does not say why R1's verification stopped:\n%s", h.chat.allText())

@@ -49,4 +49,5 @@ func TestRequestPage_VerificationFailedAndTheBotsRollback(t *testing.T) {
 		`<dt>Back to</dt><dd><a href="/requests/R1">R1</a></dd>`,
 	)
 	contains(t, "/requests/R1", s.page("/requests/R1", 200), ">verification.passed</a>", "answered 200 2 times over 10s")
+	contains(t, "/services/www", s.page("/services/www", 200), `<span class="bad">deployed, failed its verification</span>`)
 }
