@@ -54,6 +54,9 @@ const (
 	// gave up on: refused for good, or failing for too long. It is kept
 	// aside (`countersign outbox list`), not delivered.
 	EventOutboxAbandoned EventKind = "outbox.abandoned"
+	// EventPushReconciled is a branch head read from GitHub that no
+	// webhook had delivered, taken as the push it was.
+	EventPushReconciled EventKind = "push.reconciled"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -66,6 +69,7 @@ func EventKinds() []EventKind {
 		EventExecutionInterrupted, EventVerificationStarted, EventVerificationPassed,
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned,
+		EventPushReconciled,
 	}
 }
 

@@ -92,6 +92,11 @@ type Config struct {
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
+	// Branches, if set, reads the followed branches' heads at Start and
+	// then every Poll (0: never), so that a push whose webhook was lost
+	// is still taken (PollBranches).
+	Branches BranchReader
+	Poll     time.Duration
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.
@@ -125,6 +130,7 @@ type Bot struct {
 	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
+	poll        poller
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -152,14 +158,17 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	}
 }
 
-// Start audits the loaded config, marks requests that were executing when
-// the bot last stopped as interrupted (they are never run again), resumes
-// approved requests that had not started, and starts expiring stale ones.
+// Start audits the loaded config, follows to their end the executions
+// the bot was running when it last stopped whose target carries on
+// without it (a Swarm update: see Resumer), marks the others interrupted
+// (they are never run again), resumes approved requests that had not
+// started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
 	var interrupted, approved, closed []cs.Request
+	var resuming []resumption
 	queued := map[Lane]int{}
 	err := b.store.Update(ctx, func(tx Tx) error {
-		interrupted, approved, closed = nil, nil, nil
+		interrupted, approved, closed, resuming = nil, nil, nil, nil
 		clear(queued)
 		q, err := tx.Outbox(0)
 		if err != nil {
@@ -181,20 +190,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		for _, r := range open {
 			switch r.State {
 			case cs.StateExecuting:
-				// Where it stopped is what whoever checks the target needs.
-				last, err := lastStep(tx, r.ID)
-				if err != nil {
+				if f, ok, err := b.followable(tx, r); err != nil {
 					return err
+				} else if ok {
+					resuming = append(resuming, f)
+					continue
 				}
-				r.State, r.Updated = cs.StateInterrupted, b.now()
-				r.Outcome = "the bot stopped while this was running; it was not run again"
-				if last != "" {
-					r.Outcome = string(Textf("the bot stopped while this was running, after: %s; it was not run again", last))
-				}
-				if err := tx.PutRequest(r); err != nil {
-					return err
-				}
-				if _, err := tx.Append(b.event(cs.EventExecutionInterrupted, cs.ActorBot, &r, map[string]any{"reason": r.Outcome, "last_step": last})); err != nil {
+				if r, err = b.interruptTx(tx, r, ""); err != nil {
 					return err
 				}
 				interrupted = append(interrupted, r)
@@ -230,8 +232,11 @@ func (b *Bot) Start(ctx context.Context) error {
 		}()
 	}
 	for _, r := range interrupted {
-		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: ", r.ID)+Markup(r.Outcome)+". Check the target and request it anew if needed.", r))
-		b.refresh(ctx, r)
+		b.tellInterrupted(ctx, r)
+	}
+	// Before anything queued: each holds its target until it ends.
+	for _, f := range resuming {
+		b.resume(f)
 	}
 	for _, r := range closed {
 		b.refresh(ctx, r)
@@ -253,6 +258,14 @@ func (b *Bot) Start(ctx context.Context) error {
 		go func() {
 			defer b.loops.Done()
 			b.anchorLoop()
+		}()
+	}
+	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
+		b.work.add() // the first round: Idle waits for it
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.pollLoop()
 		}()
 	}
 	return nil

@@ -125,8 +125,15 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	return exec.Execute(ctx, r, b.progress(ctx, r))
+}
+
+// progress is what an executor reports r's steps through: each is
+// audited, then shown in the progress reply. It fails (and the executor
+// stops) when the step cannot be audited.
+func (b *Bot) progress(ctx context.Context, r cs.Request) func(step string) error {
 	p := &progressReply{r: r}
-	progress := func(step string) error {
+	return func(step string) error {
 		err := b.store.Update(ctx, func(tx Tx) error {
 			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
 			return err
@@ -137,7 +144,6 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 		b.showStep(ctx, p, step)
 		return nil
 	}
-	return exec.Execute(ctx, r, progress)
 }
 
 // runLock sets or releases a lock: the bot's own executor.

@@ -114,7 +114,8 @@ func TestLoad_Example(t *testing.T) {
 			BotToken: sec("slack-bot-token"), AppToken: sec("slack-app-token"), SigningSecret: sec("slack-signing-secret"),
 			APIURL: "https://slack.com/api/", Command: "/cs",
 		},
-		GitHub: GitHub{WebhookSecret: sec("github-webhook-secret"), Token: sec("github-token"), APIURL: "https://api.github.com/"},
+		GitHub: GitHub{WebhookSecret: sec("github-webhook-secret"), Token: sec("github-token"), APIURL: "https://api.github.com/",
+			Poll: DefaultGitHubPoll},
 		Registries: []Registry{
 			{Host: "registry.example.org", Username: "countersign", Password: sec("registry-password")},
 		},
