@@ -391,3 +391,22 @@ func TestBot_VerificationCancelledWhenTheBotStops(t *testing.T) {
 	}
 	verifyAudit(t, h.db)
 }
+
+// A deploy cut off by a restart and followed on the target to its
+// success is verified like any other.
+func TestBot_VerificationAfterAFollowedDeploy(t *testing.T) {
+	crashed := crashMidDeploy(t, nil)
+	ex := &fakeResumer{res: bot.Result{Summary: "api runs reg/api@" + digest('3'), Image: "reg/api@" + digest('3')}}
+	p := &fakeProber{status: 500}
+	h := verifyHarness(t, twoMinutes, p, &fakeSleeper{}, func(c *harnessConfig) {
+		c.path, c.exec, c.executor = crashed, &ex.fakeExec, ex
+	})
+	h.idle()
+	r := h.wantState("R1", cs.StateFailed)
+	if !strings.HasPrefix(r.Outcome, "verification failed at probe 1: "+healthURL+" answered 500") {
+		t.Errorf("R1 outcome = %q, want its failed verification", r.Outcome)
+	}
+	if got := ex.followed(); !slices.Equal(got, []cs.RequestID{"R1"}) || p.count() != 1 {
+		t.Errorf("followed %v, probes %d; want R1 followed, then probed once", got, p.count())
+	}
+}
