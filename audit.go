@@ -46,6 +46,12 @@ const (
 	// gave up on: refused for good, or failing for too long. It is kept
 	// aside (`countersign outbox list`), not delivered.
 	EventOutboxAbandoned EventKind = "outbox.abandoned"
+	// EventDriftDetected is a target found other than the bot last
+	// approved and carried out (detail: expected, found); it is written
+	// again only when what is found changes. EventDriftCleared is the
+	// target matching again.
+	EventDriftDetected EventKind = "drift.detected"
+	EventDriftCleared  EventKind = "drift.cleared"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -56,7 +62,7 @@ func EventKinds() []EventKind {
 		EventApprovalRefused, EventRequestDenied, EventRequestExpired, EventRequestSuperseded,
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
 		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
-		EventOutboxAbandoned,
+		EventOutboxAbandoned, EventDriftDetected, EventDriftCleared,
 	}
 }
 

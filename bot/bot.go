@@ -81,6 +81,9 @@ type Config struct {
 	// GiveUpAfter is how long the outbox retries an entry that keeps
 	// failing before it sets it aside (default DefaultGiveUpAfter).
 	GiveUpAfter time.Duration
+	// DriftInterval is how often every target is compared with what the
+	// bot approved and carried out (drift.go); 0: never.
+	DriftInterval time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
@@ -117,6 +120,7 @@ type Bot struct {
 	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
+	drift       driftState
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -236,6 +240,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.loops.Done()
 		b.expireLoop()
 	}()
+	if b.cfg.DriftInterval > 0 {
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.driftLoop()
+		}()
+	}
 	if b.cfg.AuditChannel != "" {
 		b.loops.Add(1)
 		go func() {

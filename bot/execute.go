@@ -242,6 +242,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), Brief(runErr)), r))
 		return
 	}
+	b.driftCarriedOut(r)
 	b.reply(ctx, r, cc(Textf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary), r))
 	if autoLock {
 		b.reply(ctx, r, Textf("🔒 %s is now locked against deploys on push, so the next push does not undo the rollback. `unlock %s` when the fix is in.", r.Action.Target, r.Action.Target))

@@ -276,6 +276,8 @@ type harnessConfig struct {
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
 	clock        *fakeClock
+	drift        time.Duration // Config.DriftInterval
+	zones        []bot.Zone
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -317,9 +319,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			{Name: "api", Kind: "swarm", Repo: "org/api", Branch: "live", Channel: "CDEPLOY", Image: "reg/api",
 				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: ex},
 		},
-		ConfigHash:   "testhash",
-		AuditChannel: hc.auditChannel,
-		Reporter:     hc.reporter,
+		ConfigHash:    "testhash",
+		DriftInterval: hc.drift,
+		Zones:         hc.zones,
+		AuditChannel:  hc.auditChannel,
+		Reporter:      hc.reporter,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {

@@ -254,7 +254,7 @@ func (s *server) Close() {
 func (s *server) routes() http.Handler {
 	reg := s.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{db: s.db})
+		&storeCollector{db: s.db}, driftCollector{drift: s.bot.Drift})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
