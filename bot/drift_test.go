@@ -391,3 +391,68 @@ func TestBot_DriftDNS(t *testing.T) {
 		t.Errorf("www after put back: %v", got)
 	}
 }
+
+// withAdopt lets the production policy's people adopt too.
+func withAdopt(hc *harnessConfig) {
+	hc.set.Policies[1].Actions = append(hc.set.Policies[1].Actions, cs.ActionAdopt)
+}
+
+func TestBot_AdoptTakesWhatRunsAndRollbackGoesBackBeforeIt(t *testing.T) {
+	h, sw := driftHarness(t, withAdopt)
+	drifted := "reg/api@" + digest('4')
+	sw.set("api", bot.Live{Image: drifted, Replicas: -1})
+	h.sweep("")
+
+	h.say("UOPS1", "adopt api")
+	r := h.wantState("R2", cs.StatePending)
+	if r.Action.Kind != cs.ActionAdopt || r.Action.Image != drifted || r.Decision.Policy != "production" {
+		t.Fatalf("adopt request: %+v (policy %s)", r.Action, r.Decision.Policy)
+	}
+	if !strings.Contains(r.Plan, "record "+drifted+" as what api should run") {
+		t.Errorf("plan %q", r.Plan)
+	}
+	h.say("UOPS2", "approve R2")
+	h.wantState("R2", cs.StateSucceeded)
+	var hist []cs.Deployment
+	h.db.View(h.ctx, func(tx bot.ReadTx) error {
+		var err error
+		hist, err = tx.Deployments("api", 0)
+		return err
+	})
+	if len(hist) != 2 || hist[0].Kind != cs.ActionAdopt || hist[0].Image != drifted || hist[0].Replaced != "reg/api@"+digest('3') {
+		t.Fatalf("history after adopt: %+v", hist)
+	}
+	h.sweep("")
+	if got := kindsOf(h.driftRecords("api")); !slices.Equal(got, []cs.EventKind{cs.EventDriftDetected, cs.EventDriftCleared}) {
+		t.Fatalf("drift after adopt: %v, want cleared", got)
+	}
+
+	// A rollback now goes back to what was approved before the drift.
+	h.say("UOPS1", "rollback api")
+	if r := h.wantState("R3", cs.StatePending); r.Action.Image != "reg/api@"+digest('3') {
+		t.Errorf("rollback after adopt goes to %s, want digest 3", r.Action.Image)
+	}
+}
+
+func TestBot_AdoptRefusedOrFailed(t *testing.T) {
+	h, sw := driftHarness(t, withAdopt)
+	sw.err = errors.New("engine unreachable")
+	if got := h.say("UOPS1", "adopt api"); !strings.Contains(got, "read what runs at api: engine unreachable") {
+		t.Errorf("adopt of an unreadable service: %q", got)
+	}
+	sw.err = nil
+	sw.set("api", bot.Live{Hash: strings.Repeat("e", 64), Replicas: -1})
+	if got := h.say("UOPS1", "adopt api"); !strings.Contains(got, "that no image in the host's index names") {
+		t.Errorf("adopt of an unknown binary: %q", got)
+	}
+
+	// What runs moves between the request and its approval: not adopted.
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('4'), Replicas: -1})
+	h.say("UOPS1", "adopt api")
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('5'), Replicas: -1})
+	h.say("UOPS2", "approve R2")
+	r := h.wantState("R2", cs.StateFailed)
+	if !strings.Contains(r.Outcome, "what runs changed since the request: it now runs reg/api@"+digest('5')) {
+		t.Errorf("outcome %q", r.Outcome)
+	}
+}

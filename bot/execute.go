@@ -116,6 +116,9 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if r.Action.Kind == cs.ActionLock || r.Action.Kind == cs.ActionUnlock {
 		return b.runLock(ctx, r)
 	}
+	if r.Action.Kind == cs.ActionAdopt {
+		return b.runAdopt(ctx, r)
+	}
 	exec, err := b.executorFor(r.Action)
 	if err != nil {
 		return Result{}, err
@@ -194,7 +197,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		if _, err := tx.Append(b.event(kind, cs.ActorBot, &r, detail)); err != nil {
 			return err
 		}
-		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback || k == cs.ActionAdopt {
 			d := cs.Deployment{
 				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
 				Requester: r.Requester, Started: began, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
