@@ -329,3 +329,18 @@ func (b *Bot) dnsDrift() []DriftView {
 	slices.SortFunc(out, func(a, b DriftView) int { return strings.Compare(a.Target, b.Target) })
 	return out
 }
+
+// cardDrift is what an open deploy, rollback or adopt's card says about
+// its service's drift ("" when none).
+func (b *Bot) cardDrift(r cs.Request) Markup {
+	switch r.Action.Kind {
+	case cs.ActionDeploy, cs.ActionRollback, cs.ActionAdopt:
+	default:
+		return ""
+	}
+	v := b.driftOf(r.Action.Target)
+	if !r.State.Open() || v == nil || !v.Drifted {
+		return ""
+	}
+	return Textf("%s does not run what was last approved: it runs %s, not %s (found %s)", r.Action.Target, v.Found, v.Expected, fmtTime(v.Since))
+}

@@ -456,3 +456,32 @@ func TestBot_AdoptRefusedOrFailed(t *testing.T) {
 		t.Errorf("outcome %q", r.Outcome)
 	}
 }
+
+func TestBot_DeployOfDriftedServiceShowsDriftOnCard(t *testing.T) {
+	h, sw := driftHarness(t)
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('9'), Replicas: -1})
+	h.sweep("")
+	h.say("UOPS1", "deploy api "+shaB)
+	h.say("UOPS1", "scale api 4")
+	h.chat.mu.Lock()
+	var deploy, scale string
+	for _, m := range h.chat.posts {
+		if m.Request == nil {
+			continue
+		}
+		switch m.Request.ID {
+		case "R2":
+			deploy = string(m.Text)
+		case "R3":
+			scale = string(m.Text)
+		}
+	}
+	h.chat.mu.Unlock()
+	want := "Drift: api does not run what was last approved: it runs image reg/api@" + digest('9') + ", not image reg/api@" + digest('3')
+	if !strings.Contains(deploy, want) {
+		t.Errorf("the deploy's card lacks the drift %q:\n%s", want, deploy)
+	}
+	if strings.Contains(scale, "Drift:") {
+		t.Errorf("a scale's card shows drift:\n%s", scale)
+	}
+}
