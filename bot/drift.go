@@ -88,8 +88,10 @@ type driftState struct {
 	mu     sync.Mutex // guards the fields below
 	loaded bool
 	views  map[string]*DriftView
-	// dns is what the bot set in DNS, by "NAME TYPE" (driftexpect.go).
-	dns map[string]dnsExpect
+	// dns is what the bot set in DNS, by "NAME TYPE"; replicas what it
+	// last scaled (or adopted) each service to (driftexpect.go).
+	dns      map[string]dnsExpect
+	replicas map[string]replicasExpect
 }
 
 // Drift returns the drift state of every target that has been read, by

@@ -15,14 +15,21 @@ import (
 // the image of its newest successful deployment (deploy, rollback,
 // adopt) and the replicas of its newest successful scale or adopt; for
 // DNS, the RRset each successful dns change left. All of it is in the
-// store; the DNS part is kept in memory (loaded once from the audit
-// trail, then told of each change), as the trail has no index by kind.
+// store; the replicas and DNS parts are kept in memory (loaded once from
+// the audit trail, then told of each change), as the trail has no index
+// by kind and a sweep must not read it all.
 
 // dnsExpect is an RRset as the bot's last change of it left it.
 type dnsExpect struct {
 	Name, Type string
 	Records    []cs.Record
 	Channel    string // where its request was made, for the drift message
+}
+
+// replicasExpect is the replica count a scale or adopt left, and when.
+type replicasExpect struct {
+	n  int // 0: not known (an adopt of a global service)
+	at time.Time
 }
 
 func dnsKey(name, typ string) string { return strings.ToLower(name) + " " + strings.ToUpper(typ) }
@@ -37,6 +44,7 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 		return nil
 	}
 	dns := map[string]dnsExpect{}
+	replicas := map[string]replicasExpect{}
 	views := map[string]*DriftView{}
 	err := b.store.View(ctx, func(tx ReadTx) error {
 		done, err := tx.Events(EventQuery{Kind: cs.EventExecutionSucceeded})
@@ -44,7 +52,7 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 			return err
 		}
 		for _, e := range done {
-			if e.Action != cs.ActionDNS {
+			if e.Action != cs.ActionDNS && e.Action != cs.ActionScale && e.Action != cs.ActionAdopt {
 				continue
 			}
 			r, err := tx.Request(e.Request)
@@ -53,6 +61,9 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 			}
 			if x, ok := dnsExpectOf(r); ok {
 				dns[dnsKey(x.Name, x.Type)] = x
+			}
+			if x, ok := replicasExpectOf(r, e.Time); ok {
+				replicas[r.Action.Target] = x
 			}
 		}
 		detected, err := tx.Events(EventQuery{Kind: cs.EventDriftDetected})
@@ -96,10 +107,18 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 	if b.drift.dns == nil {
 		b.drift.dns = map[string]dnsExpect{}
 	}
+	if b.drift.replicas == nil {
+		b.drift.replicas = map[string]replicasExpect{}
+	}
+	// What driftCarriedOut recorded meanwhile is newer.
 	for k, x := range dns {
-		// What driftCarriedOut recorded meanwhile is newer.
 		if _, ok := b.drift.dns[k]; !ok {
 			b.drift.dns[k] = x
+		}
+	}
+	for k, x := range replicas {
+		if _, ok := b.drift.replicas[k]; !ok {
+			b.drift.replicas[k] = x
 		}
 	}
 	b.drift.views = views
@@ -116,18 +135,30 @@ func dnsExpectOf(r cs.Request) (dnsExpect, bool) {
 	return dnsExpect{Name: c.Name, Type: c.Type, Records: c.Proposed, Channel: r.Message.Channel}, true
 }
 
+// replicasExpectOf is the replica count a successful scale or adopt left.
+func replicasExpectOf(r cs.Request, at time.Time) (replicasExpect, bool) {
+	if r.DryRun || r.Action.Kind != cs.ActionScale && r.Action.Kind != cs.ActionAdopt {
+		return replicasExpect{}, false
+	}
+	return replicasExpect{n: r.Action.Replicas, at: at}, true
+}
+
 // driftCarriedOut tells drift detection of a request that succeeded.
 func (b *Bot) driftCarriedOut(r cs.Request) {
-	x, ok := dnsExpectOf(r)
-	if !ok {
-		return
-	}
 	b.drift.mu.Lock()
 	defer b.drift.mu.Unlock()
-	if b.drift.dns == nil {
-		b.drift.dns = map[string]dnsExpect{}
+	if x, ok := dnsExpectOf(r); ok {
+		if b.drift.dns == nil {
+			b.drift.dns = map[string]dnsExpect{}
+		}
+		b.drift.dns[dnsKey(x.Name, x.Type)] = x
 	}
-	b.drift.dns[dnsKey(x.Name, x.Type)] = x
+	if x, ok := replicasExpectOf(r, b.now()); ok {
+		if b.drift.replicas == nil {
+			b.drift.replicas = map[string]replicasExpect{}
+		}
+		b.drift.replicas[r.Action.Target] = x
+	}
 }
 
 // serviceExpect is what the bot last carried out on a service.
@@ -168,27 +199,14 @@ func (b *Bot) serviceExpects(tx ReadTx, only string) ([]serviceExpect, error) {
 				break
 			}
 		}
-		done, err := tx.Events(EventQuery{Target: s.Name, Kind: cs.EventExecutionSucceeded})
-		if err != nil {
-			return nil, err
-		}
-		for i := len(done) - 1; i >= 0; i-- {
-			e := done[i]
-			if e.Action != cs.ActionScale && e.Action != cs.ActionAdopt {
-				continue
+		b.drift.mu.Lock()
+		rx, ok := b.drift.replicas[s.Name]
+		b.drift.mu.Unlock()
+		if ok {
+			x.replicas = rx.n
+			if rx.at.After(x.at) {
+				x.at = rx.at
 			}
-			r, err := tx.Request(e.Request)
-			if err != nil {
-				return nil, err
-			}
-			if r.DryRun {
-				continue
-			}
-			x.replicas = r.Action.Replicas
-			if e.Time.After(x.at) {
-				x.at = e.Time
-			}
-			break
 		}
 		if x.image != "" || x.replicas > 0 {
 			out = append(out, x)

@@ -62,7 +62,8 @@ func TestOverview_ShowsDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"⚠ drift</strong> since <time datetime=\"2026-12-02T09:02:00Z\"",
-		"approved <code>image reg/www@" + digest('1') + "</code>, runs <code>image reg/www@" + digest('9') + "</code>",
+		`approved <code title="image reg/www@` + digest('1') + `">image reg/www@sha256:111111111111…</code>`,
+		`runs <code title="image reg/www@` + digest('9') + `">image reg/www@sha256:999999999999…</code>`,
 		"last seen matching <time datetime=\"2026-12-02T09:01:00Z\""}
 	contains(t, "/", s.page("/", 200), want...)
 	contains(t, "/services/www", s.page("/services/www", 200), append(want, "<dt>Drift</dt>")...)
