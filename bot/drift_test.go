@@ -485,3 +485,22 @@ func TestBot_DeployOfDriftedServiceShowsDriftOnCard(t *testing.T) {
 		t.Errorf("a scale's card shows drift:\n%s", scale)
 	}
 }
+
+func TestBot_DriftSweptAtStart(t *testing.T) {
+	h, sw := driftHarness(t)
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('4'), Replicas: -1})
+	h.bot.Close()
+	h.db.Close()
+
+	h2 := newHarness(t, withExecutor(observedExec{fakeExec: &fakeExec{}, sw: sw}), withPath(h.path),
+		func(hc *harnessConfig) { hc.drift = time.Hour })
+	// Nobody asked: the sweep at start finds it (waited for, not timed).
+	for deadline := time.Now().Add(30 * time.Second); !h2.bot.Drift()["api"].Drifted; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no sweep at start")
+		}
+	}
+	if got := kindsOf(h2.driftRecords("api")); !slices.Equal(got, []cs.EventKind{cs.EventDriftDetected}) {
+		t.Fatalf("records after the start's sweep: %v", got)
+	}
+}
