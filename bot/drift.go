@@ -92,6 +92,9 @@ type driftState struct {
 	// last scaled (or adopted) each service to (driftexpect.go).
 	dns      map[string]dnsExpect
 	replicas map[string]replicasExpect
+	// done counts the bot's finished changes per target, so that a sweep
+	// can tell that one ran while it read (driftBusy).
+	done map[string]int
 }
 
 // Drift returns the drift state of every target that has been read, by
@@ -345,4 +348,20 @@ func (b *Bot) cardDrift(r cs.Request) Markup {
 		return ""
 	}
 	return Textf("%s does not run what was last approved: it runs %s, not %s (found %s)", r.Action.Target, v.Found, v.Expected, fmtTime(v.Since))
+}
+
+// driftBusy reports whether the bot is changing target now, and how many
+// of its changes of target have finished. A sweep reads a target only
+// when neither changes during the read: what an execution of the bot's
+// has changed but not yet recorded would look like drift.
+func (b *Bot) driftBusy(target string) (busy bool, done int) {
+	m := b.targetMutex(target)
+	if m.TryLock() {
+		m.Unlock()
+	} else {
+		busy = true
+	}
+	b.drift.mu.Lock()
+	defer b.drift.mu.Unlock()
+	return busy, b.drift.done[target]
 }

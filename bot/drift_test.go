@@ -504,3 +504,40 @@ func TestBot_DriftSweptAtStart(t *testing.T) {
 		t.Fatalf("records after the start's sweep: %v", got)
 	}
 }
+
+func TestBot_DriftNotReadWhileTheBotChangesIt(t *testing.T) {
+	sw := &fakeSweeper{}
+	ex := &fakeExec{hold: make(chan struct{}), started: make(chan cs.RequestID, 1)}
+	h := newHarness(t, withExecutor(observedExec{fakeExec: ex, sw: sw}))
+	close(ex.hold)
+	h.say("UOPS1", "deploy api "+shaA)
+	h.say("UOPS2", "approve R1")
+	<-ex.started
+	h.wantState("R1", cs.StateSucceeded)
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('3'), Replicas: -1})
+	h.sweep("")
+
+	// R2 runs: the engine already has the new image, the history not yet.
+	ex.mu.Lock()
+	ex.hold = make(chan struct{})
+	ex.mu.Unlock()
+	h.say("UOPS1", "deploy api "+shaB)
+	h.sayNow("UOPS2", "approve R2")
+	<-ex.started
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('4'), Replicas: -1})
+	if err := h.bot.SweepDrift(h.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.driftRecords("api"); len(got) != 0 {
+		t.Fatalf("while the bot deploys: %v, want nothing", kindsOf(got))
+	}
+	ex.mu.Lock()
+	close(ex.hold)
+	ex.mu.Unlock()
+	h.idle()
+	h.wantState("R2", cs.StateSucceeded)
+	h.sweep("")
+	if got := h.driftRecords("api"); len(got) != 0 {
+		t.Fatalf("after the bot's deploy: %v, want nothing", kindsOf(got))
+	}
+}

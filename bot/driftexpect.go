@@ -147,6 +147,10 @@ func replicasExpectOf(r cs.Request, at time.Time) (replicasExpect, bool) {
 func (b *Bot) driftCarriedOut(r cs.Request) {
 	b.drift.mu.Lock()
 	defer b.drift.mu.Unlock()
+	if b.drift.done == nil {
+		b.drift.done = map[string]int{}
+	}
+	b.drift.done[r.Action.Target]++
 	if x, ok := dnsExpectOf(r); ok {
 		if b.drift.dns == nil {
 			b.drift.dns = map[string]dnsExpect{}
@@ -226,6 +230,16 @@ func (b *Bot) driftChecks(ctx context.Context, only string) ([]check, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("read the approved state: %w", err)
 	}
+	// Targets the bot is changing are not read: see driftBusy.
+	before := map[string]int{}
+	var idle []serviceExpect
+	for _, x := range expects {
+		if busy, done := b.driftBusy(x.Name); !busy {
+			before[x.Name] = done
+			idle = append(idle, x)
+		}
+	}
+	expects = idle
 	// One read per outside system: group the services by their Sweeper.
 	groups := map[Sweeper][]string{}
 	var order []Sweeper
@@ -257,6 +271,9 @@ func (b *Bot) driftChecks(ctx context.Context, only string) ([]check, error) {
 	}
 	var checks []check
 	for _, x := range expects {
+		if busy, done := b.driftBusy(x.Name); busy || done != before[x.Name] {
+			continue // changed by the bot while read: next time
+		}
 		c := check{key: x.Name, target: x.Name, service: true, channel: x.Channel, expected: x.String()}
 		l, ok := live[x.Name]
 		switch {
@@ -323,6 +340,10 @@ func (b *Bot) dnsChecks(ctx context.Context) []check {
 			expected: rrsetText(x.Records)}
 		z, ok := b.zoneFor(x.Name)
 		sh, canShow := z.Executor.(Shower)
+		busy, done := b.driftBusy(x.Name)
+		if busy {
+			continue
+		}
 		switch {
 		case !ok:
 			c.unknown = "its zone is no longer configured"
@@ -336,6 +357,9 @@ func (b *Bot) dnsChecks(ctx context.Context) []check {
 			} else {
 				c.found = rrsetText(recs)
 			}
+		}
+		if busy, after := b.driftBusy(x.Name); busy || after != done {
+			continue // changed by the bot while read: next time
 		}
 		out = append(out, c)
 	}
