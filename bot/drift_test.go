@@ -541,3 +541,27 @@ func TestBot_DriftNotReadWhileTheBotChangesIt(t *testing.T) {
 		t.Fatalf("after the bot's deploy: %v, want nothing", kindsOf(got))
 	}
 }
+
+// TestBot_DriftNotAuditedIsReportedAgain: when the drift.detected record
+// cannot be written, the sweep fails, nothing is posted, and the next
+// sweep that can write reports it.
+func TestBot_DriftNotAuditedIsReportedAgain(t *testing.T) {
+	fs := &failingStore{}
+	h, sw := driftHarness(t, func(c *harnessConfig) {
+		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+	})
+	sw.set("api", bot.Live{Image: "reg/api@" + digest('4'), Replicas: -1})
+	fs.setFail(cs.EventDriftDetected)
+	if err := h.bot.SweepDrift(h.ctx, ""); !errors.Is(err, errBoom) {
+		t.Fatalf("sweep with the trail failing: %v, want errBoom", err)
+	}
+	h.idle()
+	if v := h.bot.Drift()["api"]; v.Drifted || h.chat.postsContaining("Drift on api") != 0 {
+		t.Fatalf("unrecorded drift remembered (%+v) or posted", v)
+	}
+	fs.setFail()
+	h.sweep("")
+	if got := kindsOf(h.driftRecords("api")); len(got) != 1 || h.chat.postsContaining("Drift on api") != 1 {
+		t.Fatalf("after the trail works again: %v, %d messages", got, h.chat.postsContaining("Drift on api"))
+	}
+}
