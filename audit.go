@@ -57,6 +57,12 @@ const (
 	// EventPushReconciled is a branch head read from GitHub that no
 	// webhook had delivered, taken as the push it was.
 	EventPushReconciled EventKind = "push.reconciled"
+	// EventDriftDetected is a target found other than the bot last
+	// approved and carried out (detail: expected, found); it is written
+	// again only when what is found changes. EventDriftCleared is the
+	// target matching again.
+	EventDriftDetected EventKind = "drift.detected"
+	EventDriftCleared  EventKind = "drift.cleared"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -68,8 +74,7 @@ func EventKinds() []EventKind {
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
 		EventExecutionInterrupted, EventVerificationStarted, EventVerificationPassed,
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
-		EventOutboxAbandoned,
-		EventPushReconciled,
+		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
 	}
 }
 

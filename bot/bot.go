@@ -83,6 +83,9 @@ type Config struct {
 	// GiveUpAfter is how long the outbox retries an entry that keeps
 	// failing before it sets it aside (default DefaultGiveUpAfter).
 	GiveUpAfter time.Duration
+	// DriftInterval is how often every target is compared with what the
+	// bot approved and carried out (drift.go); 0: never.
+	DriftInterval time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
 	// Prober answers services' verify probes; Sleeper waits between
@@ -131,6 +134,7 @@ type Bot struct {
 
 	webRefusals *RefusalLimiter
 	poll        poller
+	drift       driftState
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -253,6 +257,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.loops.Done()
 		b.expireLoop()
 	}()
+	if b.cfg.DriftInterval > 0 {
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.driftLoop()
+		}()
+	}
 	if b.cfg.AuditChannel != "" {
 		b.loops.Add(1)
 		go func() {

@@ -69,6 +69,9 @@ type RequestCard struct {
 	Details []Field
 	// DNS holds the records an approver compares, for DNS changes.
 	DNS *cs.DNSChange `json:",omitempty"`
+	// Drift, when set, says the target does not run what the bot last
+	// approved and carried out (deploys, rollbacks, adopts while open).
+	Drift Markup
 	// Plan is what the executor said it will do, plain text.
 	Plan          string
 	BreakGlass    string

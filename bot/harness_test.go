@@ -278,6 +278,8 @@ type harnessConfig struct {
 	branches     bot.BranchReader
 	clock        *fakeClock
 	config       func(*bot.Config) // last changes to the bot's config
+	drift        time.Duration     // Config.DriftInterval
+	zones        []bot.Zone
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -319,10 +321,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			{Name: "api", Kind: "swarm", Repo: "org/api", Branch: "live", Channel: "CDEPLOY", Image: "reg/api",
 				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: ex},
 		},
-		ConfigHash:   "testhash",
-		AuditChannel: hc.auditChannel,
-		Reporter:     hc.reporter,
-		Branches:     hc.branches,
+		ConfigHash:    "testhash",
+		DriftInterval: hc.drift,
+		Zones:         hc.zones,
+		AuditChannel:  hc.auditChannel,
+		Reporter:      hc.reporter,
+		Branches:      hc.branches,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {

@@ -93,6 +93,7 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 			out[i] += Textf("\n    now: %s", text)
 		}
 	}
+	out = b.driftStatus(ctx, only, services, out)
 	return Join(out, "\n"), nil
 }
 

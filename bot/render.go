@@ -59,6 +59,7 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		}
 		c.Progress = policies.Progress(r.Decision, r.Approvals)
 	}
+	c.Drift = b.cardDrift(r)
 	c.Buttons = r.State == cs.StatePending
 	if b.cfg.PublicURL != "" {
 		c.URL = strings.TrimSuffix(b.cfg.PublicURL, "/") + "/requests/" + string(r.ID)
@@ -133,6 +134,9 @@ func (c *RequestCard) text() Markup {
 	add("Change: " + c.Change)
 	if c.BreakGlass != "" {
 		add(Textf("Break-glass: %s", c.BreakGlass))
+	}
+	if c.Drift != "" {
+		add("Drift: " + c.Drift)
 	}
 	if c.Plan != "" {
 		add(Textf("Plan: %s", c.Plan))

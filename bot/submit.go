@@ -119,6 +119,9 @@ func (b *Bot) prepare(ctx context.Context, d *draft) (string, error) {
 	if k := d.Action.Kind; k == cs.ActionLock || k == cs.ActionUnlock {
 		return "", nil
 	}
+	if d.Action.Kind == cs.ActionAdopt {
+		return adoptPlan(d.Action), nil
+	}
 	if p, ok := exec.(Preparer); ok {
 		a, err := p.Prepare(ctx, d.Action)
 		if err != nil {
@@ -254,6 +257,8 @@ func describeChange(a cs.Action) Markup {
 		}
 	case cs.ActionLock:
 		return Textf("lock %s: %s", a.Target, a.Reason)
+	case cs.ActionAdopt:
+		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
 	}
 	return Esc(a.String())
 }

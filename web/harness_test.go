@@ -86,9 +86,26 @@ type liveSwarm struct {
 	dryrun.Swarm
 	status string
 	err    error
+	runs   bot.Live
 }
 
 func (l *liveSwarm) Status(context.Context, string) (string, error) { return l.status, l.err }
+
+// Sweeper makes it readable by drift sweeps: it reports l.runs (unset:
+// what the bot deployed last, digest 1).
+func (l *liveSwarm) Sweeper() bot.Sweeper { return l }
+
+func (l *liveSwarm) Sweep(_ context.Context, targets []string) (map[string]bot.Live, error) {
+	runs := l.runs
+	if runs.Image == "" {
+		runs = bot.Live{Image: "reg/www@" + digest('1'), Replicas: -1}
+	}
+	out := map[string]bot.Live{}
+	for _, t := range targets {
+		out[t] = runs
+	}
+	return out, nil
+}
 
 // site is a bot with a history, and its pages.
 type site struct {

@@ -61,7 +61,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	dry := mode != modeReal
 	bc := bot.Config{
 		Policy: engine, DryRun: dry, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
-		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp,
+		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp, DriftInterval: cfg.Drift.Interval,
 		Prober: httpProber{},
 	}
 	for login, user := range cfg.Identities.GitHub {

@@ -68,6 +68,7 @@ type Config struct {
 	// 24 hours).
 	OutboxGiveUp time.Duration
 	Audit        Audit
+	Drift        Drift
 	Web          Web
 	Slack        Slack
 	GitHub       GitHub

@@ -100,6 +100,7 @@ func TestLoad_Example(t *testing.T) {
 		PublicURL:     "https://deploy.example.org",
 		ShutdownGrace: DefaultShutdownGrace,
 		OutboxGiveUp:  24 * time.Hour,
+		Drift:         Drift{Interval: DefaultDriftInterval},
 		DB:            at("/var/lib/countersign/countersign.db"),
 		Audit:         Audit{Token: sec("countersign-audit-token")},
 		Web: Web{
