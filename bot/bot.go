@@ -33,6 +33,8 @@ type Service struct {
 	Build        Build
 	// Executor runs its deploys, rollbacks and scales.
 	Executor Executor
+	// Verify, if set, is checked after each deploy (verify.go).
+	Verify *Verify
 }
 
 // Build says how a push becomes an image.
@@ -86,8 +88,15 @@ type Config struct {
 	// GiveUpAfter is how long the outbox retries an entry that keeps
 	// failing before it sets it aside (default DefaultGiveUpAfter).
 	GiveUpAfter time.Duration
+	// DriftInterval is how often every target is compared with what the
+	// bot approved and carried out (drift.go); 0: never.
+	DriftInterval time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
+	// Prober answers services' verify probes; Sleeper waits between
+	// them (default the system clock).
+	Prober  Prober
+	Sleeper Sleeper
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
@@ -120,6 +129,8 @@ type Bot struct {
 	mu      sync.Mutex
 	running map[string]*sync.Mutex        // one execution at a time per target
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
+	// verifying are the verifications after a deploy, by target.
+	verifying map[string]*verification
 	// draining: Drain was called; no new work starts.
 	draining bool
 	// unstarted are approved requests whose start could not be audited,
@@ -128,6 +139,7 @@ type Bot struct {
 
 	webRefusals *RefusalLimiter
 	poll        poller
+	drift       driftState
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -138,6 +150,9 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
+	if cfg.Sleeper == nil {
+		cfg.Sleeper = SystemClock{}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -146,6 +161,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
+		verifying:   map[string]*verification{},
 		unstarted:   map[cs.RequestID]Markup{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
@@ -246,6 +262,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.loops.Done()
 		b.expireLoop()
 	}()
+	if b.cfg.DriftInterval > 0 {
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.driftLoop()
+		}()
+	}
 	if b.cfg.AuditChannel != "" {
 		b.loops.Add(1)
 		go func() {

@@ -221,6 +221,14 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if _, err := serviceAction(cmd.Service, cs.ActionUnlock); err != nil {
 			return d, err
 		}
+	case commands.Adopt:
+		s, err := serviceAction(cmd.Service, cs.ActionAdopt)
+		if err != nil {
+			return d, err
+		}
+		if err := b.resolveAdopt(ctx, s, &d.Action); err != nil {
+			return d, err
+		}
 	case commands.DNSSet:
 		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
 			DNS: &cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}

@@ -132,6 +132,18 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
+// Sleep waits for d on the system clock, or until ctx ends.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Comparer compares two commits of a repository (GitHub's compare), for
 // the "what changed" list of a deploy's card.
 type Comparer interface {

@@ -42,6 +42,8 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		if r.Author != "" {
 			c.RequestedBy += Textf(" (%s)", mention(r.Author))
 		}
+	} else if r.Source == cs.SourceBot {
+		c.RequestedBy = Textf("the bot on its own (%s)", strings.Join(r.Decision.Reasons, "; "))
 	} else {
 		c.RequestedBy = mention(r.Requester)
 	}
@@ -57,6 +59,7 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		}
 		c.Progress = policies.Progress(r.Decision, r.Approvals)
 	}
+	c.Drift = b.cardDrift(r)
 	c.Buttons = r.State == cs.StatePending
 	if b.cfg.PublicURL != "" {
 		c.URL = strings.TrimSuffix(b.cfg.PublicURL, "/") + "/requests/" + string(r.ID)
@@ -131,6 +134,9 @@ func (c *RequestCard) text() Markup {
 	add("Change: " + c.Change)
 	if c.BreakGlass != "" {
 		add(Textf("Break-glass: %s", c.BreakGlass))
+	}
+	if c.Drift != "" {
+		add("Drift: " + c.Drift)
 	}
 	lines = append(lines, c.Changes.text()...)
 	if c.Plan != "" {
@@ -235,7 +241,7 @@ func cc(text Markup, r cs.Request) Markup {
 	if r.Source == cs.SourcePush {
 		who = r.Author
 	}
-	if who == "" {
+	if who == "" || who == cs.ActorBot {
 		return text
 	}
 	return text + " " + mention(who)

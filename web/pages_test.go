@@ -46,6 +46,29 @@ func TestOverview_WhatRunsWhereAndWhatWaits(t *testing.T) {
 	)
 }
 
+// TestOverview_ShowsDrift: a service that runs other than the bot last
+// carried out says so on the overview and on its own page.
+func TestOverview_ShowsDrift(t *testing.T) {
+	s := newSite(t)
+	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if body := s.page("/", 200); strings.Contains(body, "drift") {
+		t.Fatalf("a service that matches shows drift:\n%s", body)
+	}
+	s.swarm.runs = bot.Live{Image: "reg/www@" + digest('9'), Replicas: -1}
+	s.clock.advance(time.Minute)
+	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"⚠ drift</strong> since <time datetime=\"2026-12-02T09:02:00Z\"",
+		`approved <code title="image reg/www@` + digest('1') + `">image reg/www@sha256:111111111111…</code>`,
+		`runs <code title="image reg/www@` + digest('9') + `">image reg/www@sha256:999999999999…</code>`,
+		"last seen matching <time datetime=\"2026-12-02T09:01:00Z\""}
+	contains(t, "/", s.page("/", 200), want...)
+	contains(t, "/services/www", s.page("/services/www", 200), append(want, "<dt>Drift</dt>")...)
+}
+
 // TestOverview_ShowsWhatNeverGotThrough: messages the outbox set aside
 // are counted on the overview, with where to read why.
 func TestOverview_ShowsWhatNeverGotThrough(t *testing.T) {

@@ -132,6 +132,11 @@ func renderCases() []renderCase {
 		URL:     "https://countersign.example/requests/R46",
 	}
 
+	// A deploy of a service that drifted says so above its plan.
+	drifted := deployCard("R54")
+	drifted.Drift = bot.Textf("%s does not run what was last approved: it runs %s, not %s (found %s)",
+		"www", "image "+imageOld+"; its spec was changed outside the bot at 2026-11-18 09:40 UTC", "image "+imageOld, "2026-11-18 09:50 UTC")
+
 	push := &bot.PushCard{Service: "www", Repo: "acme/www", SHA: commit, Branch: "main", Login: "alice",
 		Title: "Fix the login redirect", CommitURL: commitURL, Status: bot.Textf("%s %s", "R42", "waiting for approval")}
 
@@ -171,6 +176,7 @@ func renderCases() []renderCase {
 
 	return append([]renderCase{
 		{"deploy_pending", request(deployCard("R42"))},
+		{"deploy_drifted", request(drifted)},
 		{"dns_pending", request(dnsCard("R43", `"token-1"`, `"token-2"`))},
 		{"scale_pending", request(scale)},
 		{"deploy_denied", request(denied)},

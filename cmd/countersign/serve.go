@@ -257,7 +257,7 @@ func (s *server) Close() {
 func (s *server) routes() http.Handler {
 	reg := s.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{db: s.db}, &pollCollector{bot: s.bot})
+		&storeCollector{db: s.db}, &pollCollector{bot: s.bot}, driftCollector{drift: s.bot.Drift})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /healthz/github", s.requireReader(http.HandlerFunc(s.healthzGitHub)))

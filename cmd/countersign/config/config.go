@@ -68,6 +68,7 @@ type Config struct {
 	// 24 hours).
 	OutboxGiveUp time.Duration
 	Audit        Audit
+	Drift        Drift
 	Web          Web
 	Slack        Slack
 	GitHub       GitHub
@@ -186,6 +187,8 @@ type Service struct {
 	// Albatross services.
 	Host      string // key of Config.Hosts
 	Unikernel Unikernel
+	// Verify, if set, is checked after each deploy.
+	Verify *Verify
 }
 
 // Build says how an image for a commit is obtained.

@@ -48,6 +48,9 @@ func (d *decoder) service(o *object) Service {
 	}
 	d.serviceRepo(o, &s)
 	d.serviceKind(o, &s)
+	if o.has("verify") {
+		s.Verify = d.verify(o.obj("verify"))
+	}
 	return s
 }
 
