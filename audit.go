@@ -46,6 +46,12 @@ const (
 	// gave up on: refused for good, or failing for too long. It is kept
 	// aside (`countersign outbox list`), not delivered.
 	EventOutboxAbandoned EventKind = "outbox.abandoned"
+	// EventCheckStarted, EventCheckSucceeded and EventCheckFailed are a
+	// pull request's deployability check (target the service; detail
+	// the pull request number, SHA, and the image or the reason).
+	EventCheckStarted   EventKind = "check.started"
+	EventCheckSucceeded EventKind = "check.succeeded"
+	EventCheckFailed    EventKind = "check.failed"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -57,6 +63,7 @@ func EventKinds() []EventKind {
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
 		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned,
+		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
 	}
 }
 

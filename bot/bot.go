@@ -33,6 +33,8 @@ type Service struct {
 	Build        Build
 	// Executor runs its deploys, rollbacks and scales.
 	Executor Executor
+	// Checks says which pull requests get a deployability check.
+	Checks Checks
 }
 
 // Build says how a push becomes an image.
@@ -43,6 +45,9 @@ type Build struct {
 	Timeout time.Duration
 	// Builder builds the commit's image (mode "docker").
 	Builder Builder
+	// Engine names the build engine: pull request checks are bounded per
+	// engine, so that deploy builds never queue behind them.
+	Engine string
 }
 
 // Zone is a DNS zone the bot may change.
@@ -86,6 +91,10 @@ type Config struct {
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
+	// ChecksPerEngine bounds the pull request checks that build at once
+	// on one build engine (default 1): deploy builds do not wait for
+	// them.
+	ChecksPerEngine int
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.
@@ -117,6 +126,11 @@ type Bot struct {
 	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
+
+	// checks are the running pull request checks, by service#number;
+	// checkSlots bound them per build engine (check.go).
+	checks     map[string]runningCheck
+	checkSlots map[string]chan struct{}
 }
 
 // New returns a bot. images may be nil when no service waits for images.

@@ -276,6 +276,7 @@ type harnessConfig struct {
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
 	clock        *fakeClock
+	config       func(*bot.Config) // edits the bot's config last
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -330,6 +331,9 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		images = hc.images
 	}
 	cfg.Clock = h.clock
+	if hc.config != nil {
+		hc.config(&cfg)
+	}
 	h.bot = bot.New(cfg, st, h.chat, images, nil)
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)

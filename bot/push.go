@@ -373,10 +373,12 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	p := rec.Push
 	b.reportStatus(ctx, s, p.SHA, "pending", "getting the image", "")
+	b.reportCheck(ctx, s, p.SHA, "pending", "getting the image", "")
 	image, err := b.imageFor(ctx, s, p, rec.Thread)
 	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
 		return // superseded by a newer push: its transaction said so
 	}
+	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
 		status := Textf("no image: %v", err)
 		b.setPush(ctx, s, rec, PushFailed, status, "", true)
@@ -429,10 +431,8 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	default:
 		return "", fmt.Errorf("service %s has no build configured", s.Name)
 	}
-	if c, ok := s.Executor.(ImageChecker); ok {
-		if err := c.CheckImage(ctx, img); err != nil {
-			return "", fmt.Errorf("image %s cannot be deployed to %s: %w", img, s.Name, err)
-		}
+	if err := b.deployable(ctx, s, img); err != nil {
+		return "", err
 	}
 	return img, nil
 }
