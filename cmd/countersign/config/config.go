@@ -175,6 +175,13 @@ type Service struct {
 	Channel string // Slack channel ID (C…, G…, D…) or "#name"
 	Image   string // repository, without tag or digest
 	Build   Build  // zero when Repo is ""
+	// PullRequests: the repository's pull requests get a deployability
+	// check (countersign/deployability: NAME); PullRequestsFromForks
+	// also those from forks; PullRequestsChannel, if set, gets each
+	// check's result (checks post nowhere else).
+	PullRequests          bool
+	PullRequestsFromForks bool
+	PullRequestsChannel   string
 	// Swarm services.
 	Engine       string // key of Config.Engines
 	SwarmService string

@@ -134,7 +134,7 @@ func TestLoad_Example(t *testing.T) {
 				Name: "ocaml-ci-web", Kind: "swarm", Repo: "ocurrent/ocaml-ci", Branch: "live-web", Channel: "C0DEPLOYS",
 				Image:  "registry.example.org/ocurrent/ocaml-ci-web",
 				Build:  Build{Mode: "docker", Engine: "local", Dockerfile: "Dockerfile.web", Tag: "{{.SHA}}", Timeout: time.Hour},
-				Engine: "chives", SwarmService: "infra_ocaml-ci-web",
+				Engine: "chives", SwarmService: "infra_ocaml-ci-web", PullRequests: true,
 			},
 			{
 				Name: "www", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "master", Channel: "C0DEPLOYS",

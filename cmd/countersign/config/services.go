@@ -47,6 +47,7 @@ func (d *decoder) service(o *object) Service {
 		}
 	}
 	d.serviceRepo(o, &s)
+	d.servicePullRequests(o, &s)
 	d.serviceKind(o, &s)
 	return s
 }
