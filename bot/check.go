@@ -212,7 +212,7 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 	if cause := context.Cause(ctx); errors.Is(cause, errSuperseded) {
 		err = fmt.Errorf("not checked: %w", cause)
 	}
-	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, "success", "deployable: "+img
+	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, "success", deployableText(img)
 	if err != nil {
 		reason := err.Error()
 		kind, extra, state, desc = cs.EventCheckFailed, map[string]any{"reason": cut(reason, maxCheckReason)}, "failure", firstLine(reason)
@@ -333,7 +333,17 @@ func (b *Bot) reportPushImage(ctx context.Context, s Service, sha, image string,
 		b.reportCheck(ctx, s, sha, "failure", cut(firstLine(err.Error()), maxDescription), "")
 		return
 	}
-	b.reportCheck(ctx, s, sha, "success", cut("deployable: "+image, maxDescription), "")
+	b.reportCheck(ctx, s, sha, "success", deployableText(image), "")
+}
+
+// deployableText is a success's description: the image, or only its
+// digest when the whole reference does not fit in a status.
+func deployableText(image string) string {
+	text := "deployable: " + image
+	if _, digest, ok := strings.Cut(image, "@"); ok && len([]rune(text)) > maxDescription {
+		text = "deployable: " + digest
+	}
+	return cut(text, maxDescription)
 }
 
 // checkURL is the audit page of s's check records of kind, where the

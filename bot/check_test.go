@@ -300,6 +300,21 @@ func TestPush_ReportsDeployabilityFromTheImageCheck(t *testing.T) {
 	}
 }
 
+// An image whose reference does not fit in a status is named by its digest.
+func TestCheck_LongImageNamesTheDigest(t *testing.T) {
+	rep := &fakeReporter{}
+	long := "registry.example.org/" + strings.Repeat("deep/", 20) + "api@" + digest('7')
+	h := checkHarness(t, rep, func(s *bot.Service) { s.Build = bot.Build{Mode: "docker", Builder: &fakeBuilder{image: long}} })
+	h.pullRequest(pullRequest(7, "opened", shaA))
+	got := rep.statuses("countersign/deployability: api")
+	if len(got) != 2 || got[1] != "aaaaaaa success: deployable: "+digest('7') {
+		t.Errorf("statuses: %q", got)
+	}
+	if evs := h.checkEvents(); len(evs) != 2 || !strings.HasSuffix(evs[1], long) {
+		t.Errorf("audit: %q (want the whole image)", evs)
+	}
+}
+
 // fakeBuilder records builds and fails with err; builds whose tag starts
 // with hold wait for gate.
 type fakeBuilder struct {
@@ -307,6 +322,7 @@ type fakeBuilder struct {
 	err    error
 	hold   string
 	gate   chan struct{}
+	image  string // what builds return (default reg/api@…)
 	builds []bot.BuildSpec
 }
 
@@ -323,6 +339,9 @@ func (f *fakeBuilder) Build(ctx context.Context, spec bot.BuildSpec, _ func(stri
 	}
 	if f.err != nil {
 		return bot.Built{}, f.err
+	}
+	if f.image != "" {
+		return bot.Built{Image: f.image}, nil
 	}
 	return bot.Built{Image: "reg/api@" + digest('3')}, nil
 }
