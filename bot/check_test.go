@@ -315,6 +315,27 @@ func TestCheck_LongImageNamesTheDigest(t *testing.T) {
 	}
 }
 
+// A push superseded while getting its image says so in its status
+// rather than staying pending.
+func TestPush_SupersededIsNotChecked(t *testing.T) {
+	rep := &fakeReporter{}
+	images := newGatedImages()
+	h := newHarness(t, func(c *harnessConfig) { c.reporter = rep; c.images = images })
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaA, Pusher: "p", Author: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first wait", func() bool { return images.waitCount() == 1 })
+	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaB, Pusher: "p", Author: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	images.release("reg/api", shaB, "reg/api@"+digest('4'))
+	h.idle()
+	got := strings.Join(rep.statuses("countersign/deployability: api"), "\n")
+	if !strings.Contains(got, "aaaaaaa failure: not checked: superseded by a newer push") || !strings.Contains(got, "bbbbbbb success: deployable: reg/api@"+digest('4')) {
+		t.Errorf("statuses:\n%s", got)
+	}
+}
+
 // fakeBuilder records builds and fails with err; builds whose tag starts
 // with hold wait for gate.
 type fakeBuilder struct {

@@ -376,7 +376,9 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	b.reportCheck(ctx, s, p.SHA, "pending", "getting the image", "")
 	image, err := b.imageFor(ctx, s, p, rec.Thread)
 	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
-		return // superseded by a newer push: its transaction said so
+		// Superseded by a newer push: its transaction said so in chat.
+		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, "failure", "not checked: superseded by a newer push", "")
+		return
 	}
 	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
