@@ -22,7 +22,7 @@ import (
 // Service is one deployable thing, as the workflow needs to know it.
 type Service struct {
 	Name    string
-	Kind    string // "swarm" or "albatross"
+	Kind    string // "swarm", "albatross" or KindBuild (never deployed)
 	Repo    string // GitHub owner/name whose pushes deploy it
 	Branch  string
 	Channel string

@@ -388,6 +388,10 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 		b.reportStatus(ctx, s, p.SHA, "error", "no image: "+err.Error(), "")
 		return
 	}
+	if s.BuildOnly() {
+		b.builtOnly(ctx, s, rec, image)
+		return
+	}
 	d := draft{
 		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: short(p.SHA), Branch: p.Branch},
 		Source:    cs.SourcePush,

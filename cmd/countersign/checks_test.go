@@ -28,3 +28,23 @@ func TestBotConfig_PullRequestChecks(t *testing.T) {
 		t.Errorf("checks of %s, which sets none: %+v", bc.Services[1].Name, c)
 	}
 }
+
+// A build-only service gets no executor: nothing can deploy it.
+func TestBotConfig_BuildOnly(t *testing.T) {
+	cfg, err := config.Parse([]byte(strings.ReplaceAll(demoConfig, "{{REGISTRY}}", "127.0.0.1:5000")), t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Services[0].Kind, cfg.Services[0].Engine, cfg.Services[0].SwarmService = config.KindBuild, "", ""
+	bc, x, err := botConfig(context.Background(), cfg, modeSimulated, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if s := bc.Services[0]; !s.BuildOnly() || s.Executor != nil {
+		t.Errorf("build-only service: kind %s, executor %T", s.Kind, s.Executor)
+	}
+	if s := bc.Services[1]; s.BuildOnly() || s.Executor == nil {
+		t.Errorf("%s: kind %s, executor %T", s.Name, s.Kind, s.Executor)
+	}
+}

@@ -107,6 +107,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			}
 		}
 		switch {
+		case s.Kind == config.KindBuild:
+			// Build-only: no executor, nothing is ever deployed.
 		case s.Kind == config.KindSwarm && mode == modeSimulated:
 			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
 		case s.Kind == config.KindSwarm:
