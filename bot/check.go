@@ -184,7 +184,7 @@ func (b *Bot) startCheck(s Service, pr PullRequest) {
 	}
 	b.checks[key] = runningCheck{sha: pr.SHA, cancel: cancel}
 	b.mu.Unlock()
-	b.reportCheck(ctx, s, pr.SHA, "pending", "checking that the image builds and can be deployed", b.checkURL(s, cs.EventCheckStarted))
+	b.reportCheck(ctx, s, pr.SHA, "pending", "getting the image and checking it can be deployed", b.checkURL(s, cs.EventCheckStarted))
 	b.work.add()
 	go func() {
 		defer b.work.done()
@@ -243,15 +243,9 @@ func (b *Bot) checkImage(ctx context.Context, s Service, pr PullRequest) (string
 	var img string
 	switch s.Build.Mode {
 	case "wait":
-		if b.images == nil || s.Build.Tag == nil {
-			return "", fmt.Errorf("no registry access configured to wait for the image")
-		}
-		tag, err := s.Build.Tag(pr.SHA, pr.HeadBranch)
-		if err != nil {
-			return "", fmt.Errorf("image tag: %w", err)
-		}
-		if img, err = b.images.Wait(ctx, s.Image, tag, s.Build.Timeout); err != nil {
-			return "", fmt.Errorf("no image %s:%s: %w", s.Image, tag, err)
+		var err error
+		if img, err = b.waitImage(ctx, s, pr.SHA, pr.HeadBranch, nil); err != nil {
+			return "", err
 		}
 	case "docker":
 		if s.Build.Builder == nil {
@@ -272,6 +266,26 @@ func (b *Bot) checkImage(ctx context.Context, s Service, pr PullRequest) (string
 		return "", fmt.Errorf("service %s has no build configured", s.Name)
 	}
 	return img, b.deployable(ctx, s, img)
+}
+
+// waitImage waits for the image that the service's tag template names
+// for (sha, branch); waiting, if set, is told the tag first.
+func (b *Bot) waitImage(ctx context.Context, s Service, sha, branch string, waiting func(tag string)) (string, error) {
+	if b.images == nil || s.Build.Tag == nil {
+		return "", fmt.Errorf("no registry access configured to wait for the image")
+	}
+	tag, err := s.Build.Tag(sha, branch)
+	if err != nil {
+		return "", fmt.Errorf("image tag: %w", err)
+	}
+	if waiting != nil {
+		waiting(tag)
+	}
+	img, err := b.images.Wait(ctx, s.Image, tag, s.Build.Timeout)
+	if err != nil {
+		return "", fmt.Errorf("no image for %s: %w", short(sha), err)
+	}
+	return img, nil
 }
 
 // PullRequestTag is the tag a pull request's check build is pushed

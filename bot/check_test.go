@@ -110,7 +110,7 @@ func TestCheck_OpenedIsPendingThenSuccessOnTheHead(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	got := strings.Join(rep.statuses("countersign/deployability: api"), "\n")
-	want := "aaaaaaa pending: checking that the image builds and can be deployed\n" +
+	want := "aaaaaaa pending: getting the image and checking it can be deployed\n" +
 		"aaaaaaa success: deployable: reg/api@" + digest('3')
 	if got != want {
 		t.Errorf("statuses:\n got %s\nwant %s", got, want)
@@ -195,7 +195,7 @@ func TestCheck_ForksAreNotBuiltUnlessAllowed(t *testing.T) {
 		want  string
 	}{
 		{"off by default", false, "aaaaaaa failure: not checked: pull request from a fork"},
-		{"pull_requests_from_forks", true, "aaaaaaa pending: checking that the image builds and can be deployed\naaaaaaa success: deployable: reg/api@" + digest('3')},
+		{"pull_requests_from_forks", true, "aaaaaaa pending: getting the image and checking it can be deployed\naaaaaaa success: deployable: reg/api@" + digest('3')},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := &fakeReporter{}
@@ -333,6 +333,62 @@ func TestPush_SupersededIsNotChecked(t *testing.T) {
 	got := strings.Join(rep.statuses("countersign/deployability: api"), "\n")
 	if !strings.Contains(got, "aaaaaaa failure: not checked: superseded by a newer push") || !strings.Contains(got, "bbbbbbb success: deployable: reg/api@"+digest('4')) {
 		t.Errorf("statuses:\n%s", got)
+	}
+}
+
+// build: wait checks wait under the service's own tag template, rendered
+// with the pull request's branch.
+func TestCheck_WaitRendersTheTagWithTheHeadBranch(t *testing.T) {
+	rep := &fakeReporter{}
+	var branches []string
+	h := checkHarness(t, rep, func(s *bot.Service) {
+		s.Build.Tag = func(sha, branch string) (string, error) {
+			branches = append(branches, branch)
+			return sha, nil
+		}
+	})
+	h.pullRequest(pullRequest(7, "opened", shaA))
+	if strings.Join(branches, ",") != "feature" {
+		t.Errorf("tag rendered with branches %q, want the head's", branches)
+	}
+	if got := rep.statuses("countersign/deployability: api"); len(got) != 2 || got[1] != "aaaaaaa success: deployable: reg/api@"+digest('3') {
+		t.Errorf("statuses %q", got)
+	}
+}
+
+func TestCheck_ServiceThatCannotGetAnImage(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build bot.Build
+		want  string
+	}{
+		{"no build", bot.Build{}, "service api has no build configured"},
+		{"docker without a builder", bot.Build{Mode: "docker"}, "service api builds with docker but no builder is configured"},
+		{"wait without a tag", bot.Build{Mode: "wait"}, "no registry access configured to wait for the image"},
+		{"tag fails", bot.Build{Mode: "wait", Tag: func(string, string) (string, error) { return "", errBoom }}, "image tag: boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &fakeReporter{}
+			h := checkHarness(t, rep, func(s *bot.Service) { s.Build = tc.build })
+			h.pullRequest(pullRequest(7, "opened", shaA))
+			if got := rep.statuses("countersign/deployability: api"); len(got) != 2 || got[1] != "aaaaaaa failure: "+tc.want {
+				t.Errorf("statuses %q, want failure: %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheck_RefusedWhileShuttingDown(t *testing.T) {
+	rep := &fakeReporter{}
+	h := checkHarness(t, rep, nil)
+	if err := h.bot.Drain(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.bot.HandlePullRequest(h.ctx, pullRequest(7, "opened", shaA)); err == nil || !strings.Contains(err.Error(), "shutting down") {
+		t.Errorf("HandlePullRequest while draining = %v", err)
+	}
+	if h.checkEvents() != nil {
+		t.Errorf("audited: %q", h.checkEvents())
 	}
 }
 

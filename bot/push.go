@@ -415,16 +415,12 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	var img string
 	switch s.Build.Mode {
 	case "wait":
-		if b.images == nil || s.Build.Tag == nil {
-			return "", fmt.Errorf("no registry access configured to wait for the image")
-		}
-		tag, err := s.Build.Tag(p.SHA, p.Branch)
+		var err error
+		img, err = b.waitImage(ctx, s, p.SHA, p.Branch, func(tag string) {
+			say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
+		})
 		if err != nil {
-			return "", fmt.Errorf("image tag: %w", err)
-		}
-		say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
-		if img, err = b.images.Wait(ctx, s.Image, tag, s.Build.Timeout); err != nil {
-			return "", fmt.Errorf("no image for %s: %w", short(p.SHA), err)
+			return "", err
 		}
 		say(Textf("image %s", img))
 	case "docker":

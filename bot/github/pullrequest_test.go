@@ -27,6 +27,9 @@ type prIntake struct {
 func (f *prIntake) HandlePullRequest(_ context.Context, pr bot.PullRequest) (bot.CheckResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.err != nil {
+		return bot.CheckResult{}, f.err
+	}
 	if f.dup(pr.Delivery) {
 		return bot.CheckResult{Duplicate: true}, nil
 	}
@@ -105,6 +108,17 @@ func TestWebhook_PullRequest(t *testing.T) {
 				t.Errorf("a redelivery was handed over again")
 			}
 		})
+	}
+}
+
+// A store failure is answered 503, so that GitHub's redelivery can be
+// asked for.
+func TestWebhook_PullRequestStoreFails(t *testing.T) {
+	in := &prIntake{hookIntake: hookIntake{err: errors.New("disk full")}}
+	h := hookNew(t, in, github.WebhookOptions{})
+	status, _ := hookServe(h, prDelivery(t, "d1", githubtest.PullRequest{Action: "opened", Number: 1, Repo: "org/app", HeadRef: "f", HeadSHA: strings.Repeat("ab", 20)}))
+	if status != http.StatusServiceUnavailable {
+		t.Errorf("answered %d, want 503", status)
 	}
 }
 
