@@ -245,6 +245,9 @@ func (b *Bot) Start(ctx context.Context) error {
 	if err := b.resumePushes(ctx); err != nil {
 		return fmt.Errorf("start: resume pushes: %w", err)
 	}
+	if err := b.resumeChecks(ctx); err != nil {
+		return fmt.Errorf("start: resume checks: %w", err)
+	}
 	b.loops.Add(1)
 	go func() {
 		defer b.loops.Done()

@@ -154,7 +154,7 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 }
 
 func (b *Bot) checkEvent(kind cs.EventKind, s Service, pr PullRequest, extra map[string]any) cs.Event {
-	detail := map[string]any{"pull_request": pr.Number, "sha": pr.SHA, "repo": pr.Repo}
+	detail := map[string]any{"pull_request": pr.Number, "sha": pr.SHA, "repo": pr.Repo, "head_repo": pr.HeadRepo, "head_branch": pr.HeadBranch}
 	for k, v := range extra {
 		detail[k] = v
 	}

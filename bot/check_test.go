@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,8 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/policies"
 )
 
 // checkHarness is a harness whose service api checks pull requests, with
@@ -427,4 +430,68 @@ func (f *fakeBuilder) specs() []bot.BuildSpec {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]bot.BuildSpec(nil), f.builds...)
+}
+
+// A check the bot's restart cut off is taken up again (only the newest
+// head of each pull request, only unfinished ones), so that its status
+// does not stay pending.
+func TestCheck_RestartResumesUnfinishedChecks(t *testing.T) {
+	rep := &fakeReporter{}
+	images := newGatedImages()
+	images.release("reg/api", shaC, "reg/api@"+digest('5'))
+	h := checkHarness(t, rep, nil, func(c *harnessConfig) { c.images = images })
+	h.pullRequest(pullRequest(8, "opened", shaC)) // finished before the restart
+	if _, err := h.bot.HandlePullRequest(h.ctx, pullRequest(7, "opened", shaA)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first wait", func() bool { return images.waitCount() == 2 })
+	if _, err := h.bot.HandlePullRequest(h.ctx, pullRequest(7, "synchronize", shaB)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second wait", func() bool { return images.waitCount() == 3 })
+	waitFor(t, "the superseded check's record", func() bool { return len(h.checkEvents()) == 5 })
+	h.bot.Close() // the wait for shaB is cut off
+	h.db.Close()
+
+	rep2 := &fakeReporter{}
+	images2 := newGatedImages()
+	images2.release("reg/api", shaB, "reg/api@"+digest('4'))
+	h2 := checkHarness(t, rep2, nil, func(c *harnessConfig) { c.path = h.path; c.images = images2 })
+	h2.idle()
+	got := strings.Join(rep2.statuses("countersign/deployability: api"), "\n")
+	want := "bbbbbbb pending: getting the image and checking it can be deployed\nbbbbbbb success: deployable: reg/api@" + digest('4')
+	if got != want {
+		t.Errorf("statuses after the restart:\n got %s\nwant %s", got, want)
+	}
+	evs := h2.checkEvents()
+	if last := evs[len(evs)-1]; last != "check.succeeded api #7 bbbbbbb reg/api@"+digest('4') {
+		t.Errorf("audit: %q", evs)
+	}
+	verifyAudit(t, h2.db)
+}
+
+// eventsFail is a store whose reads of the audit trail fail.
+type eventsFail struct{ bot.Store }
+
+type eventsFailTx struct{ bot.ReadTx }
+
+func (eventsFailTx) Events(bot.EventQuery) ([]cs.Event, error) { return nil, errBoom }
+
+func (s eventsFail) View(ctx context.Context, fn func(bot.ReadTx) error) error {
+	return s.Store.View(ctx, func(tx bot.ReadTx) error { return fn(eventsFailTx{tx}) })
+}
+
+func TestCheck_StartFailsWhenChecksCannotBeRead(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	engine, _ := policies.New(testPolicies(0))
+	b := bot.New(bot.Config{Policy: engine, Services: []bot.Service{{Name: "api", Repo: "org/api", Checks: bot.Checks{PullRequests: true}}}},
+		eventsFail{db}, &fakeChat{}, fakeImages{}, nil)
+	defer b.Close()
+	if err := b.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "resume checks: checks of api: boom") {
+		t.Errorf("Start = %v", err)
+	}
 }
