@@ -32,6 +32,8 @@ func TestNewServer_ChannelNames(t *testing.T) {
 	}{
 		{"'#deploys'", ""},
 		{"'#deplyos'", "channel #deplyos not found"},
+		{"C0DEPLOYS\n    pull_requests: true\n    pull_requests_channel: '#deploys'", ""},
+		{"C0DEPLOYS\n    pull_requests: true\n    pull_requests_channel: '#prs'", "channel #prs not found"},
 	} {
 		t.Run(tc.channel, func(t *testing.T) {
 			sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test", ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}})
