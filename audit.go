@@ -34,8 +34,16 @@ const (
 	EventExecutionSucceeded   EventKind = "execution.succeeded"
 	EventExecutionFailed      EventKind = "execution.failed"
 	EventExecutionInterrupted EventKind = "execution.interrupted"
-	EventLockSet              EventKind = "lock.set"
-	EventLockReleased         EventKind = "lock.released"
+	// Verification probes a deployed service's URL after a deploy
+	// succeeded (its service's verify: key); cancelled means a newer
+	// deploy of the target was approved, or the bot stopped, before it
+	// ended.
+	EventVerificationStarted   EventKind = "verification.started"
+	EventVerificationPassed    EventKind = "verification.passed"
+	EventVerificationFailed    EventKind = "verification.failed"
+	EventVerificationCancelled EventKind = "verification.cancelled"
+	EventLockSet               EventKind = "lock.set"
+	EventLockReleased          EventKind = "lock.released"
 	// EventWebRefused is a failed sign-in to the web pages, /audit/export
 	// or /backup (a wrong token, a user header from an address that is
 	// not a trusted proxy, a sign-in form sent from another site);
@@ -46,6 +54,9 @@ const (
 	// gave up on: refused for good, or failing for too long. It is kept
 	// aside (`countersign outbox list`), not delivered.
 	EventOutboxAbandoned EventKind = "outbox.abandoned"
+	// EventPushReconciled is a branch head read from GitHub that no
+	// webhook had delivered, taken as the push it was.
+	EventPushReconciled EventKind = "push.reconciled"
 	// EventCheckStarted, EventCheckSucceeded and EventCheckFailed are a
 	// pull request's deployability check (target the service; detail
 	// the pull request number, SHA, and the image or the reason).
@@ -61,8 +72,10 @@ func EventKinds() []EventKind {
 		EventRequestCreated, EventRequestRefused, EventApprovalRequested, EventApprovalGranted,
 		EventApprovalRefused, EventRequestDenied, EventRequestExpired, EventRequestSuperseded,
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
-		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
+		EventExecutionInterrupted, EventVerificationStarted, EventVerificationPassed,
+		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned,
+		EventPushReconciled,
 		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
 	}
 }

@@ -55,6 +55,9 @@ type Source string
 const (
 	SourceChat Source = "chat" // a person typed a command
 	SourcePush Source = "push" // a GitHub push to a configured branch
+	// SourceBot is the bot on its own: a rollback after a deploy failed
+	// its verification.
+	SourceBot Source = "bot"
 )
 
 // DNSOp is the operation of a DNS change.

@@ -125,4 +125,8 @@ type Deployment struct {
 	Finished  time.Time `json:"finished"`
 	Succeeded bool      `json:"succeeded"`
 	DryRun    bool      `json:"dry_run,omitempty"`
+	// Verification is how the check after the deploy ended: "passed",
+	// "failed", "cancelled"; "" when there was none. A deploy that failed
+	// it still Succeeded: its image runs until something replaces it.
+	Verification string `json:"verification,omitempty"`
 }

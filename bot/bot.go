@@ -33,6 +33,8 @@ type Service struct {
 	Build        Build
 	// Executor runs its deploys, rollbacks and scales.
 	Executor Executor
+	// Verify, if set, is checked after each deploy (verify.go).
+	Verify *Verify
 	// Checks says which pull requests get a deployability check.
 	Checks Checks
 }
@@ -88,9 +90,18 @@ type Config struct {
 	GiveUpAfter time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
+	// Prober answers services' verify probes; Sleeper waits between
+	// them (default the system clock).
+	Prober  Prober
+	Sleeper Sleeper
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
+	// Branches, if set, reads the followed branches' heads at Start and
+	// then every Poll (0: never), so that a push whose webhook was lost
+	// is still taken (PollBranches).
+	Branches BranchReader
+	Poll     time.Duration
 	// ChecksPerEngine bounds the pull request checks that build at once
 	// on one build engine (default 1): deploy builds do not wait for
 	// them.
@@ -119,6 +130,8 @@ type Bot struct {
 	mu      sync.Mutex
 	running map[string]*sync.Mutex        // one execution at a time per target
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
+	// verifying are the verifications after a deploy, by target.
+	verifying map[string]*verification
 	// draining: Drain was called; no new work starts.
 	draining bool
 	// unstarted are approved requests whose start could not be audited,
@@ -126,6 +139,7 @@ type Bot struct {
 	unstarted map[cs.RequestID]Markup
 
 	webRefusals *RefusalLimiter
+	poll        poller
 
 	// checks are the running pull request checks, by service#number;
 	// checkSlots bound them per build engine (check.go).
@@ -141,6 +155,9 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
+	if cfg.Sleeper == nil {
+		cfg.Sleeper = SystemClock{}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -149,19 +166,23 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
+		verifying:   map[string]*verification{},
 		unstarted:   map[cs.RequestID]Markup{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
 }
 
-// Start audits the loaded config, marks requests that were executing when
-// the bot last stopped as interrupted (they are never run again), resumes
-// approved requests that had not started, and starts expiring stale ones.
+// Start audits the loaded config, follows to their end the executions
+// the bot was running when it last stopped whose target carries on
+// without it (a Swarm update: see Resumer), marks the others interrupted
+// (they are never run again), resumes approved requests that had not
+// started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
 	var interrupted, approved, closed []cs.Request
+	var resuming []resumption
 	queued := map[Lane]int{}
 	err := b.store.Update(ctx, func(tx Tx) error {
-		interrupted, approved, closed = nil, nil, nil
+		interrupted, approved, closed, resuming = nil, nil, nil, nil
 		clear(queued)
 		q, err := tx.Outbox(0)
 		if err != nil {
@@ -183,20 +204,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		for _, r := range open {
 			switch r.State {
 			case cs.StateExecuting:
-				// Where it stopped is what whoever checks the target needs.
-				last, err := lastStep(tx, r.ID)
-				if err != nil {
+				if f, ok, err := b.followable(tx, r); err != nil {
 					return err
+				} else if ok {
+					resuming = append(resuming, f)
+					continue
 				}
-				r.State, r.Updated = cs.StateInterrupted, b.now()
-				r.Outcome = "the bot stopped while this was running; it was not run again"
-				if last != "" {
-					r.Outcome = string(Textf("the bot stopped while this was running, after: %s; it was not run again", last))
-				}
-				if err := tx.PutRequest(r); err != nil {
-					return err
-				}
-				if _, err := tx.Append(b.event(cs.EventExecutionInterrupted, cs.ActorBot, &r, map[string]any{"reason": r.Outcome, "last_step": last})); err != nil {
+				if r, err = b.interruptTx(tx, r, ""); err != nil {
 					return err
 				}
 				interrupted = append(interrupted, r)
@@ -232,8 +246,11 @@ func (b *Bot) Start(ctx context.Context) error {
 		}()
 	}
 	for _, r := range interrupted {
-		b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: ", r.ID)+Markup(r.Outcome)+". Check the target and request it anew if needed.", r))
-		b.refresh(ctx, r)
+		b.tellInterrupted(ctx, r)
+	}
+	// Before anything queued: each holds its target until it ends.
+	for _, f := range resuming {
+		b.resume(f)
 	}
 	for _, r := range closed {
 		b.refresh(ctx, r)
@@ -258,6 +275,14 @@ func (b *Bot) Start(ctx context.Context) error {
 		go func() {
 			defer b.loops.Done()
 			b.anchorLoop()
+		}()
+	}
+	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
+		b.work.add() // the first round: Idle waits for it
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.pollLoop()
 		}()
 	}
 	return nil

@@ -20,6 +20,9 @@ func (b *Bot) enqueue(r cs.Request) {
 		b.execute(b.ctx, r.ID)
 		return
 	}
+	if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+		b.cancelVerification(r)
+	}
 	b.work.add()
 	b.execs.add()
 	go func() {
@@ -107,8 +110,10 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	began := b.now()
+	v := b.beginVerification(ctx, r) // before finish, which reports to GitHub
 	res, runErr := b.run(ctx, r)
 	b.finish(ctx, r, res, runErr, began)
+	b.verify(v, runErr)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.
@@ -120,8 +125,15 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	return exec.Execute(ctx, r, b.progress(ctx, r))
+}
+
+// progress is what an executor reports r's steps through: each is
+// audited, then shown in the progress reply. It fails (and the executor
+// stops) when the step cannot be audited.
+func (b *Bot) progress(ctx context.Context, r cs.Request) func(step string) error {
 	p := &progressReply{r: r}
-	progress := func(step string) error {
+	return func(step string) error {
 		err := b.store.Update(ctx, func(tx Tx) error {
 			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
 			return err
@@ -132,7 +144,6 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 		b.showStep(ctx, p, step)
 		return nil
 	}
-	return exec.Execute(ctx, r, progress)
 }
 
 // runLock sets or releases a lock: the bot's own executor.

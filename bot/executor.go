@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	cs "github.com/countersign/countersign"
@@ -38,6 +39,25 @@ type Result struct {
 type Statuser interface {
 	Status(ctx context.Context, target string) (string, error)
 }
+
+// Resumer is implemented by executors whose target carries on without
+// the bot: a Swarm engine finishes a rolling update it was given. When
+// the bot starts and finds an execution it was running when it stopped,
+// it follows it with Resume to its end, instead of marking it
+// interrupted.
+type Resumer interface {
+	// Resume follows req, which an earlier run of the bot started, to its
+	// end on the target, and returns its outcome as Execute would. It
+	// never changes the target. When the target shows no change of req's
+	// to follow (it never got there, or a later change replaced it), or
+	// cannot be read, it returns an error wrapping ErrCannotResume,
+	// before reporting any step.
+	Resume(ctx context.Context, req cs.Request, progress func(step string) error) (Result, error)
+}
+
+// ErrCannotResume says an execution cut off by a restart cannot be
+// followed on its target: it stays interrupted.
+var ErrCannotResume = errors.New("nothing to follow on the target")
 
 // Images resolves commits to immutable image digests in a registry.
 type Images interface {

@@ -275,8 +275,9 @@ type harnessConfig struct {
 	path         string
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
+	branches     bot.BranchReader
 	clock        *fakeClock
-	config       func(*bot.Config) // edits the bot's config last
+	config       func(*bot.Config) // last changes to the bot's config
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -321,6 +322,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		ConfigHash:   "testhash",
 		AuditChannel: hc.auditChannel,
 		Reporter:     hc.reporter,
+		Branches:     hc.branches,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {

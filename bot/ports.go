@@ -52,6 +52,9 @@ type ReadTx interface {
 	PushRecord(service, sha string) (rec PushRecord, ok bool, err error)
 	// Pushes returns the push threads in state, oldest first.
 	Pushes(state PushState) ([]PushRecord, error)
+	// BranchHead returns what the bot knows of a followed branch's head
+	// (repo compared ignoring case); ok is false when it knows nothing.
+	BranchHead(repo, branch string) (h BranchHead, ok bool, err error)
 }
 
 // EventQuery filters audit records. Zero fields match everything.
@@ -105,6 +108,19 @@ type Tx interface {
 	PutMessageRef(ref cs.MessageRef) error
 	// PutPush stores a push thread, keyed by its service and commit.
 	PutPush(rec PushRecord) error
+	// PutBranchHead stores h, keyed by its repository and branch.
+	PutBranchHead(h BranchHead) error
+}
+
+// BranchReader reads the head of a branch from the code host (GitHub's
+// GET /repos/{owner}/{repo}/branches/{branch}). bot/github implements it.
+// It must be safe for concurrent use.
+type BranchReader interface {
+	// ReadBranch returns the head of repo's branch. With etag (from an
+	// earlier read) the read is conditional: a head unchanged since then
+	// comes back as HeadRead{NotModified: true} and costs no rate limit.
+	// A spent rate limit is a *RateLimitedError.
+	ReadBranch(ctx context.Context, repo, branch, etag string) (HeadRead, error)
 }
 
 // Clock tells the time; tests inject their own.
@@ -115,3 +131,15 @@ type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d on the system clock, or until ctx ends.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

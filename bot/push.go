@@ -36,6 +36,9 @@ type Push struct {
 	// none: the shell): the same payload again under another delivery ID
 	// is counted, not acted on.
 	Payload string `json:"-"`
+	// Reconciled: no webhook delivered this push; a read of the branch
+	// found it (reconcile.go).
+	Reconciled bool
 }
 
 // MaxCommitTitle is how many characters of a commit's title are kept:
@@ -145,13 +148,16 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
 			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
 		}
-		fresh, err := b.unseenBy(tx, matched, p)
+		fresh, late, err := b.unseenBy(tx, matched, p)
 		if err != nil {
 			return err
 		}
 		if len(matched) > 0 && len(fresh) == 0 {
 			res.Repeat = true
 			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", short(p.SHA), short(p.Before))
+			if late {
+				res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", short(p.SHA))
+			}
 		}
 		if res.Ignored != "" {
 			detail["ignored"] = res.Ignored
@@ -162,6 +168,9 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		for _, s := range fresh {
 			rec, n, superseded, err := b.acceptPush(tx, s, p)
 			if err != nil {
+				return err
+			}
+			if err := b.noteTaken(tx, s, p.SHA); err != nil {
 				return err
 			}
 			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n
@@ -185,22 +194,31 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 }
 
 // unseenBy returns the services of matched that have not taken this ref
-// update (p.Before → p.SHA) yet.
-func (b *Bot) unseenBy(tx Tx, matched []Service, p Push) ([]Service, error) {
+// update (p.Before → p.SHA) yet; late says whether a service had taken
+// it from a read of the branch.
+func (b *Bot) unseenBy(tx Tx, matched []Service, p Push) (out []Service, late bool, err error) {
 	if p.Before == "" {
-		return matched, nil
+		return matched, false, nil
 	}
-	var out []Service
 	for _, s := range matched {
 		rec, ok, err := tx.PushRecord(s.Name, p.SHA)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if !ok || !slices.Contains(rec.Befores, p.Before) {
-			out = append(out, s)
+		if ok && slices.Contains(rec.Befores, p.Before) {
+			continue
 		}
+		took, err := b.lateDelivery(tx, s, rec, ok, p)
+		if err != nil {
+			return nil, false, err
+		}
+		if took {
+			late = true
+			continue
+		}
+		out = append(out, s)
 	}
-	return out, nil
+	return out, late, nil
 }
 
 // acceptPush records the push for service s in tx: its thread (the one
@@ -228,10 +246,7 @@ func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecor
 	}
 	rec.Push, rec.State, rec.Status, rec.Updated, rec.Request = p, PushWaiting, status, b.now(), ""
 	if p.Before != "" {
-		rec.Befores = append(rec.Befores, p.Before)
-		if len(rec.Befores) > maxBefores {
-			rec.Befores = rec.Befores[len(rec.Befores)-maxBefores:]
-		}
+		rec.Befores = appendBefore(rec.Befores, p.Before)
 	}
 	if ok {
 		n, err := b.queuePushStatus(tx, s, rec)

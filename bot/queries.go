@@ -35,6 +35,8 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 				ok := "succeeded"
 				if !d.Succeeded {
 					ok = "FAILED"
+				} else if d.Verification == "failed" {
+					ok = "deployed, then FAILED its verification"
 				}
 				dry := ""
 				if d.DryRun {

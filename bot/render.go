@@ -42,6 +42,8 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		if r.Author != "" {
 			c.RequestedBy += Textf(" (%s)", mention(r.Author))
 		}
+	} else if r.Source == cs.SourceBot {
+		c.RequestedBy = Textf("the bot on its own (%s)", strings.Join(r.Decision.Reasons, "; "))
 	} else {
 		c.RequestedBy = mention(r.Requester)
 	}
@@ -234,7 +236,7 @@ func cc(text Markup, r cs.Request) Markup {
 	if r.Source == cs.SourcePush {
 		who = r.Author
 	}
-	if who == "" {
+	if who == "" || who == cs.ActorBot {
 		return text
 	}
 	return text + " " + mention(who)

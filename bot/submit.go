@@ -23,6 +23,9 @@ type draft struct {
 	// Caller, for a typed command, is told if the request's message
 	// cannot be posted.
 	Caller *Caller
+	// Auto, for a request the bot makes on its own, says why: it is
+	// approved without policy (autoDecision) and supersedes nothing.
+	Auto string
 }
 
 // family groups actions that replace each other: a newer deploy or
@@ -84,7 +87,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	var superseded []cs.Request
 	err = b.store.Update(ctx, func(tx Tx) error {
 		var err error
-		if r, err = b.record(tx, d, plan, groups); err != nil {
+		if r, err = b.record(tx, d, plan, groups); err != nil || d.Auto != "" {
 			return err
 		}
 		superseded, err = b.supersedeOlder(tx, r, d.Requester)
@@ -141,7 +144,10 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 		return cs.Request{}, err
 	}
 	now := b.now()
-	dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+	dec := b.autoDecision(d.Auto)
+	if d.Auto == "" {
+		dec = b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+	}
 	r := cs.Request{
 		ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
 		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
@@ -171,11 +177,15 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 			r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
 		}
 	}
-	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
+	created := map[string]any{
 		"action": r.Action, "source": r.Source, "requester": r.Requester,
 		"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
 		"decision": r.Decision, "plan": r.Plan, "dry_run": r.DryRun,
-	})); err != nil {
+	}
+	if d.Auto != "" {
+		created["auto"] = d.Auto
+	}
+	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, created)); err != nil {
 		return r, err
 	}
 	var follow cs.Event

@@ -19,12 +19,14 @@ import (
 // (two tasks, one at a time, a pause between them) is under way — the
 // bot has audited execution.started and told Docker to roll out — when
 // the bot is killed with SIGKILL. Docker finishes the rollout on its
-// own. Restarted on the same database, the bot marks the request
-// interrupted (audit and thread), never runs it again (one
-// execution.started, one update on the engine: the update's start time
-// and the tasks' generations stay as the first rollout left them), and a
-// second request, made while the first ran and still waiting for
-// approval at the kill, is approved after the restart and converges.
+// own. Restarted on the same database, the bot follows Docker's rollout
+// to its end and records the request succeeded (audit, thread, message),
+// saying it was followed after the restart, not interrupted; it never
+// runs it again (one execution.started, one update on the engine: the
+// update's start time and the tasks' generations stay as the first
+// rollout left them), and a second request, made while the first ran
+// and still waiting for approval at the kill, is approved after the
+// restart and converges.
 func TestE2E_KillDuringDeploy(t *testing.T) {
 	requireDocker(t)
 	lap := laps(t)
@@ -116,21 +118,28 @@ policies:
 
 	s.Restart()
 	lap("restarted")
-	s.WaitAudit(func(r auditRecord) bool { return r.Kind == "execution.interrupted" && r.Request == "R1" }, 20*time.Second)
+	// The restarted bot follows the rollout Docker carried on with, and
+	// records how it ended.
+	done := s.WaitAudit(func(r auditRecord) bool {
+		return (r.Kind == "execution.succeeded" || r.Kind == "execution.failed" || r.Kind == "execution.interrupted") && r.Request == "R1"
+	}, time.Minute)
+	if done.Kind != "execution.succeeded" || !strings.Contains(string(done.Detail), "followed on the target after the bot restarted") {
+		t.Fatalf("R1 ended %s %s after the restart, want execution.succeeded saying it was followed after the restart", done.Kind, done.Detail)
+	}
 	// The thread says so, and the request's message is edited after the
 	// restart.
 	s.WaitMessage(t, func(m slacktest.Message) bool {
-		return m.ThreadTS == card1.TS && strings.Contains(m.Text, "R1 was interrupted")
+		return m.ThreadTS == card1.TS && strings.Contains(m.Text, "R1 succeeded") && strings.Contains(m.Text, "after the bot restarted")
 	}, 20*time.Second)
 	klWaitCall(t, s.Slack, func(c slacktest.Call) bool {
 		return c.Method == "chat.update" && c.OK && c.Form.Get("ts") == card1.TS && c.At.After(killed)
 	}, 20*time.Second)
-	if m, ok := s.Slack.Message(card1.Channel, card1.TS); !ok || !strings.Contains(strings.ToLower(m.Text+string(m.Blocks)), "interrupted") || buttonValue(m, bot.ButtonApprove) != "" {
-		t.Errorf("R1's message after the restart: %q %s, want it to say interrupted, without buttons", m.Text, m.Blocks)
+	if m, ok := s.Slack.Message(card1.Channel, card1.TS); !ok || !strings.Contains(strings.ToLower(m.Text+string(m.Blocks)), "succeeded") || buttonValue(m, bot.ButtonApprove) != "" {
+		t.Errorf("R1's message after the restart: %q %s, want it to say succeeded, without buttons", m.Text, m.Blocks)
 	}
-	lap("R1 interrupted in audit and thread")
+	lap("R1 followed to success in audit and thread")
 
-	// Docker finishes R1's rollout by itself; nothing sent it again.
+	// Docker finished R1's rollout by itself; nothing sent it again.
 	waitConverged(t, swarmName, v1, klReplicas, time.Minute)
 	after := klInspect(t, swarmName)
 	if after.UpdateStarted != st.UpdateStarted || after.PreviousImage != v0 {
@@ -169,7 +178,7 @@ policies:
 	}{
 		{"config.loaded", "", 2},
 		{"request.created", "R1", 1}, {"approval.granted", "R1", 1}, {"execution.started", "R1", 1},
-		{"execution.interrupted", "R1", 1}, {"execution.succeeded", "R1", 0}, {"execution.failed", "R1", 0},
+		{"execution.interrupted", "R1", 0}, {"execution.succeeded", "R1", 1}, {"execution.failed", "R1", 0},
 		{"request.superseded", "R1", 0},
 		{"request.created", "R2", 1}, {"approval.granted", "R2", 1}, {"execution.started", "R2", 1},
 		{"execution.succeeded", "R2", 1}, {"execution.interrupted", "R2", 0},
@@ -178,21 +187,21 @@ policies:
 			t.Errorf("%d %s records for %q, want %d", got, c.kind, c.req, c.want)
 		}
 	}
-	// The interruption is recorded by the second start, and R2 was
-	// approved only after it.
-	var loaded, interrupted, granted2 int
+	// R1's outcome is recorded by the second start, and R2 was approved
+	// only after it.
+	var loaded, succeeded1, granted2 int
 	for _, r := range recs {
 		switch {
 		case r.Kind == "config.loaded":
 			loaded = r.Seq
-		case r.Kind == "execution.interrupted":
-			interrupted = r.Seq
+		case r.Kind == "execution.succeeded" && r.Request == "R1":
+			succeeded1 = r.Seq
 		case r.Kind == "approval.granted" && r.Request == "R2" && r.Actor == opsU2:
 			granted2 = r.Seq
 		}
 	}
-	if interrupted < loaded || granted2 < loaded {
-		t.Errorf("execution.interrupted is record %d, R2's approval by %s %d: want both after the second start's config.loaded (%d)", interrupted, opsU2, granted2, loaded)
+	if succeeded1 < loaded || granted2 < loaded {
+		t.Errorf("R1's execution.succeeded is record %d, R2's approval by %s %d: want both after the second start's config.loaded (%d)", succeeded1, opsU2, granted2, loaded)
 	}
 	klNoDuplicatePosts(t, s.Messages())
 	lap("audit verified")

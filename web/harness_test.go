@@ -117,6 +117,12 @@ func newSite(t *testing.T, opts ...siteOpt) *site {
 // own clock, and a fixed date would meet it (a cookie, a "3 min ago").
 func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 	t.Helper()
+	return newSiteWith(t, start, nil, opts...)
+}
+
+// newSiteWith is newSiteAt with last changes to the bot's config (nil: none).
+func newSiteWith(t *testing.T, start time.Time, botOpt func(*bot.Config, *site), opts ...siteOpt) *site {
+	t.Helper()
 	s := &site{t: t, ctx: context.Background(), clock: &clock{now: start},
 		swarm: &liveSwarm{Swarm: dryrun.Swarm{Service: "www_web", Engine: "prod"}, status: "3/3 tasks running reg/www@" + digest('1')}}
 	db, err := store.Open(filepath.Join(t.TempDir(), "web.db"), store.Options{NoSync: true})
@@ -137,7 +143,7 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 		t.Fatal(err)
 	}
 	tag := func(sha, _ string) (string, error) { return "live-" + sha, nil }
-	s.bot = bot.New(bot.Config{
+	bc := bot.Config{
 		Policy: engine,
 		Services: []bot.Service{
 			{Name: "www", Kind: "swarm", Repo: "mirage/mirage-www", Branch: "live", Channel: "CDEPLOY", Image: "reg/www",
@@ -148,7 +154,11 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 		Zones:      []bot.Zone{{Name: "example.org.", Executor: &dryrun.DNS{Zone: "example.org."}}},
 		Clock:      s.clock,
 		ConfigHash: "testhash",
-	}, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
+	}
+	if botOpt != nil {
+		botOpt(&bc, s)
+	}
+	s.bot = bot.New(bc, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
 	if err := s.bot.Start(s.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -232,6 +232,8 @@ type hookWorld struct {
 	services []bot.Service
 	chat     *hookChat
 	log      *bytes.Buffer
+	// configure, if set, changes the bot's config before each start.
+	configure func(*bot.Config)
 
 	db   *store.DB
 	bot  *bot.Bot
@@ -268,7 +270,11 @@ func (w *hookWorld) start() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.bot = bot.New(bot.Config{Policy: engine, Services: w.services, ConfigHash: "hooktest"}, w.db, w.chat, hookImages{}, nil)
+	cfg := bot.Config{Policy: engine, Services: w.services, ConfigHash: "hooktest"}
+	if w.configure != nil {
+		w.configure(&cfg)
+	}
+	w.bot = bot.New(cfg, w.db, w.chat, hookImages{}, nil)
 	if err := w.bot.Start(w.ctx); err != nil {
 		w.t.Fatal(err)
 	}

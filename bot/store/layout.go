@@ -30,6 +30,7 @@ import (
 //	                    newest 1000
 //	messages            local message ID → JSON cs.MessageRef where the chat put it
 //	pushes              service 0x00 commit SHA → JSON bot.PushRecord
+//	heads               bot.HeadKey(repo, branch) → JSON bot.BranchHead
 //	meta                "audit.head" → seq, hex hash of the last record
 //	                    "request.last" → the last request number handed out
 var (
@@ -51,12 +52,14 @@ var (
 	bucketAside          = []byte("outbox_aside")
 	bucketMessages       = []byte("messages")
 	bucketPushes         = []byte("pushes")
+	bucketHeads          = []byte("heads")
 
 	allBuckets = [][]byte{
 		bucketRequests, bucketOpenRequests, bucketLocks, bucketDeployments,
 		bucketDeliveries, bucketDeliveryTimes, bucketAudit, bucketAuditTarget,
 		bucketAuditActor, bucketAuditRequest, bucketAuditUnindexed, bucketMeta,
 		bucketOutbox, bucketAside, bucketMessages, bucketPushes, bucketPayloads, bucketPayloadTimes,
+		bucketHeads,
 	}
 
 	metaAuditHead   = []byte("audit.head")

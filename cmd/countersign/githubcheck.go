@@ -33,6 +33,8 @@ func githubNeeds(cfg *config.Config, mode execMode) []github.Need {
 		}
 		if s.Build.Mode == config.BuildDocker {
 			needs[i].Contents = "tarball for build: docker"
+		} else if cfg.GitHub.Poll > 0 && s.Branch != "" && needs[i].Contents == "" {
+			needs[i].Contents = "branch heads for github.poll"
 		}
 	}
 	return needs

@@ -83,6 +83,8 @@ type server struct {
 	http  *http.Server
 	reg   *prometheus.Registry
 	log   *slog.Logger
+	// poll is how often the bot reads branch heads (0: never).
+	poll  time.Duration
 	loops sync.WaitGroup
 	stop  context.CancelFunc
 }
@@ -148,13 +150,14 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	default:
 		log.Info("dry run: commit statuses and deployments are not reported to GitHub")
 	}
+	usePoll(&bc, cfg, mode, execs.github, log)
 	// A damaged file is refused here, before the bot trusts it.
 	db, err := store.Open(cfg.DB, store.Options{Logger: log, CheckOnOpen: true})
 	if err != nil {
 		execs.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg}
+	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg, poll: bc.Poll}
 	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
 	// One budget for every body not yet verified, whichever door it came in.
 	bodies := &bot.BodyBudget{}
@@ -260,9 +263,10 @@ func (s *server) Close() {
 func (s *server) routes() http.Handler {
 	reg := s.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{db: s.db})
+		&storeCollector{db: s.db}, &pollCollector{bot: s.bot})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /healthz/github", s.requireReader(http.HandlerFunc(s.healthzGitHub)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /audit/export", s.requireReader(http.HandlerFunc(s.auditExport)))
 	mux.Handle("GET /outbox/aside", s.requireReader(http.HandlerFunc(s.outboxAside)))
@@ -319,6 +323,7 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "outbox: %d Slack messages or GitHub reports never got through and were set aside, the last at %s (countersign outbox list)\n",
 			aside, newest.UTC().Format(time.RFC3339))
 	}
+	pollSummary(w, s.poll, s.bot.PollStatus())
 }
 
 // asideAlarm is how long /healthz says degraded after the outbox last

@@ -62,6 +62,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	bc := bot.Config{
 		Policy: engine, DryRun: dry, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
 		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp,
+		Prober: httpProber{},
 	}
 	for login, user := range cfg.Identities.GitHub {
 		bc.Identities[strings.ToLower(login)] = cs.Actor(user)
@@ -148,6 +149,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 				return fail(fmt.Errorf("service %s: %w", s.Name, err))
 			}
 		}
+		bs.Verify = botVerify(s.Verify)
 		bc.Services = append(bc.Services, bs)
 	}
 	for _, z := range cfg.DNS {

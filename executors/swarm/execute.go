@@ -157,15 +157,21 @@ func (e *Executor) deploy(ctx context.Context, a cs.Action, progress func(string
 		return bot.Result{}, err
 	}
 	took := time.Since(start).Round(100 * time.Millisecond)
-	summary := fmt.Sprintf("%s runs %s on %d/%d tasks (converged in %s)", e.where(), image, n, n, took)
-	if a.Kind == cs.ActionRollback {
-		summary = "rolled back: " + summary
-	}
-	res := bot.Result{Summary: summary, Image: image}
+	res := bot.Result{Summary: fmt.Sprintf("%s (converged in %s)", deploySummary(a, e.where(), image, n), took), Image: image}
 	if changed {
 		res.Replaced = old
 	}
 	return res, nil
+}
+
+// deploySummary is the result of a deploy or rollback whose n tasks run
+// image.
+func deploySummary(a cs.Action, where, image string, n int) string {
+	s := fmt.Sprintf("%s runs %s on %d/%d tasks", where, image, n, n)
+	if a.Kind == cs.ActionRollback {
+		s = "rolled back: " + s
+	}
+	return s
 }
 
 // updateErr says whether a failed ServiceUpdate may have changed anything:

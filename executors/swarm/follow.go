@@ -25,6 +25,11 @@ type watch struct {
 	image, old string
 	before     *time.Time
 	noUpdate   bool
+	// resumed: following, after a restart of the bot, an update it sent
+	// earlier; no UpdateStatus yet means Docker has not started it (it
+	// resets the status on every change of the spec), or that the spec
+	// had the image already: the tasks decide.
+	resumed bool
 
 	// Scale: the replica count wanted.
 	scaling bool
@@ -108,7 +113,7 @@ func (w *watch) look(ctx context.Context) (int, bool, error) {
 	}
 	w.lastSeen = fmt.Sprintf("update state %s, tasks running new image %d/%d", updateState(svc.UpdateStatus), c.RunningNew, c.Desired)
 	us := svc.UpdateStatus
-	if w.noUpdate {
+	if w.noUpdate || (w.resumed && (us == nil || us.State == "")) {
 		// No update of ours: the tasks decide, unless an earlier update
 		// to this very image is stuck.
 		if us != nil && (us.State == swarm.UpdateStatePaused || us.State == swarm.UpdateStateRollbackPaused) {

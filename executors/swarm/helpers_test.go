@@ -31,6 +31,9 @@ type svcOpts struct {
 	// need Docker to watch long enough to see the task die on a loaded
 	// machine, where starting the container alone can take a second.
 	monitor time.Duration
+	// delay is the update's pause between tasks: it makes a rollout
+	// last long enough to stop watching it half way.
+	delay time.Duration
 }
 
 // createService creates a service labelled with the run, waits until its
@@ -76,7 +79,7 @@ func (f *fixture) createService(t *testing.T, o svcOpts) string {
 		if o.monitor > 0 {
 			monitor = o.monitor
 		}
-		spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Monitor: monitor, FailureAction: failure, Order: swarm.UpdateOrderStopFirst}
+		spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Delay: o.delay, Monitor: monitor, FailureAction: failure, Order: swarm.UpdateOrderStopFirst}
 		spec.RollbackConfig = &swarm.UpdateConfig{Parallelism: 1, Monitor: time.Second, FailureAction: swarm.UpdateFailureActionPause, Order: swarm.UpdateOrderStopFirst}
 	}
 	resp, err := f.api.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})

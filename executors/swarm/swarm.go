@@ -6,7 +6,9 @@
 // A deploy keeps the rest of the service spec and changes only
 // TaskTemplate.ContainerSpec.Image, then follows Docker's UpdateStatus and
 // the service's tasks until the update completes, pauses, rolls back or
-// runs out of time, reporting "tasks running new image n/m" as it goes. A
+// runs out of time, reporting "tasks running new image n/m" as it goes.
+// Docker carries an update on without the bot: after a restart, Resume
+// follows the one the bot had sent to its end, without sending it again. A
 // rollback is a deploy of an earlier digest (the bot picks it from its
 // deployment history), so that the audit trail names exactly what ran;
 // Swarm's own PreviousSpec is only the fallback when there is no history.
@@ -174,7 +176,7 @@ func (c *Client) ready(ctx context.Context) error {
 }
 
 // Executor deploys, rolls back and scales one Swarm service. It implements
-// bot.Executor, bot.Preparer and bot.Statuser.
+// bot.Executor, bot.Preparer, bot.Statuser and bot.Resumer.
 type Executor struct {
 	c       *Client
 	name    string // Countersign's name of the service
@@ -186,6 +188,7 @@ var (
 	_ bot.Executor = (*Executor)(nil)
 	_ bot.Preparer = (*Executor)(nil)
 	_ bot.Statuser = (*Executor)(nil)
+	_ bot.Resumer  = (*Executor)(nil)
 )
 
 // Service returns the executor of a Countersign service name whose Swarm

@@ -108,6 +108,10 @@ func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request, rest, cred s
 		if may(PermDeployments, Write) {
 			s.createDeploymentStatus(w, r, repo, p[1], cred)
 		}
+	case get && len(p) >= 2 && p[0] == "branches":
+		if may(PermContents, Read) {
+			s.getBranch(w, r, repo, strings.Join(p[1:], "/"))
+		}
 	case get && len(p) >= 2 && p[0] == "tarball":
 		if may(PermContents, Read) {
 			s.tarballLink(w, r, repo, strings.Join(p[1:], "/"))

@@ -1,8 +1,8 @@
 // Package githubtest is a test fake of GitHub's REST API: a local HTTP
 // server that speaks enough of it (commit statuses, deployments,
-// deployment statuses, repository tarballs and GitHub App installation
-// tokens) for go-github and ghinstallation, and so our GitHub adapter, to
-// talk to it unchanged. It is for tests only: it keeps everything in
+// deployment statuses, repository tarballs, branch heads and GitHub App
+// installation tokens) for go-github and ghinstallation, and so our
+// GitHub adapter, to talk to it unchanged. It is for tests only: it keeps everything in
 // memory and knows no commits, only what it is told and sent.
 //
 // It looks like GitHub Enterprise Server: the API lives under /api/v3/
@@ -15,8 +15,9 @@
 // gets a detail wrong fails its test: credentials on every API call,
 // App JWTs (RS256, iss, iat, exp), states and description lengths,
 // required_contexts (a deployment without it answers 409, as GitHub does
-// when the commit's other statuses are not all green), and credentials
-// leaking to the codeload host (answered 400).
+// when the commit's other statuses are not all green), credentials
+// leaking to the codeload host (answered 400), and the primary rate
+// limit, which conditional requests answered 304 do not spend.
 //
 // Every method of [Server] is safe for concurrent use.
 package githubtest
@@ -81,6 +82,11 @@ type Options struct {
 	// the archive itself instead of a 302 to a download link, as GitHub
 	// has been seen to for App installation tokens (go-github issue 3171).
 	TarballDirect bool
+	// RateLimit is the primary rate limit per hour (default
+	// DefaultRateLimit). Every /repos/ answer carries X-RateLimit-*
+	// headers and, unless it is a 304, counts; past the limit the API
+	// answers 403 (go-github: *github.RateLimitError).
+	RateLimit int
 }
 
 // Request is one request the server answered.
@@ -110,6 +116,8 @@ type Server struct {
 	issued             []string
 	links              map[string]archiveLink // codeload token → archive
 	requests           []Request
+	rate               Rate
+	branches           map[string]Commit // "owner/repo" in lower case, NUL, branch
 	statuses           []Status
 	deployments        []Deployment
 	deploymentStatuses []DeploymentStatus
@@ -143,6 +151,9 @@ func New(opts Options) *Server {
 	if opts.AppPermissions == nil {
 		opts.AppPermissions = DefaultAppPermissions()
 	}
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = DefaultRateLimit
+	}
 	tarballs := make(map[string][]byte, len(opts.Tarballs))
 	for k, v := range opts.Tarballs {
 		tarballs[k] = slices.Clone(v)
@@ -150,6 +161,7 @@ func New(opts Options) *Server {
 	opts.Tarballs = tarballs
 	s := &Server{
 		opts:    opts,
+		rate:    Rate{Limit: opts.RateLimit},
 		nextID:  1000,
 		tokens:  make(map[string]time.Time),
 		links:   make(map[string]archiveLink),
@@ -336,7 +348,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, foreign bool) {
 		if !ok {
 			return
 		}
-		s.serveRepos(w, r, strings.TrimPrefix(path, "/repos/"), cred)
+		if w, ok = s.metered(w); ok {
+			s.serveRepos(w, r, strings.TrimPrefix(path, "/repos/"), cred)
+		}
 	default:
 		notFound(w)
 	}

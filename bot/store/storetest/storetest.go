@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"CanceledContext", testCanceledContext},
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
+		{"BranchHeads", testBranchHeads},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })

@@ -6,7 +6,7 @@ func (d *decoder) buildOnly(o *object, s *Service) {
 	if s.Repo == "" {
 		d.add(o.line, o.sub("repo"), "required with kind build (its pushes and pull requests are what it builds)")
 	}
-	for _, k := range []string{"engine", "swarm_service", "host", "unikernel"} {
+	for _, k := range []string{"engine", "swarm_service", "host", "unikernel", "verify"} {
 		if o.has(k) {
 			d.addAt(o.sub(k), "not for kind build: a build-only service is never deployed")
 		}

@@ -7,11 +7,12 @@ func TestParse_BuildOnlyProblems(t *testing.T) {
 	withRepo := base + "    repo: org/lib\n    branch: main\n    build: {mode: docker, engine: local}\n"
 	runCases(t, []problemCase{
 		{"needs a repo", base, []string{`services[0].repo: required with kind build (its pushes and pull requests are what it builds)`}},
-		{"no deploy target", withRepo + "    engine: local\n    swarm_service: s\n    host: dopey\n    unikernel: {}\n", []string{
+		{"no deploy target", withRepo + "    engine: local\n    swarm_service: s\n    host: dopey\n    unikernel: {}\n    verify: {url: \"https://x.example.org/\", for: 1m, every: 10s, on_failure: alert}\n", []string{
 			`services[0].engine: not for kind build: a build-only service is never deployed`,
 			`services[0].swarm_service: not for kind build: a build-only service is never deployed`,
 			`services[0].host: not for kind build: a build-only service is never deployed`,
 			`services[0].unikernel: not for kind build: a build-only service is never deployed`,
+			`services[0].verify: not for kind build: a build-only service is never deployed`,
 		}},
 	})
 }

@@ -40,6 +40,7 @@ const (
 	DefaultTSIGAlgorithm   = "hmac-sha256"
 	DefaultShutdownGrace   = 5 * time.Minute
 	DefaultOutboxGiveUp    = 24 * time.Hour
+	DefaultGitHubPoll      = 5 * time.Minute
 )
 
 // Service kinds and build modes.
@@ -132,6 +133,10 @@ type GitHub struct {
 	InstallationID int64
 	PrivateKey     cs.Secret // the App's PEM private key
 	APIURL         string    // ends in "/"
+	// Poll is how often the followed branches' heads are read, so that a
+	// push whose webhook was lost is still taken (default
+	// DefaultGitHubPoll); 0 turns the reads off.
+	Poll time.Duration
 }
 
 // Reports reports whether GitHub credentials are configured.
@@ -191,6 +196,8 @@ type Service struct {
 	// Albatross services.
 	Host      string // key of Config.Hosts
 	Unikernel Unikernel
+	// Verify, if set, is checked after each deploy.
+	Verify *Verify
 }
 
 // Build says how an image for a commit is obtained.

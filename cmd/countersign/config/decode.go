@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -109,6 +110,18 @@ func (d *decoder) slack(o *object) Slack {
 	return s
 }
 
+// poll reads github.poll: a duration, "0" for no reads, default
+// DefaultGitHubPoll.
+func (d *decoder) poll(o *object) time.Duration {
+	if n := o.get("poll"); n != nil && n.Kind == yaml.ScalarNode && (n.Value == "0" || n.Value == "0s") {
+		return 0
+	}
+	if v, ok := o.duration("poll"); ok {
+		return v
+	}
+	return DefaultGitHubPoll
+}
+
 func (d *decoder) github(o *object) GitHub {
 	g := GitHub{
 		WebhookSecret: o.token("webhook_secret", nil),
@@ -116,6 +129,7 @@ func (d *decoder) github(o *object) GitHub {
 		PrivateKey:    o.secret("private_key"),
 		APIURL:        d.apiURL(o, DefaultGitHubAPIURL),
 	}
+	g.Poll = d.poll(o)
 	app, _ := o.int("app_id")
 	inst, _ := o.int("installation_id")
 	g.AppID, g.InstallationID = int64(app), int64(inst)

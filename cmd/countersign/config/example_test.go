@@ -114,7 +114,8 @@ func TestLoad_Example(t *testing.T) {
 			BotToken: sec("slack-bot-token"), AppToken: sec("slack-app-token"), SigningSecret: sec("slack-signing-secret"),
 			APIURL: "https://slack.com/api/", Command: "/cs",
 		},
-		GitHub: GitHub{WebhookSecret: sec("github-webhook-secret"), Token: sec("github-token"), APIURL: "https://api.github.com/"},
+		GitHub: GitHub{WebhookSecret: sec("github-webhook-secret"), Token: sec("github-token"), APIURL: "https://api.github.com/",
+			Poll: DefaultGitHubPoll},
 		Registries: []Registry{
 			{Host: "registry.example.org", Username: "countersign", Password: sec("registry-password")},
 		},
@@ -135,6 +136,7 @@ func TestLoad_Example(t *testing.T) {
 				Image:  "registry.example.org/ocurrent/ocaml-ci-web",
 				Build:  Build{Mode: "docker", Engine: "local", Dockerfile: "Dockerfile.web", Tag: "{{.SHA}}", Timeout: time.Hour},
 				Engine: "chives", SwarmService: "infra_ocaml-ci-web", PullRequests: true,
+				Verify: &Verify{URL: "https://ocaml.ci.dev/", Status: 200, For: 2 * time.Minute, Every: 10 * time.Second, OnFailure: "rollback"},
 			},
 			{
 				Name: "www", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "master", Channel: "C0DEPLOYS",

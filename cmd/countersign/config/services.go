@@ -49,6 +49,9 @@ func (d *decoder) service(o *object) Service {
 	d.serviceRepo(o, &s)
 	d.servicePullRequests(o, &s)
 	d.serviceKind(o, &s)
+	if o.has("verify") {
+		s.Verify = d.verify(o.obj("verify"))
+	}
 	return s
 }
 
