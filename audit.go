@@ -63,6 +63,12 @@ const (
 	// target matching again.
 	EventDriftDetected EventKind = "drift.detected"
 	EventDriftCleared  EventKind = "drift.cleared"
+	// EventCheckStarted, EventCheckSucceeded and EventCheckFailed are a
+	// pull request's deployability check (target the service; detail
+	// the pull request number, SHA, and the image or the reason).
+	EventCheckStarted   EventKind = "check.started"
+	EventCheckSucceeded EventKind = "check.succeeded"
+	EventCheckFailed    EventKind = "check.failed"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -75,6 +81,7 @@ func EventKinds() []EventKind {
 		EventExecutionInterrupted, EventVerificationStarted, EventVerificationPassed,
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
+		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 // Service is one deployable thing, as the workflow needs to know it.
 type Service struct {
 	Name    string
-	Kind    string // "swarm" or "albatross"
+	Kind    string // "swarm", "albatross" or KindBuild (never deployed)
 	Repo    string // GitHub owner/name whose pushes deploy it
 	Branch  string
 	Channel string
@@ -35,6 +35,8 @@ type Service struct {
 	Executor Executor
 	// Verify, if set, is checked after each deploy (verify.go).
 	Verify *Verify
+	// Checks says which pull requests get a deployability check.
+	Checks Checks
 }
 
 // Build says how a push becomes an image.
@@ -45,6 +47,9 @@ type Build struct {
 	Timeout time.Duration
 	// Builder builds the commit's image (mode "docker").
 	Builder Builder
+	// Engine names the build engine: pull request checks are bounded per
+	// engine, so that deploy builds never queue behind them.
+	Engine string
 }
 
 // Zone is a DNS zone the bot may change.
@@ -105,6 +110,10 @@ type Config struct {
 	// is still taken (PollBranches).
 	Branches BranchReader
 	Poll     time.Duration
+	// ChecksPerEngine bounds the pull request checks that build at once
+	// on one build engine (default 1): deploy builds do not wait for
+	// them.
+	ChecksPerEngine int
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.
@@ -140,6 +149,11 @@ type Bot struct {
 	webRefusals *RefusalLimiter
 	poll        poller
 	drift       driftState
+
+	// checks are the running pull request checks, by service#number;
+	// checkSlots bound them per build engine (check.go).
+	checks     map[string]runningCheck
+	checkSlots map[string]chan struct{}
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -256,6 +270,9 @@ func (b *Bot) Start(ctx context.Context) error {
 	}
 	if err := b.resumePushes(ctx); err != nil {
 		return fmt.Errorf("start: resume pushes: %w", err)
+	}
+	if err := b.resumeChecks(ctx); err != nil {
+		return fmt.Errorf("start: resume checks: %w", err)
 	}
 	b.loops.Add(1)
 	go func() {

@@ -176,6 +176,9 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if !ok {
 			return Service{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
 		}
+		if err := refuseBuildOnly(s, kind); err != nil {
+			return Service{}, err
+		}
 		d.Action = cs.Action{Kind: kind, Target: s.Name}
 		if s.Channel != "" {
 			d.Channel = s.Channel

@@ -64,7 +64,7 @@ type DeploymentStatus struct {
 // reportStatus queues the commit status countersign/<service> of sha,
 // for services whose pushes GitHub sends.
 func (b *Bot) reportStatus(ctx context.Context, s Service, sha, state, description, targetURL string) {
-	if s.Repo == "" || sha == "" {
+	if s.Repo == "" || sha == "" || s.BuildOnly() { // never deployed: its deployability is all there is
 		return
 	}
 	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{

@@ -121,6 +121,9 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	channels := []string{cfg.Audit.Channel}
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
+		if svc.PullRequestsChannel != "" {
+			channels = append(channels, svc.PullRequestsChannel)
+		}
 	}
 	if deps.CheckTimeout <= 0 {
 		deps.CheckTimeout = startupCheckTimeout
@@ -205,6 +208,9 @@ func useChannelIDs(bc *bot.Config, id slack.Identity) {
 	bc.AuditChannel = id.ChannelID(bc.AuditChannel)
 	for i := range bc.Services {
 		bc.Services[i].Channel = id.ChannelID(bc.Services[i].Channel)
+		if c := bc.Services[i].Checks.Channel; c != "" {
+			bc.Services[i].Checks.Channel = id.ChannelID(c)
+		}
 	}
 }
 

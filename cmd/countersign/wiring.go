@@ -105,7 +105,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	for _, s := range cfg.Services {
 		bs := bot.Service{
 			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
-			Build: bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout},
+			Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
+			Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
 		}
 		if tmpl := s.Build.Tag; tmpl != "" {
 			bs.Build.Tag = func(sha, branch string) (string, error) {
@@ -113,6 +114,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			}
 		}
 		switch {
+		case s.Kind == config.KindBuild:
+			// Build-only: no executor, nothing is ever deployed.
 		case s.Kind == config.KindSwarm && mode == modeSimulated:
 			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
 		case s.Kind == config.KindSwarm:
