@@ -83,7 +83,7 @@ func (b *Bot) changes(ctx context.Context, a cs.Action) *cs.Changes {
 	}
 	ch.Status, ch.Ahead, ch.Behind, ch.URL = c.Status, max(c.Ahead, 0), max(c.Behind, 0), c.URL
 	for _, k := range c.Commits[:min(len(c.Commits), cs.MaxChanges)] {
-		k.SHA, k.Title = cs.Clip(strings.ToLower(k.SHA), maxSHA), cs.Clip(firstLine(k.Title), MaxCommitTitle)
+		k.SHA, k.Title = cs.Clip(strings.ToLower(k.SHA), maxSHA), cs.Clip(titleOf(k.Title), MaxCommitTitle)
 		k.Login, k.Name = cs.Clip(k.Login, maxAuthor), cs.Clip(k.Name, maxAuthor)
 		k.Author = b.cfg.Identities[strings.ToLower(k.Login)]
 		ch.Commits = append(ch.Commits, k)
@@ -134,8 +134,10 @@ func compareFailure(err, deadline error, timeout time.Duration, from, to string)
 	return "GitHub could not be asked (see the bot's log)"
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimLeft(s, "\r\n"), "\n")
+// titleOf is a commit message's title: its first line, as git shows it
+// (leading blank lines skipped, a CRLF ending dropped).
+func titleOf(message string) string {
+	s, _, _ := strings.Cut(strings.TrimLeft(message, "\r\n"), "\n")
 	return strings.TrimSuffix(s, "\r")
 }
 
