@@ -34,8 +34,16 @@ const (
 	EventExecutionSucceeded   EventKind = "execution.succeeded"
 	EventExecutionFailed      EventKind = "execution.failed"
 	EventExecutionInterrupted EventKind = "execution.interrupted"
-	EventLockSet              EventKind = "lock.set"
-	EventLockReleased         EventKind = "lock.released"
+	// Verification probes a deployed service's URL after a deploy
+	// succeeded (its service's verify: key); cancelled means a newer
+	// deploy of the target was approved, or the bot stopped, before it
+	// ended.
+	EventVerificationStarted   EventKind = "verification.started"
+	EventVerificationPassed    EventKind = "verification.passed"
+	EventVerificationFailed    EventKind = "verification.failed"
+	EventVerificationCancelled EventKind = "verification.cancelled"
+	EventLockSet               EventKind = "lock.set"
+	EventLockReleased          EventKind = "lock.released"
 	// EventWebRefused is a failed sign-in to the web pages, /audit/export
 	// or /backup (a wrong token, a user header from an address that is
 	// not a trusted proxy, a sign-in form sent from another site);
@@ -49,6 +57,18 @@ const (
 	// EventPushReconciled is a branch head read from GitHub that no
 	// webhook had delivered, taken as the push it was.
 	EventPushReconciled EventKind = "push.reconciled"
+	// EventDriftDetected is a target found other than the bot last
+	// approved and carried out (detail: expected, found); it is written
+	// again only when what is found changes. EventDriftCleared is the
+	// target matching again.
+	EventDriftDetected EventKind = "drift.detected"
+	EventDriftCleared  EventKind = "drift.cleared"
+	// EventCheckStarted, EventCheckSucceeded and EventCheckFailed are a
+	// pull request's deployability check (target the service; detail
+	// the pull request number, SHA, and the image or the reason).
+	EventCheckStarted   EventKind = "check.started"
+	EventCheckSucceeded EventKind = "check.succeeded"
+	EventCheckFailed    EventKind = "check.failed"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -58,9 +78,10 @@ func EventKinds() []EventKind {
 		EventRequestCreated, EventRequestRefused, EventApprovalRequested, EventApprovalGranted,
 		EventApprovalRefused, EventRequestDenied, EventRequestExpired, EventRequestSuperseded,
 		EventExecutionStarted, EventExecutionStep, EventExecutionSucceeded, EventExecutionFailed,
-		EventExecutionInterrupted, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
-		EventOutboxAbandoned,
-		EventPushReconciled,
+		EventExecutionInterrupted, EventVerificationStarted, EventVerificationPassed,
+		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
+		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
+		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
 	}
 }
 

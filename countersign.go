@@ -31,12 +31,15 @@ const (
 	ActionDNS      ActionKind = "dns"
 	ActionLock     ActionKind = "lock"
 	ActionUnlock   ActionKind = "unlock"
+	// ActionAdopt takes what runs at a service now as its approved state
+	// (after drift).
+	ActionAdopt ActionKind = "adopt"
 )
 
 // ActionKinds lists every kind, in the order help shows them. The slice
 // is the caller's.
 func ActionKinds() []ActionKind {
-	return []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock}
+	return []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock, ActionAdopt}
 }
 
 // Valid reports whether k is a known action kind.
@@ -55,6 +58,9 @@ type Source string
 const (
 	SourceChat Source = "chat" // a person typed a command
 	SourcePush Source = "push" // a GitHub push to a configured branch
+	// SourceBot is the bot on its own: a rollback after a deploy failed
+	// its verification.
+	SourceBot Source = "bot"
 )
 
 // DNSOp is the operation of a DNS change.

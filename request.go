@@ -75,6 +75,9 @@ type Request struct {
 	Plan string `json:"plan,omitempty"`
 	// CommitTitle is the first line of the commit message of a push.
 	CommitTitle string `json:"commit_title,omitempty"`
+	// Changes are the commits a deploy adds or takes away, as found when
+	// the request was made; nil for other actions.
+	Changes *Changes `json:"changes,omitempty"`
 
 	// Message is the request's own message (with the buttons), updated in
 	// place; Thread is the parent of the thread it lives in (the push's
@@ -125,4 +128,8 @@ type Deployment struct {
 	Finished  time.Time `json:"finished"`
 	Succeeded bool      `json:"succeeded"`
 	DryRun    bool      `json:"dry_run,omitempty"`
+	// Verification is how the check after the deploy ended: "passed",
+	// "failed", "cancelled"; "" when there was none. A deploy that failed
+	// it still Succeeded: its image runs until something replaces it.
+	Verification string `json:"verification,omitempty"`
 }

@@ -22,7 +22,7 @@ import (
 // Service is one deployable thing, as the workflow needs to know it.
 type Service struct {
 	Name    string
-	Kind    string // "swarm" or "albatross"
+	Kind    string // "swarm", "albatross" or KindBuild (never deployed)
 	Repo    string // GitHub owner/name whose pushes deploy it
 	Branch  string
 	Channel string
@@ -33,6 +33,10 @@ type Service struct {
 	Build        Build
 	// Executor runs its deploys, rollbacks and scales.
 	Executor Executor
+	// Verify, if set, is checked after each deploy (verify.go).
+	Verify *Verify
+	// Checks says which pull requests get a deployability check.
+	Checks Checks
 }
 
 // Build says how a push becomes an image.
@@ -43,6 +47,9 @@ type Build struct {
 	Timeout time.Duration
 	// Builder builds the commit's image (mode "docker").
 	Builder Builder
+	// Engine names the build engine: pull request checks are bounded per
+	// engine, so that deploy builds never queue behind them.
+	Engine string
 }
 
 // Zone is a DNS zone the bot may change.
@@ -67,6 +74,11 @@ type Config struct {
 	// Reporter, if set, gets commit statuses and deployments for services
 	// with a repository (GitHub).
 	Reporter Reporter
+	// Comparer, if set, lists the commits a deploy changes on its card;
+	// CompareTimeout bounds how long a request waits for it (default
+	// DefaultCompareTimeout) before it says "changes unknown".
+	Comparer       Comparer
+	CompareTimeout time.Duration
 	// Directory resolves Slack user groups named in groups and policies;
 	// nil: "usergroup:…" entries match nobody.
 	Directory Directory
@@ -81,8 +93,15 @@ type Config struct {
 	// GiveUpAfter is how long the outbox retries an entry that keeps
 	// failing before it sets it aside (default DefaultGiveUpAfter).
 	GiveUpAfter time.Duration
+	// DriftInterval is how often every target is compared with what the
+	// bot approved and carried out (drift.go); 0: never.
+	DriftInterval time.Duration
 	// Clock tells the time (default the system clock; tests set theirs).
 	Clock Clock
+	// Prober answers services' verify probes; Sleeper waits between
+	// them (default the system clock).
+	Prober  Prober
+	Sleeper Sleeper
 	// ConfigHash and ConfigPath are audited as config.loaded on Start.
 	ConfigHash string
 	ConfigPath string
@@ -91,6 +110,10 @@ type Config struct {
 	// is still taken (PollBranches).
 	Branches BranchReader
 	Poll     time.Duration
+	// ChecksPerEngine bounds the pull request checks that build at once
+	// on one build engine (default 1): deploy builds do not wait for
+	// them.
+	ChecksPerEngine int
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.
@@ -115,6 +138,8 @@ type Bot struct {
 	mu      sync.Mutex
 	running map[string]*sync.Mutex        // one execution at a time per target
 	pushes  map[string]context.CancelFunc // running push threads, by service@sha
+	// verifying are the verifications after a deploy, by target.
+	verifying map[string]*verification
 	// draining: Drain was called; no new work starts.
 	draining bool
 	// handovers are the executions Drain may leave to the next start
@@ -126,6 +151,12 @@ type Bot struct {
 
 	webRefusals *RefusalLimiter
 	poll        poller
+	drift       driftState
+
+	// checks are the running pull request checks, by service#number;
+	// checkSlots bound them per build engine (check.go).
+	checks     map[string]runningCheck
+	checkSlots map[string]chan struct{}
 }
 
 // New returns a bot. images may be nil when no service waits for images.
@@ -136,6 +167,9 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
+	if cfg.Sleeper == nil {
+		cfg.Sleeper = SystemClock{}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -144,7 +178,9 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
-		unstarted: map[cs.RequestID]Markup{}, handovers: map[*handover]struct{}{},
+		verifying:   map[string]*verification{},
+		unstarted:   map[cs.RequestID]Markup{},
+		handovers:   map[*handover]struct{}{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
 }
@@ -239,11 +275,21 @@ func (b *Bot) Start(ctx context.Context) error {
 	if err := b.resumePushes(ctx); err != nil {
 		return fmt.Errorf("start: resume pushes: %w", err)
 	}
+	if err := b.resumeChecks(ctx); err != nil {
+		return fmt.Errorf("start: resume checks: %w", err)
+	}
 	b.loops.Add(1)
 	go func() {
 		defer b.loops.Done()
 		b.expireLoop()
 	}()
+	if b.cfg.DriftInterval > 0 {
+		b.loops.Add(1)
+		go func() {
+			defer b.loops.Done()
+			b.driftLoop()
+		}()
+	}
 	if b.cfg.AuditChannel != "" {
 		b.loops.Add(1)
 		go func() {

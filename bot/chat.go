@@ -69,6 +69,11 @@ type RequestCard struct {
 	Details []Field
 	// DNS holds the records an approver compares, for DNS changes.
 	DNS *cs.DNSChange `json:",omitempty"`
+	// Changes are the commits a deploy adds or takes away.
+	Changes *ChangesCard `json:",omitempty"`
+	// Drift, when set, says the target does not run what the bot last
+	// approved and carried out (deploys, rollbacks, adopts while open).
+	Drift Markup
 	// Plan is what the executor said it will do, plain text.
 	Plan          string
 	BreakGlass    string

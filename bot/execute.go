@@ -20,6 +20,9 @@ func (b *Bot) enqueue(r cs.Request) {
 		b.execute(b.ctx, r.ID)
 		return
 	}
+	if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+		b.cancelVerification(r)
+	}
 	b.work.add()
 	ctx, h := b.watch(b.ctx)
 	go func() {
@@ -107,18 +110,26 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	began := b.now()
+	v := b.beginVerification(ctx, r) // before finish, which reports to GitHub
 	res, runErr := b.run(ctx, r)
 	if b.leftBehind(ctx) {
+		if v != nil {
+			b.endVerification(v) // the next start verifies what it follows
+		}
 		b.noteLeft(ctx, r)
 		return
 	}
 	b.finish(ctx, r, res, runErr, began)
+	b.verify(v, runErr)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.
 func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if r.Action.Kind == cs.ActionLock || r.Action.Kind == cs.ActionUnlock {
 		return b.runLock(ctx, r)
+	}
+	if r.Action.Kind == cs.ActionAdopt {
+		return b.runAdopt(ctx, r)
 	}
 	exec, err := b.executorFor(r.Action)
 	if err != nil {
@@ -204,7 +215,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		if _, err := tx.Append(b.event(kind, cs.ActorBot, &r, detail)); err != nil {
 			return err
 		}
-		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback {
+		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback || k == cs.ActionAdopt {
 			d := cs.Deployment{
 				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
 				Requester: r.Requester, Started: began, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
@@ -252,6 +263,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), Brief(runErr)), r))
 		return
 	}
+	b.driftCarriedOut(r)
 	b.reply(ctx, r, cc(Textf("✅ %s succeeded in %s: %s", r.ID, took.Round(time.Millisecond), res.Summary), r))
 	if autoLock {
 		b.reply(ctx, r, Textf("🔒 %s is now locked against deploys on push, so the next push does not undo the rollback. `unlock %s` when the fix is in.", r.Action.Target, r.Action.Target))

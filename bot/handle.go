@@ -176,6 +176,9 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if !ok {
 			return Service{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
 		}
+		if err := refuseBuildOnly(s, kind); err != nil {
+			return Service{}, err
+		}
 		d.Action = cs.Action{Kind: kind, Target: s.Name}
 		if s.Channel != "" {
 			d.Channel = s.Channel
@@ -219,6 +222,14 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		d.Action.Reason = cmd.Reason
 	case commands.Unlock:
 		if _, err := serviceAction(cmd.Service, cs.ActionUnlock); err != nil {
+			return d, err
+		}
+	case commands.Adopt:
+		s, err := serviceAction(cmd.Service, cs.ActionAdopt)
+		if err != nil {
+			return d, err
+		}
+		if err := b.resolveAdopt(ctx, s, &d.Action); err != nil {
 			return d, err
 		}
 	case commands.DNSSet:

@@ -270,6 +270,9 @@ type harnessConfig struct {
 	chat         *fakeChat
 	images       bot.Images // default: the harness's fakeImages
 	reporter     bot.Reporter
+	comparer     bot.Comparer
+	compareWait  time.Duration
+	dryRun       bool
 	auditChannel string
 	set          policies.Set
 	path         string
@@ -277,6 +280,9 @@ type harnessConfig struct {
 	wrap         func(bot.Store) bot.Store
 	branches     bot.BranchReader
 	clock        *fakeClock
+	config       func(*bot.Config) // last changes to the bot's config
+	drift        time.Duration     // Config.DriftInterval
+	zones        []bot.Zone
 }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
@@ -318,10 +324,13 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			{Name: "api", Kind: "swarm", Repo: "org/api", Branch: "live", Channel: "CDEPLOY", Image: "reg/api",
 				Build: bot.Build{Mode: "wait", Tag: tag(""), Timeout: time.Second}, Executor: ex},
 		},
-		ConfigHash:   "testhash",
-		AuditChannel: hc.auditChannel,
-		Reporter:     hc.reporter,
-		Branches:     hc.branches,
+		ConfigHash:    "testhash",
+		DriftInterval: hc.drift,
+		Zones:         hc.zones,
+		AuditChannel:  hc.auditChannel,
+		Reporter:      hc.reporter,
+		Branches:      hc.branches,
+		Comparer:      hc.comparer, CompareTimeout: hc.compareWait, DryRun: hc.dryRun,
 	}
 	var st bot.Store = db
 	if hc.wrap != nil {
@@ -332,6 +341,9 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		images = hc.images
 	}
 	cfg.Clock = h.clock
+	if hc.config != nil {
+		hc.config(&cfg)
+	}
 	h.bot = bot.New(cfg, st, h.chat, images, nil)
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)

@@ -131,3 +131,34 @@ type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d on the system clock, or until ctx ends.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Comparer compares two commits of a repository (GitHub's compare), for
+// the "what changed" list of a deploy's card.
+type Comparer interface {
+	// Compare returns how head stands to base and the first max commits
+	// of base..head, oldest first. A commit the host does not know gives
+	// an error wrapping cs.ErrNotFound.
+	Compare(ctx context.Context, repo, base, head string, max int) (Comparison, error)
+}
+
+// Comparison is what a Comparer found.
+type Comparison struct {
+	Status        string // cs.CompareAhead, …
+	Ahead, Behind int
+	// Commits may hold whole messages as titles, and no Author: the bot
+	// keeps the first line and maps logins itself.
+	Commits []cs.Commit
+	URL     string // the whole comparison, for people
+}

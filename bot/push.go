@@ -388,15 +388,23 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	p := rec.Push
 	b.reportStatus(ctx, s, p.SHA, "pending", "getting the image", "")
+	b.reportCheck(ctx, s, p.SHA, "pending", "getting the image", "")
 	image, err := b.imageFor(ctx, s, p, rec.Thread)
 	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
-		return // superseded by a newer push: its transaction said so
+		// Superseded by a newer push: its transaction said so in chat.
+		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, "failure", "not checked: superseded by a newer push", "")
+		return
 	}
+	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
 		status := Textf("no image: %v", err)
 		b.setPush(ctx, s, rec, PushFailed, status, "", true)
 		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
 		b.reportStatus(ctx, s, p.SHA, "error", "no image: "+err.Error(), "")
+		return
+	}
+	if s.BuildOnly() {
+		b.builtOnly(ctx, s, rec, image)
 		return
 	}
 	d := draft{
@@ -422,16 +430,12 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	var img string
 	switch s.Build.Mode {
 	case "wait":
-		if b.images == nil || s.Build.Tag == nil {
-			return "", fmt.Errorf("no registry access configured to wait for the image")
-		}
-		tag, err := s.Build.Tag(p.SHA, p.Branch)
+		var err error
+		img, err = b.waitImage(ctx, s, p.SHA, p.Branch, func(tag string) {
+			say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
+		})
 		if err != nil {
-			return "", fmt.Errorf("image tag: %w", err)
-		}
-		say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
-		if img, err = b.images.Wait(ctx, s.Image, tag, s.Build.Timeout); err != nil {
-			return "", fmt.Errorf("no image for %s: %w", short(p.SHA), err)
+			return "", err
 		}
 		say(Textf("image %s", img))
 	case "docker":
@@ -444,10 +448,8 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	default:
 		return "", fmt.Errorf("service %s has no build configured", s.Name)
 	}
-	if c, ok := s.Executor.(ImageChecker); ok {
-		if err := c.CheckImage(ctx, img); err != nil {
-			return "", fmt.Errorf("image %s cannot be deployed to %s: %w", img, s.Name, err)
-		}
+	if err := b.deployable(ctx, s, img); err != nil {
+		return "", err
 	}
 	return img, nil
 }

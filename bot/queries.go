@@ -35,6 +35,8 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 				ok := "succeeded"
 				if !d.Succeeded {
 					ok = "FAILED"
+				} else if d.Verification == "failed" {
+					ok = "deployed, then FAILED its verification"
 				}
 				dry := ""
 				if d.DryRun {
@@ -91,6 +93,7 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 			out[i] += Textf("\n    now: %s", text)
 		}
 	}
+	out = b.driftStatus(ctx, only, services, out)
 	return Join(out, "\n"), nil
 }
 

@@ -33,7 +33,7 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 	c := &RequestCard{
 		ID: r.ID, Action: r.Action, State: r.State, Status: stateLabel(r), DryRun: r.DryRun,
 		Change: describeChange(r.Action), Details: b.details(r), DNS: r.Action.DNS,
-		Plan: r.Plan, BreakGlass: r.Action.BreakGlass,
+		Plan: r.Plan, BreakGlass: r.Action.BreakGlass, Changes: b.changesCard(r.Action.Target, r.Changes),
 		Policy: r.Decision.Policy, PolicyVersion: r.Decision.PolicyVersion, Window: r.Decision.Window,
 		Expires: r.Expires, Outcome: Markup(r.Outcome), Fingerprint: r.Fingerprint,
 	}
@@ -42,6 +42,8 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		if r.Author != "" {
 			c.RequestedBy += Textf(" (%s)", mention(r.Author))
 		}
+	} else if r.Source == cs.SourceBot {
+		c.RequestedBy = Textf("the bot on its own (%s)", strings.Join(r.Decision.Reasons, "; "))
 	} else {
 		c.RequestedBy = mention(r.Requester)
 	}
@@ -57,6 +59,7 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		}
 		c.Progress = policies.Progress(r.Decision, r.Approvals)
 	}
+	c.Drift = b.cardDrift(r)
 	c.Buttons = r.State == cs.StatePending
 	if b.cfg.PublicURL != "" {
 		c.URL = strings.TrimSuffix(b.cfg.PublicURL, "/") + "/requests/" + string(r.ID)
@@ -132,6 +135,10 @@ func (c *RequestCard) text() Markup {
 	if c.BreakGlass != "" {
 		add(Textf("Break-glass: %s", c.BreakGlass))
 	}
+	if c.Drift != "" {
+		add("Drift: " + c.Drift)
+	}
+	lines = append(lines, c.Changes.text()...)
 	if c.Plan != "" {
 		add(Textf("Plan: %s", c.Plan))
 	}
@@ -234,7 +241,7 @@ func cc(text Markup, r cs.Request) Markup {
 	if r.Source == cs.SourcePush {
 		who = r.Author
 	}
-	if who == "" {
+	if who == "" || who == cs.ActorBot {
 		return text
 	}
 	return text + " " + mention(who)

@@ -64,7 +64,7 @@ type DeploymentStatus struct {
 // reportStatus queues the commit status countersign/<service> of sha,
 // for services whose pushes GitHub sends.
 func (b *Bot) reportStatus(ctx context.Context, s Service, sha, state, description, targetURL string) {
-	if s.Repo == "" || sha == "" {
+	if s.Repo == "" || sha == "" || s.BuildOnly() { // never deployed: its deployability is all there is
 		return
 	}
 	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{
@@ -100,6 +100,11 @@ func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
 	} else if r.Outcome != "" && !r.State.Open() {
 		desc += ": " + PlainText(Markup(r.Outcome))
 	}
+	depState := map[cs.State]string{cs.StateApproved: "queued", cs.StateExecuting: "in_progress", cs.StateSucceeded: "success",
+		cs.StateFailed: "failure", cs.StateInterrupted: "error"}[r.State]
+	if note, ok := b.verifyingNote(r); ok { // deployed, not yet verified
+		state, depState, desc = "pending", "in_progress", note
+	}
 	url := b.requestURL(r)
 	b.reportStatus(ctx, s, r.Action.Commit, state, cut(desc, maxDescription), url)
 
@@ -110,8 +115,6 @@ func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
 			Payload: map[string]string{"request": string(r.ID), "image": r.Action.Image, "kind": string(k)},
 		}})
 	}
-	depState := map[cs.State]string{cs.StateApproved: "queued", cs.StateExecuting: "in_progress", cs.StateSucceeded: "success",
-		cs.StateFailed: "failure", cs.StateInterrupted: "error"}[r.State]
 	if depState != "" && b.queuedOrDone(ctx, dep) {
 		b.report(ctx, Report{Repo: s.Repo, SHA: r.Action.Commit, DeploymentStatus: &DeploymentStatus{
 			Deployment: dep, State: depState, Description: cut(desc, maxDescription), LogURL: url}})

@@ -98,7 +98,9 @@ func (b *Bot) follow(ctx context.Context, f resumption) {
 	} else {
 		res.Summary += " (" + followedNote + ")"
 	}
+	v := b.beginVerification(ctx, r) // a followed deploy is verified too
 	b.finish(ctx, r, res, err, f.began)
+	b.verify(v, err)
 }
 
 // interruptTx marks r, an execution cut off by a stop of the bot,

@@ -17,12 +17,16 @@ type draft struct {
 	Author      cs.Actor
 	AuthorLogin string
 	CommitTitle string
+	Changes     *cs.Changes // what a deploy adds or takes away (changes.go)
 	// Thread is the push's parent message; zero: post a new message in Channel.
 	Thread  cs.MessageRef
 	Channel string
 	// Caller, for a typed command, is told if the request's message
 	// cannot be posted.
 	Caller *Caller
+	// Auto, for a request the bot makes on its own, says why: it is
+	// approved without policy (autoDecision) and supersedes nothing.
+	Auto string
 }
 
 // family groups actions that replace each other: a newer deploy or
@@ -79,12 +83,13 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	if err != nil {
 		return cs.Request{}, err
 	}
+	d.Changes = b.changes(ctx, d.Action)
 	groups, notes := b.usergroups(ctx)
 	var r cs.Request
 	var superseded []cs.Request
 	err = b.store.Update(ctx, func(tx Tx) error {
 		var err error
-		if r, err = b.record(tx, d, plan, groups); err != nil {
+		if r, err = b.record(tx, d, plan, groups); err != nil || d.Auto != "" {
 			return err
 		}
 		superseded, err = b.supersedeOlder(tx, r, d.Requester)
@@ -95,6 +100,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	}
 	r = b.postRequest(ctx, r, d.Channel, notes, d.Caller)
 	b.reportRequest(ctx, r)
+	b.sayDowngrade(ctx, r)
 	for _, o := range superseded {
 		b.refresh(ctx, o)
 		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))
@@ -115,6 +121,9 @@ func (b *Bot) prepare(ctx context.Context, d *draft) (string, error) {
 	}
 	if k := d.Action.Kind; k == cs.ActionLock || k == cs.ActionUnlock {
 		return "", nil
+	}
+	if d.Action.Kind == cs.ActionAdopt {
+		return adoptPlan(d.Action), nil
 	}
 	if p, ok := exec.(Preparer); ok {
 		a, err := p.Prepare(ctx, d.Action)
@@ -141,10 +150,13 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 		return cs.Request{}, err
 	}
 	now := b.now()
-	dec := b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+	dec := b.autoDecision(d.Auto)
+	if d.Auto == "" {
+		dec = b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+	}
 	r := cs.Request{
 		ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
-		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle,
+		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle, Changes: d.Changes,
 		Created: now, Updated: now, Decision: dec,
 		Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
 		DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,
@@ -171,11 +183,15 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 			r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
 		}
 	}
-	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, map[string]any{
+	created := map[string]any{
 		"action": r.Action, "source": r.Source, "requester": r.Requester,
 		"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
 		"decision": r.Decision, "plan": r.Plan, "dry_run": r.DryRun,
-	})); err != nil {
+	}
+	if d.Auto != "" {
+		created["auto"] = d.Auto
+	}
+	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, created)); err != nil {
 		return r, err
 	}
 	var follow cs.Event
@@ -244,6 +260,8 @@ func describeChange(a cs.Action) Markup {
 		}
 	case cs.ActionLock:
 		return Textf("lock %s: %s", a.Target, a.Reason)
+	case cs.ActionAdopt:
+		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
 	}
 	return Esc(a.String())
 }

@@ -30,6 +30,8 @@ type ServiceView struct {
 	Running, Last *cs.Deployment
 	Lock          *cs.Lock
 	Open          []RequestView
+	// Drift is what the last drift check found (nil: not checked).
+	Drift *DriftView
 }
 
 // ZoneView is one DNS zone with its lock and open requests.
@@ -59,6 +61,8 @@ type Overview struct {
 	// outbox gave up on (see Aside).
 	SetAside     int
 	LastSetAside time.Time
+	// DNSDrift lists the DNS records that drifted or could not be read.
+	DNSDrift []DriftView
 }
 
 // Overview reads every service and zone, in config order.
@@ -96,11 +100,13 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 	if err != nil {
 		return Overview{}, fmt.Errorf("read the overview: %w", err)
 	}
+	o.DNSDrift = b.dnsDrift()
 	return o, nil
 }
 
 func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView, error) {
 	v := ServiceView{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
+	v.Drift = b.driftOf(s.Name)
 	hist, err := tx.Deployments(s.Name, 0)
 	if err != nil {
 		return v, err

@@ -119,6 +119,15 @@ var docs = []verbDoc{
 		examples: []string{"/cs unlock www"},
 	},
 	{
+		name:    "adopt",
+		usage:   "adopt SERVICE",
+		summary: "take what runs now as the approved state, after drift",
+		details: "Asks, through policy action adopt and approved like a deploy, to record the image " +
+			"(and replicas) that run now as the service's deployment, so that drift ends and " +
+			"a later rollback goes back to it. It fails if what runs changes before it is approved.",
+		examples: []string{"/cs adopt www"},
+	},
+	{
 		name:     "status",
 		usage:    "status [SERVICE]",
 		summary:  "what runs where, pending requests, locks",

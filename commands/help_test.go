@@ -8,7 +8,7 @@ import (
 
 // allVerbs are the canonical chat verbs (the README's "Chat commands"),
 // written out here so that the test fails if one goes missing from docs.
-var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns add", "dns delete", "dns show", "lock", "unlock",
+var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns add", "dns delete", "dns show", "lock", "unlock", "adopt",
 	"status", "audit", "policy explain", "help", "approve", "deny"}
 
 func TestVerbs(t *testing.T) {

@@ -49,6 +49,8 @@ func Parse(text string) (Command, error) {
 		return parseLock(newCursor(sc, verb))
 	case "unlock":
 		return parseUnlock(newCursor(sc, verb))
+	case "adopt":
+		return parseAdopt(newCursor(sc, verb))
 	case "status":
 		return parseStatus(newCursor(sc, verb))
 	case "audit":
@@ -64,7 +66,7 @@ func Parse(text string) (Command, error) {
 }
 
 // topVerbs are the first words of every command, in help order.
-var topVerbs = []string{"deploy", "rollback", "scale", "dns", "lock", "unlock", "status", "audit", "policy", "help", "approve", "deny"}
+var topVerbs = []string{"deploy", "rollback", "scale", "dns", "lock", "unlock", "adopt", "status", "audit", "policy", "help", "approve", "deny"}
 
 // newCursor starts reading the arguments of a verb known to lookupDoc.
 func newCursor(sc *scanner, verb string) *cursor {

@@ -102,6 +102,8 @@ func TestParse_Good(t *testing.T) {
 		{`lock www 5" screen`, Lock{Service: "www", Reason: `5" screen`}},
 		{"lock www see <https://x.org/1|x.org/1> &amp; ask <@U123>", Lock{Service: "www", Reason: "see <https://x.org/1|x.org/1> &amp; ask <@U123>"}},
 		{"unlock www", Unlock{Service: "www"}},
+		{"adopt www", Adopt{Service: "www"}},
+		{"ADOPT api_2", Adopt{Service: "api_2"}},
 		// status
 		{"status", Status{}},
 		{"status www", Status{Service: "www"}},
@@ -176,7 +178,7 @@ func TestParse_Errors(t *testing.T) {
 		msg   string // a piece of the message
 	}{
 		// the line and the verb
-		{"", "", "", "deploy, rollback, scale, dns, lock, unlock, status, audit, policy, help, approve, deny"},
+		{"", "", "", "deploy, rollback, scale, dns, lock, unlock, adopt, status, audit, policy, help, approve, deny"},
 		{"   ", "", "", "empty command"},
 		{"/cs", "", "", "empty command"},
 		{"frobnicate www", "frobnicate", "", `"help"`},
@@ -294,6 +296,8 @@ func TestParse_Errors(t *testing.T) {
 		{"lock w/x reason", "w/x", "lock", "not a service name"},
 		{"unlock", "", "unlock", "missing SERVICE"},
 		{"unlock www now", "now", "unlock", "unexpected extra argument"},
+		{"adopt", "", "adopt", "missing SERVICE"},
+		{"adopt www now", "now", "adopt", "unexpected extra argument"},
 		// status
 		{"status www extra", "extra", "status", "unexpected extra argument"},
 		{"status w*", "w*", "status", "not a service name"},

@@ -64,6 +64,13 @@ func removeImagesOf(t *testing.T, host string) {
 // It is made with go-containerregistry, not the engine: no build needed.
 func pushWorkload(t *testing.T, repo, version string) string {
 	t.Helper()
+	return pushWorkloadEnv(t, repo, version)
+}
+
+// pushWorkloadEnv is pushWorkload with more variables in the image's
+// environment (e.g. HEALTH_STATUS=500).
+func pushWorkloadEnv(t *testing.T, repo, version string, env ...string) string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	writeTar(t, tw, &tar.Header{Name: "app", Mode: 0o755, Typeflag: tar.TypeReg}, workloadBinary(t))
@@ -80,7 +87,7 @@ func pushWorkload(t *testing.T, repo, version string) string {
 	}
 	return pushImage(t, repo+":"+version, img, func(cf *v1.ConfigFile) {
 		cf.OS, cf.Architecture = "linux", runtime.GOARCH
-		cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"VERSION=" + version},
+		cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: append([]string{"VERSION=" + version}, env...),
 			Labels: map[string]string{e2eLabel: strconv.FormatInt(time.Now().UnixNano(), 10)}}
 	})
 }

@@ -35,17 +35,18 @@ var swarmLeftovers sync.Once
 // time, stop-first, monitored 1s, stopped within 1s), and waits until its
 // tasks run. It removes the service at cleanup and waits for its
 // containers to go. The first call of a run removes services left by
-// interrupted runs.
-func createSwarmService(t *testing.T, name, image string, replicas int) {
+// interrupted runs. extra are more options of `docker service create`.
+func createSwarmService(t *testing.T, name, image string, replicas int, extra ...string) {
 	t.Helper()
 	swarmLeftovers.Do(func() { removeSwarmLeftovers(t) })
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 10)
 	t.Cleanup(func() { removeSwarmService(t, name) })
-	mustDocker(t, "service", "create", "--detach", "--no-resolve-image", "--name", name,
-		"--replicas", strconv.Itoa(replicas), "--label", e2eLabel+"="+stamp, "--container-label", e2eLabel+"="+stamp,
+	args := []string{"service", "create", "--detach", "--no-resolve-image", "--name", name,
+		"--replicas", strconv.Itoa(replicas), "--label", e2eLabel + "=" + stamp, "--container-label", e2eLabel + "=" + stamp,
 		"--stop-grace-period", "1s", "--restart-delay", "1s",
 		"--update-parallelism", "1", "--update-order", "stop-first", "--update-monitor", "1s", "--update-failure-action", "pause",
-		image)
+	}
+	mustDocker(t, slices.Concat(args, extra, []string{image})...)
 	waitConverged(t, name, image, replicas, time.Minute)
 }
 

@@ -22,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/countersign/countersign/bot"
+
 	cs "github.com/countersign/countersign"
 )
 
@@ -290,6 +292,13 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 	path := chromiumPath(t)
 	lap := browserLaps(t)
 	s := newSiteAt(t, time.Now().UTC().Truncate(time.Second))
+	// Someone updated www behind the bot's back: the overview (and the
+	// README's screenshot) shows the drift.
+	s.swarm.runs = bot.Live{Image: "reg/www@" + digest('9'), Replicas: -1}
+	s.swarm.status = "3/3 tasks running reg/www@" + digest('9')
+	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
 	lap("the site with its history")
 	if res, _ := s.get("/login"); res.Header.Get("Content-Security-Policy") != browserCSP {
 		t.Errorf("the site's Content-Security-Policy is\n  %s\nand browserCSP is\n  %s\nupdate browserCSP in browser_test.go",
@@ -365,7 +374,8 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 		t.Fatalf("after signing in the browser is on %s, want /", overview.URL)
 	}
 	overview.hasText(t, "www", "R1", "R2", "waiting for approval", "token:oncall",
-		hostileScript, hostileImg) // the lock reason, shown as the text it is
+		hostileScript, hostileImg, // the lock reason, shown as the text it is
+		"⚠ drift since") // www runs another image than the bot deployed
 	if got := browserEval[string](t, ctx, &p, `document.body.dataset.refresh || ""`); got != "10" {
 		t.Errorf("body data-refresh = %q, want 10", got)
 	}

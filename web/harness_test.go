@@ -34,6 +34,7 @@ const (
 	oncallToken = "oncall-token-0123456789abcdef"
 	shaA        = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	shaB        = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC        = "cccccccccccccccccccccccccccccccccccccccc" // between shaA and shaB
 )
 
 func digest(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
@@ -86,9 +87,26 @@ type liveSwarm struct {
 	dryrun.Swarm
 	status string
 	err    error
+	runs   bot.Live
 }
 
 func (l *liveSwarm) Status(context.Context, string) (string, error) { return l.status, l.err }
+
+// Sweeper makes it readable by drift sweeps: it reports l.runs (unset:
+// what the bot deployed last, digest 1).
+func (l *liveSwarm) Sweeper() bot.Sweeper { return l }
+
+func (l *liveSwarm) Sweep(_ context.Context, targets []string) (map[string]bot.Live, error) {
+	runs := l.runs
+	if runs.Image == "" {
+		runs = bot.Live{Image: "reg/www@" + digest('1'), Replicas: -1}
+	}
+	out := map[string]bot.Live{}
+	for _, t := range targets {
+		out[t] = runs
+	}
+	return out, nil
+}
 
 // site is a bot with a history, and its pages.
 type site struct {
@@ -117,6 +135,12 @@ func newSite(t *testing.T, opts ...siteOpt) *site {
 // own clock, and a fixed date would meet it (a cookie, a "3 min ago").
 func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 	t.Helper()
+	return newSiteWith(t, start, nil, opts...)
+}
+
+// newSiteWith is newSiteAt with last changes to the bot's config (nil: none).
+func newSiteWith(t *testing.T, start time.Time, botOpt func(*bot.Config, *site), opts ...siteOpt) *site {
+	t.Helper()
 	s := &site{t: t, ctx: context.Background(), clock: &clock{now: start},
 		swarm: &liveSwarm{Swarm: dryrun.Swarm{Service: "www_web", Engine: "prod"}, status: "3/3 tasks running reg/www@" + digest('1')}}
 	db, err := store.Open(filepath.Join(t.TempDir(), "web.db"), store.Options{NoSync: true})
@@ -137,7 +161,7 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 		t.Fatal(err)
 	}
 	tag := func(sha, _ string) (string, error) { return "live-" + sha, nil }
-	s.bot = bot.New(bot.Config{
+	bc := bot.Config{
 		Policy: engine,
 		Services: []bot.Service{
 			{Name: "www", Kind: "swarm", Repo: "mirage/mirage-www", Branch: "live", Channel: "CDEPLOY", Image: "reg/www",
@@ -148,7 +172,13 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 		Zones:      []bot.Zone{{Name: "example.org.", Executor: &dryrun.DNS{Zone: "example.org."}}},
 		Clock:      s.clock,
 		ConfigHash: "testhash",
-	}, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
+		Comparer: dryrun.History{"mirage/mirage-www": {{SHA: shaA}, {SHA: shaC, Title: hostile, Login: "mallory"},
+			{SHA: shaB, Title: "second change", Name: "Eve Unmapped"}}},
+	}
+	if botOpt != nil {
+		botOpt(&bc, s)
+	}
+	s.bot = bot.New(bc, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
 	if err := s.bot.Start(s.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ type serviceRow struct {
 type overviewPage struct {
 	Services     []serviceRow
 	Zones        []bot.ZoneView
+	DNSDrift     []bot.DriftView
 	Chain        chainView
 	SetAside     int
 	LastSetAside time.Time
@@ -99,7 +100,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
 		names[i] = v.Name
 	}
 	live := s.liveStatus(r.Context(), names)
-	p := overviewPage{Zones: o.Zones, Chain: s.chain.view(), SetAside: o.SetAside, LastSetAside: o.LastSetAside}
+	p := overviewPage{Zones: o.Zones, DNSDrift: o.DNSDrift, Chain: s.chain.view(), SetAside: o.SetAside, LastSetAside: o.LastSetAside}
 	for _, v := range o.Services {
 		row := serviceRow{ServiceView: v}
 		if e, ok := live[v.Name]; ok {

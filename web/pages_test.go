@@ -46,6 +46,29 @@ func TestOverview_WhatRunsWhereAndWhatWaits(t *testing.T) {
 	)
 }
 
+// TestOverview_ShowsDrift: a service that runs other than the bot last
+// carried out says so on the overview and on its own page.
+func TestOverview_ShowsDrift(t *testing.T) {
+	s := newSite(t)
+	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if body := s.page("/", 200); strings.Contains(body, "drift") {
+		t.Fatalf("a service that matches shows drift:\n%s", body)
+	}
+	s.swarm.runs = bot.Live{Image: "reg/www@" + digest('9'), Replicas: -1}
+	s.clock.advance(time.Minute)
+	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"⚠ drift</strong> since <time datetime=\"2026-12-02T09:02:00Z\"",
+		`approved <code title="image reg/www@` + digest('1') + `">image reg/www@sha256:111111111111…</code>`,
+		`runs <code title="image reg/www@` + digest('9') + `">image reg/www@sha256:999999999999…</code>`,
+		"last seen matching <time datetime=\"2026-12-02T09:01:00Z\""}
+	contains(t, "/", s.page("/", 200), want...)
+	contains(t, "/services/www", s.page("/services/www", 200), append(want, "<dt>Drift</dt>")...)
+}
+
 // TestOverview_ShowsWhatNeverGotThrough: messages the outbox set aside
 // are counted on the overview, with where to read why.
 func TestOverview_ShowsWhatNeverGotThrough(t *testing.T) {
@@ -352,4 +375,30 @@ func TestPages_NoStateChangingEndpoint(t *testing.T) {
 	if st := s.request("R2").State; st != cs.StatePending {
 		t.Fatalf("R2 is %s after the POSTs, want still pending", st)
 	}
+}
+
+func TestRequestPage_WhatChanged(t *testing.T) {
+	s := newSite(t)
+	body := s.page("/requests/R2", 200)
+	contains(t, "/requests/R2", body,
+		"<h2>What changed</h2>",
+		"<p>2 new commits since aaaaaaa, which runs now</p>",
+		`<li><a href="https://github.com/mirage/mirage-www/commit/`+shaC+`">ccccccc</a> &lt;script&gt;alert(`,
+		"<small>github:mallory</small>",
+		"second change <small>Eve Unmapped</small>",
+	)
+	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img") {
+		t.Errorf("a commit title comes unescaped:\n%s", body)
+	}
+	// R1 was the first deployment: nothing to compare with.
+	contains(t, "/requests/R1", s.page("/requests/R1", 200),
+		"<p>changes unknown: no successful deployment of www is recorded to compare with</p>")
+
+	s.say("UOPS1", "approve R2")
+	s.say("UDEV1", "deploy www "+shaA)
+	if r := s.request("R4"); !r.Changes.Downgrade() {
+		t.Fatalf("R4: %+v, want a downgrade", r.Changes)
+	}
+	contains(t, "/requests/R4", s.page("/requests/R4", 200),
+		`<p class="bad">downgrade: aaaaaaa is 2 commits behind bbbbbbb, which runs now; deploying it takes them away</p>`)
 }

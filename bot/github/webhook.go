@@ -185,6 +185,8 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 	switch d.Event {
 	case "push":
 		return h.push(ctx, d, payload)
+	case "pull_request":
+		return h.pullRequest(ctx, d, payload)
 	case "ping":
 		ev, err := gh.ParseWebHook("ping", payload)
 		if err != nil {

@@ -104,6 +104,10 @@ func requestBlocks(c *bot.RequestCard) []slackapi.Block {
 	if c.DNS != nil {
 		add(dnsSections(c.DNS)...)
 	}
+	if c.Drift != "" {
+		add(sectionBlock(":warning: *Drift:* " + c.Drift))
+	}
+	add(changesBlocks(c.Changes)...)
 	if c.Plan != "" {
 		add(sectionBlock(codeBlock("*Plan*", c.Plan)))
 	}

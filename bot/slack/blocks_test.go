@@ -132,6 +132,11 @@ func renderCases() []renderCase {
 		URL:     "https://countersign.example/requests/R46",
 	}
 
+	// A deploy of a service that drifted says so above its plan.
+	drifted := deployCard("R54")
+	drifted.Drift = bot.Textf("%s does not run what was last approved: it runs %s, not %s (found %s)",
+		"www", "image "+imageOld+"; its spec was changed outside the bot at 2026-11-18 09:40 UTC", "image "+imageOld, "2026-11-18 09:50 UTC")
+
 	push := &bot.PushCard{Service: "www", Repo: "acme/www", SHA: commit, Branch: "main", Login: "alice",
 		Title: "Fix the login redirect", CommitURL: commitURL, Status: bot.Textf("%s %s", "R42", "waiting for approval")}
 
@@ -169,8 +174,9 @@ func renderCases() []renderCase {
 	evilPush := &bot.PushCard{Service: hostile, Repo: hostile, SHA: "<!channel>", Branch: hostile, Login: hostile,
 		Title: hostile, CommitURL: "https://evil.example|click to approve", Status: bot.Textf("%s", hostile)}
 
-	return []renderCase{
+	return append([]renderCase{
 		{"deploy_pending", request(deployCard("R42"))},
+		{"deploy_drifted", request(drifted)},
 		{"dns_pending", request(dnsCard("R43", `"token-1"`, `"token-2"`))},
 		{"scale_pending", request(scale)},
 		{"deploy_denied", request(denied)},
@@ -182,7 +188,7 @@ func renderCases() []renderCase {
 		{"hostile_lock", request(lock)},
 		{"hostile_dns", request(dnsCard("R49", hostile, hostile))},
 		{"hostile_push", bot.Message{Channel: "C0DEPLOYS", Text: bot.Esc(hostile), Push: evilPush}},
-	}
+	}, changesCases()...)
 }
 
 // longText is 200,000 characters of markup: mentions, escapes, and a code
@@ -377,6 +383,7 @@ func stressCases() []renderCase {
 		{"blank_lines", bot.Message{Text: bot.Markup(strings.Repeat("\n", 10000) + "end")}},
 		{"fences", bot.Message{Text: bot.Markup(strings.Repeat("```\n"+strings.Repeat("code line\n", 500)+"```\ntext\n", 30))}},
 		{"empty_card", request(&bot.RequestCard{ID: "R1", Buttons: true, Details: []bot.Field{{}}})},
+		{"huge_changes", request(hugeChanges())},
 	}
 }
 

@@ -16,10 +16,10 @@ import (
 )
 
 func TestUseChannelIDs(t *testing.T) {
-	bc := bot.Config{AuditChannel: "#audit", Services: []bot.Service{{Name: "a", Channel: "#deploys"}, {Name: "b", Channel: "C0OTHER"}}}
-	useChannelIDs(&bc, slack.Identity{Channels: map[string]string{"#deploys": "C0DEPLOYS", "#audit": "G0AUDIT"}})
-	got := []string{bc.AuditChannel, bc.Services[0].Channel, bc.Services[1].Channel}
-	if want := []string{"G0AUDIT", "C0DEPLOYS", "C0OTHER"}; !reflect.DeepEqual(got, want) {
+	bc := bot.Config{AuditChannel: "#audit", Services: []bot.Service{{Name: "a", Channel: "#deploys", Checks: bot.Checks{Channel: "#prs"}}, {Name: "b", Channel: "C0OTHER"}}}
+	useChannelIDs(&bc, slack.Identity{Channels: map[string]string{"#deploys": "C0DEPLOYS", "#audit": "G0AUDIT", "#prs": "C0PRS"}})
+	got := []string{bc.AuditChannel, bc.Services[0].Channel, bc.Services[1].Channel, bc.Services[0].Checks.Channel, bc.Services[1].Checks.Channel}
+	if want := []string{"G0AUDIT", "C0DEPLOYS", "C0OTHER", "C0PRS", ""}; !reflect.DeepEqual(got, want) {
 		t.Errorf("channels = %v, want %v", got, want)
 	}
 }
@@ -32,6 +32,8 @@ func TestNewServer_ChannelNames(t *testing.T) {
 	}{
 		{"'#deploys'", ""},
 		{"'#deplyos'", "channel #deplyos not found"},
+		{"C0DEPLOYS\n    pull_requests: true\n    pull_requests_channel: '#deploys'", ""},
+		{"C0DEPLOYS\n    pull_requests: true\n    pull_requests_channel: '#prs'", "channel #prs not found"},
 	} {
 		t.Run(tc.channel, func(t *testing.T) {
 			sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test", ChannelNames: map[string]string{"C0DEPLOYS": "deploys"}})

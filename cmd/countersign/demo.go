@@ -59,6 +59,7 @@ Type a line as a user (@USER TEXT) or inject a push (push REPO BRANCH SHA LOGIN)
   push ocurrent/opam.ocaml.org live %[5]s talex5
                               branch live deploys without approval
   @U0DEV0001 deploy www %[3]s
+                              a downgrade: the card lists the commits it takes away
   @U0OPS0003 approve R4
   @U0DEV0001 rollback www     back to R2's image, then www is locked against pushes
   @U0OPS0001 dns set ci.mirageos.org A 128.232.124.253 10800

@@ -101,6 +101,8 @@ func TestDemo_ScriptedSession(t *testing.T) {
 		"R1 was superseded by R2",
 		"R2 · deploy www · succeeded [DRY RUN]",
 		"R3 · deploy opam-live · succeeded [DRY RUN]",
+		"R4: downgrade: 5f3c9a1 is 4 commits behind a1b2c3d, which runs now",
+		"• 7c1d2e3 Fix the dates of the RSS feed — @U0OPS0001",
 		"www is now locked against deploys on push",
 		"R6 · deploy www · refused [DRY RUN]",
 		"you cannot approve R7: requester cannot approve their own request",

@@ -121,6 +121,9 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	channels := []string{cfg.Audit.Channel}
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
+		if svc.PullRequestsChannel != "" {
+			channels = append(channels, svc.PullRequestsChannel)
+		}
 	}
 	if deps.CheckTimeout <= 0 {
 		deps.CheckTimeout = startupCheckTimeout
@@ -205,6 +208,9 @@ func useChannelIDs(bc *bot.Config, id slack.Identity) {
 	bc.AuditChannel = id.ChannelID(bc.AuditChannel)
 	for i := range bc.Services {
 		bc.Services[i].Channel = id.ChannelID(bc.Services[i].Channel)
+		if c := bc.Services[i].Checks.Channel; c != "" {
+			bc.Services[i].Checks.Channel = id.ChannelID(c)
+		}
 	}
 }
 
@@ -257,7 +263,7 @@ func (s *server) Close() {
 func (s *server) routes() http.Handler {
 	reg := s.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{db: s.db}, &pollCollector{bot: s.bot})
+		&storeCollector{db: s.db}, &pollCollector{bot: s.bot}, driftCollector{drift: s.bot.Drift})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /healthz/github", s.requireReader(http.HandlerFunc(s.healthzGitHub)))

@@ -61,7 +61,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	dry := mode != modeReal
 	bc := bot.Config{
 		Policy: engine, DryRun: dry, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
-		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp,
+		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp, DriftInterval: cfg.Drift.Interval,
+		Prober: httpProber{},
 	}
 	for login, user := range cfg.Identities.GitHub {
 		bc.Identities[strings.ToLower(login)] = cs.Actor(user)
@@ -79,6 +80,12 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 		if err != nil {
 			return fail(fmt.Errorf("github: %w", err))
 		}
+	}
+	switch { // the cards' "what changed"
+	case mode == modeSimulated:
+		bc.Comparer = demoHistory()
+	case x.github != nil:
+		bc.Comparer = x.github
 	}
 	clients := map[string]*swarm.Client{} // one connection per engine
 	engineClient := func(name string) (*swarm.Client, error) {
@@ -98,7 +105,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	for _, s := range cfg.Services {
 		bs := bot.Service{
 			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
-			Build: bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout},
+			Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
+			Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
 		}
 		if tmpl := s.Build.Tag; tmpl != "" {
 			bs.Build.Tag = func(sha, branch string) (string, error) {
@@ -106,6 +114,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			}
 		}
 		switch {
+		case s.Kind == config.KindBuild:
+			// Build-only: no executor, nothing is ever deployed.
 		case s.Kind == config.KindSwarm && mode == modeSimulated:
 			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
 		case s.Kind == config.KindSwarm:
@@ -145,6 +155,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 				return fail(fmt.Errorf("service %s: %w", s.Name, err))
 			}
 		}
+		bs.Verify = botVerify(s.Verify)
 		bc.Services = append(bc.Services, bs)
 	}
 	for _, z := range cfg.DNS {

@@ -158,6 +158,12 @@ func (f *fixture) swarmMode(ctx context.Context) error {
 	return fmt.Errorf("engine swarm state is %q (%s): cannot run the swarm tests", info.Swarm.LocalNodeState, info.Swarm.Error)
 }
 
+// leftoverAge is how old a test service must be to count as left by an
+// interrupted run. A younger one may belong to another run of these
+// tests on the same engine at this moment (a second checkout, a race
+// pass): removing it would fail that run.
+const leftoverAge = time.Hour
+
 // removeLeftovers removes services that earlier, interrupted runs left.
 func (f *fixture) removeLeftovers(ctx context.Context) {
 	svcs, err := f.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", "countersign.test"))})
@@ -165,7 +171,9 @@ func (f *fixture) removeLeftovers(ctx context.Context) {
 		return
 	}
 	for _, s := range svcs {
-		_ = f.api.ServiceRemove(ctx, s.ID)
+		if time.Since(s.CreatedAt) > leftoverAge {
+			_ = f.api.ServiceRemove(ctx, s.ID)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -105,6 +106,9 @@ type Client struct {
 	tunnel *tunnel // nil unless the engine is ssh://
 	// display is the engine's host for messages, without any password.
 	display string
+	// services are the executors made by Service, by Countersign's name,
+	// for drift sweeps (drift.go).
+	services sync.Map
 }
 
 // Connect returns a Client for e. It checks the configuration (host URL,
@@ -195,7 +199,9 @@ var (
 // service is swarmService and whose images come from imageRepo (images
 // from other repositories are refused; "" allows any).
 func (c *Client) Service(name, swarmService, imageRepo string) *Executor {
-	return &Executor{c: c, name: name, service: swarmService, repo: imageRepo}
+	e := &Executor{c: c, name: name, service: swarmService, repo: imageRepo}
+	c.services.Store(name, e)
+	return e
 }
 
 // where names the service and its engine in messages.

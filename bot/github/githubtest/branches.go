@@ -8,13 +8,18 @@ import (
 	"strings"
 )
 
-// Commit is a branch's head commit as the fake serves it.
+// Commit is a commit as the fake serves it: a branch's head, or one of
+// a repository's history for compare (AddCommits).
 type Commit struct {
 	SHA     string // 40 lower-case hex digits
 	Message string
 	// Author and Committer are GitHub logins; "" serves "author": null,
 	// as GitHub does for an email address no account has.
 	Author, Committer string
+	// AuthorName is the name in the commit itself (compare only).
+	AuthorName string
+	// Parents are commits added before (AddCommits); none for a root commit.
+	Parents []string
 }
 
 // SetBranch makes repo's branch point at c: GET

@@ -132,6 +132,10 @@ func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request, rest, cred s
 		if may(PermDeployments, Read) {
 			writeJSON(w, http.StatusOK, []any{}) // the probe only asks for access
 		}
+	case get && len(p) >= 2 && p[0] == "compare":
+		if may(PermContents, Read) {
+			s.compare(w, r, repo, strings.Join(p[1:], "/"))
+		}
 	case get && len(p) == 1 && p[0] == "pulls":
 		if may(PermPullRequests, Read) {
 			writeJSON(w, http.StatusOK, []any{})

@@ -1,9 +1,10 @@
 // Package githubtest is a test fake of GitHub's REST API: a local HTTP
 // server that speaks enough of it (commit statuses, deployments,
-// deployment statuses, repository tarballs, branch heads and GitHub App
-// installation tokens) for go-github and ghinstallation, and so our
-// GitHub adapter, to talk to it unchanged. It is for tests only: it keeps everything in
-// memory and knows no commits, only what it is told and sent.
+// deployment statuses, repository tarballs, branch heads, comparisons of
+// two commits and GitHub App installation tokens) for go-github and
+// ghinstallation, and so our GitHub adapter, to talk to it unchanged. It
+// is for tests only: it keeps everything in memory and knows no commits
+// but those it is told of (SetBranch, AddCommits) and what it is sent.
 //
 // It looks like GitHub Enterprise Server: the API lives under /api/v3/
 // ([Server.URL]) and archives under /_codeload/ on the same host, because
@@ -121,6 +122,7 @@ type Server struct {
 	statuses           []Status
 	deployments        []Deployment
 	deploymentStatuses []DeploymentStatus
+	histories          map[string]*history // by lower-case owner/name (compare.go)
 }
 
 // fault is one queued injected failure.

@@ -47,6 +47,9 @@ const (
 const (
 	KindSwarm     = "swarm"
 	KindAlbatross = "albatross"
+	// KindBuild is a build-only service: no deploy target; its pushes and
+	// pull requests are checked and their images built, never deployed.
+	KindBuild = "build"
 
 	BuildDocker = "docker" // build the commit with a Docker Engine and push
 	BuildWait   = "wait"   // wait for an image built elsewhere
@@ -68,6 +71,7 @@ type Config struct {
 	// 24 hours).
 	OutboxGiveUp time.Duration
 	Audit        Audit
+	Drift        Drift
 	Web          Web
 	Slack        Slack
 	GitHub       GitHub
@@ -174,18 +178,27 @@ type Host struct {
 // Service is one deployable thing.
 type Service struct {
 	Name    string
-	Kind    string // KindSwarm or KindAlbatross
+	Kind    string // KindSwarm, KindAlbatross or KindBuild
 	Repo    string // "owner/name" (GitHub compares it ignoring case); "" when pushes are not tracked
 	Branch  string // the branch whose pushes deploy
 	Channel string // Slack channel ID (C…, G…, D…) or "#name"
 	Image   string // repository, without tag or digest
 	Build   Build  // zero when Repo is ""
+	// PullRequests: the repository's pull requests get a deployability
+	// check (countersign/deployability: NAME); PullRequestsFromForks
+	// also those from forks; PullRequestsChannel, if set, gets each
+	// check's result (checks post nowhere else).
+	PullRequests          bool
+	PullRequestsFromForks bool
+	PullRequestsChannel   string
 	// Swarm services.
 	Engine       string // key of Config.Engines
 	SwarmService string
 	// Albatross services.
 	Host      string // key of Config.Hosts
 	Unikernel Unikernel
+	// Verify, if set, is checked after each deploy.
+	Verify *Verify
 }
 
 // Build says how an image for a commit is obtained.

@@ -27,6 +27,7 @@ func (d *decoder) config(n *yaml.Node) *Config {
 		c.OutboxGiveUp = DefaultOutboxGiveUp
 	}
 	c.Audit = d.audit(o.obj("audit"))
+	c.Drift = d.drift(o.obj("drift"))
 	c.Web = d.web(o.obj("web"), c.Audit.Token)
 	c.Slack = d.slack(o.obj("slack"))
 	c.GitHub = d.github(o.obj("github"))

@@ -100,6 +100,7 @@ func TestLoad_Example(t *testing.T) {
 		PublicURL:     "https://deploy.example.org",
 		ShutdownGrace: DefaultShutdownGrace,
 		OutboxGiveUp:  24 * time.Hour,
+		Drift:         Drift{Interval: DefaultDriftInterval},
 		DB:            at("/var/lib/countersign/countersign.db"),
 		Audit:         Audit{Token: sec("countersign-audit-token")},
 		Web: Web{
@@ -135,7 +136,8 @@ func TestLoad_Example(t *testing.T) {
 				Name: "ocaml-ci-web", Kind: "swarm", Repo: "ocurrent/ocaml-ci", Branch: "live-web", Channel: "C0DEPLOYS",
 				Image:  "registry.example.org/ocurrent/ocaml-ci-web",
 				Build:  Build{Mode: "docker", Engine: "local", Dockerfile: "Dockerfile.web", Tag: "{{.SHA}}", Timeout: time.Hour},
-				Engine: "chives", SwarmService: "infra_ocaml-ci-web",
+				Engine: "chives", SwarmService: "infra_ocaml-ci-web", PullRequests: true,
+				Verify: &Verify{URL: "https://ocaml.ci.dev/", Status: 200, For: 2 * time.Minute, Every: 10 * time.Second, OnFailure: "rollback"},
 			},
 			{
 				Name: "www", Kind: "albatross", Repo: "mirage/mirage-www", Branch: "master", Channel: "C0DEPLOYS",

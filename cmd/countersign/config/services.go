@@ -47,7 +47,11 @@ func (d *decoder) service(o *object) Service {
 		}
 	}
 	d.serviceRepo(o, &s)
+	d.servicePullRequests(o, &s)
 	d.serviceKind(o, &s)
+	if o.has("verify") {
+		s.Verify = d.verify(o.obj("verify"))
+	}
 	return s
 }
 
@@ -105,9 +109,11 @@ func (d *decoder) serviceKind(o *object, s *Service) {
 				d.addAt(o.sub(k), "only for kind swarm")
 			}
 		}
+	case KindBuild:
+		d.buildOnly(o, s)
 	case "":
 	default:
-		d.addAt(o.sub("kind"), "want %q or %q, got %s", KindSwarm, KindAlbatross, quote(s.Kind))
+		d.addAt(o.sub("kind"), "want %q, %q or %q, got %s", KindSwarm, KindAlbatross, KindBuild, quote(s.Kind))
 	}
 }
 
