@@ -42,12 +42,23 @@ func TestSweep_UpdateBehindTheBotsBack(t *testing.T) {
 		t.Errorf("a name the client does not serve: %q", u)
 	}
 
+	// update is someone's `docker service update --image`. The engine
+	// bumps the service's version itself while a rollout runs (its update
+	// status), so an update read before that is refused as out of
+	// sequence: read again and retry, as the CLI's user would.
 	update := func(image string) {
 		t.Helper()
-		svc := f.inspect(t, name)
-		svc.Spec.TaskTemplate.ContainerSpec.Image = image
-		if _, err := f.api.ServiceUpdate(ctx, svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
-			t.Fatalf("update behind the bot's back: %v", err)
+		for try := 1; ; try++ {
+			svc := f.inspect(t, name)
+			svc.Spec.TaskTemplate.ContainerSpec.Image = image
+			_, err := f.api.ServiceUpdate(ctx, svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{})
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "update out of sequence") || try == 10 {
+				t.Fatalf("update behind the bot's back: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	time.Sleep(10 * time.Millisecond) // UpdatedAt must be able to move
