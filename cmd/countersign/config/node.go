@@ -21,6 +21,10 @@ type decoder struct {
 	// so that problems found after decoding (cross references, policies)
 	// can name it.
 	lines map[string]int
+	// sawKeys, if set, is told each mapping's path and the keys the code
+	// asked about there: how the schema tests compare the decoder with
+	// configKeys.
+	sawKeys func(path string, known map[string]bool)
 }
 
 func newDecoder(opts Options) *decoder {

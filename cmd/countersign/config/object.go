@@ -154,6 +154,9 @@ func (o *object) entries() []string {
 
 // done reports every key nobody asked for.
 func (o *object) done() {
+	if o.d.sawKeys != nil {
+		o.d.sawKeys(o.path, o.known)
+	}
 	for _, k := range o.keys {
 		if o.known[k] {
 			continue
