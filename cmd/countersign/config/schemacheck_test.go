@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 
 	"gopkg.in/yaml.v3"
 )
@@ -187,4 +188,46 @@ func yamlValue(n *yaml.Node) (any, error) {
 		return json.Number(strings.ReplaceAll(n.Value, "_", "")), nil
 	}
 	return n.Value, nil
+}
+
+// TestValidate: the validator refuses what each keyword forbids, so that
+// the schema tests can fail.
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name, schema, value string
+		ok                  bool
+	}{
+		{"type", `{"type": "string"}`, `1`, false},
+		{"type list", `{"type": ["string", "integer"]}`, `1`, true},
+		{"integer", `{"type": "integer"}`, `1.5`, false},
+		{"enum", `{"enum": ["a"]}`, `"b"`, false},
+		{"required", `{"required": ["a"]}`, `{"b": 1}`, false},
+		{"properties", `{"properties": {"a": {"type": "string"}}}`, `{"a": 1}`, false},
+		{"no additional", `{"properties": {}, "additionalProperties": false}`, `{"a": 1}`, false},
+		{"additional schema", `{"additionalProperties": {"type": "string"}}`, `{"a": 1}`, false},
+		{"items", `{"items": {"type": "string"}}`, `["a", 1]`, false},
+		{"allOf", `{"allOf": [{"type": "string"}, {"enum": ["a"]}]}`, `"b"`, false},
+		{"anyOf none", `{"anyOf": [{"type": "string"}, {"type": "boolean"}]}`, `1`, false},
+		{"oneOf two", `{"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}`, `{"a": 1, "b": 1}`, false},
+		{"oneOf one", `{"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}`, `{"a": 1}`, true},
+		{"not", `{"not": {"required": ["a"]}}`, `{"a": 1}`, false},
+		{"unknown keyword", `{"pattern": "x"}`, `"x"`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var s map[string]any
+			if err := json.Unmarshal([]byte(tc.schema), &s); err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(strings.NewReader(tc.value))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			if errs := validate(s, v, "x"); (len(errs) == 0) != tc.ok {
+				t.Errorf("validate = %v, want ok %v", errs, tc.ok)
+			}
+		})
+	}
 }
