@@ -34,6 +34,17 @@ type keySpec struct {
 	Required bool      // the decoder says "required" when it is left out
 	Props    []keySpec // tObject
 	Elem     *keySpec  // tList and tMap
+	// Together maps a key of a tObject to the keys that must come with it.
+	Together map[string][]string
+	// Cases are a tObject's keys required or refused by another's value.
+	Cases []keyCase
+}
+
+// keyCase: when Key is Value, the keys Require are required and the keys
+// Forbid refused.
+type keyCase struct {
+	Key, Value      string
+	Require, Forbid []string
 }
 
 func kStr(name, desc string) keySpec    { return keySpec{Name: name, Type: tString, Desc: desc} }
@@ -52,6 +63,14 @@ func kMap(name, desc string, elem keySpec) keySpec {
 func kStrList(name, desc string) keySpec { return kList(name, desc, keySpec{Type: tString}) }
 func kEnum(k keySpec, values ...string) keySpec {
 	k.Enum = values
+	return k
+}
+func kCases(k keySpec, cases ...keyCase) keySpec {
+	k.Cases = cases
+	return k
+}
+func kTogether(k keySpec, together map[string][]string) keySpec {
+	k.Together = together
 	return k
 }
 func kRequired(k keySpec) keySpec {
@@ -128,45 +147,50 @@ func configKeys() keySpec {
 				kStr("albatross_client", "albatross-client on the host (default "+DefaultAlbatrossClient+")"),
 				kStr("socket", "albatross socket on the host"),
 				kStr("dir", "where unikernels are kept on the host (default "+DefaultHostDir+")"))),
-		kList("services", "deployable services",
-			kObj("", "a service",
-				kRequired(kStr("name", "service name")),
-				kRequired(kEnum(kStr("kind", "how it is deployed"), KindSwarm, KindAlbatross, KindBuild)),
-				kStr("repo", "owner/name on GitHub"),
-				kStr("branch", "the branch whose pushes deploy"),
-				kRequired(kStr("channel", "Slack channel ID or #name")),
-				kRequired(kStr("image", "image repository, without tag")),
-				kObj("build", "how an image for a commit is obtained",
-					kRequired(kEnum(kStr("mode", "build with Docker, or wait for an image"), BuildDocker, BuildWait)),
-					kStr("engine", "docker: the engine to build with"),
-					kStr("dockerfile", "docker: path in the repository (default "+DefaultDockerfile+")"),
-					kStr("target", "docker: Dockerfile stage"),
-					kMap("args", "docker: build arguments", kStr("", "")),
-					kStr("tag", "template over .SHA, .ShortSHA and .Branch (default "+DefaultTag+")"),
-					kStr("timeout", "how long a build may take (default 1h)")),
-				kBool("pull_requests", "check pull requests for deployability"),
-				kBool("pull_requests_from_forks", "also pull requests from forks"),
-				kStr("pull_requests_channel", "where pull request checks are posted"),
-				kStr("engine", "swarm: the engine"),
-				kStr("swarm_service", "swarm: the Swarm service"),
-				kStr("host", "albatross: the host"),
-				kObj("unikernel", "albatross: how the unikernel runs",
-					kStr("name", "Albatross VM name"),
-					kStr("binary", "path of the unikernel in the image (default "+DefaultBinary+")"),
-					kInt("memory", "MB"),
-					kInt("cpus", "CPUs"),
-					kStrList("net", "network interfaces"),
-					kStrList("block", "block devices"),
-					kStrList("args", "unikernel arguments"),
-					kBool("restart_on_fail", "restart on failure"),
-					kStr("command", "replaces albatross-client create"),
-					kInt("keep", "images kept for rollback")),
-				kObj("verify", "a check after each deploy",
-					kRequired(kStr("url", "GET this")),
-					kInt("status", "the status it must answer (default 200)"),
-					kRequired(kStr("for", "how long to probe")),
-					kRequired(kStr("every", "how often to probe")),
-					kRequired(kEnum(kStr("on_failure", "what to do when it fails"), VerifyRollback, VerifyAlert))))),
+		kList("services", "deployable services", kTogether(kCases(kObj("", "a service",
+			kRequired(kStr("name", "service name")),
+			kRequired(kEnum(kStr("kind", "how it is deployed"), KindSwarm, KindAlbatross, KindBuild)),
+			kStr("repo", "owner/name on GitHub"),
+			kStr("branch", "the branch whose pushes deploy"),
+			kRequired(kStr("channel", "Slack channel ID or #name")),
+			kRequired(kStr("image", "image repository, without tag")),
+			kCases(kObj("build", "how an image for a commit is obtained",
+				kRequired(kEnum(kStr("mode", "build with Docker, or wait for an image"), BuildDocker, BuildWait)),
+				kStr("engine", "docker: the engine to build with"),
+				kStr("dockerfile", "docker: path in the repository (default "+DefaultDockerfile+")"),
+				kStr("target", "docker: Dockerfile stage"),
+				kMap("args", "docker: build arguments", kStr("", "")),
+				kStr("tag", "template over .SHA, .ShortSHA and .Branch (default "+DefaultTag+")"),
+				kStr("timeout", "how long a build may take (default 1h)")),
+				keyCase{Key: "mode", Value: BuildDocker, Require: []string{"engine"}},
+				keyCase{Key: "mode", Value: BuildWait, Forbid: []string{"engine", "dockerfile", "target", "args"}}),
+			kBool("pull_requests", "check pull requests for deployability"),
+			kBool("pull_requests_from_forks", "also pull requests from forks"),
+			kStr("pull_requests_channel", "where pull request checks are posted"),
+			kStr("engine", "swarm: the engine"),
+			kStr("swarm_service", "swarm: the Swarm service"),
+			kStr("host", "albatross: the host"),
+			kObj("unikernel", "albatross: how the unikernel runs",
+				kStr("name", "Albatross VM name"),
+				kStr("binary", "path of the unikernel in the image (default "+DefaultBinary+")"),
+				kInt("memory", "MB"),
+				kInt("cpus", "CPUs"),
+				kStrList("net", "network interfaces"),
+				kStrList("block", "block devices"),
+				kStrList("args", "unikernel arguments"),
+				kBool("restart_on_fail", "restart on failure"),
+				kStr("command", "replaces albatross-client create"),
+				kInt("keep", "images kept for rollback")),
+			kObj("verify", "a check after each deploy",
+				kRequired(kStr("url", "GET this")),
+				kInt("status", "the status it must answer (default 200)"),
+				kRequired(kStr("for", "how long to probe")),
+				kRequired(kStr("every", "how often to probe")),
+				kRequired(kEnum(kStr("on_failure", "what to do when it fails"), VerifyRollback, VerifyAlert)))),
+			keyCase{Key: "kind", Value: KindSwarm, Require: []string{"engine"}, Forbid: []string{"host", "unikernel"}},
+			keyCase{Key: "kind", Value: KindAlbatross, Require: []string{"host", "unikernel"}, Forbid: []string{"engine", "swarm_service"}},
+			keyCase{Key: "kind", Value: KindBuild, Require: []string{"repo"}, Forbid: []string{"engine", "swarm_service", "host", "unikernel", "verify"}}),
+			map[string][]string{"repo": {"branch", "build"}, "branch": {"repo"}, "build": {"repo"}})),
 		kList("dns", "DNS zones changed with RFC 2136 updates",
 			kObj("", "a zone",
 				kRequired(kStr("zone", "zone name")),

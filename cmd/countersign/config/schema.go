@@ -53,7 +53,7 @@ func schemaOf(k keySpec) schema {
 	case tMap:
 		s["type"], s["additionalProperties"] = "object", schemaOf(*k.Elem)
 	case tObject:
-		objectSchema(s, k.Props)
+		objectSchema(s, k)
 	default:
 		panic(fmt.Sprintf("config: no schema for key %q of type %d", k.Name, k.Type))
 	}
@@ -63,11 +63,11 @@ func schemaOf(k keySpec) schema {
 // objectSchema fills s in with a mapping of exactly the keys props. A
 // secret key x is three properties, x, x_file and x_env, of which at most
 // one may be given (exactly one when it is required).
-func objectSchema(s schema, props []keySpec) {
+func objectSchema(s schema, k keySpec) {
 	p := schema{}
 	var req []string
 	var all []schema
-	for _, k := range props {
+	for _, k := range k.Props {
 		if k.Type != tSecret {
 			p[k.Name] = schemaOf(k)
 			if k.Required {
@@ -90,11 +90,37 @@ func objectSchema(s schema, props []keySpec) {
 			{"required": []string{forms[0], forms[2]}},
 			{"required": []string{forms[1], forms[2]}}}}})
 	}
+	for _, c := range k.Cases {
+		all = append(all, caseSchema(c))
+	}
+	if k.Together != nil {
+		s["dependentRequired"] = k.Together
+	}
 	s["type"], s["properties"], s["additionalProperties"] = "object", p, false
 	if req != nil {
 		s["required"] = req
 	}
 	if all != nil {
 		s["allOf"] = all
+	}
+}
+
+// caseSchema is a keyCase: if c.Key is c.Value, then c.Require and none
+// of c.Forbid.
+func caseSchema(c keyCase) schema {
+	then := schema{}
+	if c.Require != nil {
+		then["required"] = c.Require
+	}
+	if c.Forbid != nil {
+		var any []schema
+		for _, f := range c.Forbid {
+			any = append(any, schema{"required": []string{f}})
+		}
+		then["not"] = schema{"anyOf": any}
+	}
+	return schema{
+		"if":   schema{"properties": schema{c.Key: schema{"const": c.Value}}, "required": []string{c.Key}},
+		"then": then,
 	}
 }

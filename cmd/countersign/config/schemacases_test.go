@@ -106,6 +106,13 @@ func TestSchemaAgreesOnWrongConfigs(t *testing.T) {
 		{"file and env forms of a secret", []edit{{"engines.chives.ssh_key_env", "KEY"}}, "engines.chives"},
 		{"required secret left out", []edit{{"dns.0.tsig_secret_file", ""}}, "dns[0]"},
 		{"required key left out", []edit{{"db", ""}}, ""},
+		{"swarm service without engine", []edit{{"services.0.engine", ""}}, "services[0]"},
+		{"albatross service with engine", []edit{{"services.1.engine", "local"}}, "services[1]"},
+		{"build-only service with a host", []edit{{"services.2.kind", "build"}, {"services.2.unikernel", ""}}, "services[2]"},
+		{"docker build without engine", []edit{{"services.0.build.engine", ""}}, "services[0].build"},
+		{"wait build with a dockerfile", []edit{{"services.1.build.dockerfile", "Dockerfile"}}, "services[1].build"},
+		{"repo without branch", []edit{{"services.0.branch", ""}}, "services[0]"},
+		{"build without repo", []edit{{"services.2.repo", ""}, {"services.2.branch", ""}}, "services[2]"},
 		{"required nested key left out", []edit{{"services.0.verify.on_failure", ""}}, "services[0].verify"},
 	}
 	for _, tc := range cases {
@@ -154,7 +161,7 @@ func TestSchemaAgreesOnRightConfigs(t *testing.T) {
 		{"drift off", []edit{{"drift.interval", "0"}}},
 		{"poll off", []edit{{"github.poll", "0"}}},
 		{"lower-case record types", []edit{{"dns.0.types", "[a, txt]"}}},
-		{"build-only service", []edit{{"services.2", ""}}},
+		{"build-only service", []edit{{"services.2.kind", "build"}, {"services.2.host", ""}, {"services.2.unikernel", ""}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

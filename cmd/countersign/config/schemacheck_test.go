@@ -46,6 +46,29 @@ func validate(s map[string]any, v any, path string) []string {
 			if m, ok := v.(map[string]any); ok && (kw == "properties" || !hasProps) {
 				errs = append(errs, validateProperties(s, m, path)...)
 			}
+		case "const":
+			if v != arg {
+				fail("%v is not %v", v, arg)
+			}
+		case "if", "then":
+			if kw == "if" && len(validate(arg.(map[string]any), v, path)) == 0 {
+				if then, ok := s["then"].(map[string]any); ok {
+					errs = append(errs, validate(then, v, path)...)
+				}
+			}
+		case "dependentRequired":
+			if m, ok := v.(map[string]any); ok {
+				for k, deps := range arg.(map[string]any) {
+					if _, ok := m[k]; !ok {
+						continue
+					}
+					for _, dep := range deps.([]any) {
+						if _, ok := m[dep.(string)]; !ok {
+							fail("%s needs %s", k, dep)
+						}
+					}
+				}
+			}
 		case "items":
 			if l, ok := v.([]any); ok {
 				for i, it := range l {
@@ -211,6 +234,10 @@ func TestValidate(t *testing.T) {
 		{"oneOf two", `{"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}`, `{"a": 1, "b": 1}`, false},
 		{"oneOf one", `{"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}`, `{"a": 1}`, true},
 		{"not", `{"not": {"required": ["a"]}}`, `{"a": 1}`, false},
+		{"const", `{"const": "a"}`, `"b"`, false},
+		{"if then", `{"if": {"const": "a"}, "then": {"type": "integer"}}`, `"a"`, false},
+		{"if not then", `{"if": {"const": "a"}, "then": {"type": "integer"}}`, `"b"`, true},
+		{"dependentRequired", `{"dependentRequired": {"a": ["b"]}}`, `{"a": 1}`, false},
 		{"unknown keyword", `{"pattern": "x"}`, `"x"`, false},
 	}
 	for _, tc := range cases {
