@@ -167,7 +167,7 @@ func (c *comparison) policies() {
 func (c *comparison) policy(path string, p, q Policy) {
 	name := fmt.Sprintf("policy %q", q.Name)
 	listChange(&c.diff, path+".actions", name, "actions", kindStrings(p.Actions), kindStrings(q.Actions), Looser)
-	listChange(&c.diff, path+".targets", name, "targets", p.Targets, q.Targets, Looser)
+	targetChange(&c.diff, path+".targets", name, p.Targets, q.Targets, Looser)
 	listChange(&c.diff, path+".request", name, "requesters", p.Request, q.Request, Looser)
 	requiresChange(&c.diff, path+".approve", name+" approvals", p.Approve, q.Approve)
 
@@ -240,7 +240,7 @@ func (c *comparison) windows() {
 func (c *comparison) window(path string, v Window, vs span, w Window, ws span) {
 	name := fmt.Sprintf("change freeze %q", w.Name)
 	listChange(&c.diff, path+".actions", name, "actions", kindStrings(v.Actions), kindStrings(w.Actions), Stricter)
-	listChange(&c.diff, path+".targets", name, "targets", v.Targets, w.Targets, Stricter)
+	targetChange(&c.diff, path+".targets", name, v.Targets, w.Targets, Stricter)
 	if spanText(v.Deny) != spanText(w.Deny) {
 		b, a := spanText(v.Deny), spanText(w.Deny)
 		switch {
@@ -293,6 +293,35 @@ func listChange(d *Diff, path, who, what string, before, after []string, gain Di
 		}
 	}
 	d.add(path, dir, listText(before), listText(after), fmt.Sprintf("%s %s: %s", who, what, strings.Join(say, "; ")))
+}
+
+// targetChange adds one change for a list of target globs: wider goes in
+// direction wider, narrower the other way, neither (or unknown) Looser.
+func targetChange(d *Diff, path, who string, before, after []string, wider Direction) {
+	b, a := memberSet(before), memberSet(after)
+	added, removed := setMinus(a, b), setMinus(b, a)
+	if len(added) == 0 && len(removed) == 0 {
+		return
+	}
+	narrower := Stricter
+	if wider == Stricter {
+		narrower = Looser
+	}
+	var say []string
+	if len(added) > 0 {
+		say = append(say, "adds "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		say = append(say, "removes "+strings.Join(removed, ", "))
+	}
+	dir := Looser
+	switch {
+	case targetsWithin(before, after):
+		dir = wider
+	case targetsWithin(after, before):
+		dir = narrower
+	}
+	d.add(path, dir, listText(before), listText(after), fmt.Sprintf("%s targets: %s", who, strings.Join(say, "; ")))
 }
 
 // requiresChange adds one change per approval line that differs.
