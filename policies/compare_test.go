@@ -227,3 +227,18 @@ func TestCompare_JSONAndWords(t *testing.T) {
 		t.Errorf("round trip: %v, looser %v", err, back.Looser())
 	}
 }
+
+// Paths name the window in the new set: a finding about "night", now
+// first, must not land on "weekend", now second and unchanged.
+func TestCompare_WindowPathsFollowTheNewOrder(t *testing.T) {
+	edited := compareSet()
+	edited.Windows = []Window{edited.Windows[1], edited.Windows[0]}
+	edited.Windows[0].Deny.TZ = "Europe/London"
+	d := Compare(compareSet(), edited)
+	checkChange(t, "base → edited", d, "windows[0].deny", Looser)
+	for _, c := range d.Changes {
+		if strings.HasPrefix(c.Path, "windows[1]") {
+			t.Errorf("change at %s, where the unchanged window is: %s", c.Path, c.Say)
+		}
+	}
+}

@@ -51,7 +51,13 @@ func (c *comparison) handOver() {
 			}
 		}
 		if !held {
-			c.found(fmt.Sprintf("windows[%d]", i), fmt.Sprintf("no new change freeze holds back all that %q held back, as firmly", v.Name))
+			at := fmt.Sprintf("windows[%d]", i) // removed: the old index
+			for j, w := range c.new.Windows {
+				if w.Name == v.Name {
+					at = fmt.Sprintf("windows[%d]", j)
+				}
+			}
+			c.found(at, fmt.Sprintf("no new change freeze holds back all that %q held back, as firmly", v.Name))
 		}
 	}
 	for j, w := range c.new.Windows {
