@@ -31,6 +31,7 @@ func FuzzCompare(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	samples := sampleInputs()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ch := &chooser{b: data}
 		old := genSet(ch)
@@ -47,7 +48,7 @@ func FuzzCompare(f *testing.F) {
 		if d.Looser() {
 			return
 		}
-		for _, in := range sampleInputs() {
+		for _, in := range samples {
 			od, nd := oe.Decide(in), ne.Decide(in)
 			if why := looserDecision(oe, od, ne, nd); why != "" {
 				t.Fatalf("Compare says not looser:\n%s\nbut for %+v (%s at %s, break-glass %q):\n%s\nold: %s %v %v\nnew: %s %v %v\nold set: %+v\nnew set: %+v",
