@@ -28,9 +28,11 @@ type Change struct {
 	// those of the new set, or of the old one for what was removed.
 	Path      string    `json:"path"`
 	Direction Direction `json:"direction"`
-	Before    string    `json:"before"`
-	After     string    `json:"after"`
-	Say       string    `json:"say"` // one line in words
+	// Before and After render the value on each side ("" where there is
+	// none); both are empty for a finding about how rules work together.
+	Before string `json:"before"`
+	After  string `json:"after"`
+	Say    string `json:"say"` // one line in words
 }
 
 // Diff is every difference Compare found, in config order.
