@@ -138,32 +138,52 @@ func (c *comparison) groups() {
 // policies lists, per policy paired by name, what changed in it, and the
 // policies added and removed.
 func (c *comparison) policies() {
-	oldAt := map[string]int{}
-	for i, p := range c.old.Policies {
-		oldAt[p.Name] = i
-	}
-	seen := map[string]bool{}
+	oldAt, removed := pairByName(c.old.Policies, c.new.Policies, func(p Policy) string { return p.Name })
 	for j, q := range c.new.Policies {
 		path := fmt.Sprintf("policies[%d]", j)
-		i, ok := oldAt[q.Name]
-		if !ok {
+		i := oldAt[j]
+		if i < 0 {
 			// Whether it allows what was refused is handOver's finding.
 			c.diff.add(path, Neutral, "", policyText(q), fmt.Sprintf("policy %q is added", q.Name))
 			continue
 		}
-		seen[q.Name] = true
 		if i != j {
 			c.diff.add(path, Neutral, fmt.Sprintf("position %d", i), fmt.Sprintf("position %d", j),
 				fmt.Sprintf("policy %q moves from position %d to %d", q.Name, i, j))
 		}
 		c.policy(path, c.old.Policies[i], q)
 	}
-	for i, p := range c.old.Policies {
-		if !seen[p.Name] {
-			c.diff.add(fmt.Sprintf("policies[%d]", i), Stricter, policyText(p), "",
-				fmt.Sprintf("policy %q is removed", p.Name))
+	for _, i := range removed {
+		p := c.old.Policies[i]
+		c.diff.add(fmt.Sprintf("policies[%d]", i), Stricter, policyText(p), "",
+			fmt.Sprintf("policy %q is removed", p.Name))
+	}
+}
+
+// pairByName pairs the items of two lists by name: oldAt[j] is the index
+// in old of new[j]'s name, or -1 when it is new; removed lists the
+// indexes of old items no new item names.
+func pairByName[T any](old, new []T, name func(T) string) (oldAt, removed []int) {
+	at := map[string]int{}
+	for i, v := range old {
+		at[name(v)] = i
+	}
+	kept := map[int]bool{}
+	oldAt = make([]int, len(new))
+	for j, v := range new {
+		i, ok := at[name(v)]
+		if !ok {
+			i = -1
+		}
+		oldAt[j] = i
+		kept[i] = true
+	}
+	for i := range old {
+		if !kept[i] {
+			removed = append(removed, i)
 		}
 	}
+	return oldAt, removed
 }
 
 func (c *comparison) policy(path string, p, q Policy) {
@@ -215,27 +235,21 @@ func (c *comparison) policy(path string, p, q Policy) {
 // windows lists, per window paired by name, what changed, and the windows
 // added and removed.
 func (c *comparison) windows() {
-	oldAt := map[string]int{}
-	for i, w := range c.old.Windows {
-		oldAt[w.Name] = i
-	}
-	seen := map[string]bool{}
+	oldAt, removed := pairByName(c.old.Windows, c.new.Windows, func(w Window) string { return w.Name })
 	for j, w := range c.new.Windows {
 		path := fmt.Sprintf("windows[%d]", j)
-		i, ok := oldAt[w.Name]
-		if !ok {
+		i := oldAt[j]
+		if i < 0 {
 			// A break-glass route easier than a policy is handOver's finding.
 			c.diff.add(path, Stricter, "", windowText(w), fmt.Sprintf("change freeze %q is added", w.Name))
 			continue
 		}
-		seen[w.Name] = true
 		c.window(path, c.old.Windows[i], c.oldSpans[i], w, c.newSpans[j])
 	}
-	for i, w := range c.old.Windows {
-		if !seen[w.Name] {
-			c.diff.add(fmt.Sprintf("windows[%d]", i), Looser, windowText(w), "",
-				fmt.Sprintf("change freeze %q is removed", w.Name))
-		}
+	for _, i := range removed {
+		w := c.old.Windows[i]
+		c.diff.add(fmt.Sprintf("windows[%d]", i), Looser, windowText(w), "",
+			fmt.Sprintf("change freeze %q is removed", w.Name))
 	}
 }
 
