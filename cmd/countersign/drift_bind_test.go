@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,18 +25,7 @@ import (
 // own; the next sweep reads the primary and reports drift once.
 func TestDrift_DNSChangedBehindTheBotsBackOnBIND(t *testing.T) {
 	ns := bindtest.Start(t, bindtest.Options{})
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "tsig")
-	os.WriteFile(secretFile, []byte(ns.Secret.Reveal()+"\n"), 0o600)
-	cfgPath := filepath.Join(dir, "countersign.yaml")
-	os.WriteFile(cfgPath, []byte(`db: `+filepath.Join(dir, "cs.db")+`
-drift: {interval: 0}
-dns:
-  - zone: `+bindtest.Zone+`
-    server: `+ns.Addr+`
-    tsig_key: `+ns.Key+`
-    tsig_algorithm: `+ns.Algorithm+`
-    tsig_secret_file: `+secretFile+`
+	_, cfgPath := bindShellConfig(t, ns, "", `drift: {interval: 0}
 groups:
   ops: [U0OPS0001, U0OPS0002]
 policies:
@@ -46,7 +34,7 @@ policies:
     targets: ["*.`+bindtest.Zone+`"]
     request: [group:ops]
     approve: [{group: ops, count: 1}]
-`), 0o600)
+`)
 	code, out, errOut := run(t, "@U0OPS0001 dns set ci.example.test A 192.0.2.53 600\n@U0OPS0002 approve R1\n", nil, "shell", "--config", cfgPath)
 	if code != exitOK || !strings.Contains(out, "succeeded") {
 		t.Fatalf("shell exit %d:\n%s\n%s", code, out, errOut)

@@ -15,18 +15,7 @@ import (
 // (chat output, logs, audit trail).
 func TestShell_DNSAgainstBIND(t *testing.T) {
 	ns := bindtest.Start(t, bindtest.Options{})
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "tsig")
-	os.WriteFile(secretFile, []byte(ns.Secret.Reveal()+"\n"), 0o600)
-	cfg := filepath.Join(dir, "countersign.yaml")
-	os.WriteFile(cfg, []byte(`db: `+filepath.Join(dir, "cs.db")+`
-dns:
-  - zone: `+bindtest.Zone+`
-    server: `+ns.Addr+`
-    tsig_key: `+ns.Key+`
-    tsig_algorithm: `+ns.Algorithm+`
-    tsig_secret_file: `+secretFile+`
-groups:
+	dir, cfg := bindShellConfig(t, ns, "", `groups:
   ops: [U0OPS0001, U0OPS0002, U0OPS0003]
 policies:
   - name: dns-changes
@@ -34,7 +23,7 @@ policies:
     targets: ["`+bindtest.Zone+`", "*.`+bindtest.Zone+`"]
     request: [group:ops]
     approve: [{group: ops, count: 2}]
-`), 0o600)
+`)
 
 	script := `@U0OPS0001 dns show www.example.test A
 @U0OPS0001 dns set ci.example.test A 192.0.2.53 600
@@ -82,4 +71,30 @@ policies:
 			t.Errorf("the TSIG secret reached the %s", where)
 		}
 	}
+}
+
+// bindShellConfig writes a config whose one zone is ns (a real BIND 9),
+// its TSIG secret in a file beside it: zone adds lines to the zone's
+// entry (indented four spaces), rest adds top-level keys (groups,
+// policies). It returns the directory and the config's path.
+func bindShellConfig(t testing.TB, ns *bindtest.Server, zone, rest string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	secretFile := filepath.Join(dir, "tsig")
+	if err := os.WriteFile(secretFile, []byte(ns.Secret.Reveal()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "countersign.yaml")
+	cfg := `db: ` + filepath.Join(dir, "cs.db") + `
+dns:
+  - zone: ` + bindtest.Zone + `
+    server: ` + ns.Addr + `
+    tsig_key: ` + ns.Key + `
+    tsig_algorithm: ` + ns.Algorithm + `
+    tsig_secret_file: ` + secretFile + `
+` + zone + rest
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,19 +19,7 @@ func TestShell_DNSAddAgainstBIND(t *testing.T) {
 	ns := bindtest.Start(t, bindtest.Options{Records: []string{
 		"@ 600 IN MX 10 mail", "mail 300 IN A 192.0.2.25", "mail2 300 IN A 192.0.2.26", `txt 300 IN TXT "v=spf1 -all"`,
 	}})
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "tsig")
-	os.WriteFile(secretFile, []byte(ns.Secret.Reveal()+"\n"), 0o600)
-	cfg := filepath.Join(dir, "countersign.yaml")
-	os.WriteFile(cfg, []byte(`db: `+filepath.Join(dir, "cs.db")+`
-dns:
-  - zone: `+bindtest.Zone+`
-    server: `+ns.Addr+`
-    tsig_key: `+ns.Key+`
-    tsig_algorithm: `+ns.Algorithm+`
-    tsig_secret_file: `+secretFile+`
-    types: [A, MX, TXT, PTR, SSHFP, TLSA]
-groups:
+	dir, cfg := bindShellConfig(t, ns, "    types: [A, MX, TXT, PTR, SSHFP, TLSA]\n", `groups:
   ops: [U0OPS0001, U0OPS0002]
 policies:
   - name: dns-changes
@@ -40,7 +27,7 @@ policies:
     targets: ["`+bindtest.Zone+`", "*.`+bindtest.Zone+`"]
     request: [group:ops]
     approve: [{group: ops, count: 1}]
-`), 0o600)
+`)
 
 	const fp = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	script := `@U0OPS0001 dns add example.test MX 20 mail2.example.test
