@@ -69,6 +69,12 @@ const (
 	EventCheckStarted   EventKind = "check.started"
 	EventCheckSucceeded EventKind = "check.succeeded"
 	EventCheckFailed    EventKind = "check.failed"
+	// EventGateRequested is a GitHub deployment protection rule's
+	// delivery taken as a request (detail: the deployment's ID, ref,
+	// SHA and the workflow run's ID); EventGateAnswered is the request's
+	// outcome answered to GitHub (detail: state and comment).
+	EventGateRequested EventKind = "gate.requested"
+	EventGateAnswered  EventKind = "gate.answered"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -82,6 +88,7 @@ func EventKinds() []EventKind {
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
 		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
+		EventGateRequested, EventGateAnswered,
 	}
 }
 

@@ -84,6 +84,22 @@ type Request struct {
 	// message, or Message itself).
 	Message MessageRef `json:"message"`
 	Thread  MessageRef `json:"thread"`
+
+	// Gate, for a request GitHub asked for as a deployment protection
+	// rule, is the deployment that waits for its answer; nil otherwise.
+	Gate *GateDeployment `json:"gate,omitempty"`
+}
+
+// GateDeployment is a GitHub Actions deployment waiting at a custom
+// deployment protection rule for the bot's answer.
+type GateDeployment struct {
+	Repo        string `json:"repo"`        // owner/name
+	Environment string `json:"environment"` // the GitHub environment's name
+	Deployment  int64  `json:"deployment"`  // GitHub's deployment ID
+	Run         int64  `json:"run"`         // the workflow run that waits
+	Ref         string `json:"ref,omitempty"`
+	SHA         string `json:"sha"`
+	Creator     string `json:"creator,omitempty"` // the deployment's creator's GitHub login
 }
 
 // Fingerprint returns the hex SHA-256 of the action and the policy version:

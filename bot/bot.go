@@ -114,6 +114,9 @@ type Config struct {
 	// on one build engine (default 1): deploy builds do not wait for
 	// them.
 	ChecksPerEngine int
+	// Gates are the GitHub environments whose deployments wait for the
+	// bot's answer (gate.go).
+	Gates []Gate
 }
 
 // Bot runs the workflow. Create it with New, call Start, and Close when done.

@@ -350,6 +350,9 @@ func (b *Bot) drain(ctx context.Context, l *lane) {
 						return err
 					}
 				}
+				if err := b.auditDelivered(tx, head); err != nil {
+					return err
+				}
 				return tx.DeleteOutgoing(head.Seq)
 			})
 		}

@@ -37,7 +37,12 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 		Policy: r.Decision.Policy, PolicyVersion: r.Decision.PolicyVersion, Window: r.Decision.Window,
 		Expires: r.Expires, Outcome: Markup(r.Outcome), Fingerprint: r.Fingerprint,
 	}
-	if r.Source == cs.SourcePush {
+	if r.Gate != nil {
+		c.RequestedBy = Textf("a GitHub Actions deployment by %s", string(r.Requester))
+		if u := b.chatRequester(r); u != r.Requester {
+			c.RequestedBy += Textf(" (%s)", mention(u))
+		}
+	} else if r.Source == cs.SourcePush {
 		c.RequestedBy = Textf("a push by %s", string(cs.GitHubActor(r.AuthorLogin)))
 		if r.Author != "" {
 			c.RequestedBy += Textf(" (%s)", mention(r.Author))
@@ -69,6 +74,9 @@ func (b *Bot) card(r cs.Request) *RequestCard {
 
 // details lists the parts of a change an approver checks.
 func (b *Bot) details(r cs.Request) []Field {
+	if r.Gate != nil {
+		return b.gateDetails(r)
+	}
 	a := r.Action
 	var f []Field
 	add := func(label string, v Markup) { f = append(f, Field{label, v}) }

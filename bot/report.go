@@ -22,7 +22,7 @@ type Reporter interface {
 }
 
 // Report is one thing to tell the code host about a commit of Repo.
-// Exactly one of Status, Deployment and DeploymentStatus is set.
+// Exactly one of Status, Deployment, DeploymentStatus and Gate is set.
 type Report struct {
 	Repo string // owner/name
 	SHA  string // full commit SHA
@@ -32,6 +32,8 @@ type Report struct {
 	Deployment *Deployment `json:",omitempty"`
 	// DeploymentStatus is a status of an earlier Deployment report.
 	DeploymentStatus *DeploymentStatus `json:",omitempty"`
+	// Gate answers a deployment protection rule (gate.go).
+	Gate *GateAnswer `json:",omitempty"`
 }
 
 // CommitStatus is a GitHub commit status.
@@ -80,6 +82,7 @@ const maxDescription = 140
 // in_progress, success, failure, error). GitHub marks the deployment it
 // replaced inactive itself when the new one succeeds.
 func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
+	b.answerGate(ctx, r)
 	s, ok := b.service(r.Action.Target)
 	k := r.Action.Kind
 	if b.cfg.Reporter == nil || !ok || s.Repo == "" || r.Action.Commit == "" || (k != cs.ActionDeploy && k != cs.ActionRollback) {

@@ -27,6 +27,12 @@ type draft struct {
 	// Auto, for a request the bot makes on its own, says why: it is
 	// approved without policy (autoDecision) and supersedes nothing.
 	Auto string
+	// Gate, for a deployment waiting at a GitHub protection rule, is that
+	// deployment (gate.go); admit, if set, runs first in the request's
+	// transaction and may decide against making it (true: submit returns
+	// errNotAdmitted, with what admit wrote committed).
+	Gate  *cs.GateDeployment
+	admit func(tx Tx) (skip bool, err error)
 }
 
 // family groups actions that replace each other: a newer deploy or
@@ -87,8 +93,14 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	groups, notes := b.usergroups(ctx)
 	var r cs.Request
 	var superseded []cs.Request
+	var skipped bool
 	err = b.store.Update(ctx, func(tx Tx) error {
 		var err error
+		if d.admit != nil {
+			if skipped, err = d.admit(tx); err != nil || skipped {
+				return err
+			}
+		}
 		if r, err = b.record(tx, d, plan, groups); err != nil || d.Auto != "" {
 			return err
 		}
@@ -97,6 +109,9 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	})
 	if err != nil {
 		return cs.Request{}, b.storeFailure(err)
+	}
+	if skipped {
+		return cs.Request{}, errNotAdmitted
 	}
 	r = b.postRequest(ctx, r, d.Channel, notes, d.Caller)
 	b.reportRequest(ctx, r)
@@ -115,6 +130,9 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 // DNS records, replicas, the previous image) and returns its plan. Locks
 // are the bot's own business and need neither.
 func (b *Bot) prepare(ctx context.Context, d *draft) (string, error) {
+	if g, ok := b.gate(d.Action.Target); ok {
+		return gatePlan(g, d)
+	}
 	exec, err := b.executorFor(d.Action)
 	if err != nil {
 		return "", err
@@ -159,7 +177,7 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 		Author: d.Author, AuthorLogin: d.AuthorLogin, CommitTitle: d.CommitTitle, Changes: d.Changes,
 		Created: now, Updated: now, Decision: dec,
 		Fingerprint: d.Action.Fingerprint(dec.PolicyVersion),
-		DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread,
+		DryRun:      b.cfg.DryRun, Plan: plan, Thread: d.Thread, Gate: d.Gate,
 	}
 	switch dec.Verdict {
 	case cs.VerdictAllow:
@@ -193,6 +211,13 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 	}
 	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, created)); err != nil {
 		return r, err
+	}
+	if g := d.Gate; g != nil {
+		if _, err := tx.Append(b.event(cs.EventGateRequested, d.Requester, &r, map[string]any{
+			"repo": g.Repo, "environment": g.Environment, "deployment": g.Deployment, "ref": g.Ref, "sha": g.SHA, "run": g.Run,
+		})); err != nil {
+			return r, err
+		}
 	}
 	var follow cs.Event
 	switch r.State {
@@ -248,6 +273,9 @@ func (b *Bot) supersedeOlder(tx Tx, r cs.Request, by cs.Actor) ([]cs.Request, er
 func describeChange(a cs.Action) Markup {
 	switch a.Kind {
 	case cs.ActionDeploy, cs.ActionRollback:
+		if a.Image == "" && a.Commit != "" { // a gate's: GitHub Actions deploys the commit
+			return Textf("%s %s: %s (commit %s)", string(a.Kind), a.Target, a.Ref, short(a.Commit))
+		}
 		if a.Commit != "" {
 			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, short(a.Commit))
 		}

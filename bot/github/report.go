@@ -35,7 +35,9 @@ var (
 // Report sends r to GitHub (bot.Reporter): a commit status (POST
 // /repos/{o}/{r}/statuses/{sha}), a deployment of r.SHA (POST
 // /repos/{o}/{r}/deployments; it returns GitHub's deployment ID in
-// decimal), or a deployment status (POST
+// decimal), an answer to a deployment protection rule (POST
+// /repos/{o}/{r}/actions/runs/{run}/deployment_protection_rule, GitHub
+// App installations only; it returns "answered"), or a deployment status (POST
 // /repos/{o}/{r}/deployments/{id}/statuses, where
 // r.DeploymentStatus.Deployment must by now be GitHub's numeric ID).
 //
@@ -59,19 +61,21 @@ func (c *Client) Report(ctx context.Context, r bot.Report) (string, error) {
 		return "", fmt.Errorf("report to GitHub: %w", err)
 	}
 	n := 0
-	for _, set := range []bool{r.Status != nil, r.Deployment != nil, r.DeploymentStatus != nil} {
+	for _, set := range []bool{r.Status != nil, r.Deployment != nil, r.DeploymentStatus != nil, r.Gate != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return "", repRejectf("report to %s: %d of Status, Deployment and DeploymentStatus are set, want exactly one", r.Repo, n)
+		return "", repRejectf("report to %s: %d of Status, Deployment, DeploymentStatus and Gate are set, want exactly one", r.Repo, n)
 	}
 	switch {
 	case r.Status != nil:
 		return "", c.repStatus(ctx, owner, name, r.SHA, r.Status)
 	case r.Deployment != nil:
 		return c.repDeployment(ctx, owner, name, r.SHA, r.Deployment)
+	case r.Gate != nil:
+		return c.repGate(ctx, owner, name, r.Gate)
 	default:
 		return "", c.repDeploymentStatus(ctx, owner, name, r.DeploymentStatus)
 	}

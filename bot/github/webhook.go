@@ -187,6 +187,8 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 		return h.push(ctx, d, payload)
 	case "pull_request":
 		return h.pullRequest(ctx, d, payload)
+	case "deployment_protection_rule":
+		return h.deploymentGate(ctx, d, payload)
 	case "ping":
 		ev, err := gh.ParseWebHook("ping", payload)
 		if err != nil {

@@ -30,7 +30,7 @@ func DefaultScopes() []string { return []string{"repo"} }
 // DefaultAppPermissions are an installation's permissions when
 // [Options.AppPermissions] is nil.
 func DefaultAppPermissions() map[string]string {
-	return map[string]string{PermContents: Read, PermDeployments: Write, PermMetadata: Read, PermStatuses: Write}
+	return map[string]string{PermContents: Read, PermDeployments: Write, PermMetadata: Read, PermStatuses: Write, PermActions: Read}
 }
 
 // credKind is what kind of credential authenticated a call.

@@ -108,6 +108,10 @@ func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request, rest, cred s
 		if may(PermDeployments, Write) {
 			s.createDeploymentStatus(w, r, repo, p[1], cred)
 		}
+	case r.Method == http.MethodPost && len(p) == 4 && p[0] == "actions" && p[1] == "runs" && p[3] == "deployment_protection_rule":
+		if may(PermDeployments, Write) && may(PermActions, Read) {
+			s.reviewGate(w, r, repo, p[2], cred)
+		}
 	case get && len(p) >= 2 && p[0] == "branches":
 		if may(PermContents, Read) {
 			s.getBranch(w, r, repo, strings.Join(p[1:], "/"))

@@ -1,7 +1,8 @@
 // Package githubtest is a test fake of GitHub's REST API: a local HTTP
 // server that speaks enough of it (commit statuses, deployments,
 // deployment statuses, repository tarballs, branch heads, comparisons of
-// two commits and GitHub App installation tokens) for go-github and
+// two commits, answers to custom deployment protection rules and GitHub
+// App installation tokens) for go-github and
 // ghinstallation, and so our GitHub adapter, to talk to it unchanged. It
 // is for tests only: it keeps everything in memory and knows no commits
 // but those it is told of (SetBranch, AddCommits) and what it is sent.
@@ -123,6 +124,8 @@ type Server struct {
 	deployments        []Deployment
 	deploymentStatuses []DeploymentStatus
 	histories          map[string]*history // by lower-case owner/name (compare.go)
+	gates              map[gateKey]bool    // waiting (true) or answered (gates.go)
+	gateReviews        []GateReview
 }
 
 // fault is one queued injected failure.

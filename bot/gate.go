@@ -1,0 +1,307 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	cs "github.com/countersign/countersign"
+)
+
+// Gate is a GitHub environment whose deployments wait for the bot: the
+// bot is the GitHub App of a custom deployment protection rule there.
+// Its Name is the target that policies match (action deploy).
+type Gate struct {
+	Name        string
+	Repo        string // owner/name
+	Environment string // the GitHub environment's name, exactly
+	Channel     string
+}
+
+// GateDelivery is a deployment_protection_rule delivery (action
+// requested), as the intake hands it over.
+type GateDelivery struct {
+	Repo        string // repository.full_name
+	Environment string // environment
+	Deployment  int64  // deployment.id
+	Run         int64  // the workflow run, from deployment_callback_url
+	Ref         string // deployment.ref
+	SHA         string // deployment.sha
+	Creator     string // deployment.creator.login: the requester
+	Sender      string // sender.login
+	Delivery    string // X-GitHub-Delivery
+	Payload     string `json:"-"` // digest of the verified delivery, as in Push
+}
+
+// GateResult says what HandleGate did with a delivery.
+type GateResult struct {
+	// Duplicate: the delivery ID was seen before; nothing was done.
+	Duplicate bool
+	// Ignored says why no request was made (no gate names the
+	// environment, the deployment has a request already); the
+	// webhook.received record says so too.
+	Ignored string
+	// Request is the request made, and Gate its gate's name.
+	Request cs.RequestID
+	Gate    string
+}
+
+// Gate answers: what GitHub's review endpoint accepts as state.
+const (
+	GateApproved = "approved"
+	GateRejected = "rejected"
+)
+
+// GateAnswer is a deployment protection rule's answer (POST
+// /repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule),
+// a Report of its own so that it waits in the GitHub lane of the outbox.
+type GateAnswer struct {
+	Request     cs.RequestID
+	Gate        string // the gate's name, the request's target
+	Environment string
+	Run         int64
+	Deployment  int64
+	State       string // GateApproved or GateRejected
+	Comment     string
+}
+
+// maxGateComment bounds the comment sent with an answer.
+const maxGateComment = 1000
+
+// errNotAdmitted is what submit returns when the draft's admit check
+// (in the request's transaction) decided not to make a request.
+var errNotAdmitted = errors.New("not admitted")
+
+func (b *Bot) gate(name string) (Gate, bool) {
+	for _, g := range b.cfg.Gates {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Gate{}, false
+}
+
+// gateFor returns the gate of a repository (compared ignoring case, as
+// GitHub does) and environment (exact).
+func (b *Bot) gateFor(repo, environment string) (Gate, bool) {
+	for _, g := range b.cfg.Gates {
+		if strings.EqualFold(g.Repo, repo) && g.Environment == environment {
+			return g, true
+		}
+	}
+	return Gate{}, false
+}
+
+// HandleGate turns a deployment waiting at a protection rule into a
+// request for its gate: action deploy, target the gate's name, requested
+// by the deployment's creator (github:LOGIN) as a push is, decided like
+// any request. The delivery is recorded, deduplicated by its ID and by
+// the deployment's, in the request's own transaction, so that a store
+// failure (answered 503, delivered again) loses nothing and makes
+// nothing twice. A delivery no gate names is audited as ignored.
+func (b *Bot) HandleGate(ctx context.Context, g GateDelivery) (GateResult, error) {
+	g.SHA = strings.ToLower(g.SHA)
+	var res GateResult
+	if b.stopping() {
+		return res, errShuttingDown
+	}
+	d := Delivery{ID: g.Delivery, Event: "deployment_protection_rule", Repo: g.Repo, Sender: g.Sender, Payload: g.Payload}
+	gate, ok := b.gateFor(g.Repo, g.Environment)
+	if !ok {
+		res.Ignored = fmt.Sprintf("no gate for environment %q of %s", g.Environment, g.Repo)
+		dup, err := b.WebhookIgnored(ctx, d, res.Ignored)
+		res.Duplicate = dup
+		return res, err
+	}
+	res.Gate = gate.Name
+	info := &cs.GateDeployment{Repo: g.Repo, Environment: g.Environment, Deployment: g.Deployment, Run: g.Run,
+		Ref: g.Ref, SHA: g.SHA, Creator: g.Creator}
+	dr := draft{
+		Action: cs.Action{Kind: cs.ActionDeploy, Target: gate.Name, Commit: g.SHA, Ref: g.Ref,
+			Branch: strings.TrimPrefix(g.Ref, "refs/heads/")},
+		Source: cs.SourcePush, Requester: cs.GitHubActor(g.Creator), Channel: gate.Channel, Gate: info,
+	}
+	if !strings.HasPrefix(g.Ref, "refs/heads/") && strings.HasPrefix(g.Ref, "refs/") {
+		dr.Action.Branch = "" // a tag: no branch for auto rules to match
+	}
+	dr.admit = func(tx Tx) (bool, error) {
+		res.Duplicate, res.Ignored = false, ""
+		dup, rep, err := b.seen(tx, g.Delivery, g.Payload)
+		if err != nil || dup {
+			res.Duplicate = dup
+			return dup, err
+		}
+		if rep.Repeats > 0 {
+			res.Ignored = repeatReason(rep)
+			return true, b.auditRepeat(tx, d, rep)
+		}
+		detail := map[string]any{
+			"event": d.Event, "delivery": g.Delivery, "repo": g.Repo, "environment": g.Environment,
+			"deployment": g.Deployment, "run": g.Run, "sha": g.SHA, "gate": gate.Name,
+		}
+		taken, err := tx.SeenDelivery(fmt.Sprintf("deployment:%s#%d", strings.ToLower(g.Repo), g.Deployment), b.now())
+		if err != nil {
+			return false, err
+		}
+		if taken {
+			res.Ignored = fmt.Sprintf("deployment %d has a request already", g.Deployment)
+			detail["ignored"] = res.Ignored
+		}
+		_, err = tx.Append(b.event(cs.EventWebhookReceived, deliveryActor(d), nil, detail))
+		return taken, err
+	}
+	r, err := b.submit(ctx, dr)
+	switch {
+	case errors.Is(err, errNotAdmitted):
+		return res, nil
+	case err != nil:
+		return res, err
+	}
+	res.Request = r.ID
+	return res, nil
+}
+
+// gatePlan is what a gate's request says it does: the bot only answers
+// GitHub; the deploy is GitHub Actions'. Typed deploys and rollbacks of a
+// gate are refused: only GitHub asks for them.
+func gatePlan(g Gate, d *draft) (string, error) {
+	switch k := d.Action.Kind; {
+	case k == cs.ActionLock || k == cs.ActionUnlock:
+		return "", nil
+	case k != cs.ActionDeploy || d.Gate == nil:
+		return "", fmt.Errorf("%s is a GitHub deployment gate (%s, environment %s): its deploys are asked for by GitHub Actions, and only locks are set here",
+			g.Name, g.Repo, g.Environment)
+	}
+	return fmt.Sprintf("answer GitHub: the workflow run %d may deploy %s (%s) of %s to environment %s; GitHub Actions deploys",
+		d.Gate.Run, short(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
+}
+
+// gateApproved closes an approved gate request: its answer is
+// "approved" and the deploy is GitHub Actions' (nothing runs here),
+// unless a lock on the gate came first. It stands in for execute.
+func (b *Bot) gateApproved(ctx context.Context, id cs.RequestID) {
+	var r cs.Request
+	var changed bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		changed = false
+		var err error
+		if r, err = tx.Request(id); err != nil || r.State != cs.StateApproved {
+			return err
+		}
+		changed = true
+		r.Updated = b.now()
+		if l, locked, err := blockedBy(tx, r); err != nil {
+			return err
+		} else if locked {
+			r.State, r.Outcome = cs.StateFailed, string("not approved on GitHub: "+lockReason(l))
+			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
+				return err
+			}
+			return tx.PutRequest(r)
+		}
+		r.State, r.Outcome = cs.StateSucceeded, "approved — GitHub Actions deploys"
+		if r.DryRun {
+			r.Outcome += " [DRY RUN: GitHub is not answered]"
+		}
+		return tx.PutRequest(r)
+	})
+	if err != nil {
+		b.log.Error("close approved gate request", "request", id, "err", err)
+		return
+	}
+	if !changed {
+		return
+	}
+	b.refresh(ctx, r)
+	b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
+}
+
+// answerGate queues, once, the answer to GitHub of a gate request that
+// has closed: approved when it succeeded (gateApproved), rejected
+// however else it closed. Under --dry-run nothing is answered.
+func (b *Bot) answerGate(ctx context.Context, r cs.Request) {
+	g := r.Gate
+	if g == nil || r.State.Open() || r.DryRun {
+		return
+	}
+	if b.cfg.Reporter == nil {
+		b.log.Error("gate request closed but no GitHub client can answer it", "request", r.ID, "run", g.Run)
+		return
+	}
+	state := GateRejected
+	if r.State == cs.StateSucceeded {
+		state = GateApproved
+	}
+	b.reportOnce(ctx, "gate:"+string(r.ID), Report{Repo: g.Repo, SHA: g.SHA, Gate: &GateAnswer{
+		Request: r.ID, Gate: r.Action.Target, Environment: g.Environment, Run: g.Run, Deployment: g.Deployment,
+		State: state, Comment: b.gateComment(r, state),
+	}})
+}
+
+// gateComment names who decided and links the request's page.
+func (b *Bot) gateComment(r cs.Request, state string) string {
+	var why string
+	if state == GateApproved {
+		names := make([]string, len(r.Approvals))
+		for i, a := range r.Approvals {
+			names[i] = string(a.Actor)
+		}
+		why = "approved"
+		if len(names) > 0 {
+			why += " by " + strings.Join(names, ", ")
+		} else {
+			why += ": " + strings.Join(r.Decision.Reasons, "; ")
+		}
+		if r.Decision.Policy != "" {
+			why += " (policy " + r.Decision.Policy + ")"
+		}
+	} else {
+		why = string(r.State) + ": " + PlainText(Markup(r.Outcome))
+	}
+	s := fmt.Sprintf("Countersign %s %s.", r.ID, strings.TrimSuffix(why, "."))
+	if u := b.requestURL(r); u != "" {
+		s += " " + u
+	}
+	return cut(s, maxGateComment)
+}
+
+// auditDelivered writes, in tx, the audit record of an outbox entry
+// just delivered, for those that have one: a gate's answer.
+func (b *Bot) auditDelivered(tx Tx, o Outgoing) error {
+	if o.Report == nil || o.Report.Gate == nil {
+		return nil
+	}
+	a := o.Report.Gate
+	e := b.event(cs.EventGateAnswered, cs.ActorBot, nil, map[string]any{"repo": o.Report.Repo, "environment": a.Environment,
+		"run": a.Run, "deployment": a.Deployment, "state": a.State, "comment": a.Comment})
+	e.Request, e.Action, e.Target = a.Request, cs.ActionDeploy, a.Gate
+	_, err := tx.Append(e)
+	return err
+}
+
+// gateDetails lists what an approver of a gate's request checks.
+func (b *Bot) gateDetails(r cs.Request) []Field {
+	g := r.Gate
+	run := Link(b.runURL(g), fmt.Sprintf("GitHub Actions run #%d", g.Run))
+	if r.State == cs.StatePending || r.State == cs.StateApproved {
+		run = Textf("waiting in ") + run
+	}
+	return []Field{
+		{"Gate", Esc(r.Action.Target)},
+		{"Repository", Esc(g.Repo)},
+		{"Environment", Esc(g.Environment)},
+		{"Ref", Esc(g.Ref)},
+		{"Commit", Link(b.commitURL(g.Repo, g.SHA), short(g.SHA))},
+		{"Workflow run", run},
+	}
+}
+
+// runURL is the workflow run's page on GitHub.
+func (b *Bot) runURL(g *cs.GateDeployment) string {
+	base := b.cfg.GitHubURL
+	if base == "" {
+		base = "https://github.com/"
+	}
+	return fmt.Sprintf("%s/%s/actions/runs/%d", strings.TrimSuffix(base, "/"), g.Repo, g.Run)
+}
