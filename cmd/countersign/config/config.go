@@ -86,6 +86,9 @@ type Config struct {
 	Identities Identities
 	Policies   []policies.Policy
 	Windows    []policies.Window
+	// Gates are GitHub environments whose deployments wait for the bot
+	// (gates.go).
+	Gates []Gate
 	// Hash is the hex SHA-256 of the file's bytes (audited as config.loaded).
 	Hash string
 	// Path is the file loaded ("" from Parse).

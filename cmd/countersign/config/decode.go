@@ -40,6 +40,7 @@ func (d *decoder) config(n *yaml.Node) *Config {
 	c.Identities = d.identities(o.obj("identities"))
 	c.Policies = d.policies(o, "policies")
 	c.Windows = d.windows(o, "windows")
+	c.Gates = d.gates(o, "gates")
 	o.done()
 	return c
 }

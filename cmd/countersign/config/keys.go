@@ -219,5 +219,11 @@ func configKeys() keySpec {
 				kRequired(kStrList("targets", "services and DNS names, globs")),
 				kRequired(kObj("deny", "when", kStr("from", "e.g. Fri 16:00"), kStr("to", "e.g. Mon 08:00"), kStr("tz", "time zone"))),
 				kObj("break_glass", "approvals that override the window", kList("approve", "approvals needed", requirement)))),
+		kList("gates", "GitHub environments whose deployments wait for the bot (a GitHub App's deployment protection rule)",
+			kObj("", "a gate",
+				kRequired(kStr("name", "the target policies match, with action deploy")),
+				kRequired(kStr("repo", "owner/name on GitHub")),
+				kRequired(kStr("environment", "the GitHub environment's name, exactly")),
+				kRequired(kStr("channel", "Slack channel ID or #name")))),
 	)
 }

@@ -113,6 +113,7 @@ func (o Options) parse(data []byte, src source) (*Config, error) {
 	}
 	c := d.config(root)
 	d.crossCheck(c)
+	d.checkGates(c)
 	d.checkPolicies(c)
 	if err := errorsOrNil(d.problems); err != nil {
 		return nil, err

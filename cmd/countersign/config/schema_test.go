@@ -81,7 +81,11 @@ func schemaErrors(t *testing.T, s map[string]any, data []byte) []string {
 }
 
 // schemaConfigs are the configs that load: the schema must accept them.
-var schemaConfigs = []string{examplePath, referencePath}
+var schemaConfigs = []string{examplePath, referencePath, gatesExamplePath}
+
+// gatesExamplePath is a config with gates: they need GitHub App auth,
+// which the shipped example does not use.
+const gatesExamplePath = "testdata/gates.example.yaml"
 
 // parseNoSecrets parses data as Load would, without reading secrets.
 func parseNoSecrets(t *testing.T, data []byte) error {
