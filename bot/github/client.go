@@ -174,6 +174,10 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 	}, nil
 }
 
+// App reports whether the client authenticates as a GitHub App
+// installation: only those may answer deployment protection rules.
+func (c *Client) App() bool { return c.app != nil }
+
 // repResolveAPI validates raw and returns the API base as go-github will
 // use it (WithEnterpriseURLs appends api/v3/ to a bare Enterprise host)
 // and an uploads URL to go with it.

@@ -37,6 +37,9 @@ func githubNeeds(cfg *config.Config, mode execMode) []github.Need {
 			needs[i].Contents = "branch heads for github.poll"
 		}
 	}
+	for _, g := range cfg.Gates {
+		needs = append(needs, github.Need{Repo: g.Repo, Deployments: "answers to the deployment protection rule of gate " + g.Name})
+	}
 	return needs
 }
 

@@ -119,6 +119,9 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		Logger: log, Metrics: slack.NewMetrics(reg),
 	})
 	channels := []string{cfg.Audit.Channel}
+	for _, g := range cfg.Gates {
+		channels = append(channels, g.Channel)
+	}
 	for _, svc := range cfg.Services {
 		channels = append(channels, svc.Channel)
 		if svc.PullRequestsChannel != "" {
@@ -206,6 +209,9 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 // names ("#deploys") of the config: Slack's methods take IDs.
 func useChannelIDs(bc *bot.Config, id slack.Identity) {
 	bc.AuditChannel = id.ChannelID(bc.AuditChannel)
+	for i := range bc.Gates {
+		bc.Gates[i].Channel = id.ChannelID(bc.Gates[i].Channel)
+	}
 	for i := range bc.Services {
 		bc.Services[i].Channel = id.ChannelID(bc.Services[i].Channel)
 		if c := bc.Services[i].Checks.Channel; c != "" {

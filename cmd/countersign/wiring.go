@@ -81,6 +81,12 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			return fail(fmt.Errorf("github: %w", err))
 		}
 	}
+	if len(cfg.Gates) > 0 && (x.github == nil || !x.github.App()) {
+		return fail(errors.New("gates need GitHub App auth (github.app_id, github.installation_id, github.private_key): GitHub takes the answers to deployment protection rules only from an App's installation"))
+	}
+	for _, g := range cfg.Gates {
+		bc.Gates = append(bc.Gates, bot.Gate{Name: g.Name, Repo: g.Repo, Environment: g.Environment, Channel: g.Channel})
+	}
 	switch { // the cards' "what changed"
 	case mode == modeSimulated:
 		bc.Comparer = demoHistory()
