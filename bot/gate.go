@@ -162,16 +162,30 @@ func (b *Bot) HandleGate(ctx context.Context, g GateDelivery) (GateResult, error
 	return res, nil
 }
 
+// gateAction is a typed command's action on gate g: a lock or an
+// unlock. Deploys, rollbacks and scales of a gate are refused: only
+// GitHub asks for its deploys.
+func gateAction(g Gate, kind cs.ActionKind, d *draft) (Service, error) {
+	if kind != cs.ActionLock && kind != cs.ActionUnlock {
+		return Service{}, gateRefusal(g)
+	}
+	d.Action, d.Channel = cs.Action{Kind: kind, Target: g.Name}, g.Channel
+	return Service{Name: g.Name, Channel: g.Channel}, nil
+}
+
+func gateRefusal(g Gate) error {
+	return fmt.Errorf("%s is a GitHub deployment gate (%s, environment %s): its deploys are asked for by GitHub Actions, and only locks are set here",
+		g.Name, g.Repo, g.Environment)
+}
+
 // gatePlan is what a gate's request says it does: the bot only answers
-// GitHub; the deploy is GitHub Actions'. Typed deploys and rollbacks of a
-// gate are refused: only GitHub asks for them.
+// GitHub; the deploy is GitHub Actions'.
 func gatePlan(g Gate, d *draft) (string, error) {
 	switch k := d.Action.Kind; {
 	case k == cs.ActionLock || k == cs.ActionUnlock:
 		return "", nil
 	case k != cs.ActionDeploy || d.Gate == nil:
-		return "", fmt.Errorf("%s is a GitHub deployment gate (%s, environment %s): its deploys are asked for by GitHub Actions, and only locks are set here",
-			g.Name, g.Repo, g.Environment)
+		return "", gateRefusal(g)
 	}
 	return fmt.Sprintf("answer GitHub: the workflow run %d may deploy %s (%s) of %s to environment %s; GitHub Actions deploys",
 		d.Gate.Run, short(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
@@ -250,8 +264,8 @@ func (b *Bot) gateComment(r cs.Request, state string) string {
 		why = "approved"
 		if len(names) > 0 {
 			why += " by " + strings.Join(names, ", ")
-		} else {
-			why += ": " + strings.Join(r.Decision.Reasons, "; ")
+		} else if n := len(r.Decision.Reasons); n > 0 {
+			why += ": " + r.Decision.Reasons[n-1]
 		}
 		if r.Decision.Policy != "" {
 			why += " (policy " + r.Decision.Policy + ")"

@@ -173,6 +173,9 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel, Caller: &c}
 	serviceAction := func(name string, kind cs.ActionKind) (Service, error) {
 		s, ok := b.service(name)
+		if g, gate := b.gate(name); !ok && gate {
+			return gateAction(g, kind, &d)
+		}
 		if !ok {
 			return Service{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
 		}

@@ -172,26 +172,28 @@ func (s *Server) reviewGate(w http.ResponseWriter, r *http.Request, repo, runTex
 		notFound(w)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	known := false
-	for k := range s.gates {
-		known = known || k.repo == strings.ToLower(repo) && k.run == run
-	}
 	key := gateKey{strings.ToLower(repo), run, *body.EnvironmentName}
+	s.mu.Lock()
+	known, waiting := false, s.gates[key]
+	for k := range s.gates {
+		known = known || k.repo == key.repo && k.run == run
+	}
+	if waiting {
+		s.gates[key] = false
+		rv := GateReview{Repo: repo, Run: run, EnvironmentName: *body.EnvironmentName, State: *body.State}
+		if body.Comment != nil {
+			rv.Comment = *body.Comment
+		}
+		s.gateReviews = append(s.gateReviews, rv)
+	}
+	s.mu.Unlock() // answers take it again (rate headers)
 	switch {
 	case !known:
 		notFound(w)
 		return
-	case !s.gates[key]:
+	case !waiting:
 		validationFailed(w, "DeploymentProtectionRule", "environment_name", "No pending deployment protection rule for environment "+*body.EnvironmentName)
 		return
 	}
-	s.gates[key] = false
-	rv := GateReview{Repo: repo, Run: run, EnvironmentName: *body.EnvironmentName, State: *body.State}
-	if body.Comment != nil {
-		rv.Comment = *body.Comment
-	}
-	s.gateReviews = append(s.gateReviews, rv)
 	w.WriteHeader(http.StatusNoContent)
 }
