@@ -297,10 +297,11 @@ func (b *Bot) auditDelivered(tx Tx, o Outgoing) error {
 // gateDetails lists what an approver of a gate's request checks.
 func (b *Bot) gateDetails(r cs.Request) []Field {
 	g := r.Gate
-	run := Link(b.runURL(g), fmt.Sprintf("GitHub Actions run #%d", g.Run))
+	label := fmt.Sprintf("GitHub Actions run #%d", g.Run)
 	if r.State == cs.StatePending || r.State == cs.StateApproved {
-		run = Textf("waiting in ") + run
+		label = "waiting in " + label
 	}
+	run := Link(b.runURL(g), label)
 	return []Field{
 		{"Gate", Esc(r.Action.Target)},
 		{"Repository", Esc(g.Repo)},
