@@ -64,8 +64,9 @@ type WebhookOptions struct {
 
 // Webhook serves POST /webhooks/github. It verifies each delivery's
 // X-Hub-Signature-256 with the secret (never SHA-1, never unsigned),
-// turns pushes into bot.Push for the Intake and audits everything else
-// as ignored or refused. It answers once the delivery is recorded (one
+// turns pushes into bot.Push for the Intake (pull requests and
+// deployment protection rules for the intakes of pullrequest.go and
+// gate.go) and audits everything else as ignored or refused. It answers once the delivery is recorded (one
 // store write); the deploy work runs after. Safe for concurrent use.
 //
 // Responses: 200 for a recorded, ignored or duplicate delivery, 400 for
