@@ -83,6 +83,9 @@ func (o Outgoing) request() *cs.Request {
 	if c := o.Message.Request; c != nil {
 		return &cs.Request{ID: c.ID, Action: c.Action}
 	}
+	if r := o.Report; r != nil && r.Gate != nil {
+		return &cs.Request{ID: r.Gate.Request, Action: cs.Action{Kind: cs.ActionDeploy, Target: r.Gate.Gate}}
+	}
 	return nil
 }
 

@@ -281,6 +281,9 @@ func (b *Bot) Start(ctx context.Context) error {
 	if err := b.resumeChecks(ctx); err != nil {
 		return fmt.Errorf("start: resume checks: %w", err)
 	}
+	if err := b.resumeGateAnswers(ctx); err != nil {
+		return fmt.Errorf("start: resume gate answers: %w", err)
+	}
 	b.loops.Add(1)
 	go func() {
 		defer b.loops.Done()

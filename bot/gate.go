@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	cs "github.com/countersign/countersign"
 )
@@ -251,6 +252,55 @@ func (b *Bot) answerGate(ctx context.Context, r cs.Request) {
 		Request: r.ID, Gate: r.Action.Target, Environment: g.Environment, Run: g.Run, Deployment: g.Deployment,
 		State: state, Comment: b.gateComment(r, state),
 	}})
+}
+
+// gateWait is how long GitHub keeps a deployment waiting for a
+// protection rule's answer before it fails the job.
+const gateWait = 30 * 24 * time.Hour
+
+// resumeGateAnswers queues, at start, the answer of every gate request
+// that closed without one: the bot stopped between closing it and
+// queueing its answer. Answers delivered (gate.answered) or given up on
+// (outbox.abandoned) are not sent again, nor those still queued.
+func (b *Bot) resumeGateAnswers(ctx context.Context) error {
+	var closed []cs.Request
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		for _, g := range b.cfg.Gates {
+			evs, err := tx.Events(EventQuery{Target: g.Name, Since: b.now().Add(-gateWait)})
+			if err != nil {
+				return err
+			}
+			asked, done := map[cs.RequestID]bool{}, map[cs.RequestID]bool{}
+			for _, e := range evs {
+				switch e.Kind {
+				case cs.EventGateRequested:
+					asked[e.Request] = true
+				case cs.EventGateAnswered, cs.EventOutboxAbandoned:
+					done[e.Request] = true
+				}
+			}
+			for id := range asked {
+				if done[id] {
+					continue
+				}
+				r, err := tx.Request(id)
+				if err != nil {
+					return err
+				}
+				if !r.State.Open() && r.Gate != nil && !r.DryRun {
+					closed = append(closed, r)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range closed {
+		b.answerGate(ctx, r) // once: an answer still queued is not queued again
+	}
+	return nil
 }
 
 // gateComment names who decided and links the request's page.

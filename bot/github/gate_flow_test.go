@@ -61,6 +61,8 @@ type gateFlow struct {
 	bot   *bot.Bot
 	hook  *github.Webhook
 	clock *gateClock
+	db    *store.DB
+	cfg   bot.Config
 }
 
 type gateFlowOpt func(*bot.Config)
@@ -98,16 +100,36 @@ func newGateFlow(t *testing.T, opts ...gateFlowOpt) *gateFlow {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	b := bot.New(cfg, db, &flowChat{}, nil, nil)
+	f := &gateFlow{t: t, gh: gh, clock: clock, db: db, cfg: cfg}
+	f.start()
+	return f
+}
+
+// start starts a bot on f's database and config.
+func (f *gateFlow) start() {
+	f.t.Helper()
+	b := bot.New(f.cfg, f.db, &flowChat{}, nil, nil)
 	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	t.Cleanup(b.Close)
+	f.t.Cleanup(b.Close)
 	hook, err := github.NewWebhook(gateSecret, b, github.WebhookOptions{})
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	return &gateFlow{t: t, gh: gh, bot: b, hook: hook, clock: clock}
+	f.bot, f.hook = b, hook
+}
+
+// restart stops the bot and starts another on the same database, with
+// opts applied to the config.
+func (f *gateFlow) restart(opts ...gateFlowOpt) {
+	f.t.Helper()
+	f.idle()
+	f.bot.Close()
+	for _, o := range opts {
+		o(&f.cfg)
+	}
+	f.start()
 }
 
 // deliver sends d through the webhook, signed, and returns the answer.
@@ -508,5 +530,36 @@ func TestGate_LockedAndRefused(t *testing.T) {
 	}
 	if _, _, err := f.bot.RequestDetail(ctx, "R4"); err == nil {
 		t.Error("a fourth request was made: the typed deploy of a gate must be refused")
+	}
+}
+
+// TestGate_AnswerResumedAtStart: a gate request that closed while its
+// answer could not be queued (here: no GitHub client) is answered at the
+// next start, once; a later start sends nothing more, nor for an answer
+// GitHub refused for good.
+func TestGate_AnswerResumedAtStart(t *testing.T) {
+	f := newGateFlow(t)
+	reporter := f.cfg.Reporter
+	f.restart(func(c *bot.Config) { c.Reporter = nil })
+	f.gh.WaitGate(gateRepo, 71, gateEnv)
+	f.deliver(gateDelivery("d-1", gateEnv, 71, 71, gateSHA))
+	f.deliver(gateDelivery("d-2", "staging", 72, 72, gateSHA)) // approved at once; GitHub will refuse it
+	f.idle()
+	f.bot.HandleDeny(context.Background(), bot.Caller{User: lead, Channel: "C0DEPLOYS"}, bot.ButtonValue("R1", f.request("R1").Fingerprint), "not today")
+	f.idle()
+	if n := len(f.gh.GateReviews()); n != 0 {
+		t.Fatalf("answered without a client: %d", n)
+	}
+	f.restart(func(c *bot.Config) { c.Reporter = reporter })
+	f.idle()
+	f.wantReviews(githubtest.GateReview{Run: 71, EnvironmentName: gateEnv, State: "rejected", Comment: "Countersign R1 denied: denied by @U0LEAD: not today"})
+	if ab := f.events(cs.EventOutboxAbandoned); len(ab) != 1 || ab[0]["_request"] != "R2" || ab[0]["_target"] != "web-staging" {
+		t.Errorf("outbox.abandoned = %+v, want R2's answer", ab)
+	}
+	f.restart()
+	f.idle()
+	f.wantReviews(githubtest.GateReview{Run: 71, EnvironmentName: gateEnv, State: "rejected"})
+	if n := len(f.events(cs.EventOutboxAbandoned)); n != 1 {
+		t.Errorf("%d outbox.abandoned records after another start, want 1: a refused answer was sent again", n)
 	}
 }
