@@ -48,7 +48,11 @@ func (m *Main) config(ctx context.Context, args []string) int {
 	if cfg.SecretsUnread {
 		unread = "; secrets not read"
 	}
-	fmt.Fprintf(m.Stdout, "%s: OK (%d services, %d zones, %d policies, %d windows; sha256 %s%s)\n",
-		*path, len(cfg.Services), len(cfg.DNS), len(cfg.Policies), len(cfg.Windows), cfg.Hash, unread)
+	gates := ""
+	if n := len(cfg.Gates); n > 0 {
+		gates = fmt.Sprintf(", %d gates", n)
+	}
+	fmt.Fprintf(m.Stdout, "%s: OK (%d services, %d zones, %d policies, %d windows%s; sha256 %s%s)\n",
+		*path, len(cfg.Services), len(cfg.DNS), len(cfg.Policies), len(cfg.Windows), gates, cfg.Hash, unread)
 	return exitOK
 }

@@ -25,6 +25,15 @@ func TestConfigCheck_GatesNeedApp(t *testing.T) {
 	}
 }
 
+// TestConfigCheck_GatesWithApp: gates with a GitHub App pass, and are
+// counted.
+func TestConfigCheck_GatesWithApp(t *testing.T) {
+	code, out, errOut := run(t, "", nil, "config", "check", "--no-secrets", "--config", "config/testdata/gates.example.yaml")
+	if code != exitOK || !strings.Contains(out, "1 policies, 1 windows, 1 gates;") {
+		t.Errorf("config check of the gates example: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 // TestBotConfig_GatesNeedAppClient: start-up checks again, whatever the
 // config package let through: gates without an App client stop it.
 func TestBotConfig_GatesNeedAppClient(t *testing.T) {
