@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -369,4 +370,111 @@ func (b *Bot) runURL(g *cs.GateDeployment) string {
 		base = "https://github.com/"
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%d", strings.TrimSuffix(base, "/"), g.Repo, g.Run)
+}
+
+// GateStatus is a deployment_status delivery: GitHub telling how a
+// deployment went, which for a gate's deployment is the outcome of what
+// its request approved.
+type GateStatus struct {
+	Repo        string // repository.full_name
+	Environment string // deployment.environment
+	Deployment  int64  // deployment.id
+	State       string // deployment_status.state
+	Description string // deployment_status.description
+	Sender      string
+	Delivery    string
+	Payload     string `json:"-"`
+}
+
+// gateStatusSaid are the deployment states the request's thread hears of:
+// the ends. The others (queued, in_progress, …) are only audited.
+var gateStatusSaid = map[string]string{"success": "✅", "failure": "❌", "error": "❌"}
+
+// HandleGateStatus records a deployment_status of a gate's deployment
+// on its request (webhook.received, with the request and the state) and
+// says its end in the request's thread. Statuses of deployments no gate
+// request is for (a service's own deployments, environments no gate
+// names) are audited as ignored.
+func (b *Bot) HandleGateStatus(ctx context.Context, s GateStatus) (GateResult, error) {
+	var res GateResult
+	if b.stopping() {
+		return res, errShuttingDown
+	}
+	d := Delivery{ID: s.Delivery, Event: "deployment_status", Repo: s.Repo, Sender: s.Sender, Payload: s.Payload}
+	gate, ok := b.gateFor(s.Repo, s.Environment)
+	var r cs.Request
+	if ok {
+		res.Gate = gate.Name
+		var err error
+		if r, ok, err = b.gateRequestOf(ctx, gate, s.Deployment); err != nil {
+			return res, b.storeFailure(err)
+		}
+		if !ok {
+			res.Ignored = fmt.Sprintf("deployment %d to %q of %s has no request", s.Deployment, s.Environment, s.Repo)
+		}
+	} else {
+		res.Ignored = fmt.Sprintf("no gate for environment %q of %s", s.Environment, s.Repo)
+	}
+	if res.Ignored != "" {
+		dup, err := b.WebhookIgnored(ctx, d, res.Ignored)
+		res.Duplicate = dup
+		return res, err
+	}
+	res.Request = r.ID
+	var fresh bool
+	err := b.store.Update(ctx, func(tx Tx) error {
+		fresh, res.Duplicate, res.Ignored = false, false, ""
+		dup, rep, err := b.seen(tx, s.Delivery, s.Payload)
+		switch {
+		case err != nil || dup:
+			res.Duplicate = dup
+			return err
+		case rep.Repeats > 0:
+			res.Ignored = repeatReason(rep)
+			return b.auditRepeat(tx, d, rep)
+		}
+		fresh = true
+		_, err = tx.Append(b.event(cs.EventWebhookReceived, deliveryActor(d), &r, map[string]any{
+			"event": d.Event, "delivery": s.Delivery, "repo": s.Repo, "environment": s.Environment,
+			"deployment": s.Deployment, "state": s.State, "description": s.Description,
+		}))
+		return err
+	})
+	if err != nil {
+		return res, b.storeFailure(err)
+	}
+	if mark, end := gateStatusSaid[s.State]; fresh && end {
+		text := Textf("%s GitHub reports the deployment of %s (%s): %s", mark, r.ID, r.Gate.Environment, s.State)
+		if s.Description != "" {
+			text += Textf(": %s", s.Description)
+		}
+		b.reply(ctx, r, text)
+	}
+	return res, nil
+}
+
+// gateRequestOf finds the request of gate g for GitHub's deployment id,
+// among those of the last gateWait.
+func (b *Bot) gateRequestOf(ctx context.Context, g Gate, deployment int64) (cs.Request, bool, error) {
+	var r cs.Request
+	var found bool
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		evs, err := tx.Events(EventQuery{Target: g.Name, Kind: cs.EventGateRequested, Since: b.now().Add(-gateWait)})
+		if err != nil {
+			return err
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			var det struct {
+				Deployment int64 `json:"deployment"`
+			}
+			if json.Unmarshal(evs[i].Detail, &det) != nil || det.Deployment != deployment {
+				continue
+			}
+			r, err = tx.Request(evs[i].Request)
+			found = err == nil
+			return err
+		}
+		return nil
+	})
+	return r, found, err
 }

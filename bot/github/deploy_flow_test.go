@@ -19,14 +19,16 @@ import (
 
 // flowChat accepts every message (the chat side is tested in bot/slack).
 type flowChat struct {
-	mu sync.Mutex
-	n  int
+	mu    sync.Mutex
+	n     int
+	texts []string // what was posted
 }
 
 func (c *flowChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
+	c.texts = append(c.texts, string(m.Text))
 	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprint(c.n)}, nil
 }
 func (c *flowChat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }

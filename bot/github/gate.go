@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 )
 
@@ -22,6 +23,9 @@ type GateIntake interface {
 	// HandleGate records the delivery (deduplicated by its Delivery and
 	// its deployment) and makes the gate's request.
 	HandleGate(ctx context.Context, g bot.GateDelivery) (bot.GateResult, error)
+	// HandleGateStatus records a deployment_status of a gate's
+	// deployment on its request.
+	HandleGateStatus(ctx context.Context, s bot.GateStatus) (bot.GateResult, error)
 }
 
 var _ GateIntake = (*bot.Bot)(nil)
@@ -79,6 +83,45 @@ func (h *Webhook) deploymentGate(ctx context.Context, d bot.Delivery, payload []
 		return http.StatusOK, "ignored: " + res.Ignored
 	}
 	return http.StatusOK, fmt.Sprintf("ok: %s for gate %s", res.Request, res.Gate)
+}
+
+// deploymentStatus records a deployment_status delivery on the gate
+// request of its deployment, or says why it is ignored.
+func (h *Webhook) deploymentStatus(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
+	in, ok := h.in.(GateIntake)
+	parsed, err := gh.ParseWebHook("deployment_status", payload)
+	if err != nil {
+		return h.malformed(ctx, d, err)
+	}
+	ev := parsed.(*gh.DeploymentStatusEvent)
+	repo := ev.GetRepo().GetFullName()
+	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
+	if !ok {
+		return h.ignore(ctx, d, "event deployment_status not handled", http.StatusOK)
+	}
+	env := ev.GetDeployment().GetEnvironment()
+	state := ev.GetDeploymentStatus().GetState()
+	switch {
+	case repo == "" || env == "" || ev.GetDeployment().GetID() <= 0 || state == "":
+		return h.malformed(ctx, d, errors.New("no repository.full_name, deployment.environment, deployment.id or deployment_status.state"))
+	case len(repo) > hookMaxName || len(env) > gateMaxEnvironment || len(state) > hookMaxName:
+		return h.malformed(ctx, d, errors.New("repository.full_name, deployment.environment or deployment_status.state longer than GitHub allows"))
+	}
+	res, err := in.HandleGateStatus(ctx, bot.GateStatus{
+		Repo: repo, Environment: env, Deployment: ev.GetDeployment().GetID(), State: state,
+		Description: cs.Clip(strings.ToValidUTF8(ev.GetDeploymentStatus().GetDescription(), ""), bot.MaxCommitTitle),
+		Sender:      d.Sender, Delivery: d.ID, Payload: d.Payload,
+	})
+	if err != nil {
+		return h.storeFailed(d, err)
+	}
+	switch {
+	case res.Duplicate:
+		return http.StatusOK, "duplicate delivery"
+	case res.Ignored != "":
+		return http.StatusOK, "ignored: " + res.Ignored
+	}
+	return http.StatusOK, fmt.Sprintf("ok: %s of %s recorded on %s", state, res.Gate, res.Request)
 }
 
 // gateRun reads the workflow run's ID from a deployment_callback_url,

@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -63,6 +64,7 @@ type gateFlow struct {
 	clock *gateClock
 	db    *store.DB
 	cfg   bot.Config
+	chat  *flowChat
 }
 
 type gateFlowOpt func(*bot.Config)
@@ -108,7 +110,8 @@ func newGateFlow(t *testing.T, opts ...gateFlowOpt) *gateFlow {
 // start starts a bot on f's database and config.
 func (f *gateFlow) start() {
 	f.t.Helper()
-	b := bot.New(f.cfg, f.db, &flowChat{}, nil, nil)
+	f.chat = &flowChat{}
+	b := bot.New(f.cfg, f.db, f.chat, nil, nil)
 	if err := b.Start(context.Background()); err != nil {
 		f.t.Fatal(err)
 	}
@@ -561,5 +564,60 @@ func TestGate_AnswerResumedAtStart(t *testing.T) {
 	f.wantReviews(githubtest.GateReview{Run: 71, EnvironmentName: gateEnv, State: "rejected"})
 	if n := len(f.events(cs.EventOutboxAbandoned)); n != 1 {
 		t.Errorf("%d outbox.abandoned records after another start, want 1: a refused answer was sent again", n)
+	}
+}
+
+// TestGate_DeploymentStatus: GitHub's deployment_status of a gate's
+// deployment is recorded on its request, and its end said in the
+// thread; a status of a deployment no gate request is for, or to an
+// environment no gate names, is audited as ignored.
+func TestGate_DeploymentStatus(t *testing.T) {
+	f := newGateFlow(t)
+	f.gh.WaitGate(gateRepo, 81, "staging")
+	f.deliver(gateDelivery("d-1", "staging", 81, 81, gateSHA))
+	f.idle()
+	g := githubtest.Gate{Repo: gateRepo, Environment: "staging", Deployment: 81, Run: 81, SHA: gateSHA}
+	other := g
+	other.Deployment = 82
+	elsewhere := g
+	elsewhere.Environment = "app"
+	bad := githubtest.GateStatusDelivery("s-6", g, "success", "")
+	bad.Body = bytes.Replace(bad.Body, []byte(`"state":"success"`), []byte(`"state":""`), 1)
+	for _, tc := range []struct {
+		d    githubtest.Delivery
+		code int
+		want string
+	}{
+		{githubtest.GateStatusDelivery("s-1", g, "in_progress", ""), 200, "ok: in_progress of web-staging recorded on R1"},
+		{githubtest.GateStatusDelivery("s-2", g, "success", "deployed 8f2b4c6"), 200, "ok: success of web-staging recorded on R1"},
+		{githubtest.GateStatusDelivery("s-2", g, "success", "deployed 8f2b4c6"), 200, "duplicate delivery"},
+		{githubtest.GateStatusDelivery("s-4", other, "success", ""), 200, `ignored: deployment 82 to "staging" of octo-org/web has no request`},
+		{githubtest.GateStatusDelivery("s-5", elsewhere, "success", ""), 200, `ignored: no gate for environment "app" of octo-org/web`},
+		{bad, 400, "ignored: malformed payload"},
+	} {
+		if code, body := f.deliver(tc.d); code != tc.code || body != tc.want {
+			t.Errorf("delivery %s answered %d %q, want %d %q", tc.d.ID, code, body, tc.code, tc.want)
+		}
+	}
+	f.idle()
+	var states []string
+	for _, e := range f.events(cs.EventWebhookReceived) {
+		if e["event"] == "deployment_status" && e["_request"] == "R1" {
+			states = append(states, e["state"].(string))
+		}
+	}
+	if strings.Join(states, " ") != "in_progress success" {
+		t.Errorf("statuses recorded on R1: %q", states)
+	}
+	var said []string
+	f.chat.mu.Lock()
+	defer f.chat.mu.Unlock()
+	for _, text := range f.chat.texts {
+		if strings.Contains(text, "GitHub reports") {
+			said = append(said, text)
+		}
+	}
+	if len(said) != 1 || said[0] != "✅ GitHub reports the deployment of R1 (staging): success: deployed 8f2b4c6" {
+		t.Errorf("the thread heard %q", said)
 	}
 }

@@ -190,6 +190,8 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 		return h.pullRequest(ctx, d, payload)
 	case "deployment_protection_rule":
 		return h.deploymentGate(ctx, d, payload)
+	case "deployment_status":
+		return h.deploymentStatus(ctx, d, payload)
 	case "ping":
 		ev, err := gh.ParseWebHook("ping", payload)
 		if err != nil {

@@ -197,3 +197,47 @@ func (s *Server) reviewGate(w http.ResponseWriter, r *http.Request, repo, runTex
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// GateStatusDelivery returns the deployment_status delivery id that says
+// deployment dep of g (its Repo, Environment, Deployment, SHA, Ref,
+// Creator) is now state, in the shape GitHub sends.
+func GateStatusDelivery(id string, g Gate, state, description string) Delivery {
+	if !strings.Contains(g.Repo, "/") || g.Environment == "" || g.Deployment <= 0 || state == "" {
+		panic(fmt.Sprintf("githubtest: GitHub never sends a deployment_status delivery like %+v %q", g, state))
+	}
+	owner, name, _ := strings.Cut(g.Repo, "/")
+	if g.Creator == "" {
+		g.Creator = owner
+	}
+	if g.Sender == "" {
+		g.Sender = "github-actions[bot]"
+	}
+	if g.Ref == "" {
+		g.Ref = "main"
+	}
+	repoURL := "https://api.github.com/repos/" + g.Repo
+	depURL := fmt.Sprintf("%s/deployments/%d", repoURL, g.Deployment)
+	body := map[string]any{
+		"action": "created",
+		"deployment_status": map[string]any{
+			"url": depURL + "/statuses/1", "id": g.Deployment*10 + 1, "state": state, "description": description,
+			"environment": g.Environment, "creator": map[string]any{"login": g.Sender},
+			"created_at": "2026-01-05T10:05:00Z", "updated_at": "2026-01-05T10:05:00Z",
+			"deployment_url": depURL, "repository_url": repoURL,
+			"log_url":    fmt.Sprintf("https://github.com/%s/actions/runs/%d/job/1", g.Repo, g.Run),
+			"target_url": fmt.Sprintf("https://github.com/%s/actions/runs/%d/job/1", g.Repo, g.Run),
+		},
+		"deployment": map[string]any{
+			"url": depURL, "id": g.Deployment, "sha": g.SHA, "ref": g.Ref, "task": "deploy",
+			"environment": g.Environment, "original_environment": g.Environment,
+			"creator": map[string]any{"login": g.Creator}, "statuses_url": depURL + "/statuses", "repository_url": repoURL,
+		},
+		"repository": map[string]any{"name": name, "full_name": g.Repo, "owner": map[string]any{"login": owner}},
+		"sender":     map[string]any{"login": g.Sender},
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	return Delivery{Event: "deployment_status", ID: id, Body: b}
+}
