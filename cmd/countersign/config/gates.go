@@ -27,7 +27,6 @@ func (d *decoder) gates(parent *object, key string) []Gate {
 	places := map[string]string{}
 	for i, n := range parent.list(key) {
 		p := item(parent.sub(key), i)
-		d.lines[p] = n.Line
 		o := d.object(n, p)
 		o.require("name", "repo", "environment", "channel")
 		g := Gate{Name: o.str("name"), Repo: o.str("repo"), Environment: o.str("environment"), Channel: o.str("channel")}
