@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -122,7 +123,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := newDecoder(Options{Dir: t.TempDir(), LookupEnv: env(nil), NoSecrets: true})
-		d.sawKeys = func(path string, known map[string]bool) {
+		d.SawKeys = func(path string, known map[string]bool) {
 			k := specAt(&root, path)
 			switch {
 			case k == nil:
@@ -158,7 +159,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 				t.Errorf("%s: keys only the decoder knows: %v; only the table: %v", path, decoderOnly, tableOnly)
 			}
 		}
-		d.config(d.document(b))
+		d.config(d.Document(b))
 	}
 	var walk func(k *keySpec, path string)
 	walk = func(k *keySpec, path string) {
@@ -168,7 +169,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 				t.Errorf("%q: no example config has this mapping, so the decoder's keys are not compared", path)
 			}
 			for i := range k.Props {
-				walk(&k.Props[i], child(path, k.Props[i].Name))
+				walk(&k.Props[i], strictyaml.Child(path, k.Props[i].Name))
 			}
 		case tList:
 			walk(k.Elem, path+"[]")
