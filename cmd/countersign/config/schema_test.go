@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -180,27 +178,20 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 	walk(&root, "")
 }
 
-var pathPart = regexp.MustCompile(`^(?:\.?([A-Za-z0-9_][-A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])`)
-
 // specAt resolves a decoder path (a.b[0]["x.y"]) in the table.
 func specAt(k *keySpec, path string) *keySpec {
-	for path != "" {
-		m := pathPart.FindStringSubmatch(path)
-		if m == nil {
-			return nil
-		}
-		path = path[len(m[0]):]
-		name := m[1]
-		if m[3] != "" {
-			name, _ = strconv.Unquote(m[3])
-		}
+	steps, ok := strictyaml.SplitPath(path)
+	if !ok {
+		return nil
+	}
+	for _, st := range steps {
 		switch {
-		case k.Type == tList && m[2] != "":
+		case k.Type == tList && st.Item:
 			k = k.Elem
-		case k.Type == tMap && m[2] == "":
+		case k.Type == tMap && !st.Item:
 			k = k.Elem
-		case k.Type == tObject && m[2] == "":
-			i := slices.IndexFunc(k.Props, func(p keySpec) bool { return p.Name == name })
+		case k.Type == tObject && !st.Item:
+			i := slices.IndexFunc(k.Props, func(p keySpec) bool { return p.Name == st.Key })
 			if i < 0 {
 				return nil
 			}

@@ -387,3 +387,22 @@ func TestFields_UnknownType(t *testing.T) {
 		t.Error("null set a map")
 	}
 }
+
+// TestSplitPath: the paths Child and Item make split back into their
+// steps; what they cannot make does not.
+func TestSplitPath(t *testing.T) {
+	path := Child(Item(Child(Child("", "services"), "x.y"), 2), "build")
+	steps, ok := SplitPath(path)
+	want := []Step{{Key: "services"}, {Key: "x.y"}, {Index: 2, Item: true}, {Key: "build"}}
+	if !ok || !slices.Equal(steps, want) {
+		t.Errorf("SplitPath(%s) = %+v, %v; want %+v", path, steps, ok, want)
+	}
+	if steps, ok := SplitPath(""); !ok || steps != nil {
+		t.Errorf("SplitPath of the top = %+v, %v", steps, ok)
+	}
+	for _, bad := range []string{"a..b", "a[x]", "a[", `a["x`, "a b", Child("a", strings.Repeat("k", 61))} {
+		if steps, ok := SplitPath(bad); ok {
+			t.Errorf("SplitPath(%q) = %+v, want not ok", bad, steps)
+		}
+	}
+}

@@ -59,6 +59,47 @@ func Child(path, key string) string {
 // Item is the path of the i-th element of the list at path.
 func Item(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
+// Step is one step of a path: a key of a mapping, or an item of a list
+// when Item is true.
+type Step struct {
+	Key   string
+	Index int
+	Item  bool
+}
+
+var pathStep = regexp.MustCompile(`^(?:\.?([A-Za-z0-9_][-A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])`)
+
+// SplitPath splits a path that Child and Item made back into its steps,
+// for a caller that walks its own description of the file (a schema)
+// along a problem's path. ok is false when path is not such a path, or
+// holds a key too long to have been shown whole.
+func SplitPath(path string) (steps []Step, ok bool) {
+	for path != "" {
+		m := pathStep.FindStringSubmatch(path)
+		if m == nil {
+			return nil, false
+		}
+		path = path[len(m[0]):]
+		switch {
+		case m[1] != "":
+			steps = append(steps, Step{Key: m[1]})
+		case m[2] != "":
+			i, err := strconv.Atoi(m[2])
+			if err != nil {
+				return nil, false
+			}
+			steps = append(steps, Step{Index: i, Item: true})
+		default:
+			k, err := strconv.Unquote(m[3])
+			if err != nil {
+				return nil, false
+			}
+			steps = append(steps, Step{Key: k})
+		}
+	}
+	return steps, true
+}
+
 // Str reads a scalar as a string; null reads as "".
 func (d *Decoder) Str(n *yaml.Node, path string) string {
 	n = Deref(n)
