@@ -167,7 +167,7 @@ var docs = []verbDoc{
 		examples: []string{"/cs policy show"},
 	},
 	{
-		name:    "help",
+		name:     "help",
 		usage:    "help [VERB]",
 		summary:  "this list, or the details of one command",
 		details:  "VERB may be two words, as in help dns set.",
