@@ -564,3 +564,29 @@ func ReloadReply(out ReloadOutcome) Markup {
 	}
 	return m
 }
+
+// RulesView is what the web page shows of the rules: the policies in
+// force, and the proposal that waits for approval, if any.
+type RulesView struct {
+	Hash, Path string
+	Lines      []string
+	Pending    *ProposalView
+}
+
+// ProposalView is a waiting policy request with its differences.
+type ProposalView struct {
+	RequestView
+	Changes []policies.Change
+}
+
+// RulesView reads the rules in force and the pending proposal.
+func (b *Bot) RulesView(ctx context.Context) (RulesView, error) {
+	r := b.rules()
+	v := RulesView{Hash: r.Hash, Path: r.Path, Lines: r.Policy.Set().Lines()}
+	p, ok, err := b.PendingProposal(ctx)
+	if err != nil || !ok {
+		return v, err
+	}
+	v.Pending = &ProposalView{RequestView: b.requestView(p.Request), Changes: p.Changes}
+	return v, nil
+}

@@ -275,6 +275,8 @@ func describeChange(a cs.Action) Markup {
 		return Textf("lock %s: %s", a.Target, a.Reason)
 	case cs.ActionAdopt:
 		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
+	case cs.ActionPolicy:
+		return Textf("make config sha256 %s current in place of %s", short12(a.Config), short12(a.From))
 	}
 	return Esc(a.String())
 }

@@ -171,3 +171,12 @@ func (s *Server) service(w http.ResponseWriter, r *http.Request, who string) {
 	}
 	s.render(w, http.StatusOK, "service", p, who)
 }
+
+func (s *Server) policies(w http.ResponseWriter, r *http.Request, who string) {
+	v, err := s.cfg.Source.RulesView(r.Context())
+	if err != nil {
+		s.failed(w, r, who, err)
+		return
+	}
+	s.render(w, http.StatusOK, "policies", v, who)
+}
