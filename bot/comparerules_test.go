@@ -38,6 +38,7 @@ func TestCompareRules(t *testing.T) {
 		{"Swarm service renamed", func(r *bot.Rules) { r.Services[0].Runs = "swarm service api2 on engine prod (tcp://a)" }, "services.api", policies.Looser},
 		{"deployed by another branch", func(r *bot.Rules) { r.Services[0].Branch = "main" }, "services.api.repo", policies.Looser},
 		{"channel", func(r *bot.Rules) { r.Services[1].Channel = "C2" }, "services.www.channel", policies.Neutral},
+		{"image repository", func(r *bot.Rules) { r.Services[1].Image = "reg/other" }, "services.www.image", policies.Looser},
 		{"zone added", func(r *bot.Rules) { r.Zones = append(r.Zones, bot.Zone{Name: "example.net.", Runs: "y"}) }, "dns.example.net", policies.Looser},
 		{"zone removed", func(r *bot.Rules) { r.Zones = nil }, "dns.example.org", policies.Stricter},
 		{"zone's types", func(r *bot.Rules) { r.Zones[0].Runs = "server ns:53, key k., types A NS" }, "dns.example.org", policies.Looser},

@@ -99,8 +99,11 @@ func (b *Bot) PendingProposal(ctx context.Context) (Proposal, bool, error) {
 // target moved (engine, host, Swarm service, unikernel, DNS server, key
 // or record types), counts as looser: the policies that name it now let
 // people change something else. So does a repository or branch whose
-// pushes deploy a service, and an identity removed or changed (it keeps
-// commit authors from approving their own pushes).
+// pushes deploy a service, the image repository it deploys from, and an
+// identity removed or changed (it keeps commit authors from approving
+// their own pushes). A channel change is neutral; a service's build,
+// verify and pull request settings are not compared: they change with
+// the rest.
 func CompareRules(old, new *Rules) policies.Diff {
 	d := policies.Compare(old.Policy.Set(), new.Policy.Set())
 	add := func(path string, dir policies.Direction, before, after, say string) {
@@ -123,6 +126,9 @@ func CompareRules(old, new *Rules) policies.Diff {
 		}
 		if from, to := intake(o), intake(s); from != to {
 			add(path+".repo", policies.Looser, from, to, fmt.Sprintf("service %s is now deployed by pushes of %s instead of %s", s.Name, orNone(to), orNone(from)))
+		}
+		if o.Image != s.Image {
+			add(path+".image", policies.Looser, o.Image, s.Image, fmt.Sprintf("service %s now deploys images of %s instead of %s", s.Name, orNone(s.Image), orNone(o.Image)))
 		}
 		if o.Channel != s.Channel {
 			add(path+".channel", policies.Neutral, o.Channel, s.Channel, fmt.Sprintf("service %s's requests now go to %s", s.Name, s.Channel))
