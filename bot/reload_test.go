@@ -300,6 +300,25 @@ func TestReload_NewerProposalSupersedesOlder(t *testing.T) {
 	h.wantState(second.Request.ID, cs.StatePending)
 }
 
+func TestReload_SameProposalAgainKeepsItsApprovals(t *testing.T) {
+	h, l := reloadHarness(t, "base")
+	l.setFile("looser")
+	first, err := h.reload(cs.ActorBot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.say("UOPS1", "approve "+string(first.Request.ID))
+	again, err := h.reload(cs.ActorBot)
+	if err != nil || again.Request.ID != first.Request.ID {
+		t.Fatalf("the same file again: %+v %v, want %s still", again.Request, err, first.Request.ID)
+	}
+	h.say("UOPS2", "approve "+string(first.Request.ID))
+	h.wantState(first.Request.ID, cs.StateSucceeded)
+	if n := len(h.configEvents(cs.EventConfigProposed)); n != 1 {
+		t.Errorf("%d config.proposed records, want 1", n)
+	}
+}
+
 func TestReload_NoPolicyForActionPolicyRefusesLoosening(t *testing.T) {
 	h, l := reloadHarness(t, "norules")
 	l.sets["norules-loose"] = func() policies.Set {

@@ -269,9 +269,30 @@ func (b *Bot) Reload(ctx context.Context, next *Rules, by cs.Actor, caller *Call
 		b.log.Info("config reloaded", "by", by, "hash", next.Hash, "previous_hash", cur.Hash, "restart_needed", next.Restart)
 		return out, nil
 	}
+	if r, ok, err := b.openProposal(ctx, next.Hash, cur.Hash); err != nil || ok {
+		out.Request = r // the same file again: its approvals so far stand
+		return out, err
+	}
 	r, err := b.propose(ctx, cur, next, by, caller, out.Diff)
 	out.Request = r
 	return out, err
+}
+
+// openProposal returns the open policy request for config hash replacing
+// from, if there is one.
+func (b *Bot) openProposal(ctx context.Context, hash, from string) (cs.Request, bool, error) {
+	var found cs.Request
+	var ok bool
+	err := b.store.View(ctx, func(tx ReadTx) error {
+		rs, err := tx.OpenRequests(cs.TargetPolicies)
+		for _, r := range rs {
+			if r.Action.Kind == cs.ActionPolicy && r.Action.Config == hash && r.Action.From == from {
+				found, ok = r, true
+			}
+		}
+		return err
+	})
+	return found, ok, err
 }
 
 // apply makes next the rules in force, in the transaction that audits
@@ -501,28 +522,14 @@ func (b *Bot) recordStart(tx Tx, st startRules) error {
 
 // proposeAtStart proposes the file that waits, unless a request for
 // exactly it (against the config in force) is still open: a restart
-// keeps a proposal as it was.
+// keeps a proposal as it was (Reload).
 func (b *Bot) proposeAtStart(ctx context.Context, st startRules) {
-	var open bool
-	err := b.store.View(ctx, func(tx ReadTx) error {
-		rs, err := tx.OpenRequests(cs.TargetPolicies)
-		for _, r := range rs {
-			if r.Action.Kind == cs.ActionPolicy && r.Action.Config == st.waits.Hash && r.Action.From == st.rules.Hash {
-				open = true
-				b.log.Info("the config file still waits for approval", "request", r.ID, "hash", st.waits.Hash)
-			}
-		}
-		return err
-	})
-	if err != nil || open {
-		if err != nil {
-			b.log.Error("read open policy requests", "err", err)
-		}
+	out, err := b.Reload(ctx, st.waits, cs.ActorBot, nil)
+	if err != nil {
+		b.log.Error("propose the config file", "err", err)
 		return
 	}
-	if _, err := b.Reload(ctx, st.waits, cs.ActorBot, nil); err != nil {
-		b.log.Error("propose the config file", "err", err)
-	}
+	b.log.Info("the config file waits for approval", "request", out.Request.ID, "state", out.Request.State, "hash", st.waits.Hash)
 }
 
 // policyShow answers `policy show`.
