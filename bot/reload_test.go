@@ -13,6 +13,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
 
@@ -26,6 +27,22 @@ type fakeLoader struct {
 	sets     map[string]policies.Set
 	services func() []bot.Service
 	runs     map[string]string // service name → Runs, for target changes
+	// unbuildable files parse, but fail to load (an engine is gone).
+	unbuildable map[string]bool
+}
+
+func (l *fakeLoader) ParseConfig(text []byte) (bot.Rules, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set, ok := l.sets[string(text)]
+	if !ok {
+		return bot.Rules{}, errors.New("does not parse (test)")
+	}
+	r, err := rulesFor(string(text), set, l.services(), l.runs)
+	for i := range r.Services {
+		r.Services[i].Executor = nil
+	}
+	return r, err
 }
 
 func (l *fakeLoader) setFile(name string) { l.mu.Lock(); l.file = name; l.mu.Unlock() }
@@ -39,6 +56,9 @@ func (l *fakeLoader) LoadConfig(_ context.Context, text []byte) (bot.Rules, erro
 	set, ok := l.sets[string(text)]
 	if !ok {
 		return bot.Rules{}, errors.New("policies[0].approve[0].group: unknown group \"nobody\" (test)")
+	}
+	if l.unbuildable[string(text)] {
+		return bot.Rules{}, errors.New("engine prod: connection refused (test)")
 	}
 	return rulesFor(string(text), set, l.services(), l.runs)
 }
@@ -92,7 +112,12 @@ func reloadSets() map[string]policies.Set {
 // (or start); the loader's file is then changed by the tests.
 func reloadHarness(t *testing.T, start string, opts ...harnessOpt) (*harness, *fakeLoader) {
 	t.Helper()
-	l := &fakeLoader{file: start, sets: reloadSets()}
+	return reloadHarnessWith(t, &fakeLoader{file: start, sets: reloadSets()}, opts...)
+}
+
+func reloadHarnessWith(t *testing.T, l *fakeLoader, opts ...harnessOpt) (*harness, *fakeLoader) {
+	t.Helper()
+	start := l.file
 	opts = append(opts, func(hc *harnessConfig) {
 		hc.set = l.sets[start]
 		prev := hc.config
@@ -461,4 +486,36 @@ func (h *harness) lastID() cs.RequestID {
 		h.t.Fatal(err)
 	}
 	return id
+}
+
+// The config in force cannot be built again (an engine is gone): a file
+// no looser than it replaces it; a looser one does not start.
+func TestReload_StartWhenTheConfigInForceCannotBeBuilt(t *testing.T) {
+	h, _ := reloadHarness(t, "base")
+	h.bot.Close()
+	h.db.Close()
+
+	broken := map[string]bool{"base": true}
+	cfg := func(file string) (*fakeLoader, error) {
+		l := &fakeLoader{file: file, sets: reloadSets(), unbuildable: broken}
+		engine, _ := policies.New(l.sets[file])
+		st, err := store.Open(h.path, store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		r, _ := rulesFor(file, l.sets[file], nil, nil)
+		l.services = func() []bot.Service { return nil }
+		b := bot.New(bot.Config{Policy: engine, Identities: r.Identities, ConfigHash: r.Hash, ConfigPath: r.Path, ConfigText: r.Text, ConfigShown: r.Shown, Loader: l,
+			Clock: h.clock}, st, &fakeChat{}, nil, nil)
+		err = b.Start(h.ctx)
+		b.Close()
+		return l, err
+	}
+	if _, err := cfg("loose"); err == nil || !strings.Contains(err.Error(), "cannot be built again") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("start with a looser file while the config in force cannot be built: %v, want refused", err)
+	}
+	if _, err := cfg("strict"); err != nil {
+		t.Fatalf("start with a stricter file while the config in force cannot be built: %v", err)
+	}
 }

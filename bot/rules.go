@@ -43,6 +43,9 @@ type ConfigLoader interface {
 	// Rules (executors included). text nil means the config file as it
 	// is now; otherwise text is a file's bytes kept in the store.
 	LoadConfig(ctx context.Context, text []byte) (Rules, error)
+	// ParseConfig reads text's rules for CompareRules only: no files,
+	// no secrets, no executors (so it works where LoadConfig fails).
+	ParseConfig(text []byte) (Rules, error)
 }
 
 // rules returns the rules in force. Callers that read more than one
@@ -483,8 +486,17 @@ func (b *Bot) startingRules(ctx context.Context) (startRules, error) {
 	}
 	cur, err := b.cfg.Loader.LoadConfig(ctx, text)
 	if err != nil {
-		return startRules{}, fmt.Errorf("the config in force (sha256 %s) cannot be built again, and the file %s (sha256 %s) has not been approved in its place: %w",
-			short12(curHash), file.Path, short12(file.Hash), err)
+		// It cannot run (a file it names is gone, an engine is down):
+		// the file may still replace it if it is no looser.
+		shown, perr := b.cfg.Loader.ParseConfig(text)
+		if perr == nil {
+			if d := CompareRules(&shown, file); !d.Looser() {
+				b.log.Warn("the config in force cannot be built again; starting with the file, which is no looser", "hash", curHash, "err", err)
+				return startRules{rules: file, prev: &shown, changes: d.Changes}, nil
+			}
+		}
+		return startRules{}, fmt.Errorf("the config in force (sha256 %s) cannot be built again, and the file %s (sha256 %s) loosens it, so it must be approved first "+
+			"(start with a file no looser than the one in force, then reload this one): %w", short12(curHash), file.Path, short12(file.Hash), err)
 	}
 	d := CompareRules(&cur, file)
 	if !d.Looser() {

@@ -19,6 +19,7 @@ import (
 	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/cmd/countersign/config"
+	"github.com/countersign/countersign/policies"
 )
 
 // configText reads the bytes of the config file cfg was loaded from, and
@@ -166,6 +167,37 @@ func (s *server) watchHangup(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// zoneRuns names what a zone's changes reach: a reload that changes it
+// counts as looser for the zone's policies.
+func zoneRuns(z config.Zone) string {
+	return fmt.Sprintf("server %s, key %s, types %s", z.Server, z.TSIGKey, strings.Join(z.Types, " "))
+}
+
+// ParseConfig implements bot.ConfigLoader: text's rules for comparing
+// only, read without files or secrets and with no executor.
+func (l *loader) ParseConfig(text []byte) (bot.Rules, error) {
+	cfg, err := config.Options{Dir: filepath.Dir(l.running.Path), NoSecrets: true}.Parse(text)
+	if err != nil {
+		return bot.Rules{}, err
+	}
+	engine, err := policies.New(policies.Set{Policies: cfg.Policies, Windows: cfg.Windows, Groups: cfg.Groups})
+	if err != nil {
+		return bot.Rules{}, err
+	}
+	r := bot.Rules{Policy: engine, Identities: map[string]cs.Actor{}, Hash: cfg.Hash, Path: l.running.Path}
+	for login, user := range cfg.Identities.GitHub {
+		r.Identities[strings.ToLower(login)] = cs.Actor(user)
+	}
+	for _, s := range cfg.Services {
+		r.Services = append(r.Services, bot.Service{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch,
+			Channel: s.Channel, Image: s.Image, Runs: serviceRuns(s, cfg)})
+	}
+	for _, z := range cfg.DNS {
+		r.Zones = append(r.Zones, bot.Zone{Name: z.FQDN(), Runs: zoneRuns(z)})
+	}
+	return r, nil
 }
 
 // serviceRuns names exactly what a service's deploys change: a reload

@@ -128,3 +128,30 @@ func TestRestartNeeded(t *testing.T) {
 		})
 	}
 }
+
+// ParseConfig reads the rules of a file whose secret files are gone, as a
+// config in force that can no longer be built may be.
+func TestLoader_ParseConfigReadsNoSecrets(t *testing.T) {
+	dir := t.TempDir()
+	path := serveConfig(t, dir, "https://slack.example/api/", "")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), "token: gh-token-test", "token_file: /nonexistent/gh-token", 1))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loader{running: cfg}
+	if _, err := l.LoadConfig(context.Background(), text); err == nil || !strings.Contains(err.Error(), "gh-token") {
+		t.Fatalf("LoadConfig with a missing secret file: %v, want it refused", err)
+	}
+	r, err := l.ParseConfig(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Services) != 1 || r.Services[0].Runs != "swarm service api on engine local (unix:///var/run/docker.sock)" || r.Policy == nil || r.Hash == cfg.Hash {
+		t.Errorf("ParseConfig = %+v", r)
+	}
+}

@@ -170,8 +170,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 				return fail(fmt.Errorf("zone %s: %w", z.Zone, err))
 			}
 		}
-		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex,
-			Runs: fmt.Sprintf("server %s, key %s, types %s", z.Server, z.TSIGKey, strings.Join(z.Types, " "))})
+		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex, Runs: zoneRuns(z)})
 	}
 	return bc, x, nil
 }
