@@ -344,6 +344,23 @@ func TestReload_SameProposalAgainKeepsItsApprovals(t *testing.T) {
 	}
 }
 
+func TestReload_StricterSupersedesAPendingProposal(t *testing.T) {
+	h, l := reloadHarness(t, "base")
+	l.setFile("looser")
+	pending, err := h.reload(cs.ActorBot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.setFile("strict")
+	if out, err := h.reload(cs.ActorBot); err != nil || !out.Applied {
+		t.Fatalf("stricter reload: %+v %v", out, err)
+	}
+	r := h.wantState(pending.Request.ID, cs.StateSuperseded)
+	if !strings.Contains(r.Outcome, "took effect") {
+		t.Errorf("outcome %q", r.Outcome)
+	}
+}
+
 func TestReload_NoPolicyForActionPolicyRefusesLoosening(t *testing.T) {
 	h, l := reloadHarness(t, "norules")
 	l.sets["norules-loose"] = func() policies.Set {

@@ -303,7 +303,12 @@ func (b *Bot) openProposal(ctx context.Context, hash, from string) (cs.Request, 
 // the new ones with their record.
 func (b *Bot) apply(ctx context.Context, next *Rules, by cs.Actor, id cs.RequestID, d policies.Diff) error {
 	prev := b.rules()
+	var stale []cs.Request
 	err := b.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if stale, err = b.closeProposals(tx, id, next, by); err != nil {
+			return err
+		}
 		if _, err := tx.PutConfig(next.Text); err != nil {
 			return err
 		}
@@ -325,7 +330,38 @@ func (b *Bot) apply(ctx context.Context, next *Rules, by cs.Actor, id cs.Request
 		b.live.Store(prev)
 		return b.storeFailure(err)
 	}
+	for _, r := range stale {
+		b.refresh(ctx, r)
+		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
+	}
 	return nil
+}
+
+// closeProposals supersedes, in tx, the open policy requests other than
+// id: each was for replacing the config that next replaces now.
+func (b *Bot) closeProposals(tx Tx, id cs.RequestID, next *Rules, by cs.Actor) ([]cs.Request, error) {
+	open, err := tx.OpenRequests(cs.TargetPolicies)
+	if err != nil {
+		return nil, err
+	}
+	var closed []cs.Request
+	for _, r := range open {
+		if r.ID == id || r.Action.Kind != cs.ActionPolicy || r.State == cs.StateExecuting {
+			continue
+		}
+		r.State, r.Updated = cs.StateSuperseded, b.now()
+		r.Outcome = string(Textf("superseded: config sha256 %s took effect in the meantime; reload again to propose this one", short12(next.Hash)))
+		if err := tx.PutRequest(r); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Append(b.event(cs.EventRequestSuperseded, by, &r, map[string]any{
+			"reason": "another config took effect", "hash": next.Hash, "fingerprint": r.Fingerprint,
+		})); err != nil {
+			return nil, err
+		}
+		closed = append(closed, r)
+	}
+	return closed, nil
 }
 
 // loadedDetail is config.loaded's detail for r replacing prev (nil at a
