@@ -146,6 +146,12 @@ policies:
 		t.Errorf("config.loaded after the approval: %s", loaded.Detail)
 	}
 	lap("approved: the new config is in force")
+	if a := s.Slash(ops1, "policy show"); a.Status != 200 {
+		t.Fatalf("/cs policy show: %s", a)
+	}
+	s.WaitReply(t, ops1, func(text string) bool {
+		return strings.Contains(text, ld.Hash[:12]) && strings.Contains(text, "production: deploy on ruled requested by group:devs, approvals: 1 from ops")
+	}, 10*time.Second)
 
 	// Under the new rules one of ops is enough.
 	if a := s.Slash(dev, "deploy ruled "+digest); a.Status != 200 {
