@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -39,6 +41,9 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+	// SIGHUP's default action would end the bot while it starts; once it
+	// serves, SIGHUP reloads the config (watchHangup).
+	signal.Ignore(syscall.SIGHUP)
 	cfg, err := loadConfig(ctx, config.Options{CheckFiles: true}, *path)
 	if err == nil {
 		err = cfg.CheckServe() // a missing secret stops start-up
