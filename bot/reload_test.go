@@ -536,3 +536,41 @@ func TestReload_StartWhenTheConfigInForceCannotBeBuilt(t *testing.T) {
 		t.Fatalf("start with a stricter file while the config in force cannot be built: %v", err)
 	}
 }
+
+// A config.loaded that cannot be written leaves the old rules in force;
+// a config.proposed that cannot be written leaves no request.
+func TestReload_FailedAuditStopsIt(t *testing.T) {
+	fs := &failingStore{}
+	h, l := reloadHarness(t, "base", func(c *harnessConfig) {
+		c.wrap = func(s bot.Store) bot.Store { fs.Store = s; return fs }
+	})
+	fs.setFail(cs.EventConfigLoaded)
+	l.setFile("strict")
+	if _, err := h.reload(cs.ActorBot); err == nil {
+		t.Fatal("a stricter reload whose config.loaded failed reported success")
+	}
+	if h.inForce() != policyHash("base") {
+		t.Fatal("the stricter config is in force without its record")
+	}
+	fs.setFail(cs.EventConfigProposed)
+	l.setFile("looser")
+	if _, err := h.reload(cs.ActorBot); err == nil {
+		t.Fatal("a looser reload whose config.proposed failed reported success")
+	}
+	if _, ok, _ := h.bot.PendingProposal(h.ctx); ok {
+		t.Error("a proposal without its config.proposed record waits")
+	}
+	// Approved, but config.loaded fails: the execution fails, nothing applies.
+	fs.setFail()
+	out, err := h.reload(cs.ActorBot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.setFail(cs.EventConfigLoaded)
+	h.say("UOPS1", "approve "+string(out.Request.ID))
+	h.say("UOPS2", "approve "+string(out.Request.ID))
+	h.wantState(out.Request.ID, cs.StateFailed)
+	if h.inForce() != policyHash("base") {
+		t.Error("the approved config is in force without its record")
+	}
+}
