@@ -60,6 +60,9 @@ func TestPoliciesPage_CurrentRulesAndProposal(t *testing.T) {
 			t.Errorf("/policies with a proposal lacks %q:\n%s", want, body)
 		}
 	}
+	if body := s.page("/", http.StatusOK); !strings.Contains(body, `id="proposal"`) || !strings.Contains(body, string(out.Request.ID)) {
+		t.Errorf("the overview does not say a config waits for approval")
+	}
 	if res, _ := s.get("/policies"); res.StatusCode == http.StatusOK {
 		t.Errorf("/policies without signing in: %d", res.StatusCode)
 	}
