@@ -69,6 +69,11 @@ const (
 	EventCheckStarted   EventKind = "check.started"
 	EventCheckSucceeded EventKind = "check.succeeded"
 	EventCheckFailed    EventKind = "check.failed"
+	// EventConfigProposed is a reloaded config that loosens the rules,
+	// waiting as a policy request (detail: hash, previous_hash, changes,
+	// the config with secrets redacted). EventConfigLoaded records a
+	// reload that took effect too, with previous_hash.
+	EventConfigProposed EventKind = "config.proposed"
 )
 
 // EventKinds lists every kind, in the order a request meets them.
@@ -82,6 +87,7 @@ func EventKinds() []EventKind {
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
 		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
+		EventConfigProposed,
 	}
 }
 
