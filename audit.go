@@ -69,6 +69,11 @@ const (
 	EventCheckStarted   EventKind = "check.started"
 	EventCheckSucceeded EventKind = "check.succeeded"
 	EventCheckFailed    EventKind = "check.failed"
+	// EventConfigProposed is a reloaded config that loosens the rules,
+	// waiting as a policy request (detail: hash, previous_hash, changes,
+	// the config with secrets redacted). EventConfigLoaded records a
+	// reload that took effect too, with previous_hash.
+	EventConfigProposed EventKind = "config.proposed"
 	// EventGateRequested is a GitHub deployment protection rule's
 	// delivery taken as a request (detail: the deployment's ID, ref,
 	// SHA and the workflow run's ID); EventGateAnswered is the request's
@@ -88,6 +93,7 @@ func EventKinds() []EventKind {
 		EventVerificationFailed, EventVerificationCancelled, EventLockSet, EventLockReleased, EventWebRefused, EventWebSignedIn,
 		EventOutboxAbandoned, EventPushReconciled, EventDriftDetected, EventDriftCleared,
 		EventCheckStarted, EventCheckSucceeded, EventCheckFailed,
+		EventConfigProposed,
 		EventGateRequested, EventGateAnswered,
 	}
 }

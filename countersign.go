@@ -34,12 +34,18 @@ const (
 	// ActionAdopt takes what runs at a service now as its approved state
 	// (after drift).
 	ActionAdopt ActionKind = "adopt"
+	// ActionPolicy makes a proposed config current (target TargetPolicies):
+	// a reload that loosens the rules waits for its approval.
+	ActionPolicy ActionKind = "policy"
 )
+
+// TargetPolicies is the target of every ActionPolicy request.
+const TargetPolicies = "policies"
 
 // ActionKinds lists every kind, in the order help shows them. The slice
 // is the caller's.
 func ActionKinds() []ActionKind {
-	return []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock, ActionAdopt}
+	return []ActionKind{ActionDeploy, ActionRollback, ActionScale, ActionDNS, ActionLock, ActionUnlock, ActionAdopt, ActionPolicy}
 }
 
 // Valid reports whether k is a known action kind.
@@ -145,6 +151,12 @@ type Action struct {
 
 	// BreakGlass is the reason given with --break-glass, if any.
 	BreakGlass string `json:"break_glass,omitempty"`
+
+	// Policy: Config is the hex SHA-256 of the proposed config file, and
+	// From that of the config in force when it was proposed. An approval
+	// is for exactly that file replacing exactly that one.
+	Config string `json:"config,omitempty"`
+	From   string `json:"from,omitempty"`
 }
 
 // String is a short human description, e.g. "deploy www".

@@ -17,9 +17,13 @@ const module = "github.com/countersign/countersign"
 // (the vocabulary) imports nothing of ours, commands and policies only
 // the root, bot the root, commands and policies, adapters (bot/…) and
 // executors the root and bot (executors may share executors/registry and
-// executors/sshclient), cmd everything.
+// executors/sshclient), cmd everything but the config file's generic
+// decoder (strictYAML), which knows YAML and not the domain: it imports
+// only the root, for EditDistance.
 func allowedImports(dir, imp string) bool {
 	switch {
+	case dir == strictYAML:
+		return imp == "."
 	case strings.HasPrefix(dir, "cmd/"):
 		return true
 	case dir == ".":
@@ -38,9 +42,14 @@ func allowedImports(dir, imp string) bool {
 	return false
 }
 
+// strictYAML is the generic strict YAML decoder under the config package.
+const strictYAML = "cmd/countersign/config/strictyaml"
+
 // thirdParty lists the outside modules each package may use: one outside
-// system per executor, the store's bbolt, nothing for the pure packages.
+// system per executor, the store's bbolt, YAML for the decoder, nothing
+// for the pure packages.
 var thirdParty = map[string][]string{
+	strictYAML:                     {"gopkg.in/yaml.v3"},
 	"bot/slack":                    {"github.com/slack-go/slack", "github.com/gorilla/websocket", "github.com/prometheus/client_golang/"},
 	"bot/github":                   {"github.com/google/go-github/v60/", "github.com/bradleyfalzon/ghinstallation/v2"},
 	"bot/store":                    {"go.etcd.io/bbolt"},
@@ -57,12 +66,14 @@ var thirdParty = map[string][]string{
 }
 
 // allowedThirdParty reports whether a non-test file in dir may import the
-// outside package imp. cmd wires everything and may import anything.
+// outside package imp. cmd wires everything and may import anything, but
+// for the packages under it that thirdParty lists.
 func allowedThirdParty(dir, imp string) bool {
-	if strings.HasPrefix(dir, "cmd/") {
+	allowed, listed := thirdParty[dir]
+	if !listed && strings.HasPrefix(dir, "cmd/") {
 		return true
 	}
-	for _, p := range thirdParty[dir] {
+	for _, p := range allowed {
 		if imp == p || strings.HasPrefix(imp, p) || strings.HasPrefix(imp, p+"/") {
 			return true
 		}
@@ -137,9 +148,31 @@ func TestAllowedImports(t *testing.T) {
 		{"executors/swarm", "bot/store", false},
 		{"executors/albatross", "executors/registry", true},
 		{"cmd/countersign", "bot/store", true},
+		{"cmd/countersign/config", strictYAML, true},
+		{strictYAML, ".", true},
+		{strictYAML, "cmd/countersign/config", false},
+		{strictYAML, "policies", false},
 	} {
 		if got := allowedImports(tc.dir, tc.imp); got != tc.want {
 			t.Errorf("allowedImports(%q, %q) = %v, want %v", tc.dir, tc.imp, got, tc.want)
+		}
+	}
+}
+
+func TestAllowedThirdParty(t *testing.T) {
+	for _, tc := range []struct {
+		dir, imp string
+		want     bool
+	}{
+		{strictYAML, "gopkg.in/yaml.v3", true},
+		{strictYAML, "github.com/miekg/dns", false},
+		{"cmd/countersign/config", "gopkg.in/yaml.v3", true},
+		{"cmd/countersign", "github.com/docker/docker/client", true},
+		{"policies", "gopkg.in/yaml.v3", false},
+		{"executors/dns", "github.com/miekg/dns", true},
+	} {
+		if got := allowedThirdParty(tc.dir, tc.imp); got != tc.want {
+			t.Errorf("allowedThirdParty(%q, %q) = %v, want %v", tc.dir, tc.imp, got, tc.want)
 		}
 	}
 }

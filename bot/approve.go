@@ -42,11 +42,11 @@ func (b *Bot) closeIfStale(tx Tx, r *cs.Request, actor cs.Actor) (bool, error) {
 		})); err != nil {
 			return false, err
 		}
-	case r.Decision.PolicyVersion != b.cfg.Policy.Version():
+	case r.Decision.PolicyVersion != b.rules().Policy.Version():
 		r.State, r.Updated = cs.StateSuperseded, now
 		r.Outcome = "the policy changed since it was requested; approvals were for the old policy. Request it again."
 		if _, err := tx.Append(b.event(cs.EventRequestSuperseded, actor, r, map[string]any{
-			"reason": "policy changed", "old_policy_version": r.Decision.PolicyVersion, "policy_version": b.cfg.Policy.Version(),
+			"reason": "policy changed", "old_policy_version": r.Decision.PolicyVersion, "policy_version": b.rules().Policy.Version(),
 		})); err != nil {
 			return false, err
 		}
@@ -111,7 +111,7 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 			return err
 		}
 		r := &d.r
-		approvals, err := b.cfg.Policy.Approve(r.Decision, policies.ApprovalInput{
+		approvals, err := b.rules().Policy.Approve(r.Decision, policies.ApprovalInput{
 			Approver: actor, Requester: b.chatRequester(*r), Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 		})
 		if errors.Is(err, policies.ErrAlreadyApproved) && fingerprint != "" {
@@ -186,7 +186,7 @@ func (b *Bot) mayDeny(actor cs.Actor, r cs.Request, groups map[string][]cs.Actor
 	if actor == r.Requester || actor == b.chatRequester(r) || actor == r.Author {
 		return nil
 	}
-	_, err := b.cfg.Policy.CheckApproval(r.Decision, policies.ApprovalInput{
+	_, err := b.rules().Policy.CheckApproval(r.Decision, policies.ApprovalInput{
 		Approver: actor, Requester: b.chatRequester(r), Author: r.Author, Approvals: r.Approvals, Usergroups: groups,
 	})
 	if errors.Is(err, policies.ErrAlreadyApproved) || errors.Is(err, policies.ErrNotNeeded) {
@@ -255,7 +255,7 @@ func approvedBy(r cs.Request, actor cs.Actor) bool {
 // author can.
 func (b *Bot) chatRequester(r cs.Request) cs.Actor {
 	if login, ok := strings.CutPrefix(string(r.Requester), "github:"); ok {
-		if u, ok := b.cfg.Identities[strings.ToLower(login)]; ok {
+		if u, ok := b.rules().Identities[strings.ToLower(login)]; ok {
 			return u
 		}
 	}

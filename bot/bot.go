@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cs "github.com/countersign/countersign"
@@ -37,6 +38,9 @@ type Service struct {
 	Verify *Verify
 	// Checks says which pull requests get a deployability check.
 	Checks Checks
+	// Runs names exactly what it changes (kind, engine or host, Swarm
+	// service or unikernel): a reload that changes it is looser (rules.go).
+	Runs string
 }
 
 // Build says how a push becomes an image.
@@ -56,6 +60,9 @@ type Build struct {
 type Zone struct {
 	Name     string // lower case, fully qualified with trailing dot
 	Executor Executor
+	// Runs names the server, key and record types it changes: a reload
+	// that changes it is looser (rules.go).
+	Runs string
 }
 
 // Config is what the bot is given at start-up. cmd/countersign builds it
@@ -114,6 +121,13 @@ type Config struct {
 	// on one build engine (default 1): deploy builds do not wait for
 	// them.
 	ChecksPerEngine int
+	// Services, Zones, Policy, Identities and the config's hash and path
+	// are the first Rules (rules.go); ConfigText and ConfigShown are the
+	// file's bytes and its redacted form, Loader how reloads read it
+	// (nil: no reloads; Start then takes the config as given).
+	ConfigText  []byte
+	ConfigShown []byte
+	Loader      ConfigLoader
 	// Gates are the GitHub environments whose deployments wait for the
 	// bot's answer (gate.go).
 	Gates []Gate
@@ -152,6 +166,10 @@ type Bot struct {
 	// nor their closing: closeUnstarted tries again (notrun.go).
 	unstarted map[cs.RequestID]Markup
 
+	// live is the rules in force; reloadMu serialises reloads.
+	live     atomic.Pointer[Rules]
+	reloadMu sync.Mutex
+
 	webRefusals *RefusalLimiter
 	poll        poller
 	drift       driftState
@@ -177,7 +195,7 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Bot{
+	b := &Bot{
 		cfg: cfg, store: store, chat: chat, images: images, log: log,
 		ctx: ctx, cancel: cancel,
 		running: map[string]*sync.Mutex{}, pushes: map[string]context.CancelFunc{}, lanes: newLanes(),
@@ -186,6 +204,9 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 		handovers:   map[*handover]struct{}{},
 		webRefusals: &RefusalLimiter{Max: webRefusalsPerMinute},
 	}
+	b.live.Store(&Rules{Services: cfg.Services, Zones: cfg.Zones, Gates: cfg.Gates, Policy: cfg.Policy, Identities: cfg.Identities,
+		Hash: cfg.ConfigHash, Path: cfg.ConfigPath, Text: cfg.ConfigText, Shown: cfg.ConfigShown})
+	return b
 }
 
 // Start audits the loaded config, follows to their end the executions
@@ -197,7 +218,12 @@ func (b *Bot) Start(ctx context.Context) error {
 	var interrupted, approved, closed []cs.Request
 	var resuming []resumption
 	queued := map[Lane]int{}
-	err := b.store.Update(ctx, func(tx Tx) error {
+	st, err := b.startingRules(ctx)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	b.live.Store(st.rules)
+	err = b.store.Update(ctx, func(tx Tx) error {
 		interrupted, approved, closed, resuming = nil, nil, nil, nil
 		clear(queued)
 		q, err := tx.Outbox(0)
@@ -207,10 +233,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		for _, o := range q {
 			queued[o.Lane]++
 		}
-		if _, err := tx.Append(b.event(cs.EventConfigLoaded, cs.ActorBot, nil, map[string]any{
-			"hash": b.cfg.ConfigHash, "path": b.cfg.ConfigPath,
-			"policy_version": b.cfg.Policy.Version(), "dry_run": b.cfg.DryRun,
-		})); err != nil {
+		if err := b.recordStart(tx, st); err != nil {
 			return err
 		}
 		open, err := tx.OpenRequests("")
@@ -303,6 +326,9 @@ func (b *Bot) Start(ctx context.Context) error {
 			b.anchorLoop()
 		}()
 	}
+	if st.waits != nil {
+		b.proposeAtStart(ctx, st)
+	}
 	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
 		b.work.add() // the first round: Idle waits for it
 		b.loops.Add(1)
@@ -319,7 +345,7 @@ func (b *Bot) Start(ctx context.Context) error {
 // bot was down), or "".
 func (b *Bot) staleApproval(r cs.Request) string {
 	switch {
-	case r.Decision.PolicyVersion != b.cfg.Policy.Version():
+	case r.Decision.PolicyVersion != b.rules().Policy.Version():
 		return "the policy changed before it could run; its approvals were for the old policy. Request it again."
 	case !r.Expires.IsZero() && !b.now().Before(r.Expires):
 		return string(Textf("it was approved but could not start before it expired at %s. Request it again.", fmtTime(r.Expires)))
@@ -398,7 +424,7 @@ func (b *Bot) event(kind cs.EventKind, actor cs.Actor, r *cs.Request, detail any
 }
 
 func (b *Bot) service(name string) (Service, bool) {
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if s.Name == name {
 			return s, true
 		}
@@ -407,8 +433,8 @@ func (b *Bot) service(name string) (Service, bool) {
 }
 
 func (b *Bot) serviceNames() string {
-	names := make([]string, 0, len(b.cfg.Services))
-	for _, s := range b.cfg.Services {
+	names := make([]string, 0, len(b.rules().Services))
+	for _, s := range b.rules().Services {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)
@@ -419,7 +445,7 @@ func (b *Bot) serviceNames() string {
 func (b *Bot) zoneFor(name string) (Zone, bool) {
 	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
 	var best Zone
-	for _, z := range b.cfg.Zones {
+	for _, z := range b.rules().Zones {
 		zn := strings.ToLower(strings.TrimSuffix(z.Name, ".")) + "."
 		if (name == zn || strings.HasSuffix(name, "."+zn)) && len(zn) > len(best.Name) {
 			best = z
@@ -430,8 +456,8 @@ func (b *Bot) zoneFor(name string) (Zone, bool) {
 }
 
 func (b *Bot) zoneNames() string {
-	names := make([]string, 0, len(b.cfg.Zones))
-	for _, z := range b.cfg.Zones {
+	names := make([]string, 0, len(b.rules().Zones))
+	for _, z := range b.rules().Zones {
 		names = append(names, strings.TrimSuffix(z.Name, "."))
 	}
 	sort.Strings(names)

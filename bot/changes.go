@@ -85,7 +85,7 @@ func (b *Bot) changes(ctx context.Context, a cs.Action) *cs.Changes {
 	for _, k := range c.Commits[:min(len(c.Commits), cs.MaxChanges)] {
 		k.SHA, k.Title = cs.Clip(strings.ToLower(k.SHA), maxSHA), cs.Clip(titleOf(k.Title), MaxCommitTitle)
 		k.Login, k.Name = cs.Clip(k.Login, maxAuthor), cs.Clip(k.Name, maxAuthor)
-		k.Author = b.cfg.Identities[strings.ToLower(k.Login)]
+		k.Author = b.rules().Identities[strings.ToLower(k.Login)]
 		ch.Commits = append(ch.Commits, k)
 	}
 	return ch

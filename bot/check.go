@@ -88,7 +88,7 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 		return res, errShuttingDown
 	}
 	var matched []Service
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if s.Checks.PullRequests && strings.EqualFold(s.Repo, pr.Repo) {
 			matched = append(matched, s)
 			res.Services = append(res.Services, s.Name)

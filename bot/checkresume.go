@@ -18,7 +18,7 @@ const checkResumeWindow = 24 * time.Hour
 // stay pending). The audit trail is the record: check.started without a
 // check.succeeded or check.failed of the same head.
 func (b *Bot) resumeChecks(ctx context.Context) error {
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if !s.Checks.PullRequests {
 			continue
 		}

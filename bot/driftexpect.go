@@ -188,7 +188,7 @@ func (x serviceExpect) String() string {
 // (only the one named, when only is set), skipping those it never did.
 func (b *Bot) serviceExpects(tx ReadTx, only string) ([]serviceExpect, error) {
 	var out []serviceExpect
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if only != "" && s.Name != only {
 			continue
 		}

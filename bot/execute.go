@@ -135,6 +135,9 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 	if r.Action.Kind == cs.ActionAdopt {
 		return b.runAdopt(ctx, r)
 	}
+	if r.Action.Kind == cs.ActionPolicy {
+		return b.runPolicy(ctx, r)
+	}
 	exec, err := b.executorFor(r.Action)
 	if err != nil {
 		return Result{}, err

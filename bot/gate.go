@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/policies"
 )
 
 // Gate is a GitHub environment whose deployments wait for the bot: the
@@ -76,7 +77,7 @@ const maxGateComment = 1000
 var errNotAdmitted = errors.New("not admitted")
 
 func (b *Bot) gate(name string) (Gate, bool) {
-	for _, g := range b.cfg.Gates {
+	for _, g := range b.rules().Gates {
 		if g.Name == name {
 			return g, true
 		}
@@ -87,7 +88,7 @@ func (b *Bot) gate(name string) (Gate, bool) {
 // gateFor returns the gate of a repository (compared ignoring case, as
 // GitHub does) and environment (exact).
 func (b *Bot) gateFor(repo, environment string) (Gate, bool) {
-	for _, g := range b.cfg.Gates {
+	for _, g := range b.rules().Gates {
 		if strings.EqualFold(g.Repo, repo) && g.Environment == environment {
 			return g, true
 		}
@@ -266,7 +267,7 @@ const gateWait = 30 * 24 * time.Hour
 func (b *Bot) resumeGateAnswers(ctx context.Context) error {
 	var closed []cs.Request
 	err := b.store.View(ctx, func(tx ReadTx) error {
-		for _, g := range b.cfg.Gates {
+		for _, g := range b.rules().Gates {
 			evs, err := tx.Events(EventQuery{Target: g.Name, Since: b.now().Add(-gateWait)})
 			if err != nil {
 				return err
@@ -477,4 +478,34 @@ func (b *Bot) gateRequestOf(ctx context.Context, g Gate, deployment int64) (cs.R
 		return nil
 	})
 	return r, found, err
+}
+
+// compareGates adds to a rules comparison what changed in the gates: one
+// added, or whose repository or environment changed, is looser (the
+// policies that match its name now decide other deployments); one
+// removed is stricter; a channel change is neutral.
+func compareGates(old, new []Gate, add func(path string, dir policies.Direction, before, after, say string)) {
+	place := func(g Gate) string { return fmt.Sprintf("environment %s of %s", g.Environment, g.Repo) }
+	was := map[string]Gate{}
+	for _, g := range old {
+		was[g.Name] = g
+	}
+	for _, g := range new {
+		o, ok := was[g.Name]
+		delete(was, g.Name)
+		path := "gates." + g.Name
+		switch {
+		case !ok:
+			add(path, policies.Looser, "", place(g), fmt.Sprintf("gate %s is added (%s): the policies whose targets match it now decide its deployments", g.Name, place(g)))
+			continue
+		case !strings.EqualFold(o.Repo, g.Repo) || o.Environment != g.Environment:
+			add(path, policies.Looser, place(o), place(g), fmt.Sprintf("gate %s now decides the deployments to %s instead of %s", g.Name, place(g), place(o)))
+		}
+		if o.Channel != g.Channel {
+			add(path+".channel", policies.Neutral, o.Channel, g.Channel, fmt.Sprintf("gate %s's requests now go to %s", g.Name, g.Channel))
+		}
+	}
+	for _, name := range sortedNames(was) {
+		add("gates."+name, policies.Stricter, place(was[name]), "", fmt.Sprintf("gate %s is removed", name))
+	}
 }

@@ -152,6 +152,10 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 		return b.explain(ctx, c, cmd)
 	case commands.DNSShow:
 		return b.dnsShow(ctx, cmd)
+	case commands.PolicyShow:
+		return b.policyShow(), nil
+	case commands.ConfigReload:
+		return b.configReload(ctx, c)
 	}
 	d, err := b.draftFor(ctx, c, cmd)
 	if err != nil {

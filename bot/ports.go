@@ -55,6 +55,10 @@ type ReadTx interface {
 	// BranchHead returns what the bot knows of a followed branch's head
 	// (repo compared ignoring case); ok is false when it knows nothing.
 	BranchHead(repo, branch string) (h BranchHead, ok bool, err error)
+	// Config returns the config file kept under its hash; CurrentConfig
+	// the hash of the one in force ("" if none was recorded).
+	Config(hash string) (text []byte, ok bool, err error)
+	CurrentConfig() (string, error)
 }
 
 // EventQuery filters audit records. Zero fields match everything.
@@ -110,6 +114,11 @@ type Tx interface {
 	PutPush(rec PushRecord) error
 	// PutBranchHead stores h, keyed by its repository and branch.
 	PutBranchHead(h BranchHead) error
+	// PutConfig keeps a config file's bytes (not audited: they may hold
+	// secrets) and returns their hex SHA-256; SetCurrentConfig records
+	// the one in force (rules.go).
+	PutConfig(text []byte) (hash string, err error)
+	SetCurrentConfig(hash string) error
 }
 
 // BranchReader reads the head of a branch from the code host (GitHub's

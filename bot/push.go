@@ -121,7 +121,7 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		return res, errShuttingDown // the intake answers 503: GitHub delivers it again later
 	}
 	var matched []Service
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if strings.EqualFold(s.Repo, p.Repo) && s.Branch == p.Branch {
 			matched = append(matched, s)
 			res.Services = append(res.Services, s.Name)
@@ -410,7 +410,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	d := draft{
 		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: short(p.SHA), Branch: p.Branch},
 		Source:    cs.SourcePush,
-		Requester: cs.GitHubActor(p.Pusher), Author: b.cfg.Identities[strings.ToLower(p.Author)], AuthorLogin: p.Author,
+		Requester: cs.GitHubActor(p.Pusher), Author: b.rules().Identities[strings.ToLower(p.Author)], AuthorLogin: p.Author,
 		CommitTitle: p.Title, Thread: rec.Thread, Channel: s.Channel,
 	}
 	r, err := b.submit(ctx, d)

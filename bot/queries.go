@@ -12,7 +12,7 @@ import (
 
 // status answers `status [SERVICE]`: what runs where, pending requests, locks.
 func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
-	services := b.cfg.Services
+	services := b.rules().Services
 	if only != "" {
 		s, ok := b.service(only)
 		if !ok {
@@ -142,7 +142,11 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 		who = cmd.User
 	}
 	a := cs.Action{Kind: cmd.Action, Target: cmd.Target, BreakGlass: cmd.BreakGlass}
-	if cmd.Action == cs.ActionDNS {
+	if cmd.Action == cs.ActionPolicy {
+		if cmd.Target != cs.TargetPolicies {
+			return "", fmt.Errorf("the target of action policy is %q", cs.TargetPolicies)
+		}
+	} else if cmd.Action == cs.ActionDNS {
 		if _, ok := b.zoneFor(cmd.Target); !ok {
 			return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Target, b.zoneNames())
 		}
@@ -150,7 +154,7 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 		return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, cmd.Target, b.serviceNames())
 	}
 	groups, notes := b.usergroups(ctx)
-	d := b.cfg.Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Usergroups: groups, Now: b.now()})
+	d := b.rules().Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Usergroups: groups, Now: b.now()})
 	out := Textf("If %s asked to %s now (nothing is done):\n%s", mention(who), a.String(), policies.Explain(d))
 	for _, n := range notes {
 		out += "\nNote: " + n

@@ -41,7 +41,7 @@ type followedBranch struct {
 func (b *Bot) followed() []followedBranch {
 	var out []followedBranch
 	at := map[string]int{}
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		if s.Repo == "" || s.Branch == "" {
 			continue
 		}

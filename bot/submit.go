@@ -27,6 +27,11 @@ type draft struct {
 	// Auto, for a request the bot makes on its own, says why: it is
 	// approved without policy (autoDecision) and supersedes nothing.
 	Auto string
+	// plan, for a policy request, is its plan (there is no executor to
+	// describe it); proposed is called in the transaction that records
+	// it (rules.go).
+	plan     string
+	proposed func(tx Tx, r cs.Request) error
 	// Gate, for a deployment waiting at a GitHub protection rule, is that
 	// deployment (gate.go); admit, if set, runs first in the request's
 	// transaction and may decide against making it (true: submit returns
@@ -104,6 +109,11 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 		if r, err = b.record(tx, d, plan, groups); err != nil || d.Auto != "" {
 			return err
 		}
+		if d.proposed != nil {
+			if err := d.proposed(tx, r); err != nil {
+				return err
+			}
+		}
 		superseded, err = b.supersedeOlder(tx, r, d.Requester)
 		return err
 	})
@@ -130,6 +140,9 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 // DNS records, replicas, the previous image) and returns its plan. Locks
 // are the bot's own business and need neither.
 func (b *Bot) prepare(ctx context.Context, d *draft) (string, error) {
+	if d.Action.Kind == cs.ActionPolicy {
+		return d.plan, nil
+	}
 	if g, ok := b.gate(d.Action.Target); ok {
 		return gatePlan(g, d)
 	}
@@ -170,7 +183,7 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 	now := b.now()
 	dec := b.autoDecision(d.Auto)
 	if d.Auto == "" {
-		dec = b.cfg.Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
+		dec = b.rules().Policy.Decide(policies.Input{Action: d.Action, Source: d.Source, Requester: d.Requester, Usergroups: groups, Now: now})
 	}
 	r := cs.Request{
 		ID: id, Action: d.Action, Source: d.Source, Requester: d.Requester,
@@ -290,6 +303,8 @@ func describeChange(a cs.Action) Markup {
 		return Textf("lock %s: %s", a.Target, a.Reason)
 	case cs.ActionAdopt:
 		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
+	case cs.ActionPolicy:
+		return Textf("make config sha256 %s current in place of %s", short12(a.Config), short12(a.From))
 	}
 	return Esc(a.String())
 }

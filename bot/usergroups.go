@@ -17,7 +17,7 @@ type Directory interface {
 // cannot be read is left out, so its members do not count (deny by
 // default), and a note says so for the message that depends on it.
 func (b *Bot) usergroups(ctx context.Context) (map[string][]cs.Actor, []Markup) {
-	ids := b.cfg.Policy.Usergroups()
+	ids := b.rules().Policy.Usergroups()
 	if len(ids) == 0 {
 		return nil, nil
 	}

@@ -329,6 +329,6 @@ func (b *Bot) verifyFailed(ctx context.Context, v *verification, probes int, per
 // what it is for) without asking policy: it only returns a target to a
 // state that was approved before.
 func (b *Bot) autoDecision(why string) cs.Decision {
-	return cs.Decision{Verdict: cs.VerdictAllow, PolicyVersion: b.cfg.Policy.Version(),
+	return cs.Decision{Verdict: cs.VerdictAllow, PolicyVersion: b.rules().Policy.Version(),
 		Reasons: []string{why + ": returns to a state approved before, without new approvals"}}
 }

@@ -73,7 +73,7 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 		if err != nil {
 			return err
 		}
-		for _, s := range b.cfg.Services {
+		for _, s := range b.rules().Services {
 			v, err := b.serviceView(tx, s, open)
 			if err != nil {
 				return err
@@ -83,7 +83,7 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 		if o.SetAside, o.LastSetAside, err = tx.AsideSummary(); err != nil {
 			return err
 		}
-		for _, z := range b.cfg.Zones {
+		for _, z := range b.rules().Zones {
 			v := ZoneView{Name: strings.TrimSuffix(z.Name, ".")}
 			if v.Lock, err = lockOf(tx, v.Name); err != nil {
 				return err
@@ -238,10 +238,10 @@ func (b *Bot) Events(ctx context.Context, q EventQuery) ([]cs.Event, error) {
 // trailing dot), sorted: what the audit filters offer.
 func (b *Bot) Targets() []string {
 	var out []string
-	for _, s := range b.cfg.Services {
+	for _, s := range b.rules().Services {
 		out = append(out, s.Name)
 	}
-	for _, z := range b.cfg.Zones {
+	for _, z := range b.rules().Zones {
 		out = append(out, strings.TrimSuffix(z.Name, "."))
 	}
 	sort.Strings(out)

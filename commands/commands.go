@@ -152,6 +152,13 @@ type PolicyExplain struct {
 	BreakGlass string
 }
 
+// PolicyShow asks for the policies in force.
+type PolicyShow struct{}
+
+// ConfigReload asks the bot to read its config file again: stricter or
+// equal rules apply at once, looser ones wait for approval (action policy).
+type ConfigReload struct{}
+
 // Help asks for the help of one verb, or the overview when Topic is "".
 // (The field cannot be called Verb: that is the Command method.) Topic is
 // canonical, as HelpText and Usage take it: "deploy", "dns" (all three dns
@@ -209,6 +216,12 @@ func (AuditAnchor) Verb() string { return "audit" }
 
 // Verb returns "policy explain".
 func (PolicyExplain) Verb() string { return "policy explain" }
+
+// Verb returns "policy show".
+func (PolicyShow) Verb() string { return "policy show" }
+
+// Verb returns "config reload".
+func (ConfigReload) Verb() string { return "config reload" }
 
 // Verb returns "help".
 func (Help) Verb() string { return "help" }

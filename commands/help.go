@@ -160,6 +160,13 @@ var docs = []verbDoc{
 		breakGlass: true,
 	},
 	{
+		name:     "policy show",
+		usage:    "policy show",
+		summary:  "the policies, change windows and groups in force",
+		details:  "Policies are listed in the order they are tried: the first that matches decides.",
+		examples: []string{"/cs policy show"},
+	},
+	{
 		name:     "help",
 		usage:    "help [VERB]",
 		summary:  "this list, or the details of one command",
@@ -179,6 +186,15 @@ var docs = []verbDoc{
 		summary:  "deny a pending request, as its Deny button does",
 		details:  "REASON is the rest of the line and is required; the requester sees it.",
 		examples: []string{"/cs deny R42 not during the conference demo"},
+	},
+	{
+		name:    "config reload",
+		usage:   "config reload",
+		summary: "read the config file again; a loosening of the rules waits for approval",
+		details: "Who may run it is decided by the policies for action policy. A config that does not pass " +
+			"`countersign config check` is refused whole. Stricter or equal rules take effect at once; " +
+			"looser ones become a request (action policy, target policies) that is approved under the rules in force.",
+		examples: []string{"/cs config reload"},
 	},
 }
 
@@ -209,6 +225,8 @@ func canonicalTopic(s string) (string, bool) {
 		return t, true
 	case "policy":
 		return "policy explain", true
+	case "config":
+		return "config reload", true
 	}
 	_, ok := lookupDoc(t)
 	return t, ok

@@ -9,7 +9,7 @@ import (
 // allVerbs are the canonical chat verbs (the README's "Chat commands"),
 // written out here so that the test fails if one goes missing from docs.
 var allVerbs = []string{"deploy", "rollback", "scale", "dns set", "dns add", "dns delete", "dns show", "lock", "unlock", "adopt",
-	"status", "audit", "policy explain", "help", "approve", "deny"}
+	"status", "audit", "policy explain", "policy show", "help", "approve", "deny", "config reload"}
 
 func TestVerbs(t *testing.T) {
 	if got := Verbs(); !slices.Equal(got, allVerbs) {

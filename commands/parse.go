@@ -61,12 +61,14 @@ func Parse(text string) (Command, error) {
 		return parseApprove(newCursor(sc, verb))
 	case "deny":
 		return parseDeny(newCursor(sc, verb))
+	case "config":
+		return parseConfig(newCursor(sc, "config reload"))
 	}
 	return nil, unknownVerb(tok.text, topVerbs)
 }
 
 // topVerbs are the first words of every command, in help order.
-var topVerbs = []string{"deploy", "rollback", "scale", "dns", "lock", "unlock", "adopt", "status", "audit", "policy", "help", "approve", "deny"}
+var topVerbs = []string{"deploy", "rollback", "scale", "dns", "lock", "unlock", "adopt", "status", "audit", "policy", "help", "approve", "deny", "config"}
 
 // newCursor starts reading the arguments of a verb known to lookupDoc.
 func newCursor(sc *scanner, verb string) *cursor {

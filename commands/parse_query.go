@@ -94,15 +94,38 @@ func actionNames() string {
 	return strings.Join(names, ", ")
 }
 
-// parsePolicy reads: policy explain ACTION TARGET [@USER] [--break-glass REASON…]
+// parseConfig reads: config reload
+func parseConfig(c *cursor) (Command, error) {
+	tok, err := c.need(`"reload": config reload`)
+	if err != nil {
+		return nil, err
+	}
+	if !isWord(tok, "reload") {
+		return nil, c.fail("", tok.text, `unknown config command; want "config reload"`)
+	}
+	if err := c.end(); err != nil {
+		return nil, err
+	}
+	return ConfigReload{}, nil
+}
+
+// parsePolicy reads: policy explain ACTION TARGET [@USER] [--break-glass REASON…],
+// or policy show
 func parsePolicy(sc *scanner) (Command, error) {
 	c := newCursor(sc, "policy explain")
 	tok, err := c.need(`"explain": policy explain ACTION TARGET`)
 	if err != nil {
 		return nil, err
 	}
+	if isWord(tok, "show") {
+		c.usage = "policy show"
+		if err := c.end(); err != nil {
+			return nil, err
+		}
+		return PolicyShow{}, nil
+	}
 	if !isWord(tok, "explain") {
-		return nil, c.fail("", tok.text, `unknown policy command; want "policy explain"`)
+		return nil, c.fail("", tok.text, `unknown policy command; want "policy explain" or "policy show"`)
 	}
 	if tok, err = c.need("ACTION (" + actionNames() + ")"); err != nil {
 		return nil, err

@@ -120,6 +120,10 @@ func TestParse_Good(t *testing.T) {
 		{"audit SINCE 2H", Audit{Since: 2 * time.Hour}},
 		// policy explain
 		{"policy explain deploy www", PolicyExplain{Action: "deploy", Target: "www"}},
+		{"policy show", PolicyShow{}},
+		{"POLICY Show", PolicyShow{}},
+		{"config reload", ConfigReload{}},
+		{"/cs Config RELOAD", ConfigReload{}},
 		{"policy explain deploy www @U123", PolicyExplain{Action: "deploy", Target: "www", User: "U123"}},
 		{"POLICY EXPLAIN Scale www <@U01OPS1|alice>", PolicyExplain{Action: "scale", Target: "www", User: "U01OPS1"}},
 		{"policy explain dns CI.mirageos.org", PolicyExplain{Action: "dns", Target: "ci.mirageos.org."}},
@@ -316,7 +320,11 @@ func TestParse_Errors(t *testing.T) {
 		{"audit w.w", "w.w", "audit", "not a service name"},
 		// policy explain
 		{"policy", "", "policy explain", `missing "explain"`},
-		{"policy show deploy www", "show", "policy explain", "policy explain"},
+		{"policy frob deploy www", "frob", "policy explain", "policy show"},
+		{"policy show deploy www", "deploy", "policy show", "extra argument"},
+		{"config", "", "config reload", "config reload"},
+		{"config check", "check", "config reload", "config reload"},
+		{"config reload now", "now", "config reload", "extra argument"},
 		{"policy explain", "", "policy explain", "missing ACTION"},
 		{"policy explain frob www", "frob", "policy explain", "deploy, rollback, scale, dns, lock, unlock"},
 		{"policy explain deploy", "", "policy explain", "missing TARGET"},

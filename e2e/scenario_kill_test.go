@@ -13,8 +13,8 @@ import (
 	"github.com/countersign/countersign/bot/slack/slacktest"
 )
 
-// TestE2E_KillDuringDeploy is flow 4 of PRODUCT.md ("if the bot restarts
-// mid-execution … nothing runs twice") against the real engine: an
+// TestE2E_KillDuringDeploy checks against the real engine that when the
+// bot restarts mid-execution nothing runs twice: an
 // approved deploy of a Swarm service whose rolling update takes seconds
 // (two tasks, one at a time, a pause between them) is under way — the
 // bot has audited execution.started and told Docker to roll out — when

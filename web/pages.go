@@ -87,6 +87,8 @@ type overviewPage struct {
 	Chain        chainView
 	SetAside     int
 	LastSetAside time.Time
+	// Proposal is a config that loosens the rules and waits, if any.
+	Proposal *bot.ProposalView
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
@@ -101,6 +103,12 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
 	}
 	live := s.liveStatus(r.Context(), names)
 	p := overviewPage{Zones: o.Zones, DNSDrift: o.DNSDrift, Chain: s.chain.view(), SetAside: o.SetAside, LastSetAside: o.LastSetAside}
+	rv, err := s.cfg.Source.RulesView(r.Context())
+	if err != nil {
+		s.failed(w, r, who, err)
+		return
+	}
+	p.Proposal = rv.Pending
 	for _, v := range o.Services {
 		row := serviceRow{ServiceView: v}
 		if e, ok := live[v.Name]; ok {
@@ -170,4 +178,13 @@ func (s *Server) service(w http.ResponseWriter, r *http.Request, who string) {
 		p.Live = &e
 	}
 	s.render(w, http.StatusOK, "service", p, who)
+}
+
+func (s *Server) policies(w http.ResponseWriter, r *http.Request, who string) {
+	v, err := s.cfg.Source.RulesView(r.Context())
+	if err != nil {
+		s.failed(w, r, who, err)
+		return
+	}
+	s.render(w, http.StatusOK, "policies", v, who)
 }

@@ -22,7 +22,7 @@ type pages struct {
 
 var pageTitles = map[string]string{
 	"overview": "Overview", "request": "Request", "service": "Service",
-	"audit": "Audit trail", "login": "Sign in", "problem": "Problem",
+	"audit": "Audit trail", "login": "Sign in", "problem": "Problem", "policies": "Policies",
 }
 
 func parsePages(commitURL func(service, sha string) string) (*pages, error) {

@@ -35,6 +35,8 @@ type Source interface {
 	// RefuseWeb and WebSignedIn audit sign-ins.
 	RefuseWeb(ctx context.Context, reason, remote string) error
 	WebSignedIn(ctx context.Context, who, remote string) error
+	// RulesView is the policies in force and a proposal waiting.
+	RulesView(ctx context.Context) (bot.RulesView, error)
 }
 
 // Chain verifies the whole audit chain. bot/store's DB implements it.
@@ -202,6 +204,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /requests/{id}", s.page(s.request))
 	mux.Handle("GET /services/{name}", s.page(s.service))
 	mux.Handle("GET /audit", s.page(s.audit))
+	mux.Handle("GET /policies", s.page(s.policies))
 }
 
 // Handler returns a handler serving only the pages.

@@ -621,3 +621,25 @@ func TestGate_DeploymentStatus(t *testing.T) {
 		t.Errorf("the thread heard %q", said)
 	}
 }
+
+// TestGate_Reload: gates are part of the rules a reload swaps: a gate
+// removed by a reload (stricter: applied at once) no longer takes its
+// environment's deliveries.
+func TestGate_Reload(t *testing.T) {
+	f := newGateFlow(t)
+	next := &bot.Rules{Policy: f.cfg.Policy, Identities: f.cfg.Identities, Gates: f.cfg.Gates[:2], Hash: "next (test)", Path: "test.yaml",
+		Text: []byte("next (test)")}
+	out, err := f.bot.Reload(context.Background(), next, sre1, nil)
+	if err != nil || !out.Applied {
+		t.Fatalf("reload: %+v, %v", out, err)
+	}
+	if len(out.Diff.Changes) != 1 || out.Diff.Changes[0].Path != "gates.web-sandbox" || out.Diff.Changes[0].Direction != policies.Stricter {
+		t.Errorf("changes = %+v", out.Diff.Changes)
+	}
+	if code, body := f.deliver(gateDelivery("d-1", "sandbox", 91, 91, gateSHA)); code != http.StatusOK || body != `ignored: no gate for environment "sandbox" of octo-org/web` {
+		t.Errorf("delivery for the removed gate answered %d %q", code, body)
+	}
+	if code, body := f.deliver(gateDelivery("d-2", "staging", 92, 92, gateSHA)); body != "ok: R1 for gate web-staging" {
+		t.Errorf("delivery for a kept gate answered %d %q", code, body)
+	}
+}

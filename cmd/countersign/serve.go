@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -39,6 +41,9 @@ func (m *Main) serve(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+	// SIGHUP's default action would end the bot while it starts; once it
+	// serves, SIGHUP reloads the config (watchHangup).
+	signal.Ignore(syscall.SIGHUP)
 	cfg, err := loadConfig(ctx, config.Options{CheckFiles: true}, *path)
 	if err == nil {
 		err = cfg.CheckServe() // a missing secret stops start-up
@@ -118,24 +123,17 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		APIURL: cfg.Slack.APIURL, HTTPClient: deps.SlackHTTP, AppToken: cfg.Slack.AppToken.Reveal(),
 		Logger: log, Metrics: slack.NewMetrics(reg),
 	})
-	channels := []string{cfg.Audit.Channel}
-	for _, g := range cfg.Gates {
-		channels = append(channels, g.Channel)
-	}
-	for _, svc := range cfg.Services {
-		channels = append(channels, svc.Channel)
-		if svc.PullRequestsChannel != "" {
-			channels = append(channels, svc.PullRequestsChannel)
-		}
-	}
 	if deps.CheckTimeout <= 0 {
 		deps.CheckTimeout = startupCheckTimeout
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
-	identity, err := client.Check(checkCtx, channels, cfg.Slack.SocketMode())
-	cancel()
+	checkSlack := func(ctx context.Context, cfg *config.Config) (slack.Identity, error) {
+		checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
+		defer cancel()
+		return client.Check(checkCtx, configChannels(cfg), cfg.Slack.SocketMode())
+	}
+	identity, err := checkSlack(ctx, cfg)
 	if err == nil {
-		checkCtx, cancel = context.WithTimeout(ctx, deps.CheckTimeout)
+		checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
 		err = checkGitHub(checkCtx, execs.github, githubNeeds(cfg, mode), log)
 		cancel()
 	}
@@ -154,6 +152,14 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		log.Info("dry run: commit statuses and deployments are not reported to GitHub")
 	}
 	usePoll(&bc, cfg, mode, execs.github, log)
+	if bc.ConfigText, err = configText(cfg); err != nil {
+		execs.Close()
+		return nil, err
+	}
+	bc.ConfigShown = shownConfig(cfg)
+	if bc.ConfigText != nil {
+		bc.Loader = &loader{running: cfg, mode: mode, log: log, channels: checkSlack, execs: execs}
+	}
 	// A damaged file is refused here, before the bot trusts it.
 	db, err := store.Open(cfg.DB, store.Options{Logger: log, CheckOnOpen: true})
 	if err != nil {
@@ -191,6 +197,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	}
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
+	s.watchHangup(loopCtx)
 	if cfg.Slack.SocketMode() {
 		s.loops.Add(1)
 		go func() {
@@ -203,6 +210,22 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	return s, nil
+}
+
+// configChannels are the channels the bot must be in: the audit channel
+// and every service's and gate's.
+func configChannels(cfg *config.Config) []string {
+	channels := []string{cfg.Audit.Channel}
+	for _, g := range cfg.Gates {
+		channels = append(channels, g.Channel)
+	}
+	for _, svc := range cfg.Services {
+		channels = append(channels, svc.Channel)
+		if svc.PullRequestsChannel != "" {
+			channels = append(channels, svc.PullRequestsChannel)
+		}
+	}
+	return channels
 }
 
 // useChannelIDs puts the IDs Slack's check found in place of the channel

@@ -162,6 +162,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 			}
 		}
 		bs.Verify = botVerify(s.Verify)
+		bs.Runs = serviceRuns(s, cfg)
 		bc.Services = append(bc.Services, bs)
 	}
 	for _, z := range cfg.DNS {
@@ -175,7 +176,7 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 				return fail(fmt.Errorf("zone %s: %w", z.Zone, err))
 			}
 		}
-		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex})
+		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex, Runs: zoneRuns(z)})
 	}
 	return bc, x, nil
 }

@@ -17,7 +17,7 @@ func (d *decoder) zones(parent *object, key string) []Zone {
 	seen := map[string]string{}
 	for i, n := range parent.list(key) {
 		p := item(parent.sub(key), i)
-		d.lines[p] = n.Line
+		d.SetLine(p, n.Line)
 		o := d.object(n, p)
 		z := d.zone(o)
 		if z.Zone != "" {

@@ -187,6 +187,10 @@ func TestLoad_Example(t *testing.T) {
 				Name: "locks", Actions: []cs.ActionKind{"lock", "unlock"}, Targets: []string{"*"},
 				Request: []string{"group:ops", "group:devs"}, Approve: []cs.Requirement{},
 			},
+			{
+				Name: "rules", Actions: []cs.ActionKind{"policy"}, Targets: []string{"policies"}, Request: []string{"group:ops"},
+				Approve: []cs.Requirement{{Group: "ops", Count: 1}, {Group: "www-owners", Count: 1}}, Expires: policies.Duration(24 * time.Hour),
+			},
 		},
 		Windows: []policies.Window{{
 			Name: "weekend-freeze", Actions: []cs.ActionKind{"deploy", "scale", "dns"}, Targets: []string{"*"},

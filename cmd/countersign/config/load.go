@@ -1,19 +1,15 @@
 package config
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 )
 
 // Options tunes how a file is loaded. The zero value loads as Load does;
@@ -107,70 +103,23 @@ type source struct {
 func (o Options) parse(data []byte, src source) (*Config, error) {
 	d := newDecoder(o)
 	d.src = src
-	root := d.document(data)
+	root := d.Document(data)
 	if root == nil {
-		return nil, errorsOrNil(d.problems)
+		return nil, errorsOrNil(d.Problems())
 	}
 	c := d.config(root)
 	d.crossCheck(c)
 	d.checkGates(c)
 	d.checkPolicies(c)
-	if err := errorsOrNil(d.problems); err != nil {
+	if err := errorsOrNil(d.Problems()); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
 	c.Hash = hex.EncodeToString(sum[:])
 	c.SecretsUnread = o.NoSecrets
-	if len(d.warnings) > 0 {
-		sortProblems(d.warnings)
-		c.Warnings = d.warnings
+	if ws := d.Warnings(); len(ws) > 0 {
+		strictyaml.SortByLine(ws)
+		c.Warnings = ws
 	}
 	return c, nil
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// document parses data as exactly one YAML document and returns its top
-// node, or nil after recording why not.
-func (d *decoder) document(data []byte) *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.add(0, "", "the file is empty")
-		} else {
-			d.syntax(err)
-		}
-		return nil
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		d.add(next.Line, "", "more than one YAML document")
-		return nil
-	case !errors.Is(err, io.EOF):
-		d.syntax(err)
-		return nil
-	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		d.add(0, "", "the file is empty")
-		return nil
-	}
-	top := deref(doc.Content[0])
-	if top.Kind != yaml.MappingNode {
-		d.add(top.Line, "", "want a mapping of keys at the top, got %s", describe(top))
-		return nil
-	}
-	return top
-}
-
-// syntax records a YAML syntax error, with its line when yaml.v3 gives one.
-func (d *decoder) syntax(err error) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.add(line, "", "YAML syntax: %s", m[2])
-		return
-	}
-	d.add(0, "", "YAML syntax: %s", msg)
 }

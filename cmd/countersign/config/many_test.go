@@ -52,22 +52,22 @@ policies:
 	_, err := Options{Root: dir}.Load(filepath.Join(dir, "countersign.yaml"))
 	got := problemsOf(t, err)
 	want := []Problem{
-		{"listen", 2, `want host:port (e.g. 127.0.0.1:8080), got "localhost"`},
-		{"slack.bot_token_file", 4, `cannot read "` + filepath.Join(dir, "run/secrets/nope") + `": no such file or directory`},
-		{"slack.comand", 5, `unknown key (did you mean "command"?)`},
-		{"services[0].channel", 15, `want a Slack channel ID (C…, G…, D…) or #name, got "deploys"`},
-		{"services[0].image", 16, `want a repository without a tag (the tag is set per commit by build.tag)`},
-		{"services[0].build.tag", 17, `the tag must depend on the commit (use {{.SHA}} or {{.ShortSHA}})`},
-		{"services[0].host", 18, `unknown host "dopy"`},
-		{"services[0].unikernel.memory", 19, `must be at least 1 (MB)`},
-		{"services[1].name", 20, `duplicate service "www" (also services[0])`},
-		{"services[1].channel", 22, `required`},
-		{"services[1].engine", 24, `unknown engine "remote"`},
-		{"dns[0].tsig_secret", 26, `required (give tsig_secret, tsig_secret_file or tsig_secret_env)`},
-		{"dns[0].tsig_algorithm", 29, `want hmac-sha256 or hmac-sha512, got "hmac-md5"`},
-		{"dns[0].types[1]", 30, `unknown record type "BOGUS" (known: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, SSHFP, TLSA, TXT)`},
-		{"groups.ops[1]", 32, `want a Slack user ID (U…, W…) or usergroup:S…, got "alice"`},
-		{"policies[0].approve[0].group", 38, `unknown group "owners"`},
+		{Path: "listen", Line: 2, Message: `want host:port (e.g. 127.0.0.1:8080), got "localhost"`},
+		{Path: "slack.bot_token_file", Line: 4, Message: `cannot read "` + filepath.Join(dir, "run/secrets/nope") + `": no such file or directory`},
+		{Path: "slack.comand", Line: 5, Message: `unknown key (did you mean "command"?)`},
+		{Path: "services[0].channel", Line: 15, Message: `want a Slack channel ID (C…, G…, D…) or #name, got "deploys"`},
+		{Path: "services[0].image", Line: 16, Message: `want a repository without a tag (the tag is set per commit by build.tag)`},
+		{Path: "services[0].build.tag", Line: 17, Message: `the tag must depend on the commit (use {{.SHA}} or {{.ShortSHA}})`},
+		{Path: "services[0].host", Line: 18, Message: `unknown host "dopy"`},
+		{Path: "services[0].unikernel.memory", Line: 19, Message: `must be at least 1 (MB)`},
+		{Path: "services[1].name", Line: 20, Message: `duplicate service "www" (also services[0])`},
+		{Path: "services[1].channel", Line: 22, Message: `required`},
+		{Path: "services[1].engine", Line: 24, Message: `unknown engine "remote"`},
+		{Path: "dns[0].tsig_secret", Line: 26, Message: `required (give tsig_secret, tsig_secret_file or tsig_secret_env)`},
+		{Path: "dns[0].tsig_algorithm", Line: 29, Message: `want hmac-sha256 or hmac-sha512, got "hmac-md5"`},
+		{Path: "dns[0].types[1]", Line: 30, Message: `unknown record type "BOGUS" (known: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, SSHFP, TLSA, TXT)`},
+		{Path: "groups.ops[1]", Line: 32, Message: `want a Slack user ID (U…, W…) or usergroup:S…, got "alice"`},
+		{Path: "policies[0].approve[0].group", Line: 38, Message: `unknown group "owners"`},
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d problems, want %d", len(got), len(want))

@@ -17,10 +17,10 @@ func (d *decoder) policies(parent *object, key string) []policies.Policy {
 	out := make([]policies.Policy, len(items))
 	for i, n := range items {
 		p := item(parent.sub(key), i)
-		d.lines[p] = n.Line
+		d.SetLine(p, n.Line)
 		o := d.object(n, p)
 		o.require("name", "actions", "targets")
-		d.decodeFields(o, &out[i])
+		d.Fields(o.Mapping, &out[i])
 		o.done()
 	}
 	return out
@@ -35,10 +35,10 @@ func (d *decoder) windows(parent *object, key string) []policies.Window {
 	out := make([]policies.Window, len(items))
 	for i, n := range items {
 		p := item(parent.sub(key), i)
-		d.lines[p] = n.Line
+		d.SetLine(p, n.Line)
 		o := d.object(n, p)
 		o.require("name", "actions", "targets", "deny")
-		d.decodeFields(o, &out[i])
+		d.Fields(o.Mapping, &out[i])
 		o.done()
 	}
 	return out
@@ -58,8 +58,8 @@ func (d *decoder) checkPolicies(c *Config) {
 		d.add(0, "policies", "%v", err)
 		return
 	}
-	mine := make([]string, len(d.problems))
-	for i, p := range d.problems {
+	mine := make([]string, len(d.Problems()))
+	for i, p := range d.Problems() {
 		mine[i] = p.Path
 	}
 	for _, p := range ve.Problems {
@@ -93,7 +93,7 @@ func within(path, q string) bool {
 // that was read.
 func (d *decoder) lineFor(path string) int {
 	for path != "" {
-		if l, ok := d.lines[path]; ok {
+		if l, ok := d.Line(path); ok {
 			return l
 		}
 		i := strings.LastIndexAny(path, ".[")

@@ -28,7 +28,7 @@ func TestParse_PolicyProblems(t *testing.T) {
 			`policies[0].approve[0].group: unknown group "owners"`,
 		}},
 		{"unknown action", g + "policies: [{name: p, actions: [deploy, reboot], targets: [\"*\"], request: [push]}]\n", []string{
-			`policies[0].actions[1]: unknown action "reboot" (want one of deploy, rollback, scale, dns, lock, unlock, adopt)`,
+			`policies[0].actions[1]: unknown action "reboot" (want one of deploy, rollback, scale, dns, lock, unlock, adopt, policy)`,
 		}},
 		{"window required", g + "windows: [{name: w}]\n", []string{
 			`windows[0].actions: required`, `windows[0].targets: required`, `windows[0].deny: required`,

@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -126,7 +125,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := newDecoder(Options{Dir: t.TempDir(), LookupEnv: env(nil), NoSecrets: true})
-		d.sawKeys = func(path string, known map[string]bool) {
+		d.SawKeys = func(path string, known map[string]bool) {
 			k := specAt(&root, path)
 			switch {
 			case k == nil:
@@ -162,7 +161,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 				t.Errorf("%s: keys only the decoder knows: %v; only the table: %v", path, decoderOnly, tableOnly)
 			}
 		}
-		d.config(d.document(b))
+		d.config(d.Document(b))
 	}
 	var walk func(k *keySpec, path string)
 	walk = func(k *keySpec, path string) {
@@ -172,7 +171,7 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 				t.Errorf("%q: no example config has this mapping, so the decoder's keys are not compared", path)
 			}
 			for i := range k.Props {
-				walk(&k.Props[i], child(path, k.Props[i].Name))
+				walk(&k.Props[i], strictyaml.Child(path, k.Props[i].Name))
 			}
 		case tList:
 			walk(k.Elem, path+"[]")
@@ -183,27 +182,20 @@ func TestSchemaKeysMatchDecoder(t *testing.T) {
 	walk(&root, "")
 }
 
-var pathPart = regexp.MustCompile(`^(?:\.?([A-Za-z0-9_][-A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])`)
-
 // specAt resolves a decoder path (a.b[0]["x.y"]) in the table.
 func specAt(k *keySpec, path string) *keySpec {
-	for path != "" {
-		m := pathPart.FindStringSubmatch(path)
-		if m == nil {
-			return nil
-		}
-		path = path[len(m[0]):]
-		name := m[1]
-		if m[3] != "" {
-			name, _ = strconv.Unquote(m[3])
-		}
+	steps, ok := strictyaml.SplitPath(path)
+	if !ok {
+		return nil
+	}
+	for _, st := range steps {
 		switch {
-		case k.Type == tList && m[2] != "":
+		case k.Type == tList && st.Item:
 			k = k.Elem
-		case k.Type == tMap && m[2] == "":
+		case k.Type == tMap && !st.Item:
 			k = k.Elem
-		case k.Type == tObject && m[2] == "":
-			i := slices.IndexFunc(k.Props, func(p keySpec) bool { return p.Name == name })
+		case k.Type == tObject && !st.Item:
+			i := slices.IndexFunc(k.Props, func(p keySpec) bool { return p.Name == st.Key })
 			if i < 0 {
 				return nil
 			}

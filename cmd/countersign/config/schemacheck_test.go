@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -107,16 +108,16 @@ func validateProperties(s map[string]any, m map[string]any, path string) []strin
 	props, _ := s["properties"].(map[string]any)
 	for _, k := range sortedKeys(m) {
 		if ps, ok := props[k]; ok {
-			errs = append(errs, validate(ps.(map[string]any), m[k], child(path, k))...)
+			errs = append(errs, validate(ps.(map[string]any), m[k], strictyaml.Child(path, k))...)
 			continue
 		}
 		switch add := s["additionalProperties"].(type) {
 		case bool:
 			if !add {
-				errs = append(errs, child(path, k)+": additional property not allowed")
+				errs = append(errs, strictyaml.Child(path, k)+": additional property not allowed")
 			}
 		case map[string]any:
-			errs = append(errs, validate(add, m[k], child(path, k))...)
+			errs = append(errs, validate(add, m[k], strictyaml.Child(path, k))...)
 		}
 	}
 	return errs
@@ -158,7 +159,7 @@ func typeOK(t, v any) bool {
 // node: mappings (merge keys applied), lists, strings, numbers, booleans
 // and null.
 func yamlValue(n *yaml.Node) (any, error) {
-	n = deref(n)
+	n = strictyaml.Deref(n)
 	switch n.Kind {
 	case yaml.DocumentNode:
 		return yamlValue(n.Content[0])
@@ -175,7 +176,7 @@ func yamlValue(n *yaml.Node) (any, error) {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := deref(n.Content[i])
+			k := strictyaml.Deref(n.Content[i])
 			if k.ShortTag() == "!!merge" {
 				merged, err := yamlValue(n.Content[i+1])
 				if err != nil {

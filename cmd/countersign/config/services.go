@@ -14,7 +14,7 @@ func (d *decoder) services(parent *object, key string) []Service {
 	var out []Service
 	for i, n := range parent.list(key) {
 		p := item(parent.sub(key), i)
-		d.lines[p] = n.Line
+		d.SetLine(p, n.Line)
 		o := d.object(n, p)
 		out = append(out, d.service(o))
 		o.done()

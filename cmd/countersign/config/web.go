@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -173,7 +174,7 @@ func (d *decoder) proxy(o *object) *Proxy {
 			p.UserHeader = canon
 		}
 	}
-	if n := o.get("trusted"); isNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+	if n := o.get("trusted"); strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.add(o.line, o.sub("trusted"), "required: the proxy's addresses (CIDR prefixes or single addresses); the header is refused from any other")
 	}
 	p.Trusted = d.prefixes(o, "trusted", "anyone could sign in as anyone by sending the header")
@@ -188,7 +189,7 @@ func (d *decoder) prefixes(o *object, key, everyone string) []netip.Prefix {
 	for i, n := range o.list(key) {
 		path := item(o.sub(key), i)
 		if n.Kind != yaml.ScalarNode {
-			d.add(n.Line, path, "want a CIDR prefix or an address, got %s", describe(n))
+			d.add(n.Line, path, "want a CIDR prefix or an address, got %s", strictyaml.Describe(n))
 			continue
 		}
 		pr, msg := trustedPrefix(n.Value, everyone)

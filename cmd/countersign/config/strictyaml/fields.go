@@ -1,4 +1,4 @@
-package config
+package strictyaml
 
 import (
 	"encoding"
@@ -8,15 +8,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// decodeFields decodes the mapping o into the struct *ptr by its yaml
-// field tags, strictly and reporting every problem with its path. It is
-// how the policies package's types, which the config loader does not own,
-// are decoded without yaml.v3's stop-at-the-first-error behaviour.
-func (d *decoder) decodeFields(o *object, ptr any) {
+// Fields decodes the mapping o into the struct *ptr by its yaml field
+// tags, strictly and reporting every problem with its path: how types a
+// caller does not own (another package's) are decoded without yaml.v3's
+// stop-at-the-first-error behaviour. It does not call o.Done. Fields of
+// struct type are decoded the same way, and their mappings Done; a field
+// of a type it does not know is a problem, not a guess.
+func (d *Decoder) Fields(o *Mapping, ptr any) {
 	d.fields(o, reflect.ValueOf(ptr).Elem())
 }
 
-func (d *decoder) fields(o *object, v reflect.Value) {
+func (d *Decoder) fields(o *Mapping, v reflect.Value) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -30,23 +32,23 @@ func (d *decoder) fields(o *object, v reflect.Value) {
 		case "":
 			name = strings.ToLower(f.Name)
 		}
-		if n := o.get(name); n != nil {
-			d.value(n, o.sub(name), v.Field(i))
+		if n := o.Get(name); n != nil {
+			d.value(n, o.Sub(name), v.Field(i))
 		}
 	}
 }
 
 // value decodes n into v, which must be settable. Null leaves v as it is.
-func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
-	n = deref(n)
-	if isNull(n) {
+func (d *Decoder) value(n *yaml.Node, path string, v reflect.Value) {
+	n = Deref(n)
+	if IsNull(n) {
 		return
 	}
 	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
 		if n.Kind != yaml.ScalarNode {
-			d.add(n.Line, path, "want a string, got %s", describe(n))
+			d.Add(n.Line, path, "want a string, got %s", Describe(n))
 		} else if err := u.UnmarshalText([]byte(n.Value)); err != nil {
-			d.add(n.Line, path, "%v", err)
+			d.Add(n.Line, path, "%v", err)
 		}
 		return
 	}
@@ -56,47 +58,47 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		d.value(n, path, e.Elem())
 		v.Set(e)
 	case reflect.Struct:
-		o := d.object(n, path)
+		o := d.Mapping(n, path)
 		d.fields(o, v)
-		o.done()
+		o.Done()
 	case reflect.Slice:
-		items := d.list(n, path)
+		items := d.List(n, path)
 		if items == nil {
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(items), len(items))
 		for i, it := range items {
-			d.lines[item(path, i)] = it.Line
-			d.value(it, item(path, i), s.Index(i))
+			d.lines[Item(path, i)] = it.Line
+			d.value(it, Item(path, i), s.Index(i))
 		}
 		v.Set(s)
 	case reflect.Map:
 		if v.Type().Key().Kind() != reflect.String {
-			d.add(n.Line, path, "cannot decode into %s", v.Type())
+			d.Add(n.Line, path, "cannot decode into %s", v.Type())
 			return
 		}
-		o := d.object(n, path)
+		o := d.Mapping(n, path)
 		m := reflect.MakeMap(v.Type())
-		for _, k := range o.entries() {
+		for _, k := range o.Entries() {
 			e := reflect.New(v.Type().Elem()).Elem()
-			d.value(o.get(k), o.sub(k), e)
+			d.value(o.Get(k), o.Sub(k), e)
 			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), e)
 		}
 		v.Set(m)
 	case reflect.String:
-		v.SetString(d.str(n, path))
+		v.SetString(d.Str(n, path))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		var x int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&x) != nil || v.OverflowInt(x) {
-			d.add(n.Line, path, "want an integer, got %s", quoteScalar(n))
+			d.Add(n.Line, path, "want an integer, got %s", quoteScalar(n))
 			return
 		}
 		v.SetInt(x)
 	case reflect.Bool:
-		v.SetBool(d.bool(n, path))
+		v.SetBool(d.Bool(n, path))
 	default:
-		// A type the policies package added that this decoder does not
+		// A type the caller's package added that this decoder does not
 		// know: say so rather than guess.
-		d.add(n.Line, path, "cannot decode into %s", v.Type())
+		d.Add(n.Line, path, "cannot decode into %s", v.Type())
 	}
 }

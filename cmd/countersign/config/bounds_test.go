@@ -3,27 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
-
-func TestQuote(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", `""`},
-		{"abc", `"abc"`},
-		{"a\nb", `"a\nb"`},
-		{strings.Repeat("x", 60), `"` + strings.Repeat("x", 60) + `"`},
-		{strings.Repeat("x", 61), `"` + strings.Repeat("x", 60) + `"… (61 bytes)`},
-		{strings.Repeat("é", 100), `"` + strings.Repeat("é", 60) + `"… (200 bytes)`},
-	} {
-		if got := quote(tc.in); got != tc.want {
-			t.Errorf("quote(%.20q…) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-	// Cut inside invalid UTF-8 still gives a valid quoted string.
-	if got := quote(strings.Repeat("\xff", 100)); !utf8.ValidString(got) || !strings.HasSuffix(got, "… (100 bytes)") {
-		t.Errorf("quote of invalid UTF-8 = %s", got)
-	}
-}
 
 // TestParse_HugeValues: an 8 MB value (50 MB took minutes under -race),
 // wherever it is put, comes back in a problem of a few hundred bytes, not
