@@ -56,7 +56,7 @@ func shownConfig(cfg *config.Config) json.RawMessage {
 // that differs from the running config needs a restart.
 var reloadable = map[string]bool{
 	"Engines": true, "Hosts": true, "Services": true, "DNS": true, "Groups": true, "Identities": true,
-	"Policies": true, "Windows": true, "Hash": true, "Path": true, "Warnings": true, "SecretsUnread": true,
+	"Policies": true, "Windows": true, "Hash": true, "Path": true, "Warnings": true, "SecretsUnread": true, "Gates": true,
 }
 
 // configKeys are the config keys of config.Config's other fields, for

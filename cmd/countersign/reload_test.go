@@ -115,6 +115,9 @@ func TestRestartNeeded(t *testing.T) {
 	}{
 		{"same", func(*config.Config) {}, nil},
 		{"rules only", func(c *config.Config) { c.Groups["ops"] = []string{"U2"}; c.Hash = "x" }, nil},
+		{"a gate", func(c *config.Config) {
+			c.Gates = []config.Gate{{Name: "web", Repo: "o/web", Environment: "production", Channel: "C1"}}
+		}, nil},
 		{"listen and db", func(c *config.Config) { c.Listen, c.DB = ":9", "b.db" }, []string{"listen", "db"}},
 		{"a Slack token", func(c *config.Config) { c.Slack.BotToken = cs.NewSecret("xoxb-2") }, []string{"slack"}},
 		{"public_url and github", func(c *config.Config) { c.PublicURL, c.GitHub.APIURL = "https://x", "https://y" }, []string{"public_url", "github"}},
