@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strconv"
 	"time"
 )
@@ -217,9 +216,9 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 // record of the trail.
 type Verifier struct {
 	count uint64
-	head  [64]byte  // the hash of record count, when count > 0
-	sound []bool    // NextLines' per-line results, reused
-	h     hash.Hash // Next's SHA-256, reused
+	head  [64]byte // the hash of record count, when count > 0
+	sound []bool   // NextLines' per-line results, reused
+	body  []byte   // Next's scratch space for the hashed body
 }
 
 // Count is the number of records verified so far.
@@ -280,10 +279,7 @@ func (v *Verifier) Next(line []byte) error {
 	if !bytes.Equal(prev, v.headBytes()) {
 		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.headBytes()[:12])
 	}
-	if v.h == nil {
-		v.h = sha256.New()
-	}
-	if !lineHashMatches(line, v.h) {
+	if !lineHashMatches(line, &v.body) {
 		return bad(seq, "hash does not match the record's contents: the record was edited")
 	}
 	v.count++
@@ -307,19 +303,15 @@ func lineLinks(line []byte) (prev, hash []byte, ok bool) {
 
 // lineHashMatches reports whether the hash field of line, which ends with
 // `,"hash":"<64 hex>"}`, is the hex SHA-256 of the rest: the line without
-// that field and with its closing brace. h is a SHA-256 to reuse.
-func lineHashMatches(line []byte, h hash.Hash) bool {
+// that field and with its closing brace. buf is scratch space to reuse.
+func lineHashMatches(line []byte, buf *[]byte) bool {
 	cut := len(line) - (len(hashSuffixStart) + 64 + 2)
 	if cut < 0 {
 		return false
 	}
-	h.Reset()
-	h.Write(line[:cut])
-	h.Write(closingBrace)
-	var sum [sha256.Size]byte
+	*buf = append(append((*buf)[:0], line[:cut]...), '}')
+	sum := sha256.Sum256(*buf)
 	var want [64]byte
-	hex.Encode(want[:], h.Sum(sum[:0]))
+	hex.Encode(want[:], sum[:])
 	return bytes.Equal(want[:], line[cut+len(hashSuffixStart):len(line)-2])
 }
-
-var closingBrace = []byte("}")

@@ -2,7 +2,6 @@ package countersign
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -79,7 +78,7 @@ func ParseSealed(line []byte) (e Event, ok bool) {
 	}
 	hash := r.b[r.i:min(r.i+64, len(r.b))]
 	r.i += len(hash)
-	if len(hash) != 64 || !r.lit(`"}`) || r.i != len(line) || !lineHashMatches(line, sha256.New()) {
+	if len(hash) != 64 || !r.lit(`"}`) || r.i != len(line) || !lineHashMatches(line, new([]byte)) {
 		return Event{}, false
 	}
 	e.Detail = append([]byte(nil), detail...)

@@ -114,39 +114,78 @@ func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err e
 	return v.Count(), v.Head(), nil
 }
 
+// verifyChunk is how many records verifyRecords hands the Verifier at
+// once, to hash on every core: enough to keep them busy, few enough that
+// a cancelled verify stops soon.
+const verifyChunk = 1 << 14
+
 // verifyRecords feeds the bucket to v in key order, checking each key.
+// The records are read in chunks, whose lines (bbolt's memory, valid
+// while the transaction lasts) v hashes in parallel; the first record
+// stored under a key other than its seq ends a chunk, and is blamed once
+// every record before it has passed, as reading one by one would.
 func verifyRecords(ctx context.Context, b *bolt.Bucket, v *cs.Verifier) error {
 	if b == nil {
 		return nil
 	}
+	lines := make([][]byte, 0, verifyChunk)
+	keys := make([]uint64, 0, verifyChunk)
 	c := b.Cursor()
-	for k, line := c.First(); k != nil; k, line = c.Next() {
-		idx := v.Count() + 1
-		if idx%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	for k, line := c.First(); k != nil; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lines, keys = lines[:0], keys[:0]
+		var misplaced []byte // the key of a record stored under another seq
+		for ; k != nil && len(lines) < verifyChunk; k, line = c.Next() {
+			// A key that is the record's place in the chain needs no look
+			// at the line here: if its seq differs, v says so below.
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != v.Count()+uint64(len(lines))+1 {
+				if isMisplaced(k, line) {
+					misplaced = k
+					break
+				}
 			}
+			lines, keys = append(lines, line), append(keys, binary.BigEndian.Uint64(k))
 		}
-		seq, ok := lineSeq(line)
-		if len(k) != 8 {
-			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
-		}
-		key := binary.BigEndian.Uint64(k)
-		if ok && key != seq {
-			// A damaged record is not a moved one, even if the
-			// damage is in its seq.
-			if why := recordProblem(line); why != "" {
-				return &cs.ChainError{Index: idx, Seq: key, Reason: why}
+		before := v.Count()
+		if err := v.NextLines(lines, 0); err != nil {
+			i := v.Count() - before
+			if k := u64Key(keys[i]); isMisplaced(k, lines[i]) {
+				return misplacedRecord(v.Count()+1, k, lines[i])
 			}
-			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
-		}
-		if err := v.Next(line); err != nil {
 			// The Verifier gives up on a mangled line before it reads
 			// the seq; the key has it.
-			return blame(err, key, line)
+			return blame(err, keys[i], lines[i])
+		}
+		if misplaced != nil {
+			return misplacedRecord(v.Count()+1, misplaced, line)
 		}
 	}
 	return nil
+}
+
+// isMisplaced reports whether a record is stored under a key that is not
+// 8 bytes, or not the seq its line begins with.
+func isMisplaced(k, line []byte) bool {
+	seq, ok := lineSeq(line)
+	return len(k) != 8 || ok && binary.BigEndian.Uint64(k) != seq
+}
+
+// misplacedRecord is the error for record idx of the chain, stored under
+// key k, which is not 8 bytes or not the line's own seq.
+func misplacedRecord(idx uint64, k, line []byte) error {
+	seq, _ := lineSeq(line)
+	if len(k) != 8 {
+		return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
+	}
+	key := binary.BigEndian.Uint64(k)
+	// A damaged record is not a moved one, even if the damage is in its
+	// seq.
+	if why := recordProblem(line); why != "" {
+		return &cs.ChainError{Index: idx, Seq: key, Reason: why}
+	}
+	return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
 }
 
 // verifyHead checks that the verified chain ends at the head meta records.
