@@ -3,7 +3,7 @@ package countersign
 import (
 	"bytes"
 	"strconv"
-	"time"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -24,42 +24,21 @@ func ParseSealed(line []byte) (e Event, ok bool) {
 	if !ok || !r.lit(`,"time":`) {
 		return Event{}, false
 	}
-	e.Seq = seq
 	start := r.i
 	t, ok := r.str()
-	// The very call encoding/json makes; then the text must be what Seal
-	// writes for the time it gives.
-	if !ok || e.Time.UnmarshalJSON(line[start:r.i]) != nil || e.Time.UTC().Truncate(time.Microsecond).Format(TimeLayout) != string(t) {
+	// The very call encoding/json makes, on the only text Seal writes.
+	if !ok || !sealedTime(t) || e.Time.UnmarshalJSON(line[start:r.i]) != nil {
 		return Event{}, false
 	}
-	var kind, actor []byte
-	if !r.lit(`,"kind":`) {
+	var fields [7]span // kind, actor, request, action, target, prev, hash
+	if !r.lit(`,"kind":`) || !r.span(&fields[0]) || !r.lit(`,"actor":`) || !r.span(&fields[1]) {
 		return Event{}, false
 	}
-	if kind, ok = r.str(); !ok || !r.lit(`,"actor":`) {
-		return Event{}, false
-	}
-	if actor, ok = r.str(); !ok {
-		return Event{}, false
-	}
-	e.Kind, e.Actor = EventKind(kind), Actor(actor)
 	// Seal omits these when empty.
-	for _, f := range [...]struct {
-		name string
-		set  func(string)
-	}{
-		{`,"request":`, func(s string) { e.Request = RequestID(s) }},
-		{`,"action":`, func(s string) { e.Action = ActionKind(s) }},
-		{`,"target":`, func(s string) { e.Target = s }},
-	} {
-		if !r.lit(f.name) {
-			continue
-		}
-		v, ok := r.str()
-		if !ok || len(v) == 0 {
+	for i, name := range [...]string{`,"request":`, `,"action":`, `,"target":`} {
+		if r.lit(name) && (!r.span(&fields[2+i]) || fields[2+i].empty()) {
 			return Event{}, false
 		}
-		f.set(string(v))
 	}
 	if !r.lit(`,"detail":`) {
 		return Event{}, false
@@ -69,21 +48,65 @@ func ParseSealed(line []byte) (e Event, ok bool) {
 		return Event{}, false
 	}
 	detail := line[start:r.i]
-	if !r.lit(`,"prev":`) {
+	if !r.lit(`,"prev":`) || !r.span(&fields[5]) || !r.lit(hashSuffixStart) {
 		return Event{}, false
 	}
-	prev, ok := r.str()
-	if !ok || !r.lit(hashSuffixStart) {
+	fields[6] = span{r.i, min(r.i+64, len(line))}
+	r.i = fields[6].to
+	if fields[6].to-fields[6].from != 64 || !r.lit(`"}`) || r.i != len(line) {
 		return Event{}, false
 	}
-	hash := r.b[r.i:min(r.i+64, len(r.b))]
-	r.i += len(hash)
-	if len(hash) != 64 || !r.lit(`"}`) || r.i != len(line) || !lineHashMatches(line, new([]byte)) {
+	buf := sealedBodies.Get().(*[]byte)
+	defer sealedBodies.Put(buf)
+	if !lineHashMatches(line, buf) {
 		return Event{}, false
 	}
+	// One copy of the line holds every string of the event.
+	all := string(line)
+	text := func(i int) string { return all[fields[i].from:fields[i].to] }
+	e.Seq, e.Kind, e.Actor = seq, EventKind(text(0)), Actor(text(1))
+	e.Request, e.Action, e.Target = RequestID(text(2)), ActionKind(text(3)), text(4)
 	e.Detail = append([]byte(nil), detail...)
-	e.Prev, e.Hash = string(prev), string(hash)
+	e.Prev, e.Hash = text(5), text(6)
 	return e, true
+}
+
+// sealedBodies are ParseSealed's buffers for the hashed body.
+var sealedBodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// span is where a string's contents are in a line; the zero span is "".
+type span struct{ from, to int }
+
+func (s span) empty() bool { return s.to == s.from }
+
+// span reads a string as str does, and says where its contents are.
+func (r *sealedReader) span(s *span) bool {
+	start := r.i + 1
+	if _, ok := r.str(); !ok {
+		return false
+	}
+	*s = span{start, r.i - 1}
+	return true
+}
+
+// sealedTime reports whether t has the shape of TimeLayout, which is
+// what Seal writes: 2006-01-02T15:04:05.000000Z, all digits where the
+// layout has them. Whether the digits make a time is for UnmarshalJSON.
+func sealedTime(t []byte) bool {
+	const shape = "dddd-dd-ddTdd:dd:dd.ddddddZ"
+	if len(t) != len(shape) {
+		return false
+	}
+	for i := range len(shape) {
+		if shape[i] == 'd' {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		} else if t[i] != shape[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // maxSealedDepth bounds the nesting of a detail ParseSealed reads.
@@ -133,9 +156,10 @@ func (r *sealedReader) str() ([]byte, bool) {
 		case c == '"':
 			r.i = i + 1
 			return r.b[start:i], true
-		case c == '\\' || c < 0x20:
-			return nil, false
 		case c < utf8.RuneSelf:
+			if !plainASCII[c] {
+				return nil, false
+			}
 			i++
 		default:
 			ch, size := utf8.DecodeRune(r.b[i:])
@@ -147,6 +171,16 @@ func (r *sealedReader) str() ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// plainASCII are the ASCII bytes encoding/json writes in a string as
+// they are (with SetEscapeHTML(false)): not control characters, not '"'
+// nor '\\'.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := byte(0x20); c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // value reads a JSON value as canonicalJSON writes it: no white space,
 // object keys in strictly increasing order, numbers valid JSON.
