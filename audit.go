@@ -116,6 +116,9 @@ func DetailJSON(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit detail: %w", err)
 	}
+	if isCanonical(b) {
+		return b, nil
+	}
 	return canonicalJSON(b)
 }
 
@@ -159,7 +162,7 @@ func (e *Event) Seal(seq uint64, prev string) ([]byte, error) {
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	if len(e.Detail) == 0 {
 		e.Detail = json.RawMessage("{}")
-	} else {
+	} else if !isCanonical(e.Detail) {
 		d, err := canonicalJSON(e.Detail)
 		if err != nil {
 			return nil, err

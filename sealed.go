@@ -109,6 +109,13 @@ func sealedTime(t []byte) bool {
 	return true
 }
 
+// isCanonical reports whether canonicalJSON leaves b as it is, as far
+// as sealedReader.value can tell: false may be canonical all the same.
+func isCanonical(b []byte) bool {
+	r := sealedReader{b: b}
+	return r.value(0) && r.i == len(b)
+}
+
 // maxSealedDepth bounds the nesting of a detail ParseSealed reads.
 const maxSealedDepth = 32
 
