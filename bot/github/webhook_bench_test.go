@@ -35,8 +35,10 @@ func BenchmarkWebhook(b *testing.B) {
 	b.Run("verified", func(b *testing.B) {
 		w := hookNewWorldSync(b, true, hookService("www", hookRepo, "live"), hookService("next", hookRepo, "live"))
 		want := "ignored: no service follows master of " + hookRepo + "\n"
+		commits := w.db.Commits()
 		hookLoad(b, w.srv.URL, body, want)
 		b.StopTimer()
+		b.ReportMetric(float64(b.N)/float64(max(w.db.Commits()-commits, 1)), "deliveries/commit")
 		w.idle()
 		if got := len(w.chat.threads()); got != 0 {
 			b.Fatalf("%d threads for an unfollowed branch", got)
