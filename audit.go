@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
 )
@@ -218,10 +219,10 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 // *ChainError names the first bad one. The zero value expects the first
 // record of the trail.
 type Verifier struct {
-	count uint64
-	head  [64]byte // the hash of record count, when count > 0
-	sound []bool   // NextLines' per-line results, reused
-	body  []byte   // Next's scratch space for the hashed body
+	count  uint64
+	head   [64]byte   // the hash of record count, when count > 0
+	sound  []bool     // NextLines' per-line results, reused
+	hasher lineHasher // Next's
 }
 
 // Count is the number of records verified so far.
@@ -282,7 +283,7 @@ func (v *Verifier) Next(line []byte) error {
 	if !bytes.Equal(prev, v.headBytes()) {
 		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.headBytes()[:12])
 	}
-	if !lineHashMatches(line, &v.body) {
+	if !v.hasher.matches(line) {
 		return bad(seq, "hash does not match the record's contents: the record was edited")
 	}
 	v.count++
@@ -304,17 +305,31 @@ func lineLinks(line []byte) (prev, hash []byte, ok bool) {
 	return tail[9 : 9+64], tail[9+64+10 : 9+64+10+64], true
 }
 
-// lineHashMatches reports whether the hash field of line, which ends with
+// lineHasher checks the hash fields of lines with one SHA-256 it
+// reuses; the zero value is ready. One goroutine at a time.
+type lineHasher struct {
+	h   hash.Hash
+	sum []byte
+}
+
+// matches reports whether the hash field of line, which ends with
 // `,"hash":"<64 hex>"}`, is the hex SHA-256 of the rest: the line without
-// that field and with its closing brace. buf is scratch space to reuse.
-func lineHashMatches(line []byte, buf *[]byte) bool {
+// that field and with its closing brace. It hashes the line where it is.
+func (lh *lineHasher) matches(line []byte) bool {
 	cut := len(line) - (len(hashSuffixStart) + 64 + 2)
 	if cut < 0 {
 		return false
 	}
-	*buf = append(append((*buf)[:0], line[:cut]...), '}')
-	sum := sha256.Sum256(*buf)
+	if lh.h == nil {
+		lh.h, lh.sum = sha256.New(), make([]byte, 0, sha256.Size)
+	}
+	lh.h.Reset()
+	lh.h.Write(line[:cut])
+	lh.h.Write(closingBrace)
+	lh.sum = lh.h.Sum(lh.sum[:0])
 	var want [64]byte
-	hex.Encode(want[:], sum[:])
+	hex.Encode(want[:], lh.sum)
 	return bytes.Equal(want[:], line[cut+len(hashSuffixStart):len(line)-2])
 }
+
+var closingBrace = []byte("}")

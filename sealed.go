@@ -56,9 +56,9 @@ func ParseSealed(line []byte) (e Event, ok bool) {
 	if fields[6].to-fields[6].from != 64 || !r.lit(`"}`) || r.i != len(line) {
 		return Event{}, false
 	}
-	buf := sealedBodies.Get().(*[]byte)
-	defer sealedBodies.Put(buf)
-	if !lineHashMatches(line, buf) {
+	lh := sealedHashers.Get().(*lineHasher)
+	defer sealedHashers.Put(lh)
+	if !lh.matches(line) {
 		return Event{}, false
 	}
 	// One copy of the line holds every string of the event.
@@ -71,8 +71,8 @@ func ParseSealed(line []byte) (e Event, ok bool) {
 	return e, true
 }
 
-// sealedBodies are ParseSealed's buffers for the hashed body.
-var sealedBodies = sync.Pool{New: func() any { return new([]byte) }}
+// sealedHashers are ParseSealed's.
+var sealedHashers = sync.Pool{New: func() any { return new(lineHasher) }}
 
 // span is where a string's contents are in a line; the zero span is "".
 type span struct{ from, to int }

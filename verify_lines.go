@@ -39,7 +39,7 @@ func (v *Verifier) NextLines(lines [][]byte, workers int) error {
 	first := v.count + 1
 	head := v.headBytes()
 	check := func(from, to int) {
-		var body []byte
+		var lh lineHasher
 		for i := from; i < to; i++ {
 			prev := head
 			if i > 0 {
@@ -48,7 +48,7 @@ func (v *Verifier) NextLines(lines [][]byte, workers int) error {
 					prev = nil // line i-1 is bad: NextLines stops there
 				}
 			}
-			sound[i] = prev != nil && lineSound(lines[i], first+uint64(i), prev, &body)
+			sound[i] = prev != nil && lineSound(lines[i], first+uint64(i), prev, &lh)
 		}
 	}
 	clear(sound)
@@ -85,9 +85,9 @@ func (v *Verifier) NextLines(lines [][]byte, workers int) error {
 }
 
 // lineSound reports whether Next accepts line as record seq after a
-// record whose hash is prev: it reads the same fields the same way. body
-// is scratch space for the hash.
-func lineSound(line []byte, seq uint64, prev []byte, body *[]byte) bool {
+// record whose hash is prev: it reads the same fields the same way, and
+// hashes with lh.
+func lineSound(line []byte, seq uint64, prev []byte, lh *lineHasher) bool {
 	const seqPrefix = `{"seq":`
 	if !bytes.HasPrefix(line, []byte(seqPrefix)) || len(line) < len(seqPrefix)+prevSuffixLen {
 		return false
@@ -101,5 +101,5 @@ func lineSound(line []byte, seq uint64, prev []byte, body *[]byte) bool {
 		return false
 	}
 	p, _, ok := lineLinks(line)
-	return ok && bytes.Equal(p, prev) && lineHashMatches(line, body)
+	return ok && bytes.Equal(p, prev) && lh.matches(line)
 }
