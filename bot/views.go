@@ -107,18 +107,9 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView, error) {
 	v := ServiceView{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
 	v.Drift = b.driftOf(s.Name)
-	hist, err := tx.Deployments(s.Name, 0)
-	if err != nil {
+	var err error
+	if v.Last, v.Running, err = lastAndRunning(tx, s.Name); err != nil {
 		return v, err
-	}
-	if len(hist) > 0 {
-		v.Last = &hist[0]
-	}
-	for i := range hist {
-		if hist[i].Succeeded {
-			v.Running = &hist[i]
-			break
-		}
 	}
 	if v.Lock, err = lockOf(tx, s.Name); err != nil {
 		return v, err
@@ -129,6 +120,30 @@ func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView,
 		}
 	}
 	return v, nil
+}
+
+// lastAndRunning are target's newest deployment and its newest
+// successful one. It reads newest first and only as far back as the
+// newest success, reading twice as many each time it has to go on: the
+// overview must not decode every service's whole history.
+func lastAndRunning(tx ReadTx, target string) (last, running *cs.Deployment, err error) {
+	for limit := 1; ; limit *= 2 {
+		hist, err := tx.Deployments(target, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(hist) > 0 {
+			last = &hist[0]
+		}
+		for i := range hist {
+			if hist[i].Succeeded {
+				return last, &hist[i], nil
+			}
+		}
+		if len(hist) < limit {
+			return last, nil, nil // the whole history, and no success
+		}
+	}
 }
 
 func lockOf(tx ReadTx, target string) (*cs.Lock, error) {
