@@ -360,8 +360,8 @@ func streamInto(b *testing.B, e *Executor, ref, cmd string) (sent, out string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := &hashingReader{r: io.LimitReader(tr, hdr.Size), h: sha256.New()}
-	ahead := newReadAhead(body, readAheadBlock, readAheadBlocks)
+	h := sha256.New()
+	ahead := newReadAhead(io.LimitReader(tr, hdr.Size), readAheadBlock, readAheadBlocks, h)
 	out, err = c.run(ctx, cmd, ahead, false)
 	ahead.Close()
 	if err != nil {
@@ -370,5 +370,5 @@ func streamInto(b *testing.B, e *Executor, ref, cmd string) (sent, out string) {
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		b.Fatal(err)
 	}
-	return hex.EncodeToString(body.h.Sum(nil)), out
+	return hex.EncodeToString(h.Sum(nil)), out
 }
