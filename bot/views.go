@@ -123,10 +123,17 @@ func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView,
 }
 
 // lastAndRunning are target's newest deployment and its newest
-// successful one. It reads newest first and only as far back as the
-// newest success, reading twice as many each time it has to go on: the
-// overview must not decode every service's whole history.
+// successful one.
 func lastAndRunning(tx ReadTx, target string) (last, running *cs.Deployment, err error) {
+	return newestWhere(tx, target, func(d cs.Deployment) bool { return d.Succeeded })
+}
+
+// newestWhere returns target's newest deployment and its newest for which
+// match holds (nil if none). It reads newest first and only as far back
+// as that one, reading twice as many each time it has to go on: the
+// overview and the drift sweeps must not decode every service's whole
+// history.
+func newestWhere(tx ReadTx, target string, match func(cs.Deployment) bool) (last, found *cs.Deployment, err error) {
 	for limit := 1; ; limit *= 2 {
 		hist, err := tx.Deployments(target, limit)
 		if err != nil {
@@ -136,12 +143,12 @@ func lastAndRunning(tx ReadTx, target string) (last, running *cs.Deployment, err
 			last = &hist[0]
 		}
 		for i := range hist {
-			if hist[i].Succeeded {
+			if match(hist[i]) {
 				return last, &hist[i], nil
 			}
 		}
 		if len(hist) < limit {
-			return last, nil, nil // the whole history, and no success
+			return last, nil, nil // the whole history, and no match
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"strings"
 	"testing"
 
 	cs "github.com/countersign/countersign"
@@ -55,5 +56,42 @@ func TestBot_OverviewShowsNewestAndWhatRuns(t *testing.T) {
 	}
 	if api.Running != nil {
 		t.Errorf("api running = %+v, want none: it never succeeded", api.Running)
+	}
+}
+
+// TestBot_DriftExpectsTheNewestRealDeployment: a drift sweep compares
+// what runs with the newest deployment that succeeded and was not a dry
+// run, however many failures and dry runs came after it.
+func TestBot_DriftExpectsTheNewestRealDeployment(t *testing.T) {
+	sw := &fakeSweeper{}
+	h := newHarness(t, withExecutor(observedExec{fakeExec: &fakeExec{}, sw: sw}))
+	image := func(c byte) string { return "reg/api@" + digest(c) }
+	// R1 is what should run; R2 … R5 (dry runs and failures) are not.
+	err := h.db.Update(h.ctx, func(tx bot.Tx) error {
+		for _, d := range []struct {
+			c       byte
+			ok, dry bool
+		}{{'1', true, false}, {'2', true, true}, {'3', false, false}, {'4', true, true}, {'5', false, false}} {
+			id, err := tx.NextRequestID()
+			if err != nil {
+				return err
+			}
+			if err := tx.PutDeployment(cs.Deployment{ID: id, Target: "api", Kind: cs.ActionDeploy, Image: image(d.c),
+				Started: h.clock.Now(), Finished: h.clock.Now(), Succeeded: d.ok, DryRun: d.dry}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.set("api", bot.Live{Image: image('1'), Replicas: -1})
+	if err := h.bot.SweepDrift(h.ctx, "api"); err != nil {
+		t.Fatal(err)
+	}
+	v, ok := h.bot.Drift()["api"]
+	if !ok || v.Drifted || !strings.Contains(v.Expected, image('1')) {
+		t.Errorf("api drift view %+v, want R1's image expected and found", v)
 	}
 }
