@@ -91,6 +91,9 @@ func (w *watch) follow(ctx context.Context) (int, error) {
 		case <-tick.C:
 			wait = min(2*wait, opts.Poll)
 		case <-changed:
+			// Docker moved: look again soon too, in case this look
+			// comes a moment before the tasks show it.
+			wait = min(firstPoll, opts.Poll)
 		case <-tctx.Done():
 		}
 		tick.Reset(wait)
