@@ -24,7 +24,7 @@ var suites = []suite{
 	{Pkg: "./bot/github/", Bench: "^BenchmarkWebhook$", Benchtime: "2s"},
 	{Pkg: "./bot/store/", Bench: "^(BenchmarkAppend_8Writers|BenchmarkRawUpdate_8Writers|BenchmarkListTarget_1M|BenchmarkVerify_1M|BenchmarkRawScan_1M)$", Benchtime: "2s"},
 	{Pkg: "./bot/", Bench: "^BenchmarkPushToApproval$", Benchtime: "200x"},
-	{Pkg: "./executors/albatross/", Bench: "^BenchmarkUpload256MiB$", Benchtime: "2x"},
+	{Pkg: "./executors/albatross/", Bench: "^BenchmarkUpload256MiB$", Benchtime: "5x"},
 }
 
 // args are the go command's arguments for s.
@@ -188,7 +188,7 @@ var specs = func() []spec {
 			What: "Unikernel upload, 256 MiB, registry → host over SSH, hash checked on the host", Ours: metric{Bench: "BenchmarkUpload256MiB", Unit: "MiB/s"},
 			Also:     []extra{{metric{Bench: "BenchmarkUpload256MiB", Unit: "peak-MiB-above-idle"}, func(v float64) string { return fmt.Sprintf("peak RSS +%.0f MiB", v) }}},
 			Baseline: "scp of the extracted file", Base: metric{Bench: "BenchmarkUpload256MiB", Unit: "scp-MiB/s"},
-			Format: mibs, Target: "≥ 0.8× scp", Met: ratioAtLeast(0.8),
+			Format: mibs, Target: "≥ 1.0× scp (in the median of 5 runs: see the median row)", Met: ratioAtLeast(1),
 		},
 		spec{
 			What: "Unikernel upload, the same", Ours: metric{Bench: "BenchmarkUpload256MiB", Unit: "MiB/s"},
