@@ -118,10 +118,6 @@ func below(limit float64) func(ours, _ float64) bool {
 	return func(ours, _ float64) bool { return ours < limit }
 }
 
-func atLeast(limit float64) func(ours, _ float64) bool {
-	return func(ours, _ float64) bool { return ours >= limit }
-}
-
 func ratioAtLeast(limit float64) func(ours, base float64) bool {
 	return func(ours, base float64) bool { return base > 0 && ours/base >= limit }
 }

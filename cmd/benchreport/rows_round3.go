@@ -24,10 +24,6 @@ var round3Suites = []suite{
 }
 
 // ratioAtMost: ours is at most limit times the baseline (for times).
-func ratioAtMost(limit float64) func(ours, base float64) bool {
-	return func(ours, base float64) bool { return base > 0 && ours/base <= limit }
-}
-
 var round3Specs = func() []spec {
 	var rows []spec
 	for _, n := range []int{1, 3} {
