@@ -77,7 +77,9 @@ func (c *Chat) fails(channel string) error {
 	return nil
 }
 
-func refused(code string) error { return fmt.Errorf("%w: %s (test stand-in)", bot.ErrChatRejected, code) }
+func refused(code string) error {
+	return fmt.Errorf("%w: %s (test stand-in)", bot.ErrChatRejected, code)
+}
 
 // invalid returns the Slack error for a message Slack would not take.
 func invalid(channel string, m bot.Message) error {
