@@ -38,7 +38,7 @@ func BenchmarkWebhook(b *testing.B) {
 		hookLoad(b, w.srv.URL, body, want)
 		b.StopTimer()
 		w.idle()
-		if got := len(w.chat.threads()); got != 0 {
+		if got := len(w.chat.Threads()); got != 0 {
 			b.Fatalf("%d threads for an unfollowed branch", got)
 		}
 	})
