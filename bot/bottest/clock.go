@@ -5,6 +5,7 @@
 package bottest
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -34,4 +35,11 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// Sleep moves the clock by d instead of waiting (a bot.Sleeper), and
+// returns ctx's error if ctx has ended.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	c.Advance(d)
+	return ctx.Err()
 }
