@@ -7,6 +7,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 func (h *harness) aside() []bot.Aside {
@@ -115,7 +116,7 @@ func TestOutbox_FailingSinceSurvivesRestart(t *testing.T) {
 	h.bot.Close()
 	h.db.Close()
 
-	clock := &fakeClock{now: head.Failing.Add(bot.DefaultGiveUpAfter)}
+	clock := bottest.NewClock(head.Failing.Add(bot.DefaultGiveUpAfter))
 	h2 := newHarness(t, func(c *harnessConfig) { c.path, c.clock, c.chat = h.path, clock, &fakeChat{stuck: "CDEPLOY"} })
 	h2.idle()
 	if a := h2.aside(); len(a) != 1 || a[0].Entry.Seq != head.Seq || a[0].Reason != bot.AsideGaveUp {

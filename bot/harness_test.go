@@ -13,22 +13,10 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakeChat records what the bot says. While down, every call fails as
 // if Slack could not be reached; calls for a rejected channel fail for good.
@@ -259,7 +247,7 @@ type harness struct {
 	path   string
 	chat   *fakeChat
 	exec   *fakeExec
-	clock  *fakeClock
+	clock  *bottest.Clock
 	images fakeImages
 }
 
@@ -279,7 +267,7 @@ type harnessConfig struct {
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
 	branches     bot.BranchReader
-	clock        *fakeClock
+	clock        *bottest.Clock
 	config       func(*bot.Config) // last changes to the bot's config
 	drift        time.Duration     // Config.DriftInterval
 	zones        []bot.Zone
@@ -288,7 +276,7 @@ type harnessConfig struct {
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	hc := harnessConfig{chat: &fakeChat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
-		clock: &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}} // a Wednesday
+		clock: bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))} // a Wednesday
 	for _, o := range opts {
 		o(&hc)
 	}

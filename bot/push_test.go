@@ -11,6 +11,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // gatedImages has no image until a test releases it: Wait blocks until
@@ -436,7 +437,7 @@ func TestRollback_ToTheBotsOwnDeploymentNamesItsCommit(t *testing.T) {
 // clockExec advances the test clock while it runs, as a real deploy takes time.
 type clockExec struct {
 	fakeExec
-	clock *fakeClock
+	clock *bottest.Clock
 }
 
 func (e *clockExec) Execute(ctx context.Context, r cs.Request, progress func(string) error) (bot.Result, error) {
@@ -445,7 +446,7 @@ func (e *clockExec) Execute(ctx context.Context, r cs.Request, progress func(str
 }
 
 func TestDeployment_StartedIsTheStart(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+	clock := bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	ex := &clockExec{clock: clock}
 	h := newHarness(t, func(c *harnessConfig) { c.clock = clock; c.executor = ex; c.exec = &ex.fakeExec })
 	h.push("org/api", "live", shaA, "p")

@@ -9,6 +9,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // TestBot_DrainLetsRunningExecutionsFinish: on shutdown a running
@@ -81,7 +82,7 @@ func TestBot_ApprovedButNotStartedIsCheckedAgainAtStart(t *testing.T) {
 			h.db.Close()
 
 			exec := &fakeExec{}
-			clock := &fakeClock{now: h.clock.Now().Add(tc.later)}
+			clock := bottest.NewClock(h.clock.Now().Add(tc.later))
 			h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path; c.exec = exec; c.clock = clock; tc.opt(c) })
 			h2.idle()
 			r := h2.wantState("R1", tc.want)

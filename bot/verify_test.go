@@ -12,6 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // fakeProber answers every probe with status (or err), and counts them.
@@ -37,7 +38,7 @@ func (p *fakeProber) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(
 // set, the next sleep says so on hold and waits until release is closed
 // (then sleeps) or it is cancelled.
 type fakeSleeper struct {
-	clock   *fakeClock
+	clock   *bottest.Clock
 	mu      sync.Mutex
 	hold    chan struct{}
 	release chan struct{}
@@ -71,7 +72,7 @@ const healthURL = "http://api.internal:8080/healthz"
 
 // verifyHarness is a harness whose api service is verified by spec.
 func verifyHarness(t *testing.T, spec bot.Verify, p *fakeProber, s *fakeSleeper, opts ...harnessOpt) *harness {
-	clock := &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+	clock := bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	s.clock = clock
 	opts = append([]harnessOpt{func(c *harnessConfig) {
 		c.clock = clock
