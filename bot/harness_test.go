@@ -18,106 +18,6 @@ import (
 	"github.com/countersign/countersign/policies"
 )
 
-// fakeChat records what the bot says. While down, every call fails as
-// if Slack could not be reached; calls for a rejected channel fail for good.
-type fakeChat struct {
-	mu       sync.Mutex
-	down     bool
-	rejected string
-	stuck    string // a channel whose calls fail as if the chat were down
-	calls    int    // calls made, failed ones included
-	n        int
-	posts    []bot.Message
-	updates  map[string]bot.Message // latest text per ts
-	nupdates int
-	ephem    []string // "USER: text"
-}
-
-var errChatDown = errors.New("chat unreachable (test)")
-
-// fails says how the current call fails, if it does; c.mu is held.
-func (c *fakeChat) fails(channel string) error {
-	c.calls++
-	if c.down || channel != "" && channel == c.stuck {
-		return errChatDown
-	}
-	if channel != "" && channel == c.rejected {
-		return fmt.Errorf("%w: channel_not_found", bot.ErrChatRejected)
-	}
-	return nil
-}
-
-func (c *fakeChat) setDown(down bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = down
-}
-
-func (c *fakeChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(m.Channel); err != nil {
-		return cs.MessageRef{}, err
-	}
-	c.n++
-	c.posts = append(c.posts, m)
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("ts%d", c.n)}, nil
-}
-
-func (c *fakeChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(ref.Channel); err != nil {
-		return err
-	}
-	c.nupdates++
-	if c.updates == nil {
-		c.updates = map[string]bot.Message{}
-	}
-	c.updates[ref.TS] = m
-	return nil
-}
-
-func (c *fakeChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
-	user := to.User
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(to.Channel); err != nil {
-		return err
-	}
-	c.ephem = append(c.ephem, string(user)+": "+string(m.Text))
-	return nil
-}
-
-// lastEphemeral returns the newest ephemeral reply to user.
-func (c *fakeChat) lastEphemeral(user cs.Actor) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := len(c.ephem) - 1; i >= 0; i-- {
-		if s, ok := strings.CutPrefix(c.ephem[i], string(user)+": "); ok {
-			return s
-		}
-	}
-	return ""
-}
-
-// allText is everything posted, updated and said ephemerally.
-func (c *fakeChat) allText() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var b strings.Builder
-	for _, m := range c.posts {
-		b.WriteString(string(m.Text) + "\n")
-	}
-	for _, m := range c.updates {
-		b.WriteString(string(m.Text) + "\n")
-	}
-	for _, e := range c.ephem {
-		b.WriteString(e + "\n")
-	}
-	return b.String()
-}
-
 // fakeExec counts executions and can hold them or fail them.
 type fakeExec struct {
 	mu       sync.Mutex
@@ -245,7 +145,7 @@ type harness struct {
 	bot    *bot.Bot
 	db     *store.DB
 	path   string
-	chat   *fakeChat
+	chat   *bottest.Chat
 	exec   *fakeExec
 	clock  *bottest.Clock
 	images fakeImages
@@ -255,7 +155,7 @@ type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
 	executor     bot.Executor // default: exec
-	chat         *fakeChat
+	chat         *bottest.Chat
 	images       bot.Images // default: the harness's fakeImages
 	reporter     bot.Reporter
 	comparer     bot.Comparer
@@ -275,7 +175,7 @@ type harnessConfig struct {
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	hc := harnessConfig{chat: &fakeChat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
+	hc := harnessConfig{chat: &bottest.Chat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
 		clock: bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))} // a Wednesday
 	for _, o := range opts {
 		o(&hc)
@@ -347,17 +247,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 // ephemeral reply, if any.
 func (h *harness) say(user cs.Actor, text string) string {
 	h.t.Helper()
-	h.chat.mu.Lock()
-	n := len(h.chat.ephem)
-	h.chat.mu.Unlock()
+	n := len(h.chat.Ephemerals())
 	h.bot.HandleCommand(h.ctx, bot.Caller{User: user, Channel: "CCHAT"}, text)
 	h.idle()
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	if len(h.chat.ephem) == n {
+	ephem := h.chat.Ephemerals()
+	if len(ephem) == n {
 		return ""
 	}
-	s, _ := strings.CutPrefix(h.chat.ephem[len(h.chat.ephem)-1], string(user)+": ")
+	s, _ := strings.CutPrefix(ephem[len(ephem)-1], string(user)+": ")
 	return s
 }
 

@@ -140,10 +140,8 @@ func (h *harness) pushRecord(service, sha string) bot.PushRecord {
 }
 
 func (h *harness) parents() []bot.Message {
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
 	var out []bot.Message
-	for _, p := range h.chat.posts {
+	for _, p := range h.chat.Posts() {
 		if p.Push != nil && p.Thread.TS == "" {
 			out = append(out, p)
 		}
@@ -249,7 +247,7 @@ func TestPush_NewerPushSupersedesOneStillWaiting(t *testing.T) {
 	if r.Action.Commit != shaB {
 		t.Errorf("R1 deployed %s, want the newer commit", r.Action.Commit)
 	}
-	if !strings.Contains(h.chat.allText(), "superseded by the push of bbbbbbb to live") {
+	if !strings.Contains(h.chat.AllText(), "superseded by the push of bbbbbbb to live") {
 		t.Error("the older thread does not say it was superseded")
 	}
 }
@@ -275,7 +273,7 @@ func TestPush_RestartDuringTheImageWait(t *testing.T) {
 	if got := h2.pushRecord("api", shaA); got.State != bot.PushRequested || got.Request != "R1" {
 		t.Errorf("push record after resuming: %s %s", got.State, got.Request)
 	}
-	if !strings.Contains(h2.chat.allText(), "the bot restarted while getting the image") {
+	if !strings.Contains(h2.chat.AllText(), "the bot restarted while getting the image") {
 		t.Error("the thread does not say the push was resumed")
 	}
 }

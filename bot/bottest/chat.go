@@ -43,27 +43,38 @@ type Chat struct {
 	ephem    []string
 }
 
-// SetDown makes every call fail with ErrDown (down) or succeed again.
-func (c *Chat) SetDown(down bool) {
+// NewChat returns a Chat that is up and takes every valid message.
+func NewChat() *Chat { return &Chat{} }
+
+// SetDown makes every call fail with ErrDown (down) or succeed again. It
+// returns c.
+func (c *Chat) SetDown(down bool) *Chat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.down = down
+	return c
 }
 
 // Reject makes every call for channel fail for good, as Slack's
-// channel_not_found does.
-func (c *Chat) Reject(channel string) {
+// channel_not_found does. It returns c.
+func (c *Chat) Reject(channel string) *Chat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rejected = channel
+	return c
 }
 
-// Stick makes every call for channel fail as if the chat were down.
-func (c *Chat) Stick(channel string) {
+// Stick makes every call for channel fail as if the chat were down. It
+// returns c.
+func (c *Chat) Stick(channel string) *Chat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stuck = channel
+	return c
 }
+
+// TS is the timestamp of the nth message a Chat posts (from 1).
+func TS(n int) string { return fmt.Sprintf("1700000000.%06d", n) }
 
 // fails says how the current call fails, if it does; c.mu is held.
 func (c *Chat) fails(channel string) error {
@@ -106,7 +117,7 @@ func (c *Chat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
 	}
 	c.n++
 	c.posts = append(c.posts, m)
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000000.%06d", c.n)}, nil
+	return cs.MessageRef{Channel: m.Channel, TS: TS(c.n)}, nil
 }
 
 // Update records m as the latest version of the message at ref.TS.
@@ -157,6 +168,32 @@ func (c *Chat) Posts() []bot.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]bot.Message(nil), c.posts...)
+}
+
+// Cards returns the messages posted as request id's card, oldest first.
+func (c *Chat) Cards(id cs.RequestID) []bot.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []bot.Message
+	for _, m := range c.posts {
+		if m.Request != nil && m.Request.ID == id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// PostsContaining counts the messages posted whose text contains s.
+func (c *Chat) PostsContaining(s string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, m := range c.posts {
+		if strings.Contains(string(m.Text), s) {
+			n++
+		}
+	}
+	return n
 }
 
 // PostTexts returns the text of each message posted, oldest first.

@@ -111,6 +111,9 @@ func (w *World) Restart(change func(*bot.Config)) {
 	w.Start()
 }
 
+// Config is the bot's config, as the next Restart starts it.
+func (w *World) Config() bot.Config { return w.opts.Config }
+
 // Idle waits (at most 30 seconds) until the bot has nothing left to do.
 func (w *World) Idle() {
 	w.T.Helper()
