@@ -48,8 +48,8 @@ func TestChat_RefusesWhatSlackRefuses(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrChatRejected with %s", tc.name, err, tc.code)
 		}
 	}
-	if c.AllText() != "" || c.UpdateCount() != 0 || c.Calls() != 8 {
-		t.Errorf("refused calls left %q, %d updates, %d calls (want 8)", c.AllText(), c.UpdateCount(), c.Calls())
+	if text := c.AllText(); text != "" || c.UpdateCount() != 0 || c.Calls() != 8 {
+		t.Errorf("refused calls left %d characters, %d updates, %d calls (want none, none, 8)", len(text), c.UpdateCount(), c.Calls())
 	}
 }
 
