@@ -184,11 +184,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(hc.path, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ctx: context.Background(), db: db, path: hc.path, chat: hc.chat, exec: hc.exec, clock: hc.clock,
+	h := &harness{t: t, ctx: context.Background(), path: hc.path, chat: hc.chat, exec: hc.exec, clock: hc.clock,
 		images: fakeImages{
 			"reg/www:live-" + shaA: "reg/www@" + digest('1'),
 			"reg/www:live-" + shaB: "reg/www@" + digest('2'),
@@ -220,10 +216,6 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Branches:      hc.branches,
 		Comparer:      hc.comparer, CompareTimeout: hc.compareWait, DryRun: hc.dryRun,
 	}
-	var st bot.Store = db
-	if hc.wrap != nil {
-		st = hc.wrap(db)
-	}
 	var images bot.Images = h.images
 	if hc.images != nil {
 		images = hc.images
@@ -232,14 +224,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if hc.config != nil {
 		hc.config(&cfg)
 	}
-	h.bot = bot.New(cfg, st, h.chat, images, nil)
-	if err := h.bot.Start(h.ctx); err != nil {
-		t.Fatal(err)
+	var wrap func(*store.DB) bot.Store
+	if hc.wrap != nil {
+		wrap = func(db *store.DB) bot.Store { return hc.wrap(db) }
 	}
-	t.Cleanup(func() {
-		h.bot.Close()
-		db.Close()
-	})
+	w := bottest.NewWorld(t, bottest.Options{Config: cfg, Chat: h.chat, Images: images, Path: hc.path, Wrap: wrap})
+	h.bot, h.db = w.Bot, w.DB
 	return h
 }
 
@@ -282,15 +272,7 @@ func (h *harness) idle() {
 
 func (h *harness) request(id cs.RequestID) cs.Request {
 	h.t.Helper()
-	var r cs.Request
-	if err := h.db.View(h.ctx, func(tx bot.ReadTx) error {
-		var err error
-		r, err = tx.Request(id)
-		return err
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-	return r
+	return bottest.Request(h.t, h.db, id)
 }
 
 func (h *harness) wantState(id cs.RequestID, want cs.State) cs.Request {
