@@ -74,7 +74,7 @@ func TestMain(m *testing.M) {
 
 // env returns the shared fixture, setting it up on first use. Without an
 // engine it skips the test, or fails it when CI is set.
-func env(t *testing.T) *fixture {
+func env(t testing.TB) *fixture {
 	t.Helper()
 	fxOnce.Do(func() {
 		fx, fxErr = setup()
