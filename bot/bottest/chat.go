@@ -26,10 +26,12 @@ var ErrDown = errors.New("chat unreachable (test stand-in)")
 // keeps what the bot says and refuses, with bot.ErrChatRejected and
 // Slack's error code, what the real adapter cannot deliver: a message
 // without channel (channel_not_found) or text (no_text), text longer than
-// MaxText (msg_too_long), an update without a message reference
-// (message_not_found), an ephemeral reply without user (user_not_found)
-// or with neither a channel the bot can post in nor a reply URL. It can
-// also be made to fail: SetDown, Reject, Stick. Safe for concurrent use.
+// MaxText (msg_too_long: Slack's own limit; bot/slack cuts longer text
+// before sending, so a bot message this long is a bug worth seeing), an
+// update without a message reference (message_not_found), an ephemeral
+// reply without user (user_not_found) or with neither a channel the bot
+// can post in nor a reply URL. It can also be made to fail: SetDown,
+// Reject, Stick. Safe for concurrent use.
 type Chat struct {
 	mu       sync.Mutex
 	down     bool

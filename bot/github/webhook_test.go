@@ -266,11 +266,7 @@ func (w *hookWorld) restart() {
 
 func (w *hookWorld) idle() {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
-	defer cancel()
-	if err := w.bot.Idle(ctx); err != nil {
-		w.t.Fatalf("bot not idle: %v", err)
-	}
+	w.world.Idle()
 }
 
 // deliver posts r (made with hookRequest(w.srv.URL, …)) over loopback.
