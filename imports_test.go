@@ -32,6 +32,8 @@ func allowedImports(dir, imp string) bool {
 		return imp == "."
 	case dir == "bot":
 		return imp == "." || imp == "commands" || imp == "policies"
+	case dir == "bot/bottest":
+		return imp == "." || imp == "bot" || imp == "bot/store"
 	case strings.HasPrefix(dir, "bot/"):
 		return imp == "." || imp == "bot" || strings.HasPrefix(imp, dir+"/")
 	case dir == "web":
@@ -40,6 +42,13 @@ func allowedImports(dir, imp string) bool {
 		return imp == "." || imp == "bot" || imp == "executors/registry" || imp == "executors/sshclient" || strings.HasPrefix(imp, dir+"/")
 	}
 	return false
+}
+
+// testHelper reports whether dir is a package of test stand-ins
+// (bot/bottest, bot/store/storetest, bot/slack/slacktest, …): only tests
+// and other test helpers may import one.
+func testHelper(dir string) bool {
+	return strings.HasSuffix(dir[strings.LastIndex(dir, "/")+1:], "test")
 }
 
 // strictYAML is the generic strict YAML decoder under the config package.
@@ -117,6 +126,9 @@ func TestImports_PointOneWay(t *testing.T) {
 			if !allowedImports(dir, rel) {
 				t.Errorf("%s imports %s: %s may not import %s", path, imp, dir, rel)
 			}
+			if testHelper(rel) && !testHelper(dir) {
+				t.Errorf("%s imports %s: test helpers are for tests only", path, imp)
+			}
 		}
 		return nil
 	})
@@ -140,6 +152,11 @@ func TestAllowedImports(t *testing.T) {
 		{"bot", "bot/store", false},
 		{"bot", "executors/dryrun", false},
 		{"bot/store", "bot", true},
+		{"bot/bottest", "bot/store", true},
+		{"bot/bottest", ".", true},
+		{"bot/bottest", "policies", false},
+		{"bot/bottest", "bot/slack", false},
+		{"bot/slack", "bot/store", false},
 		{"web", "bot", true},
 		{"web", "bot/store", false},
 		{"bot", "web", false},
@@ -155,6 +172,17 @@ func TestAllowedImports(t *testing.T) {
 	} {
 		if got := allowedImports(tc.dir, tc.imp); got != tc.want {
 			t.Errorf("allowedImports(%q, %q) = %v, want %v", tc.dir, tc.imp, got, tc.want)
+		}
+	}
+}
+
+func TestTestHelper(t *testing.T) {
+	for dir, want := range map[string]bool{
+		"bot/bottest": true, "bot/store/storetest": true, "bot/slack/slacktest": true, "bot/bodytest": true,
+		"bot": false, "bot/store": false, "cmd/countersign": false, ".": false, "web": false,
+	} {
+		if got := testHelper(dir); got != want {
+			t.Errorf("testHelper(%q) = %v, want %v", dir, got, want)
 		}
 	}
 }

@@ -20,9 +20,7 @@ func TestAnchor_PostedAndAnswered(t *testing.T) {
 	h.idle()
 	// The start's anchor comes from a loop Idle does not wait for.
 	waitFor(t, "the anchor posted at start", func() bool {
-		h.chat.mu.Lock()
-		defer h.chat.mu.Unlock()
-		return slices.ContainsFunc(h.chat.posts, func(p bot.Message) bool { return p.Channel == "CAUDIT" })
+		return slices.ContainsFunc(h.chat.Posts(), func(p bot.Message) bool { return p.Channel == "CAUDIT" })
 	})
 	h.say("UOPS1", "lock api maintenance")
 	got := h.say("UOPS1", "audit anchor")
@@ -35,13 +33,11 @@ func TestAnchor_PostedAndAnswered(t *testing.T) {
 		t.Errorf("anchor %s is not the head %d:%s", m[1], want.Seq, want.Hash)
 	}
 	var inChannel []string
-	h.chat.mu.Lock()
-	for _, p := range h.chat.posts {
+	for _, p := range h.chat.Posts() {
 		if p.Channel == "CAUDIT" {
 			inChannel = append(inChannel, string(p.Text))
 		}
 	}
-	h.chat.mu.Unlock()
 	if len(inChannel) != 2 || !strings.Contains(inChannel[1], m[1]) || !strings.Contains(inChannel[0], "Audit anchor at") {
 		t.Errorf("audit channel got %q", inChannel)
 	}

@@ -7,6 +7,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 func (h *harness) aside() []bot.Aside {
@@ -51,7 +52,7 @@ func (h *harness) failingHead() bot.Outgoing {
 // TestOutbox_RefusedMessageSetAside: a message the chat refuses for good
 // holds up nothing, and is kept aside and audited, not dropped.
 func TestOutbox_RefusedMessageSetAside(t *testing.T) {
-	chat := &fakeChat{rejected: "CDEPLOY"}
+	chat := bottest.NewChat().Reject("CDEPLOY")
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.say("UDEV1", "deploy api "+shaA) // its post to CDEPLOY is refused
 	if got := h.say("UDEV1", "status api"); !strings.Contains(got, "R1") {
@@ -73,7 +74,7 @@ func TestOutbox_RefusedMessageSetAside(t *testing.T) {
 // that looks temporary blocks its lane only until GiveUpAfter; then it is
 // set aside, audited, its requester told, and the rest goes out.
 func TestOutbox_GivesUpAfterLimit(t *testing.T) {
-	chat := &fakeChat{stuck: "CDEPLOY"}
+	chat := bottest.NewChat().Stick("CDEPLOY")
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.sayNow("UDEV1", "deploy api "+shaA)
 	head := h.failingHead()
@@ -81,10 +82,8 @@ func TestOutbox_GivesUpAfterLimit(t *testing.T) {
 		t.Fatalf("head = %+v, want R1's post failing since now", head)
 	}
 	h.clock.Advance(bot.DefaultGiveUpAfter - time.Second)
-	chat.mu.Lock()
-	calls := chat.calls
-	chat.mu.Unlock()
-	waitFor(t, "another try", func() bool { chat.mu.Lock(); defer chat.mu.Unlock(); return chat.calls > calls })
+	calls := chat.Calls()
+	waitFor(t, "another try", func() bool { return chat.Calls() > calls })
 	if n := len(h.aside()); n != 0 {
 		t.Fatalf("%d entries set aside before the limit", n)
 	}
@@ -100,7 +99,7 @@ func TestOutbox_GivesUpAfterLimit(t *testing.T) {
 	if evs := h.abandoned(); len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"reason":"gave_up"`) {
 		t.Fatalf("outbox.abandoned records: %+v", evs)
 	}
-	if got := chat.lastEphemeral("UDEV1"); !strings.Contains(got, "R1 could not be posted in <#CDEPLOY>") {
+	if got := chat.LastEphemeral("UDEV1"); !strings.Contains(got, "R1 could not be posted in <#CDEPLOY>") {
 		t.Errorf("the requester was not told: %q", got)
 	}
 }
@@ -108,15 +107,15 @@ func TestOutbox_GivesUpAfterLimit(t *testing.T) {
 // TestOutbox_FailingSinceSurvivesRestart: a restart does not start the
 // count again, and what was set aside stays aside, never sent again.
 func TestOutbox_FailingSinceSurvivesRestart(t *testing.T) {
-	chat := &fakeChat{stuck: "CDEPLOY"}
+	chat := bottest.NewChat().Stick("CDEPLOY")
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.sayNow("UDEV1", "deploy api "+shaA)
 	head := h.failingHead()
 	h.bot.Close()
 	h.db.Close()
 
-	clock := &fakeClock{now: head.Failing.Add(bot.DefaultGiveUpAfter)}
-	h2 := newHarness(t, func(c *harnessConfig) { c.path, c.clock, c.chat = h.path, clock, &fakeChat{stuck: "CDEPLOY"} })
+	clock := bottest.NewClock(head.Failing.Add(bot.DefaultGiveUpAfter))
+	h2 := newHarness(t, func(c *harnessConfig) { c.path, c.clock, c.chat = h.path, clock, bottest.NewChat().Stick("CDEPLOY") })
 	h2.idle()
 	if a := h2.aside(); len(a) != 1 || a[0].Entry.Seq != head.Seq || a[0].Reason != bot.AsideGaveUp {
 		t.Fatalf("after a restart at the limit, aside = %+v", a)
@@ -124,15 +123,13 @@ func TestOutbox_FailingSinceSurvivesRestart(t *testing.T) {
 	h2.bot.Close()
 	h2.db.Close()
 
-	chat3 := &fakeChat{}
+	chat3 := &bottest.Chat{}
 	h3 := newHarness(t, func(c *harnessConfig) { c.path, c.clock, c.chat = h.path, clock, chat3 })
 	h3.idle()
 	if a := h3.aside(); len(a) != 1 || a[0].Entry.Seq != head.Seq {
 		t.Fatalf("after a second restart, aside = %+v", a)
 	}
-	chat3.mu.Lock()
-	defer chat3.mu.Unlock()
-	for _, p := range chat3.posts {
+	for _, p := range chat3.Posts() {
 		if p.Channel == "CDEPLOY" {
 			t.Errorf("a message set aside was posted after a restart: %q", p.Text)
 		}

@@ -24,8 +24,8 @@ func TestBuildOnly_PushBuildsAndDeploysNothing(t *testing.T) {
 	if rec.State != bot.PushBuilt || !strings.Contains(string(rec.Status), "nothing is deployed") {
 		t.Errorf("push %s %q", rec.State, rec.Status)
 	}
-	if !strings.Contains(h.chat.allText(), "api is build-only: nothing is deployed") {
-		t.Errorf("the thread does not say so:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "api is build-only: nothing is deployed") {
+		t.Errorf("the thread does not say so:\n%s", h.chat.AllText())
 	}
 	got := strings.Join(rep.statuses("countersign/deployability: api"), "\n")
 	if want := "aaaaaaa pending: getting the image\naaaaaaa success: deployable: reg/api@" + digest('3'); got != want {

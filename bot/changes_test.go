@@ -66,10 +66,8 @@ func (h *harness) running(id cs.RequestID, sha string, ok, dry bool) {
 // card returns the newest posted card of request id.
 func (h *harness) card(id cs.RequestID) bot.Message {
 	h.t.Helper()
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	for i := len(h.chat.posts) - 1; i >= 0; i-- {
-		if m := h.chat.posts[i]; m.Request != nil && m.Request.ID == id {
+	for i := len(h.chat.Posts()) - 1; i >= 0; i-- {
+		if m := h.chat.Posts()[i]; m.Request != nil && m.Request.ID == id {
 			return m
 		}
 	}
@@ -79,10 +77,8 @@ func (h *harness) card(id cs.RequestID) bot.Message {
 
 // replies returns the texts posted in threads (not cards).
 func (h *harness) replies() string {
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
 	var b strings.Builder
-	for _, m := range h.chat.posts {
+	for _, m := range h.chat.Posts() {
 		if m.Request == nil && m.Push == nil && m.Thread != (cs.MessageRef{}) {
 			b.WriteString(string(m.Text) + "\n")
 		}
@@ -230,14 +226,12 @@ func TestBot_PushDowngrade(t *testing.T) {
 	if r.Thread == r.Message || !r.Changes.Downgrade() {
 		t.Fatalf("R1: thread %v, message %v, changes %+v: want a downgrade in the push's thread", r.Thread, r.Message, r.Changes)
 	}
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	for _, m := range h.chat.posts {
+	for _, m := range h.chat.Posts() {
 		if m.Thread.ID == r.Thread.ID && strings.Contains(string(m.Text), "⚠️ R1: downgrade: "+wwwSHA(7)[:7]+" is 3 commits behind") {
 			return
 		}
 	}
-	t.Errorf("the push thread does not say R1 is a downgrade: %v", h.chat.posts)
+	t.Errorf("the push thread does not say R1 is a downgrade: %v", h.chat.Posts())
 }
 
 // floodingGitHub answers every comparison with more than was asked for:

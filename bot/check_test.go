@@ -13,6 +13,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
@@ -131,7 +132,7 @@ func TestCheck_OpenedIsPendingThenSuccessOnTheHead(t *testing.T) {
 	if h.exists("R1") {
 		t.Error("a check made a request")
 	}
-	if text := h.chat.allText(); text != "" {
+	if text := h.chat.AllText(); text != "" {
 		t.Errorf("a check posted in chat: %q", text)
 	}
 	if got, want := strings.Join(h.checkEvents(), "\n"), "check.started api #7 aaaaaaa\ncheck.succeeded api #7 aaaaaaa reg/api@"+digest('3'); got != want {
@@ -258,10 +259,8 @@ func TestCheck_ResultPostedOnlyInThePullRequestsChannel(t *testing.T) {
 	rep := &fakeReporter{}
 	h := checkHarness(t, rep, func(s *bot.Service) { s.Checks.Channel = "CPRS" })
 	h.pullRequest(pullRequest(7, "opened", shaA))
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	if len(h.chat.posts) != 1 || h.chat.posts[0].Channel != "CPRS" || !strings.Contains(string(h.chat.posts[0].Text), "pull request #7") {
-		t.Errorf("posts %+v", h.chat.posts)
+	if len(h.chat.Posts()) != 1 || h.chat.Posts()[0].Channel != "CPRS" || !strings.Contains(string(h.chat.Posts()[0].Text), "pull request #7") {
+		t.Errorf("posts %+v", h.chat.Posts())
 	}
 }
 
@@ -489,7 +488,7 @@ func TestCheck_StartFailsWhenChecksCannotBeRead(t *testing.T) {
 	defer db.Close()
 	engine, _ := policies.New(testPolicies(0))
 	b := bot.New(bot.Config{Policy: engine, Services: []bot.Service{{Name: "api", Repo: "org/api", Checks: bot.Checks{PullRequests: true}}}},
-		eventsFail{db}, &fakeChat{}, fakeImages{}, nil)
+		eventsFail{db}, &bottest.Chat{}, fakeImages{}, nil)
 	defer b.Close()
 	if err := b.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "resume checks: checks of api: boom") {
 		t.Errorf("Start = %v", err)

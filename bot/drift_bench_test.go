@@ -9,6 +9,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
@@ -67,7 +68,7 @@ func BenchmarkDriftSweep_1000Services(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt := bot.New(bot.Config{Policy: engine, Services: services, Clock: &fakeClock{now: at.Add(time.Hour)}}, db, &fakeChat{}, nil, nil)
+	bt := bot.New(bot.Config{Policy: engine, Services: services, Clock: bottest.NewClock(at.Add(time.Hour))}, db, &bottest.Chat{}, nil, nil)
 	if err := bt.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -95,18 +95,6 @@ func (h *harness) driftRecords(target string) []cs.Event {
 	return out
 }
 
-func (c *fakeChat) postsContaining(s string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, m := range c.posts {
-		if strings.Contains(string(m.Text), s) {
-			n++
-		}
-	}
-	return n
-}
-
 func kindsOf(evs []cs.Event) []cs.EventKind {
 	var out []cs.EventKind
 	for _, e := range evs {
@@ -140,11 +128,11 @@ func TestBot_DriftImageReportedOnceUntilItChanges(t *testing.T) {
 	if string(evs[0].Detail) != want {
 		t.Errorf("detail\n got %s\nwant %s", evs[0].Detail, want)
 	}
-	if n := h.chat.postsContaining("Drift on api"); n != 1 {
+	if n := h.chat.PostsContaining("Drift on api"); n != 1 {
 		t.Errorf("%d drift messages, want 1", n)
 	}
-	if n := h.chat.postsContaining("`adopt api`"); n != 1 {
-		t.Errorf("the message does not offer `adopt api`:\n%s", h.chat.allText())
+	if n := h.chat.PostsContaining("`adopt api`"); n != 1 {
+		t.Errorf("the message does not offer `adopt api`:\n%s", h.chat.AllText())
 	}
 
 	// What is found changes: reported again.
@@ -157,7 +145,7 @@ func TestBot_DriftImageReportedOnceUntilItChanges(t *testing.T) {
 	if got := kindsOf(h.driftRecords("api")); !slices.Equal(got, []cs.EventKind{cs.EventDriftDetected, cs.EventDriftDetected, cs.EventDriftCleared}) {
 		t.Fatalf("records %v, want detected, detected (changed), cleared", got)
 	}
-	if n := h.chat.postsContaining("Drift on api"); n != 2 {
+	if n := h.chat.PostsContaining("Drift on api"); n != 2 {
 		t.Errorf("%d drift messages, want 2", n)
 	}
 	if h.bot.Drift()["api"].Drifted {
@@ -363,8 +351,8 @@ func TestBot_DriftDNS(t *testing.T) {
 	if n := len(h.driftRecords("old.example.org")); n != 1 {
 		t.Errorf("old TXT: %d records, want 1", n)
 	}
-	if n := h.chat.postsContaining("Drift on www.example.org. A"); n != 1 {
-		t.Errorf("%d messages about www A, want 1:\n%s", n, h.chat.allText())
+	if n := h.chat.PostsContaining("Drift on www.example.org. A"); n != 1 {
+		t.Errorf("%d messages about www A, want 1:\n%s", n, h.chat.AllText())
 	}
 	o, err := h.bot.Overview(h.ctx)
 	if err != nil {
@@ -463,9 +451,8 @@ func TestBot_DeployOfDriftedServiceShowsDriftOnCard(t *testing.T) {
 	h.sweep("")
 	h.say("UOPS1", "deploy api "+shaB)
 	h.say("UOPS1", "scale api 4")
-	h.chat.mu.Lock()
 	var deploy, scale string
-	for _, m := range h.chat.posts {
+	for _, m := range h.chat.Posts() {
 		if m.Request == nil {
 			continue
 		}
@@ -476,7 +463,6 @@ func TestBot_DeployOfDriftedServiceShowsDriftOnCard(t *testing.T) {
 			scale = string(m.Text)
 		}
 	}
-	h.chat.mu.Unlock()
 	want := "Drift: api does not run what was last approved: it runs image reg/api@" + digest('9') + ", not image reg/api@" + digest('3')
 	if !strings.Contains(deploy, want) {
 		t.Errorf("the deploy's card lacks the drift %q:\n%s", want, deploy)
@@ -556,12 +542,12 @@ func TestBot_DriftNotAuditedIsReportedAgain(t *testing.T) {
 		t.Fatalf("sweep with the trail failing: %v, want errBoom", err)
 	}
 	h.idle()
-	if v := h.bot.Drift()["api"]; v.Drifted || h.chat.postsContaining("Drift on api") != 0 {
+	if v := h.bot.Drift()["api"]; v.Drifted || h.chat.PostsContaining("Drift on api") != 0 {
 		t.Fatalf("unrecorded drift remembered (%+v) or posted", v)
 	}
 	fs.setFail()
 	h.sweep("")
-	if got := kindsOf(h.driftRecords("api")); len(got) != 1 || h.chat.postsContaining("Drift on api") != 1 {
-		t.Fatalf("after the trail works again: %v, %d messages", got, h.chat.postsContaining("Drift on api"))
+	if got := kindsOf(h.driftRecords("api")); len(got) != 1 || h.chat.PostsContaining("Drift on api") != 1 {
+		t.Fatalf("after the trail works again: %v, %d messages", got, h.chat.PostsContaining("Drift on api"))
 	}
 }

@@ -48,7 +48,7 @@ func TestBot_FullDiskNeverRunsWhatChatCalledNotRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.idle()
-	told := h.chat.allText()
+	told := h.chat.AllText()
 	h.bot.Close()
 	h.db.Close()
 
@@ -82,13 +82,11 @@ func TestBot_FullDiskNeverRunsWhatChatCalledNotRun(t *testing.T) {
 			t.Errorf("%s is still %s after the restart", r.ID, r.State)
 		}
 		cards := 0
-		h.chat.mu.Lock()
-		for _, m := range h.chat.posts {
+		for _, m := range h.chat.Posts() {
 			if m.Request != nil && m.Request.ID == r.ID {
 				cards++
 			}
 		}
-		h.chat.mu.Unlock()
 		if cards > 1 {
 			t.Errorf("%s's card was posted %d times", r.ID, cards)
 		}

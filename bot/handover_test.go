@@ -101,7 +101,7 @@ func wantLeft(t *testing.T, h *harness, ex *fakeSender) {
 		t.Errorf("followed %v, executed %d times: want R1 followed once, executed once", got, ex.executions()+next.total())
 	}
 	// Queued at the shutdown, said before it or by the next start.
-	if got := h.chat.allText() + h2.chat.allText(); !strings.Contains(got, "R1: the bot is stopping while api carries this change on without it; the next start follows it to its end") {
+	if got := h.chat.AllText() + h2.chat.AllText(); !strings.Contains(got, "R1: the bot is stopping while api carries this change on without it; the next start follows it to its end") {
 		t.Errorf("the thread does not say the next start follows R1:\n%s", got)
 	}
 	verifyAudit(t, h2.db)

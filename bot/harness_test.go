@@ -13,122 +13,10 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// fakeChat records what the bot says. While down, every call fails as
-// if Slack could not be reached; calls for a rejected channel fail for good.
-type fakeChat struct {
-	mu       sync.Mutex
-	down     bool
-	rejected string
-	stuck    string // a channel whose calls fail as if the chat were down
-	calls    int    // calls made, failed ones included
-	n        int
-	posts    []bot.Message
-	updates  map[string]bot.Message // latest text per ts
-	nupdates int
-	ephem    []string // "USER: text"
-}
-
-var errChatDown = errors.New("chat unreachable (test)")
-
-// fails says how the current call fails, if it does; c.mu is held.
-func (c *fakeChat) fails(channel string) error {
-	c.calls++
-	if c.down || channel != "" && channel == c.stuck {
-		return errChatDown
-	}
-	if channel != "" && channel == c.rejected {
-		return fmt.Errorf("%w: channel_not_found", bot.ErrChatRejected)
-	}
-	return nil
-}
-
-func (c *fakeChat) setDown(down bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = down
-}
-
-func (c *fakeChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(m.Channel); err != nil {
-		return cs.MessageRef{}, err
-	}
-	c.n++
-	c.posts = append(c.posts, m)
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("ts%d", c.n)}, nil
-}
-
-func (c *fakeChat) Update(_ context.Context, ref cs.MessageRef, m bot.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(ref.Channel); err != nil {
-		return err
-	}
-	c.nupdates++
-	if c.updates == nil {
-		c.updates = map[string]bot.Message{}
-	}
-	c.updates[ref.TS] = m
-	return nil
-}
-
-func (c *fakeChat) Ephemeral(_ context.Context, to bot.Caller, m bot.Message) error {
-	user := to.User
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.fails(to.Channel); err != nil {
-		return err
-	}
-	c.ephem = append(c.ephem, string(user)+": "+string(m.Text))
-	return nil
-}
-
-// lastEphemeral returns the newest ephemeral reply to user.
-func (c *fakeChat) lastEphemeral(user cs.Actor) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := len(c.ephem) - 1; i >= 0; i-- {
-		if s, ok := strings.CutPrefix(c.ephem[i], string(user)+": "); ok {
-			return s
-		}
-	}
-	return ""
-}
-
-// allText is everything posted, updated and said ephemerally.
-func (c *fakeChat) allText() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var b strings.Builder
-	for _, m := range c.posts {
-		b.WriteString(string(m.Text) + "\n")
-	}
-	for _, m := range c.updates {
-		b.WriteString(string(m.Text) + "\n")
-	}
-	for _, e := range c.ephem {
-		b.WriteString(e + "\n")
-	}
-	return b.String()
-}
 
 // fakeExec counts executions and can hold them or fail them.
 type fakeExec struct {
@@ -257,9 +145,9 @@ type harness struct {
 	bot    *bot.Bot
 	db     *store.DB
 	path   string
-	chat   *fakeChat
+	chat   *bottest.Chat
 	exec   *fakeExec
-	clock  *fakeClock
+	clock  *bottest.Clock
 	images fakeImages
 }
 
@@ -267,7 +155,7 @@ type harnessOpt func(*harnessConfig)
 
 type harnessConfig struct {
 	executor     bot.Executor // default: exec
-	chat         *fakeChat
+	chat         *bottest.Chat
 	images       bot.Images // default: the harness's fakeImages
 	reporter     bot.Reporter
 	comparer     bot.Comparer
@@ -279,7 +167,7 @@ type harnessConfig struct {
 	exec         *fakeExec
 	wrap         func(bot.Store) bot.Store
 	branches     bot.BranchReader
-	clock        *fakeClock
+	clock        *bottest.Clock
 	config       func(*bot.Config) // last changes to the bot's config
 	drift        time.Duration     // Config.DriftInterval
 	zones        []bot.Zone
@@ -287,8 +175,8 @@ type harnessConfig struct {
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	hc := harnessConfig{chat: &fakeChat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
-		clock: &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}} // a Wednesday
+	hc := harnessConfig{chat: &bottest.Chat{}, set: testPolicies(3), path: filepath.Join(t.TempDir(), "test.db"), exec: &fakeExec{},
+		clock: bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))} // a Wednesday
 	for _, o := range opts {
 		o(&hc)
 	}
@@ -296,11 +184,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(hc.path, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ctx: context.Background(), db: db, path: hc.path, chat: hc.chat, exec: hc.exec, clock: hc.clock,
+	h := &harness{t: t, ctx: context.Background(), path: hc.path, chat: hc.chat, exec: hc.exec, clock: hc.clock,
 		images: fakeImages{
 			"reg/www:live-" + shaA: "reg/www@" + digest('1'),
 			"reg/www:live-" + shaB: "reg/www@" + digest('2'),
@@ -332,10 +216,6 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Branches:      hc.branches,
 		Comparer:      hc.comparer, CompareTimeout: hc.compareWait, DryRun: hc.dryRun,
 	}
-	var st bot.Store = db
-	if hc.wrap != nil {
-		st = hc.wrap(db)
-	}
 	var images bot.Images = h.images
 	if hc.images != nil {
 		images = hc.images
@@ -344,14 +224,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if hc.config != nil {
 		hc.config(&cfg)
 	}
-	h.bot = bot.New(cfg, st, h.chat, images, nil)
-	if err := h.bot.Start(h.ctx); err != nil {
-		t.Fatal(err)
+	var wrap func(*store.DB) bot.Store
+	if hc.wrap != nil {
+		wrap = func(db *store.DB) bot.Store { return hc.wrap(db) }
 	}
-	t.Cleanup(func() {
-		h.bot.Close()
-		db.Close()
-	})
+	w := bottest.NewWorld(t, bottest.Options{Config: cfg, Chat: h.chat, Images: images, Path: hc.path, Wrap: wrap})
+	h.bot, h.db = w.Bot, w.DB
 	return h
 }
 
@@ -359,17 +237,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 // ephemeral reply, if any.
 func (h *harness) say(user cs.Actor, text string) string {
 	h.t.Helper()
-	h.chat.mu.Lock()
-	n := len(h.chat.ephem)
-	h.chat.mu.Unlock()
+	n := len(h.chat.Ephemerals())
 	h.bot.HandleCommand(h.ctx, bot.Caller{User: user, Channel: "CCHAT"}, text)
 	h.idle()
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	if len(h.chat.ephem) == n {
+	ephem := h.chat.Ephemerals()
+	if len(ephem) == n {
 		return ""
 	}
-	s, _ := strings.CutPrefix(h.chat.ephem[len(h.chat.ephem)-1], string(user)+": ")
+	s, _ := strings.CutPrefix(ephem[len(ephem)-1], string(user)+": ")
 	return s
 }
 
@@ -397,15 +272,7 @@ func (h *harness) idle() {
 
 func (h *harness) request(id cs.RequestID) cs.Request {
 	h.t.Helper()
-	var r cs.Request
-	if err := h.db.View(h.ctx, func(tx bot.ReadTx) error {
-		var err error
-		r, err = tx.Request(id)
-		return err
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-	return r
+	return bottest.Request(h.t, h.db, id)
 }
 
 func (h *harness) wantState(id cs.RequestID, want cs.State) cs.Request {

@@ -7,6 +7,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // waitFor polls cond for up to 10 s.
@@ -38,14 +39,14 @@ func (h *harness) queued() int {
 // and its messages wait; when the chat is back they arrive in order, the
 // request's message in its final state, and none twice.
 func TestOutbox_ChatDownThenBack(t *testing.T) {
-	chat := &fakeChat{down: true}
+	chat := bottest.NewChat().SetDown(true)
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.sayNow("UDEV1", "deploy api "+shaA)
 	waitFor(t, "R1", func() bool { return h.exists("R1") })
 	// The outbox has tried and failed: from here on it is stalled and
 	// folds what is queued (before, a loaded machine could deliver
 	// attempts of edits queued ahead of the first failure one by one).
-	waitFor(t, "a failed delivery", func() bool { chat.mu.Lock(); defer chat.mu.Unlock(); return chat.calls > 0 })
+	waitFor(t, "a failed delivery", func() bool { return chat.Calls() > 0 })
 	h.sayNow("UOPS1", "approve R1")
 	waitFor(t, "R1 to run", func() bool { return h.exec.count("R1") == 1 })
 	waitFor(t, "R1 to succeed", func() bool {
@@ -56,27 +57,23 @@ func TestOutbox_ChatDownThenBack(t *testing.T) {
 	if n := h.queued(); n == 0 {
 		t.Fatal("nothing queued while the chat is down")
 	}
-	chat.mu.Lock()
-	if len(chat.posts) != 0 {
-		t.Errorf("%d posts got through while the chat was down", len(chat.posts))
+	if len(chat.Posts()) != 0 {
+		t.Errorf("%d posts got through while the chat was down", len(chat.Posts()))
 	}
-	chat.mu.Unlock()
-	chat.setDown(false)
+	chat.SetDown(false)
 	h.idle()
 	if n := h.queued(); n != 0 {
 		t.Errorf("%d messages still queued", n)
 	}
-	chat.mu.Lock()
-	defer chat.mu.Unlock()
-	if len(chat.posts) == 0 || !strings.HasPrefix(string(chat.posts[0].Text), "R1 · deploy api") {
-		t.Fatalf("first post is not the request: %+v", chat.posts)
+	if len(chat.Posts()) == 0 || !strings.HasPrefix(string(chat.Posts()[0].Text), "R1 · deploy api") {
+		t.Fatalf("first post is not the request: %+v", chat.Posts())
 	}
-	final := chat.updates["ts1"]
+	final, _ := chat.Updated(bottest.TS(1))
 	if !strings.Contains(string(final.Text), "succeeded") || final.Request == nil || final.Request.Buttons {
 		t.Errorf("request message not in its final state: %q", final.Text)
 	}
 	seen := map[string]bool{}
-	for _, p := range chat.posts {
+	for _, p := range chat.Posts() {
 		k := p.Thread.TS + "|" + string(p.Text)
 		if seen[k] {
 			t.Errorf("posted twice: %q", p.Text)
@@ -85,34 +82,30 @@ func TestOutbox_ChatDownThenBack(t *testing.T) {
 	}
 	// While stalled, the edits of the request's message were folded into
 	// its queued post: it is updated far fewer times than it changed.
-	if chat.nupdates > 2 {
-		t.Errorf("%d updates delivered after the outage; want them coalesced", chat.nupdates)
+	if chat.UpdateCount() > 2 {
+		t.Errorf("%d updates delivered after the outage; want them coalesced", chat.UpdateCount())
 	}
 }
 
 // TestOutbox_SurvivesRestart: messages queued when the bot stops are
 // delivered by the next start, and updates find the message posted then.
 func TestOutbox_SurvivesRestart(t *testing.T) {
-	chat := &fakeChat{down: true}
+	chat := bottest.NewChat().SetDown(true)
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	h.sayNow("UDEV1", "deploy api "+shaA)
 	waitFor(t, "R1", func() bool { return h.exists("R1") && h.queued() >= 2 })
 	h.bot.Close()
 	h.db.Close()
 
-	chat2 := &fakeChat{}
+	chat2 := &bottest.Chat{}
 	h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path; c.chat = chat2 })
 	h2.idle()
-	chat2.mu.Lock()
-	if len(chat2.posts) == 0 || !strings.HasPrefix(string(chat2.posts[0].Text), "R1 · deploy api") {
-		t.Fatalf("after the restart, posts = %+v", chat2.posts)
+	if len(chat2.Posts()) == 0 || !strings.HasPrefix(string(chat2.Posts()[0].Text), "R1 · deploy api") {
+		t.Fatalf("after the restart, posts = %+v", chat2.Posts())
 	}
-	chat2.mu.Unlock()
 	h2.say("UOPS1", "approve R1")
 	h2.wantState("R1", cs.StateSucceeded)
-	chat2.mu.Lock()
-	defer chat2.mu.Unlock()
-	if got := chat2.updates["ts1"]; !strings.Contains(string(got.Text), "succeeded") {
+	if got, _ := chat2.Updated(bottest.TS(1)); !strings.Contains(string(got.Text), "succeeded") {
 		t.Errorf("the request message posted before the restart was not edited: %q", got.Text)
 	}
 }
@@ -120,14 +113,14 @@ func TestOutbox_SurvivesRestart(t *testing.T) {
 // TestOutbox_RejectedMessageDropped: a message the chat refuses for good
 // is dropped, and what comes after it still arrives.
 func TestOutbox_RejectedMessageDropped(t *testing.T) {
-	chat := &fakeChat{rejected: "CDEPLOY"}
+	chat := bottest.NewChat().Reject("CDEPLOY")
 	h := newHarness(t, func(c *harnessConfig) { c.chat = chat })
 	got := h.say("UDEV1", "status")
 	if !strings.Contains(got, "api") {
 		t.Errorf("status after a dropped message: %q", got)
 	}
 	h.say("UDEV1", "deploy api "+shaA) // its post to CDEPLOY is rejected
-	if got := h.chat.allText(); !strings.Contains(got, "UDEV1: ⚠️ R1 could not be posted in <#CDEPLOY>") || !strings.Contains(got, "approve R1") {
+	if got := h.chat.AllText(); !strings.Contains(got, "UDEV1: ⚠️ R1 could not be posted in <#CDEPLOY>") || !strings.Contains(got, "approve R1") {
 		t.Errorf("the requester was not told that R1's message was refused:\n%s", got)
 	}
 	if got := h.say("UDEV1", "status api"); !strings.Contains(got, "R1") {
@@ -150,7 +143,7 @@ func TestMarkup_WhatPeopleWroteCannotNotify(t *testing.T) {
 	h.idle()
 	h.say("UDEV1", "deploy www "+shaB)
 	h.say("UOPS1", "deny R3 "+hostile)
-	text := h.chat.allText()
+	text := h.chat.AllText()
 	for _, bad := range []string{"<!channel>", "<@U0OPS0001|x>", "<https://evil", "<#C1>"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("chat text holds %q unescaped:\n%s", bad, text)

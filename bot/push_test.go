@@ -11,6 +11,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // gatedImages has no image until a test releases it: Wait blocks until
@@ -139,10 +140,8 @@ func (h *harness) pushRecord(service, sha string) bot.PushRecord {
 }
 
 func (h *harness) parents() []bot.Message {
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
 	var out []bot.Message
-	for _, p := range h.chat.posts {
+	for _, p := range h.chat.Posts() {
 		if p.Push != nil && p.Thread.TS == "" {
 			out = append(out, p)
 		}
@@ -248,7 +247,7 @@ func TestPush_NewerPushSupersedesOneStillWaiting(t *testing.T) {
 	if r.Action.Commit != shaB {
 		t.Errorf("R1 deployed %s, want the newer commit", r.Action.Commit)
 	}
-	if !strings.Contains(h.chat.allText(), "superseded by the push of bbbbbbb to live") {
+	if !strings.Contains(h.chat.AllText(), "superseded by the push of bbbbbbb to live") {
 		t.Error("the older thread does not say it was superseded")
 	}
 }
@@ -274,7 +273,7 @@ func TestPush_RestartDuringTheImageWait(t *testing.T) {
 	if got := h2.pushRecord("api", shaA); got.State != bot.PushRequested || got.Request != "R1" {
 		t.Errorf("push record after resuming: %s %s", got.State, got.Request)
 	}
-	if !strings.Contains(h2.chat.allText(), "the bot restarted while getting the image") {
+	if !strings.Contains(h2.chat.AllText(), "the bot restarted while getting the image") {
 		t.Error("the thread does not say the push was resumed")
 	}
 }
@@ -436,7 +435,7 @@ func TestRollback_ToTheBotsOwnDeploymentNamesItsCommit(t *testing.T) {
 // clockExec advances the test clock while it runs, as a real deploy takes time.
 type clockExec struct {
 	fakeExec
-	clock *fakeClock
+	clock *bottest.Clock
 }
 
 func (e *clockExec) Execute(ctx context.Context, r cs.Request, progress func(string) error) (bot.Result, error) {
@@ -445,7 +444,7 @@ func (e *clockExec) Execute(ctx context.Context, r cs.Request, progress func(str
 }
 
 func TestDeployment_StartedIsTheStart(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+	clock := bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	ex := &clockExec{clock: clock}
 	h := newHarness(t, func(c *harnessConfig) { c.clock = clock; c.executor = ex; c.exec = &ex.fakeExec })
 	h.push("org/api", "live", shaA, "p")

@@ -13,6 +13,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
@@ -524,7 +525,7 @@ func TestReload_StartWhenTheConfigInForceCannotBeBuilt(t *testing.T) {
 		r, _ := rulesFor(file, l.sets[file], nil, nil)
 		l.services = func() []bot.Service { return nil }
 		b := bot.New(bot.Config{Policy: engine, Identities: r.Identities, ConfigHash: r.Hash, ConfigPath: r.Path, ConfigText: r.Text, ConfigShown: r.Shown, Loader: l,
-			Clock: h.clock}, st, &fakeChat{}, nil, nil)
+			Clock: h.clock}, st, &bottest.Chat{}, nil, nil)
 		err = b.Start(h.ctx)
 		b.Close()
 		return l, err

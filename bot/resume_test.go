@@ -165,7 +165,7 @@ func TestResume_FollowedToSuccess(t *testing.T) {
 	if len(hist) != 1 || !hist[0].Succeeded || hist[0].Replaced != "reg/api@"+digest('9') {
 		t.Errorf("history %+v, want one succeeded deployment that replaced %s", hist, digest('9'))
 	}
-	if got := h.chat.allText(); !strings.Contains(got, "✅ R1 succeeded") || !strings.Contains(got, "following the update of api") {
+	if got := h.chat.AllText(); !strings.Contains(got, "✅ R1 succeeded") || !strings.Contains(got, "following the update of api") {
 		t.Errorf("the thread does not show the step and the success:\n%s", got)
 	}
 	if got := rep2.summary(); !slices.Contains(got, "deployment_status success") || !slices.Contains(got, "status success") {
@@ -192,7 +192,7 @@ func TestResume_FollowedToFailure(t *testing.T) {
 	if h.countKind("R1", cs.EventExecutionInterrupted) != 0 || ex.total() != 0 {
 		t.Error("R1 was interrupted or run again")
 	}
-	if got := h.chat.allText(); !strings.Contains(got, "❌ R1 failed") {
+	if got := h.chat.AllText(); !strings.Contains(got, "❌ R1 failed") {
 		t.Errorf("the thread does not say R1 failed:\n%s", got)
 	}
 }
@@ -216,7 +216,7 @@ func TestResume_NothingToFollowIsInterrupted(t *testing.T) {
 	if n := h.countKind("R1", cs.EventExecutionStep); n != 0 || ex.total() != 0 {
 		t.Errorf("%d steps audited after the restart and %d executions, want none", n, ex.total())
 	}
-	if got := h.chat.allText(); !strings.Contains(got, "⚠️ R1 was interrupted: the bot stopped while this was running; the restarted bot could not follow it") {
+	if got := h.chat.AllText(); !strings.Contains(got, "⚠️ R1 was interrupted: the bot stopped while this was running; the restarted bot could not follow it") {
 		t.Errorf("the thread does not say R1 was interrupted:\n%s", got)
 	}
 	verifyAudit(t, h.db)

@@ -9,6 +9,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // TestBot_DrainLetsRunningExecutionsFinish: on shutdown a running
@@ -29,7 +30,7 @@ func TestBot_DrainLetsRunningExecutionsFinish(t *testing.T) {
 	}()
 	waitFor(t, "the drain to refuse work", func() bool {
 		h.bot.HandleCommand(h.ctx, bot.Caller{User: "UDEV1", Channel: "CCHAT"}, "status")
-		return strings.Contains(h.chat.lastEphemeralQueued(h, "UDEV1"), "shutting down")
+		return strings.Contains(h.lastEphemeralQueued("UDEV1"), "shutting down")
 	})
 	if _, err := h.bot.HandlePush(h.ctx, bot.Push{Repo: "org/api", Branch: "live", SHA: shaB, Pusher: "p"}); err == nil {
 		t.Error("a push was taken while draining")
@@ -43,11 +44,11 @@ func TestBot_DrainLetsRunningExecutionsFinish(t *testing.T) {
 }
 
 // lastEphemeralQueued waits for delivery and returns the newest reply to user.
-func (c *fakeChat) lastEphemeralQueued(h *harness, user cs.Actor) string {
+func (h *harness) lastEphemeralQueued(user cs.Actor) string {
 	ctx, cancel := context.WithTimeout(h.ctx, time.Second)
 	defer cancel()
 	h.bot.Idle(ctx) // the held execution keeps the bot busy: a short wait
-	return c.lastEphemeral(user)
+	return h.chat.LastEphemeral(user)
 }
 
 // TestBot_ApprovedButNotStartedIsCheckedAgainAtStart: a request left
@@ -81,7 +82,7 @@ func TestBot_ApprovedButNotStartedIsCheckedAgainAtStart(t *testing.T) {
 			h.db.Close()
 
 			exec := &fakeExec{}
-			clock := &fakeClock{now: h.clock.Now().Add(tc.later)}
+			clock := bottest.NewClock(h.clock.Now().Add(tc.later))
 			h2 := newHarness(t, func(c *harnessConfig) { c.path = h.path; c.exec = exec; c.clock = clock; tc.opt(c) })
 			h2.idle()
 			r := h2.wantState("R1", tc.want)
@@ -99,7 +100,7 @@ func TestBot_ChatGetsTheCauseNotTheWholeChain(t *testing.T) {
 	h := newHarness(t, func(c *harnessConfig) { c.exec = exec })
 	h.push("org/api", "live", shaA, "p")
 	h.wantState("R1", cs.StateFailed)
-	text := h.chat.allText()
+	text := h.chat.AllText()
 	if strings.Contains(text, strings.Repeat("layer of detail; ", 30)) || !strings.Contains(text, "the rest is in the bot's log") {
 		t.Errorf("chat shows the whole error chain:\n%.600s", text)
 	}

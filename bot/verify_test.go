@@ -12,6 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 // fakeProber answers every probe with status (or err), and counts them.
@@ -37,7 +38,7 @@ func (p *fakeProber) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(
 // set, the next sleep says so on hold and waits until release is closed
 // (then sleeps) or it is cancelled.
 type fakeSleeper struct {
-	clock   *fakeClock
+	clock   *bottest.Clock
 	mu      sync.Mutex
 	hold    chan struct{}
 	release chan struct{}
@@ -71,7 +72,7 @@ const healthURL = "http://api.internal:8080/healthz"
 
 // verifyHarness is a harness whose api service is verified by spec.
 func verifyHarness(t *testing.T, spec bot.Verify, p *fakeProber, s *fakeSleeper, opts ...harnessOpt) *harness {
-	clock := &fakeClock{now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+	clock := bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	s.clock = clock
 	opts = append([]harnessOpt{func(c *harnessConfig) {
 		c.clock = clock
@@ -136,8 +137,8 @@ func TestBot_VerificationPasses(t *testing.T) {
 	if got, want := deploymentStates(rep)["R1"], []string{"queued", "in_progress", "in_progress", "success"}; !slices.Equal(got, want) {
 		t.Errorf("R1 deployment statuses = %v, want %v", got, want)
 	}
-	if !strings.Contains(h.chat.allText(), "R1 verified: "+healthURL+" answered 200 13 times") {
-		t.Errorf("thread does not say R1 was verified:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "R1 verified: "+healthURL+" answered 200 13 times") {
+		t.Errorf("thread does not say R1 was verified:\n%s", h.chat.AllText())
 	}
 	verifyAudit(t, h.db)
 }
@@ -200,10 +201,10 @@ func TestBot_VerificationFailsIntoAutomaticRollback(t *testing.T) {
 			if got := deps["R3"]; len(got) == 0 || got[len(got)-1] != "success" {
 				t.Errorf("R3 deployment statuses = %v, want ending in success", got)
 			}
-			if cards := h.chat.cards("R3"); len(cards) != 1 || !strings.Contains(string(cards[0].Text), "the bot on its own (verification failed: ") {
+			if cards := h.chat.Cards("R3"); len(cards) != 1 || !strings.Contains(string(cards[0].Text), "the bot on its own (verification failed: ") {
 				t.Errorf("R3 cards = %+v, want one that says the bot asked on its own", cards)
 			}
-			text := h.chat.allText()
+			text := h.chat.AllText()
 			for _, w := range []string{"❌ R2 verification failed", "R3 rolls api back without new approvals", "locked against deploys on push"} {
 				if !strings.Contains(text, w) {
 					t.Errorf("chat does not say %q:\n%s", w, text)
@@ -284,8 +285,8 @@ func TestBot_VerificationCancelledByNewerDeploy(t *testing.T) {
 	if got := h.deployments("api"); len(got) != 2 || got[0].Verification != "passed" || got[1].Verification != "cancelled" {
 		t.Errorf("deployments = %+v, want R2 passed, R1 cancelled", got)
 	}
-	if !strings.Contains(h.chat.allText(), "R1: verification stopped at probe 1: R2 (deploy) was approved") {
-		t.Errorf("thread does not say why R1's verification stopped:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "R1: verification stopped at probe 1: R2 (deploy) was approved") {
+		t.Errorf("thread does not say why R1's verification stopped:\n%s", h.chat.AllText())
 	}
 	verifyAudit(t, h.db)
 }
@@ -332,8 +333,8 @@ func TestBot_VerificationNotRecordedIsSaid(t *testing.T) {
 			h.push("org/api", "live", shaA, "someone")
 			// Not recorded: the request stays as it was, nothing is rolled back.
 			h.wantState("R1", cs.StateSucceeded)
-			if !strings.Contains(h.chat.allText(), tc.want) {
-				t.Errorf("chat does not say %q:\n%s", tc.want, h.chat.allText())
+			if !strings.Contains(h.chat.AllText(), tc.want) {
+				t.Errorf("chat does not say %q:\n%s", tc.want, h.chat.AllText())
 			}
 			if h.exec.total() != 1 {
 				t.Errorf("executions = %d, want 1", h.exec.total())
@@ -369,7 +370,7 @@ func TestBot_VerificationRollbackRefusedByALockSetByHand(t *testing.T) {
 	if r.Action.Kind != cs.ActionRollback || h.exec.count("R4") != 0 || !strings.Contains(r.Outcome, "hands off") {
 		t.Errorf("R4 %s outcome %q, ran %d times; want a refused rollback", r.Action.Kind, r.Outcome, h.exec.count("R4"))
 	}
-	text := h.chat.allText()
+	text := h.chat.AllText()
 	if !strings.Contains(text, "R4, the bot's rollback of R2, was refused: ") || strings.Contains(text, "R4 rolls api back") {
 		t.Errorf("chat does not say the rollback was refused:\n%s", text)
 	}

@@ -12,6 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 )
 
@@ -140,7 +141,7 @@ func TestBot_NewerPushSupersedes(t *testing.T) {
 	if h.exec.count("R1") != 0 || h.exec.count("R2") != 1 {
 		t.Errorf("runs R1=%d R2=%d, want 0 and 1", h.exec.count("R1"), h.exec.count("R2"))
 	}
-	if !strings.Contains(h.chat.allText(), "R1 was superseded by R2") {
+	if !strings.Contains(h.chat.AllText(), "R1 was superseded by R2") {
 		t.Error("the thread does not say R1 was superseded")
 	}
 }
@@ -172,8 +173,8 @@ func TestBot_PushWithoutImageFails(t *testing.T) {
 	if h.exec.total() != 0 {
 		t.Error("ran without an image")
 	}
-	if !strings.Contains(h.chat.allText(), "no image for ddddddd") {
-		t.Errorf("chat does not say the image is missing:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "no image for ddddddd") {
+		t.Errorf("chat does not say the image is missing:\n%s", h.chat.AllText())
 	}
 }
 
@@ -226,7 +227,7 @@ func TestBot_RollbackToPreviousAndLocksAutoDeploy(t *testing.T) {
 	}
 	h.say("UOPS1", "approve R3")
 	h.wantState("R3", cs.StateSucceeded)
-	if !strings.Contains(h.chat.allText(), "locked against deploys on push") {
+	if !strings.Contains(h.chat.AllText(), "locked against deploys on push") {
 		t.Error("thread does not say the service is locked against push deploys")
 	}
 	h.push("org/api", "live", shaC, "someone")
@@ -320,7 +321,7 @@ func TestBot_StaleButtonRefused(t *testing.T) {
 	h.say("UDEV1", "deploy api "+shaA)
 	h.bot.HandleButton(h.ctx, bot.Caller{User: "UOPS1", Channel: "C"}, "approve", "R1:"+strings.Repeat("0", 64))
 	h.idle()
-	if got := h.chat.lastEphemeral("UOPS1"); !strings.Contains(got, "different version") {
+	if got := h.chat.LastEphemeral("UOPS1"); !strings.Contains(got, "different version") {
 		t.Errorf("stale button reply = %q", got)
 	}
 	h.wantState("R1", cs.StatePending)
@@ -447,7 +448,7 @@ func TestBot_InterruptedSaysWhereItStopped(t *testing.T) {
 		t.Errorf("outcome %q, want it to say %q", r.Outcome, want)
 	}
 	h2.idle()
-	if got := h2.chat.allText(); !strings.Contains(got, "⚠️ R1 was interrupted: the bot stopped while this was running, after: tasks running new image 1/3") {
+	if got := h2.chat.AllText(); !strings.Contains(got, "⚠️ R1 was interrupted: the bot stopped while this was running, after: tasks running new image 1/3") {
 		t.Errorf("the thread does not say where R1 stopped:\n%s", got)
 	}
 }
@@ -468,11 +469,11 @@ func TestBot_AuditFailureStopsTheAction(t *testing.T) {
 	if r := h.wantState("R1", cs.StateFailed); !strings.Contains(r.Outcome, "could not write the audit trail") {
 		t.Errorf("outcome = %q", r.Outcome)
 	}
-	if !strings.Contains(h.chat.allText(), "R1 not run: could not write the audit trail") {
-		t.Errorf("chat does not say why:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "R1 not run: could not write the audit trail") {
+		t.Errorf("chat does not say why:\n%s", h.chat.AllText())
 	}
-	if !strings.Contains(h.chat.allText(), "R1 · deploy api · failed") {
-		t.Errorf("the card still says queued:\n%s", h.chat.allText())
+	if !strings.Contains(h.chat.AllText(), "R1 · deploy api · failed") {
+		t.Errorf("the card still says queued:\n%s", h.chat.AllText())
 	}
 	// A request whose creation cannot be audited is not created at all.
 	fs.setFail(cs.EventRequestCreated)
@@ -508,7 +509,7 @@ func TestBot_NotRunOnlyOnceTheStoreSaysSo(t *testing.T) {
 	fs.setFail(cs.EventExecutionStarted, cs.EventExecutionFailed)
 	h.say("UOPS1", "approve R1")
 	h.wantState("R1", cs.StateApproved)
-	if got := h.chat.allText(); strings.Contains(got, "not run") {
+	if got := h.chat.AllText(); strings.Contains(got, "not run") {
 		t.Errorf("chat says not run while the store holds R1 approved:\n%s", got)
 	}
 
@@ -520,17 +521,17 @@ func TestBot_NotRunOnlyOnceTheStoreSaysSo(t *testing.T) {
 	if r := h.wantState("R1", cs.StateFailed); !strings.Contains(r.Outcome, "could not write the audit trail") {
 		t.Errorf("outcome = %q", r.Outcome)
 	}
-	if got := h.chat.allText(); !strings.Contains(got, "R1 not run: could not write the audit trail") {
+	if got := h.chat.AllText(); !strings.Contains(got, "R1 not run: could not write the audit trail") {
 		t.Errorf("chat does not say R1 was not run:\n%s", got)
 	}
 	if h.exec.total() != 0 || h.countKind("R1", cs.EventExecutionFailed) != 1 {
 		t.Errorf("%d runs, %d execution.failed records; want 0 and 1", h.exec.total(), h.countKind("R1", cs.EventExecutionFailed))
 	}
 	// Nothing left to retry: another tick says nothing more.
-	before := h.chat.allText()
+	before := h.chat.AllText()
 	h.bot.Expire(h.ctx)
 	h.idle()
-	if h.chat.allText() != before {
+	if h.chat.AllText() != before {
 		t.Error("a second tick closed R1 again")
 	}
 }
@@ -646,19 +647,6 @@ func (t failingTx) PutRequest(r cs.Request) error {
 
 var _ = store.ErrInUse
 
-// cards returns the messages posted as id's card.
-func (c *fakeChat) cards(id cs.RequestID) []bot.Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []bot.Message
-	for _, m := range c.posts {
-		if m.Request != nil && m.Request.ID == id {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // TestBot_DeliveredCardIsNotPostedAgain: the card was delivered but the
 // store could not record it; the outbox delivered it again at its next
 // turn, leaving the first card an orphan that is never updated.
@@ -669,16 +657,14 @@ func TestBot_DeliveredCardIsNotPostedAgain(t *testing.T) {
 	})
 	fs.setFailing(failing{delivered: true})
 	h.sayNow("UDEV1", "deploy api "+shaA)
-	waitFor(t, "R1's card", func() bool { return len(h.chat.cards("R1")) > 0 })
+	waitFor(t, "R1's card", func() bool { return len(h.chat.Cards("R1")) > 0 })
 	fs.setFailing(failing{})
 	h.say("UOPS1", "approve R1")
 	h.wantState("R1", cs.StateSucceeded)
-	if n := len(h.chat.cards("R1")); n != 1 {
+	if n := len(h.chat.Cards("R1")); n != 1 {
 		t.Fatalf("R1's card was posted %d times", n)
 	}
-	h.chat.mu.Lock()
-	defer h.chat.mu.Unlock()
-	if m, ok := h.chat.updates["ts1"]; !ok || m.Request == nil || m.Request.State != cs.StateSucceeded {
+	if m, ok := h.chat.Updated(bottest.TS(1)); !ok || m.Request == nil || m.Request.State != cs.StateSucceeded {
 		t.Errorf("the card (ts1) was not updated to succeeded: %+v", m.Request)
 	}
 }
@@ -695,7 +681,7 @@ func TestBot_NoCardTheRequestDoesNotKnow(t *testing.T) {
 	h.say("UDEV1", "deploy api "+shaA)
 	fs.setFailing(failing{})
 	r := h.wantState("R1", cs.StatePending)
-	if cards := h.chat.cards("R1"); len(cards) != 0 || r.Message.ID != "" {
+	if cards := h.chat.Cards("R1"); len(cards) != 0 || r.Message.ID != "" {
 		t.Errorf("%d cards posted, the request knows of %q: a card the request does not know of is never updated", len(cards), r.Message.ID)
 	}
 }

@@ -126,7 +126,7 @@ func TestLogin_Refusals(t *testing.T) {
 	if res, body := s.login(oncallToken, "/"); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("the right token after six wrong ones = %d, want 303:\n%s", res.StatusCode, body)
 	}
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	if res, _ := s.login("wrong-wrong-wrong-wrong", "/"); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a minute later a wrong token = %d, want 401 again", res.StatusCode)
 	}
@@ -160,7 +160,7 @@ func TestSession_ExpiredTamperedOrRotated(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
-		s.clock.advance(12*time.Hour + time.Second)
+		s.clock.Advance(12*time.Hour + time.Second)
 		res, _ := s.get("/", "Cookie", c.Name+"="+c.Value)
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("an expired cookie = %d, want 303 to the login form", res.StatusCode)

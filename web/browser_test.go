@@ -493,7 +493,7 @@ func TestBrowser_SignInAndRead(t *testing.T) {
 		document.getElementById("live").dataset.browserTest = "old";
 		document.getElementById("refreshed").textContent`)
 	s.say("UOPS1", "unlock api")
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	browserEval[chromedp.Void](t, ctx, &p, "refresh()", chromedp.EvalAwaitPromise)
 	type liveState struct {
 		NoReload bool   `json:"noReload"`

@@ -55,7 +55,7 @@ func TestGuard_WrongBearerTokensAreLimitedNotTheRightOne(t *testing.T) {
 	}
 	// Every refusal is in the trail: one by one up to the trail's own
 	// limit, then counted in the next record written.
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	if res, _ := s.get("/", "Authorization", "Bearer wrong-token-after-a-minute"); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a minute later a wrong token = %d, want 401", res.StatusCode)
 	}

@@ -8,14 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/executors/dryrun"
 	"github.com/countersign/countersign/policies"
@@ -38,34 +37,6 @@ const (
 )
 
 func digest(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
-
-// clock is a settable clock shared by the bot and the pages.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// chat accepts every message; the pages never read it.
-type chat struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *chat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000000.%06d", c.n)}, nil
-}
-func (c *chat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }
-func (c *chat) Ephemeral(context.Context, bot.Caller, bot.Message) error { return nil }
 
 // images resolves the two commits of www.
 type images map[string]string
@@ -114,7 +85,7 @@ type site struct {
 	ctx   context.Context
 	bot   *bot.Bot
 	db    *store.DB
-	clock *clock
+	clock *bottest.Clock // shared by the bot and the pages
 	srv   *web.Server
 	http  *httptest.Server
 	swarm *liveSwarm
@@ -141,13 +112,8 @@ func newSiteAt(t *testing.T, start time.Time, opts ...siteOpt) *site {
 // newSiteWith is newSiteAt with last changes to the bot's config (nil: none).
 func newSiteWith(t *testing.T, start time.Time, botOpt func(*bot.Config, *site), opts ...siteOpt) *site {
 	t.Helper()
-	s := &site{t: t, ctx: context.Background(), clock: &clock{now: start},
+	s := &site{t: t, ctx: context.Background(), clock: bottest.NewClock(start),
 		swarm: &liveSwarm{Swarm: dryrun.Swarm{Service: "www_web", Engine: "prod"}, status: "3/3 tasks running reg/www@" + digest('1')}}
-	db, err := store.Open(filepath.Join(t.TempDir(), "web.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.db = db
 	engine, err := policies.New(policies.Set{
 		Groups: map[string][]string{"ops": {"UOPS1", "UOPS2"}, "devs": {"UDEV1"}},
 		Policies: []policies.Policy{
@@ -178,12 +144,11 @@ func newSiteWith(t *testing.T, start time.Time, botOpt func(*bot.Config, *site),
 	if botOpt != nil {
 		botOpt(&bc, s)
 	}
-	s.bot = bot.New(bc, db, &chat{}, images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}, nil)
-	if err := s.bot.Start(s.ctx); err != nil {
-		t.Fatal(err)
-	}
+	world := bottest.NewWorld(t, bottest.Options{Config: bc,
+		Images: images{"reg/www:live-" + shaA: "reg/www@" + digest('1'), "reg/www:live-" + shaB: "reg/www@" + digest('2')}})
+	s.bot, s.db = world.Bot, world.DB
 	cfg := web.Config{
-		Source: s.bot, Chain: db, Tokens: []web.Token{{Name: "audit", Value: auditToken}, {Name: "oncall", Value: oncallToken}},
+		Source: s.bot, Chain: s.db, Tokens: []web.Token{{Name: "audit", Value: auditToken}, {Name: "oncall", Value: oncallToken}},
 		SessionKey: []byte(strings.Repeat("k", 32)), Now: s.clock.Now, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil)),
 		ThreadURL: func(ref cs.MessageRef) string {
 			return "https://team.slack.com/archives/" + ref.Channel + "/p" + strings.ReplaceAll(ref.TS, ".", "")
@@ -200,13 +165,11 @@ func newSiteWith(t *testing.T, start time.Time, botOpt func(*bot.Config, *site),
 	t.Cleanup(func() {
 		s.http.Close()
 		s.srv.Close()
-		s.bot.Close()
-		db.Close()
 	})
 
 	s.push(shaA, hostile)
 	s.say("UOPS1", "approve R1")
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	s.push(shaB, "second change")
 	s.say("UOPS1", "lock api "+hostile)
 	return s

@@ -15,6 +15,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/executors/dryrun"
 	"github.com/countersign/countersign/policies"
@@ -82,7 +83,7 @@ func benchOverview(b *testing.B, perService int) {
 		b.Fatal(err)
 	}
 	now := func() time.Time { return at }
-	bt := bot.New(bot.Config{Policy: engine, Services: svcs, Clock: clockFunc(now), ConfigHash: "benchhash"}, db, &chat{}, images{}, nil)
+	bt := bot.New(bot.Config{Policy: engine, Services: svcs, Clock: clockFunc(now), ConfigHash: "benchhash"}, db, &bottest.Chat{}, images{}, nil)
 	if err := bt.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestOverview_ShowsDrift(t *testing.T) {
 		t.Fatalf("a service that matches shows drift:\n%s", body)
 	}
 	s.swarm.runs = bot.Live{Image: "reg/www@" + digest('9'), Replicas: -1}
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	if err := s.bot.SweepDrift(s.ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestOverview_LiveStatusIsCached(t *testing.T) {
 	if body := s.page("/", 200); strings.Contains(body, "1/3 tasks") {
 		t.Fatalf("the executor was asked again within 15 s")
 	}
-	s.clock.advance(16 * time.Second)
+	s.clock.Advance(16 * time.Second)
 	contains(t, "/ after 16 s", s.page("/", 200), "1/3 tasks running")
 }
 
@@ -147,7 +147,7 @@ func TestRequestPage_UnknownAndMalformedIDs(t *testing.T) {
 func TestServicePage_HistoryAndRollbackTarget(t *testing.T) {
 	s := newSite(t)
 	// R2 runs; then www has two deployments and a rollback target.
-	s.clock.advance(time.Minute)
+	s.clock.Advance(time.Minute)
 	s.say("UOPS2", "approve R2")
 	body := s.page("/services/www", 200)
 	contains(t, "/services/www", body,

@@ -9,7 +9,7 @@ import (
 	"github.com/countersign/countersign/bot"
 )
 
-// prober answers status; sleeper moves the site's clock instead of waiting.
+// prober answers status; the site's clock is the sleeper: it moves instead of waiting.
 type prober struct {
 	mu     sync.Mutex
 	status int
@@ -21,14 +21,10 @@ func (p *prober) Probe(context.Context, string) (int, error) {
 	return p.status, nil
 }
 
-type sleeper struct{ c *clock }
-
-func (s sleeper) Sleep(ctx context.Context, d time.Duration) error { s.c.advance(d); return ctx.Err() }
-
 func TestRequestPage_VerificationFailedAndTheBotsRollback(t *testing.T) {
 	p := &prober{status: 200}
 	s := newSiteWith(t, time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC), func(c *bot.Config, s *site) {
-		c.Prober, c.Sleeper = p, sleeper{s.clock}
+		c.Prober, c.Sleeper = p, s.clock
 		c.Services[0].Verify = &bot.Verify{URL: "http://www.internal/healthz", Status: 200, For: 10 * time.Second, Every: 10 * time.Second, Rollback: true}
 	})
 	p.mu.Lock()

@@ -2,37 +2,17 @@ package github_test
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
-	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
-
-// flowChat accepts every message (the chat side is tested in bot/slack).
-type flowChat struct {
-	mu    sync.Mutex
-	n     int
-	texts []string // what was posted
-}
-
-func (c *flowChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	c.texts = append(c.texts, string(m.Text))
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprint(c.n)}, nil
-}
-func (c *flowChat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }
-func (c *flowChat) Ephemeral(context.Context, bot.Caller, bot.Message) error { return nil }
 
 // slowDeploy is a stand-in executor that takes a while, so that GitHub
 // can go down in the middle of the deploy.
@@ -64,11 +44,6 @@ func TestReports_ThroughTheRESTAPIWithAnOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	engine, err := policies.New(policies.Set{Policies: []policies.Policy{{Name: "auto", Actions: []cs.ActionKind{cs.ActionDeploy},
 		Targets: []string{"app"}, Request: []string{"push"}}}})
 	if err != nil {
@@ -76,16 +51,12 @@ func TestReports_ThroughTheRESTAPIWithAnOutage(t *testing.T) {
 	}
 	exec := &slowDeploy{started: make(chan struct{})}
 	image := "registry.example.org/org/app@sha256:" + strings.Repeat("ab", 32)
-	b := bot.New(bot.Config{Policy: engine, Reporter: client, PublicURL: "https://deploy.example.org",
+	b := bottest.NewWorld(t, bottest.Options{Config: bot.Config{Policy: engine, Reporter: client, PublicURL: "https://deploy.example.org",
 		Services: []bot.Service{{Name: "app", Kind: "swarm", Repo: "org/app", Branch: "live", Channel: "C0DEPLOYS",
 			Image: "registry.example.org/org/app", Executor: exec,
 			Build: bot.Build{Mode: "wait", Tag: func(sha, _ string) (string, error) { return sha, nil }, Timeout: time.Second}}}},
-		db, &flowChat{}, oneImage(image), nil)
+		Images: oneImage(image)}).Bot
 	ctx := context.Background()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	sha := strings.Repeat("5f", 20)
 	if _, err := b.HandlePush(ctx, bot.Push{Repo: "org/app", Branch: "live", SHA: sha, Pusher: "alice", Author: "alice"}); err != nil {
 		t.Fatal(err)

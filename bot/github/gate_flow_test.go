@@ -8,17 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
-	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
 
@@ -40,31 +38,18 @@ const (
 	sre1, sre2, lead, mona cs.Actor = "U0SRE1", "U0SRE2", "U0LEAD", "U0MONA"
 )
 
-// gateClock is a clock the test moves; it starts at the real time.
-type gateClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *gateClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *gateClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // gateFlow is a bot that gates environment production of octo-org/web
 // (and staging, which needs no approval), answering a githubtest server
 // through a GitHub App client, with deliveries through the real webhook.
 type gateFlow struct {
 	t     *testing.T
 	gh    *githubtest.Server
+	world *bottest.World
 	bot   *bot.Bot
 	hook  *github.Webhook
-	clock *gateClock
-	db    *store.DB
+	clock *bottest.Clock // starts at the real time
 	cfg   bot.Config
-	chat  *flowChat
+	chat  *bottest.Chat
 }
 
 type gateFlowOpt func(*bot.Config)
@@ -73,11 +58,6 @@ func newGateFlow(t *testing.T, opts ...gateFlowOpt) *gateFlow {
 	t.Helper()
 	gh := appServer(t, githubtest.Options{})
 	client := appClient(t, gh, "", appKey(t, 0), appInstallation)
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	engine, err := policies.New(policies.Set{
 		Groups: map[string][]string{"sre": {string(sre1), string(sre2), string(mona)}, "leads": {string(lead)}},
 		Policies: []policies.Policy{
@@ -89,7 +69,7 @@ func newGateFlow(t *testing.T, opts ...gateFlowOpt) *gateFlow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &gateClock{now: time.Now()}
+	clock := bottest.NewClock(time.Now())
 	cfg := bot.Config{
 		Policy: engine, Reporter: client, PublicURL: gateURL, Clock: clock,
 		Identities: map[string]cs.Actor{"monalisa": mona},
@@ -102,37 +82,32 @@ func newGateFlow(t *testing.T, opts ...gateFlowOpt) *gateFlow {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f := &gateFlow{t: t, gh: gh, clock: clock, db: db, cfg: cfg}
-	f.start()
+	f := &gateFlow{t: t, gh: gh, clock: clock, cfg: cfg, chat: &bottest.Chat{}}
+	f.world = bottest.NewWorld(t, bottest.Options{Config: cfg, Chat: f.chat})
+	f.started()
 	return f
 }
 
-// start starts a bot on f's database and config.
-func (f *gateFlow) start() {
+// started puts the webhook in front of the world's (new) bot.
+func (f *gateFlow) started() {
 	f.t.Helper()
-	f.chat = &flowChat{}
-	b := bot.New(f.cfg, f.db, f.chat, nil, nil)
-	if err := b.Start(context.Background()); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(b.Close)
-	hook, err := github.NewWebhook(gateSecret, b, github.WebhookOptions{})
+	hook, err := github.NewWebhook(gateSecret, f.world.Bot, github.WebhookOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.bot, f.hook = b, hook
+	f.bot, f.hook = f.world.Bot, hook
 }
 
-// restart stops the bot and starts another on the same database, with
-// opts applied to the config.
+// restart stops the bot and its store and starts them again on the same
+// file, with opts applied to the config.
 func (f *gateFlow) restart(opts ...gateFlowOpt) {
 	f.t.Helper()
 	f.idle()
-	f.bot.Close()
 	for _, o := range opts {
 		o(&f.cfg)
 	}
-	f.start()
+	f.world.Restart(func(c *bot.Config) { *c = f.cfg })
+	f.started()
 }
 
 // deliver sends d through the webhook, signed, and returns the answer.
@@ -298,7 +273,7 @@ func TestGate_Expired(t *testing.T) {
 	f.gh.WaitGate(gateRepo, 12, gateEnv)
 	f.deliver(gateDelivery("d-1", gateEnv, 22, 12, gateSHA))
 	f.idle()
-	f.clock.advance(time.Hour + time.Second)
+	f.clock.Advance(time.Hour + time.Second)
 	if err := f.bot.Expire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +321,7 @@ func TestGate_CallbackFailingThenDelivered(t *testing.T) {
 	path := "/repos/" + gateRepo + "/actions/runs/16/deployment_protection_rule"
 	f.gh.Fail(path, 1, http.StatusBadGateway)
 	f.gh.Fail(path, 1, http.StatusServiceUnavailable)
-	f.clock.advance(time.Minute) // while it fails: far from giving up
+	f.clock.Advance(time.Minute) // while it fails: far from giving up
 	f.deliver(gateDelivery("d-1", "staging", 26, 16, gateSHA))
 	f.idle()
 	failed := 0
@@ -610,9 +585,7 @@ func TestGate_DeploymentStatus(t *testing.T) {
 		t.Errorf("statuses recorded on R1: %q", states)
 	}
 	var said []string
-	f.chat.mu.Lock()
-	defer f.chat.mu.Unlock()
-	for _, text := range f.chat.texts {
+	for _, text := range f.chat.PostTexts() {
 		if strings.Contains(text, "GitHub reports") {
 			said = append(said, text)
 		}

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
-	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
 )
 
@@ -172,28 +171,18 @@ func TestPullRequests_ChecksReachGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	engine, err := policies.New(policies.Set{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	builder := &checkBuilder{fail: strings.Repeat("f0", 20), held: strings.Repeat("a1", 20), release: make(chan struct{}), started: make(chan string, 16)}
-	chat := &hookChat{}
-	b := bot.New(bot.Config{Policy: engine, Reporter: client, PublicURL: "https://deploy.example.org",
+	chat := &bottest.Chat{}
+	b := bottest.NewWorld(t, bottest.Options{Chat: chat, Config: bot.Config{Policy: engine, Reporter: client, PublicURL: "https://deploy.example.org",
 		Services: []bot.Service{{Name: "app", Kind: "swarm", Repo: "org/app", Branch: "live", Channel: "C0DEPLOYS",
 			Image: "registry.example.org/org/app", Executor: &slowDeploy{started: make(chan struct{})},
 			Build:  bot.Build{Mode: "docker", Builder: builder, Engine: "e1"},
-			Checks: bot.Checks{PullRequests: true}}}},
-		db, chat, nil, nil)
+			Checks: bot.Checks{PullRequests: true}}}}}).Bot
 	ctx := context.Background()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	h := hookNew(t, b, github.WebhookOptions{})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -272,9 +261,7 @@ func TestPullRequests_ChecksReachGitHub(t *testing.T) {
 	if len(gh.Deployments()) != 0 {
 		t.Errorf("a check created deployments: %+v", gh.Deployments())
 	}
-	chat.mu.Lock()
-	defer chat.mu.Unlock()
-	if len(chat.posts) != 0 {
-		t.Errorf("checks posted in Slack: %+v", chat.posts)
+	if posts := chat.Posts(); len(posts) != 0 {
+		t.Errorf("checks posted in Slack: %+v", posts)
 	}
 }

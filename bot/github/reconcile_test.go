@@ -12,6 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
 )
@@ -46,7 +47,7 @@ func newPollWorld(t testing.TB, opts githubtest.Options, poll time.Duration, ser
 		services = []bot.Service{hookService("web", pollRepo, "main")}
 	}
 	w := &pollWorld{gh: gh, hookWorld: &hookWorld{t: t, ctx: context.Background(), path: filepath.Join(t.TempDir(), "cs.db"),
-		services: services, chat: &hookChat{}, log: &bytes.Buffer{},
+		services: services, chat: &bottest.Chat{}, log: &bytes.Buffer{},
 		configure: func(c *bot.Config) { c.Branches, c.Poll = client, poll }}}
 	t.Cleanup(w.stop)
 	return w
@@ -451,11 +452,9 @@ func TestPoll_ReconciledPushIsThePush(t *testing.T) {
 		t.Errorf("push.reconciled records %+v", evs)
 	}
 	noted := false
-	w.chat.mu.Lock()
-	for _, m := range w.chat.posts {
+	for _, m := range w.chat.Posts() {
 		noted = noted || strings.Contains(string(m.Text), "no webhook came for this push")
 	}
-	w.chat.mu.Unlock()
 	if !noted {
 		t.Error("the thread does not say that no webhook came")
 	}

@@ -41,7 +41,7 @@ func BenchmarkWebhook(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/float64(max(w.db.Commits()-commits, 1)), "deliveries/commit")
 		w.idle()
-		if got := len(w.chat.threads()); got != 0 {
+		if got := len(w.chat.Threads()); got != 0 {
 			b.Fatalf("%d threads for an unfollowed branch", got)
 		}
 	})

@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/policies"
@@ -159,38 +159,6 @@ func hookNew(t testing.TB, in github.Intake, opts github.WebhookOptions) *github
 	return h
 }
 
-// hookChat is a chat that records the bot's top-level posts.
-type hookChat struct {
-	mu    sync.Mutex
-	n     int
-	posts []bot.Message
-}
-
-func (c *hookChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	c.posts = append(c.posts, m)
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("1700000000.%06d", c.n)}, nil
-}
-
-func (c *hookChat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }
-func (c *hookChat) Ephemeral(context.Context, bot.Caller, bot.Message) error { return nil }
-
-// threads returns the service of each push thread's parent, sorted.
-func (c *hookChat) threads() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.posts {
-		if m.Push != nil && m.Thread.TS == "" {
-			out = append(out, m.Push.Service)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // hookImages has an image for every tag.
 type hookImages struct{}
 
@@ -230,16 +198,17 @@ type hookWorld struct {
 	path     string
 	sync     bool
 	services []bot.Service
-	chat     *hookChat
+	chat     *bottest.Chat
 	log      *bytes.Buffer
 	// configure, if set, changes the bot's config before each start.
 	configure func(*bot.Config)
 
-	db   *store.DB
-	bot  *bot.Bot
-	hook *github.Webhook
-	srv  *httptest.Server
-	open bool
+	world *bottest.World
+	db    *store.DB
+	bot   *bot.Bot
+	hook  *github.Webhook
+	srv   *httptest.Server
+	open  bool
 }
 
 func hookNewWorld(t testing.TB, services ...bot.Service) *hookWorld {
@@ -250,7 +219,7 @@ func hookNewWorld(t testing.TB, services ...bot.Service) *hookWorld {
 func hookNewWorldSync(t testing.TB, sync bool, services ...bot.Service) *hookWorld {
 	t.Helper()
 	w := &hookWorld{t: t, ctx: context.Background(), path: filepath.Join(t.TempDir(), "cs.db"), sync: sync,
-		services: services, chat: &hookChat{}, log: &bytes.Buffer{}}
+		services: services, chat: &bottest.Chat{}, log: &bytes.Buffer{}}
 	w.start()
 	t.Cleanup(w.stop)
 	return w
@@ -266,18 +235,12 @@ func (w *hookWorld) start() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.db, err = store.Open(w.path, store.Options{NoSync: !w.sync})
-	if err != nil {
-		w.t.Fatal(err)
-	}
 	cfg := bot.Config{Policy: engine, Services: w.services, ConfigHash: "hooktest"}
 	if w.configure != nil {
 		w.configure(&cfg)
 	}
-	w.bot = bot.New(cfg, w.db, w.chat, hookImages{}, nil)
-	if err := w.bot.Start(w.ctx); err != nil {
-		w.t.Fatal(err)
-	}
+	w.world = bottest.NewWorld(w.t, bottest.Options{Config: cfg, Chat: w.chat, Images: hookImages{}, Path: w.path, Sync: w.sync})
+	w.db, w.bot = w.world.DB, w.world.Bot
 	w.hook = hookNew(w.t, w.bot, github.WebhookOptions{Logger: slog.New(slog.NewJSONHandler(w.log, nil))})
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/github", w.hook)
@@ -291,10 +254,7 @@ func (w *hookWorld) stop() {
 	}
 	w.open = false
 	w.srv.Close()
-	w.bot.Close()
-	if err := w.db.Close(); err != nil {
-		w.t.Errorf("close store: %v", err)
-	}
+	w.world.Stop()
 }
 
 func (w *hookWorld) restart() {
@@ -306,11 +266,7 @@ func (w *hookWorld) restart() {
 
 func (w *hookWorld) idle() {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
-	defer cancel()
-	if err := w.bot.Idle(ctx); err != nil {
-		w.t.Fatalf("bot not idle: %v", err)
-	}
+	w.world.Idle()
 }
 
 // deliver posts r (made with hookRequest(w.srv.URL, …)) over loopback.
@@ -545,7 +501,7 @@ func TestWebhook_Fixtures(t *testing.T) {
 			if tc.ignored == "" && len(reasons) != 0 || tc.ignored != "" && (len(reasons) != 1 || reasons[0] != tc.ignored) {
 				t.Errorf("ignored reasons %q, want %q", reasons, tc.ignored)
 			}
-			if got := w.chat.threads(); strings.Join(got, ",") != strings.Join(tc.threads, ",") {
+			if got := w.chat.Threads(); strings.Join(got, ",") != strings.Join(tc.threads, ",") {
 				t.Errorf("threads %v, want %v", got, tc.threads)
 			}
 			rs := w.requests()
@@ -720,7 +676,7 @@ func TestWebhook_Duplicate(t *testing.T) {
 	send("push", "push-1", push, "ok: deploy threads for www, next")
 	send("ping", "ping-1", ping, "ignored: ping")
 	w.idle()
-	received, threads, requests := len(w.events(cs.EventWebhookReceived)), w.chat.threads(), len(w.requests())
+	received, threads, requests := len(w.events(cs.EventWebhookReceived)), w.chat.Threads(), len(w.requests())
 	if received != 2 || len(threads) != 2 || requests != 2 {
 		t.Fatalf("after the first deliveries: %d received, threads %v, %d requests", received, threads, requests)
 	}
@@ -732,7 +688,7 @@ func TestWebhook_Duplicate(t *testing.T) {
 		if got := len(w.events(cs.EventWebhookReceived)); got != received {
 			t.Errorf("%s: %d webhook.received records, want %d", when, got, received)
 		}
-		if got := w.chat.threads(); len(got) != len(threads) {
+		if got := w.chat.Threads(); len(got) != len(threads) {
 			t.Errorf("%s: threads %v, want %v", when, got, threads)
 		}
 		if got := len(w.requests()); got != requests {

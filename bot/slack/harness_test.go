@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 	"github.com/countersign/countersign/bot/store"
@@ -138,10 +138,6 @@ func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.db, err = store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := bot.Config{Policy: engine, Directory: w.client, PublicURL: "https://deploy.example.org",
 		Services: []bot.Service{{Name: "www", Kind: "swarm", Repo: "mirage/mirage-www", Channel: deployChannel,
 			Image: "registry.example.org/www", Executor: w.exec}}}
@@ -149,10 +145,8 @@ func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) 
 		cfg.Services = append(cfg.Services, bot.Service{Name: fmt.Sprintf("slow%d", i), Kind: "swarm", Channel: deployChannel,
 			Image: "registry.example.org/slow", Executor: w.exec})
 	}
-	w.bot = bot.New(cfg, w.db, w.client, images{}, nil)
-	if err := w.bot.Start(w.ctx); err != nil {
-		t.Fatal(err)
-	}
+	bw := bottest.NewWorld(t, bottest.Options{Config: cfg, Chat: w.client, Images: images{}})
+	w.bot, w.db = bw.Bot, bw.DB
 	w.now = time.Now()
 	w.adapter = slack.NewAdapter(w.client, w.bot, slack.Config{Command: "/cs", SigningSecret: signingSecret, TeamID: id.TeamID,
 		Dialer: w.slack.Dialer(), Now: func() time.Time { return w.now }})
@@ -174,8 +168,6 @@ func newWorldTuned(t testing.TB, socket bool, n int, tune func(*slack.Options)) 
 	t.Cleanup(func() {
 		w.http.Close()
 		w.adapter.Close()
-		w.bot.Close()
-		w.db.Close()
 	})
 	return w
 }
@@ -266,15 +258,7 @@ func (w *world) events(kind cs.EventKind) []cs.Event {
 
 func (w *world) request(id cs.RequestID) cs.Request {
 	w.t.Helper()
-	var r cs.Request
-	if err := w.db.View(w.ctx, func(tx bot.ReadTx) error {
-		var err error
-		r, err = tx.Request(id)
-		return err
-	}); err != nil {
-		w.t.Fatal(err)
-	}
-	return r
+	return bottest.Request(w.t, w.db, id)
 }
 
 func (w *world) lastEphemeral(user string) string {

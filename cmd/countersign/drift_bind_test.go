@@ -14,6 +14,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/shell"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
@@ -103,21 +104,10 @@ func driftBot(t testing.TB, cfg *config.Config) (*bot.Bot, *store.DB, *bytes.Buf
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(cfg.DB, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { execs.Close() }) // runs after the bot closes: cleanups run last first
 	var out bytes.Buffer
-	b := bot.New(bc, db, shell.NewChat(&out), nil, log)
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		b.Close()
-		db.Close()
-		execs.Close()
-	})
-	return b, db, &out
+	w := bottest.NewWorld(t, bottest.Options{Config: bc, Chat: shell.NewChat(&out), Path: cfg.DB, Log: log})
+	return w.Bot, w.DB, &out
 }
 
 // BenchmarkDriftSweep_200DNSNamesOnBIND is one drift sweep over 200 A

@@ -13,16 +13,14 @@ import (
 	"time"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot/bottest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-// fixedClock is a Wednesday outside every freeze window.
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
-var wednesday = fixedClock{time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
+// wednesday is a clock that reads a Wednesday outside every freeze
+// window; no test moves it.
+var wednesday = bottest.NewClock(time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 
 // run runs one command in-process and returns its exit code and outputs.
 func run(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
-	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/cmd/countersign/config"
 	"github.com/countersign/countersign/policies"
 )
@@ -80,21 +79,15 @@ func TestPollStatus_HealthzAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	engine, err := policies.New(policies.Set{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bot.New(bot.Config{Policy: engine, Branches: client, Services: []bot.Service{
+	b := bottest.NewWorld(t, bottest.Options{Config: bot.Config{Policy: engine, Branches: client, Services: []bot.Service{
 		{Name: "web", Repo: "acme/web", Branch: "main", Channel: "C1"},
 		{Name: "gone", Repo: "acme/web", Branch: "gone", Channel: "C1"},
 		{Name: "api", Repo: "acme/api", Branch: "live", Channel: "C1"},
-	}}, db, nil, nil, nil)
-	defer b.Close()
+	}}}).Bot
 	s := &server{bot: b, poll: 5 * time.Minute}
 
 	summary := func() string {

@@ -2,8 +2,6 @@ package build
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,26 +10,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
-	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/policies"
 )
-
-// checkChat is a chat that records what the bot says.
-type checkChat struct {
-	mu    sync.Mutex
-	posts []bot.Message
-}
-
-func (c *checkChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.posts = append(c.posts, m)
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprint(len(c.posts))}, nil
-}
-func (c *checkChat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }
-func (c *checkChat) Ephemeral(context.Context, bot.Caller, bot.Message) error { return nil }
 
 // checkReports records the bot's reports to GitHub.
 type checkReports struct {
@@ -57,26 +39,16 @@ func TestCheck_PullRequestBuiltByTheEngine(t *testing.T) {
 	f := env(t)
 	tc := f.start(t)
 	spec := tc.commit(files("Dockerfile", tc.dockerfile("COPY hello /hello")))
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	engine, err := policies.New(policies.Set{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, chat := &checkReports{}, &checkChat{}
-	b := bot.New(bot.Config{Policy: engine, Reporter: reports,
+	reports, chat := &checkReports{}, &bottest.Chat{}
+	b := bottest.NewWorld(t, bottest.Options{Chat: chat, Config: bot.Config{Policy: engine, Reporter: reports,
 		Services: []bot.Service{{Name: "app", Kind: "swarm", Repo: spec.Repo, Branch: "main", Channel: "C0DEPLOYS", Image: tc.repo,
 			Build:  bot.Build{Mode: "docker", Builder: tc.builder(Config{}, Options{}), Engine: "local", Timeout: time.Minute},
-			Checks: bot.Checks{PullRequests: true}}}},
-		db, chat, nil, nil)
+			Checks: bot.Checks{PullRequests: true}}}}}).Bot
 	ctx := context.Background()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	res, err := b.HandlePullRequest(ctx, bot.PullRequest{Repo: spec.Repo, Number: 12, Action: "opened", SHA: spec.SHA,
 		HeadRepo: spec.Repo, HeadBranch: "feature", Sender: "dev", Delivery: "d1"})
 	if err != nil || len(res.Services) != 1 {
@@ -124,9 +96,7 @@ func TestCheck_PullRequestBuiltByTheEngine(t *testing.T) {
 			t.Errorf("a deploy tag %s was pushed", deployTag)
 		}
 	}
-	chat.mu.Lock()
-	defer chat.mu.Unlock()
-	if len(chat.posts) != 0 {
-		t.Errorf("the check posted in chat: %+v", chat.posts)
+	if posts := chat.Posts(); len(posts) != 0 {
+		t.Errorf("the check posted in chat: %+v", posts)
 	}
 }

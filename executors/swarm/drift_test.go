@@ -3,11 +3,8 @@ package swarm
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
-	"github.com/countersign/countersign/bot/store"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/executors/registry"
 	"github.com/countersign/countersign/policies"
 )
@@ -106,21 +103,6 @@ func TestSweep_EngineDownIsAnError(t *testing.T) {
 	}
 }
 
-// quietChat is a chat that accepts everything and keeps what was posted.
-type quietChat struct {
-	mu    sync.Mutex
-	posts []string
-}
-
-func (c *quietChat) Post(_ context.Context, m bot.Message) (cs.MessageRef, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.posts = append(c.posts, string(m.Text))
-	return cs.MessageRef{Channel: m.Channel, TS: fmt.Sprintf("%d.0", len(c.posts))}, nil
-}
-func (c *quietChat) Update(context.Context, cs.MessageRef, bot.Message) error { return nil }
-func (c *quietChat) Ephemeral(context.Context, bot.Caller, bot.Message) error { return nil }
-
 // TestDrift_BotOnRealEngine: the bot deploys v1 to a real Swarm service;
 // someone else's `docker service update` to v2 is drift at the next
 // sweep, reported once; the bot's own deploy of v1 puts it back and
@@ -134,19 +116,12 @@ func TestDrift_BotOnRealEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "cs.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	chat := &quietChat{}
-	b := bot.New(bot.Config{Policy: engine, Services: []bot.Service{{Name: "web", Kind: "swarm", Channel: "CDEPLOY",
-		Image: strings.SplitN(f.v1, "@", 2)[0], Executor: c.Service("web", name, "")}}}, db, chat, &registry.Resolver{}, nil)
+	chat := &bottest.Chat{}
+	w := bottest.NewWorld(t, bottest.Options{Chat: chat, Images: &registry.Resolver{}, Config: bot.Config{Policy: engine,
+		Services: []bot.Service{{Name: "web", Kind: "swarm", Channel: "CDEPLOY",
+			Image: strings.SplitN(f.v1, "@", 2)[0], Executor: c.Service("web", name, "")}}}})
+	b, db := w.Bot, w.DB
 	ctx := context.Background()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	deploy := func(image string) {
 		t.Helper()
 		b.HandleCommand(ctx, bot.Caller{User: "U0OPS1", Channel: "CDEPLOY"}, "deploy web "+strings.SplitN(image, "@", 2)[1])
@@ -177,7 +152,7 @@ func TestDrift_BotOnRealEngine(t *testing.T) {
 
 	deploy(f.v1)
 	if v := sweep(); v.Drifted || v.Expected != "image "+f.v1 || v.Found != v.Expected {
-		t.Fatalf("after the bot's deploy: %+v\n%s", v, chat.posts)
+		t.Fatalf("after the bot's deploy: %+v\n%s", v, chat.PostTexts())
 	}
 
 	svc := f.inspect(t, name)
@@ -199,7 +174,7 @@ func TestDrift_BotOnRealEngine(t *testing.T) {
 	f.waitRunning(t, svc.ID, 1)
 	deploy(f.v1)
 	if v := sweep(); v.Drifted {
-		t.Fatalf("after the bot put v1 back: %+v\n%s", v, chat.posts)
+		t.Fatalf("after the bot put v1 back: %+v\n%s", v, chat.PostTexts())
 	}
 	if got := records(); !slices.Equal(got, []cs.EventKind{cs.EventDriftDetected, cs.EventDriftCleared}) {
 		t.Fatalf("records %v, want detected then cleared", got)

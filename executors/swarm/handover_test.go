@@ -11,6 +11,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/bottest"
 	"github.com/countersign/countersign/bot/store"
 	"github.com/countersign/countersign/executors/registry"
 	"github.com/countersign/countersign/policies"
@@ -40,7 +41,7 @@ func TestDrain_LeavesTheUpdateToTheNextStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := bot.New(bot.Config{Policy: engine, Services: []bot.Service{{Name: "web", Kind: "swarm", Channel: "CDEPLOY",
-			Image: strings.SplitN(f.v1, "@", 2)[0], Executor: c.Service("web", name, "")}}}, db, &quietChat{}, &registry.Resolver{}, nil)
+			Image: strings.SplitN(f.v1, "@", 2)[0], Executor: c.Service("web", name, "")}}}, db, &bottest.Chat{}, &registry.Resolver{}, nil)
 		if err := b.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -48,11 +49,7 @@ func TestDrain_LeavesTheUpdateToTheNextStart(t *testing.T) {
 	}
 	state := func(db *store.DB) cs.Request {
 		t.Helper()
-		var r cs.Request
-		if err := db.View(ctx, func(tx bot.ReadTx) error { r, err = tx.Request("R1"); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return bottest.Request(t, db, "R1")
 	}
 
 	b, db := start()
