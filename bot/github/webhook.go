@@ -256,6 +256,20 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 	case ev.HeadCommit == nil:
 		return h.ignore(ctx, d, "no head commit", http.StatusOK)
 	}
+	p, err := hookPush(ev, branch, pusher, d)
+	if err != nil {
+		return h.malformed(ctx, d, err)
+	}
+	res, err := h.in.HandlePush(ctx, p)
+	if err != nil {
+		return h.storeFailed(d, err)
+	}
+	return pushAnswer(res)
+}
+
+// hookPush is the bot.Push of a push event to branch, whose head commit
+// is there; it refuses commit hashes that are not.
+func hookPush(ev *gh.PushEvent, branch, pusher string, d bot.Delivery) (bot.Push, error) {
 	hc := ev.HeadCommit
 	// Only the title of the message is kept, and only so much of it: a
 	// commit message can be megabytes.
@@ -265,7 +279,7 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		link = "" // a cut address leads nowhere
 	}
 	p := bot.Push{
-		Repo: repo, Branch: branch,
+		Repo: ev.GetRepo().GetFullName(), Branch: branch,
 		// go-github fills HeadCommit.SHA only from the Events API.
 		SHA: hc.GetID(), Before: ev.GetBefore(),
 		Pusher: pusher, Author: hookName(hc.GetAuthor().GetLogin()), // head_commit.author.username
@@ -273,15 +287,16 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		Payload: d.Payload,
 	}
 	if p.Before != "" && !hookIsSHA(p.Before) {
-		return h.malformed(ctx, d, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before)))
+		return p, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before))
 	}
 	if !hookIsSHA(p.SHA) {
-		return h.malformed(ctx, d, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA)))
+		return p, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA))
 	}
-	res, err := h.in.HandlePush(ctx, p)
-	if err != nil {
-		return h.storeFailed(d, err)
-	}
+	return p, nil
+}
+
+// pushAnswer is the webhook's answer to a push the bot has handled.
+func pushAnswer(res bot.PushResult) (int, string) {
 	if res.Duplicate {
 		return http.StatusOK, "duplicate delivery"
 	}
