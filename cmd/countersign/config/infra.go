@@ -41,12 +41,16 @@ func (d *decoder) registries(parent *object, key string) []Registry {
 }
 
 // engines decodes the Docker Engines by name.
-func (d *decoder) engines(o *object) map[string]Engine {
-	out := map[string]Engine{}
+func (d *decoder) engines(o *object) map[string]Engine { return byName(d, o, "engine", d.engine) }
+
+// byName decodes a mapping from names the file chooses (what: engine,
+// host) to objects, each read with decode.
+func byName[T any](d *decoder, o *object, what string, decode func(*object) T) map[string]T {
+	out := map[string]T{}
 	for _, name := range o.Entries() {
 		e := o.obj(name)
-		d.checkName(o.Sub(name), name, "engine")
-		out[name] = d.engine(e)
+		d.checkName(o.Sub(name), name, what)
+		out[name] = decode(e)
 		e.Done()
 	}
 	return out
@@ -135,16 +139,7 @@ func engineHostProblem(s string) string {
 }
 
 // hosts decodes the Albatross hosts by name.
-func (d *decoder) hosts(o *object) map[string]Host {
-	out := map[string]Host{}
-	for _, name := range o.Entries() {
-		h := o.obj(name)
-		d.checkName(o.Sub(name), name, "host")
-		out[name] = d.host(h)
-		h.Done()
-	}
-	return out
-}
+func (d *decoder) hosts(o *object) map[string]Host { return byName(d, o, "host", d.host) }
 
 func (d *decoder) host(o *object) Host {
 	o.Require("address", "user", "known_hosts")
