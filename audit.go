@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
 )
@@ -129,6 +130,9 @@ func DetailJSON(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal audit detail: %w", err)
 	}
+	if isCanonical(b) {
+		return b, nil
+	}
 	return canonicalJSON(b)
 }
 
@@ -172,7 +176,7 @@ func (e *Event) Seal(seq uint64, prev string) ([]byte, error) {
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	if len(e.Detail) == 0 {
 		e.Detail = json.RawMessage("{}")
-	} else {
+	} else if !isCanonical(e.Detail) {
 		d, err := canonicalJSON(e.Detail)
 		if err != nil {
 			return nil, err
@@ -224,12 +228,14 @@ func (e *ChainError) Error() string {
 func (e *ChainError) Unwrap() error { return ErrChainBroken }
 
 // Verifier checks a stream of canonical lines, in order, against the
-// chain. Feed every line to Next; a *ChainError names the first bad one.
-// The zero value expects the first record of the trail.
+// chain. Feed every line to Next (or many at once to NextLines); a
+// *ChainError names the first bad one. The zero value expects the first
+// record of the trail.
 type Verifier struct {
-	count uint64
-	head  string
-	body  []byte // reused buffer for the hashed body
+	count  uint64
+	head   [64]byte   // the hash of record count, when count > 0
+	sound  []bool     // NextLines' per-line results, reused
+	hasher lineHasher // Next's
 }
 
 // Count is the number of records verified so far.
@@ -237,10 +243,18 @@ func (v *Verifier) Count() uint64 { return v.count }
 
 // Head is the hash of the last verified record (GenesisHash if none).
 func (v *Verifier) Head() string {
-	if v.head == "" {
+	if v.count == 0 {
 		return GenesisHash
 	}
-	return v.head
+	return string(v.head[:])
+}
+
+// headBytes is Head without a copy.
+func (v *Verifier) headBytes() []byte {
+	if v.count == 0 {
+		return []byte(GenesisHash)
+	}
+	return v.head[:]
 }
 
 // prevSuffixLen is the length of `,"prev":"<64 hex>","hash":"<64 hex>"}`.
@@ -267,15 +281,10 @@ func (v *Verifier) Next(line []byte) error {
 	if err != nil {
 		return bad(0, "bad seq %q", rest[:comma])
 	}
-	tail := line[len(line)-prevSuffixLen:]
-	if !bytes.HasPrefix(tail, []byte(`,"prev":"`)) || !bytes.HasSuffix(tail, []byte(`"}`)) {
+	prev, hash, ok := lineLinks(line)
+	if !ok {
 		return bad(seq, "not a canonical audit record (prev and hash must come last)")
 	}
-	prev := string(tail[9 : 9+64])
-	if string(tail[9+64:9+64+10]) != `","hash":"` {
-		return bad(seq, "not a canonical audit record (prev and hash must come last)")
-	}
-	hash := tail[9+64+10 : 9+64+10+64]
 	if seq != idx {
 		switch {
 		case seq > idx:
@@ -284,19 +293,56 @@ func (v *Verifier) Next(line []byte) error {
 			return bad(seq, "expected seq %d: record is out of order or inserted", idx)
 		}
 	}
-	if prev != v.Head() {
-		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.Head()[:12])
+	if !bytes.Equal(prev, v.headBytes()) {
+		return bad(seq, "prev %s… does not match the hash of the record before it (%s…): a record before it was changed, removed, inserted or reordered", prev[:12], v.headBytes()[:12])
 	}
-	// The hashed body is the line without `,"hash":"…"` and with its closing brace.
-	v.body = append(v.body[:0], line[:len(line)-(len(hashSuffixStart)+64+2)]...)
-	v.body = append(v.body, '}')
-	sum := sha256.Sum256(v.body)
-	var want [64]byte
-	hex.Encode(want[:], sum[:])
-	if !bytes.Equal(want[:], hash) {
+	if !v.hasher.matches(line) {
 		return bad(seq, "hash does not match the record's contents: the record was edited")
 	}
 	v.count++
-	v.head = string(hash)
+	copy(v.head[:], hash)
 	return nil
 }
+
+// lineLinks returns the prev and hash fields of a line, which a
+// canonical line ends with; ok is false when it does not.
+func lineLinks(line []byte) (prev, hash []byte, ok bool) {
+	if len(line) < prevSuffixLen {
+		return nil, nil, false
+	}
+	tail := line[len(line)-prevSuffixLen:]
+	if !bytes.HasPrefix(tail, []byte(`,"prev":"`)) || !bytes.HasSuffix(tail, []byte(`"}`)) ||
+		string(tail[9+64:9+64+10]) != `","hash":"` {
+		return nil, nil, false
+	}
+	return tail[9 : 9+64], tail[9+64+10 : 9+64+10+64], true
+}
+
+// lineHasher checks the hash fields of lines with one SHA-256 it
+// reuses; the zero value is ready. One goroutine at a time.
+type lineHasher struct {
+	h   hash.Hash
+	sum []byte
+}
+
+// matches reports whether the hash field of line, which ends with
+// `,"hash":"<64 hex>"}`, is the hex SHA-256 of the rest: the line without
+// that field and with its closing brace. It hashes the line where it is.
+func (lh *lineHasher) matches(line []byte) bool {
+	cut := len(line) - (len(hashSuffixStart) + 64 + 2)
+	if cut < 0 {
+		return false
+	}
+	if lh.h == nil {
+		lh.h, lh.sum = sha256.New(), make([]byte, 0, sha256.Size)
+	}
+	lh.h.Reset()
+	lh.h.Write(line[:cut])
+	lh.h.Write(closingBrace)
+	lh.sum = lh.h.Sum(lh.sum[:0])
+	var want [64]byte
+	hex.Encode(want[:], lh.sum)
+	return bytes.Equal(want[:], line[cut+len(hashSuffixStart):len(line)-2])
+}
+
+var closingBrace = []byte("}")

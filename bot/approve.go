@@ -64,6 +64,10 @@ type decision struct {
 	changed bool
 	thread  Markup
 	queued  bool // approved: run it
+	// inTx: the message's update and the thread's reply were queued in
+	// the decision's own transaction (added and removed to count).
+	inTx           bool
+	added, removed int
 }
 
 // open loads request id for an approve or deny in tx. It returns ok
@@ -142,13 +146,25 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 		if satisfied {
 			d.thread = cc(d.thread+"; it will run now.", *r)
 		}
-		return tx.PutRequest(*r)
+		if err := tx.PutRequest(*r); err != nil {
+			return err
+		}
+		// The request's message and the thread's reply are queued in
+		// this commit: the deciding click then waits for two commits
+		// (this one and the execution's start), not four.
+		d.inTx = true
+		d.added, d.removed, err = b.queueClosed(tx, *r, d.thread)
+		return err
 	})
 	if err := b.settle(ctx, id, d, err); err != nil {
 		return "", err
 	}
 	if d.queued {
 		b.enqueue(d.r)
+	}
+	if d.inTx {
+		b.reportRequest(ctx, d.r)
+		b.refreshParent(ctx, d.r)
 	}
 	return d.reply, nil
 }
@@ -233,7 +249,10 @@ func (b *Bot) settle(ctx context.Context, id cs.RequestID, d decision, err error
 		}
 		return b.storeFailure(err)
 	}
-	if d.changed {
+	switch {
+	case d.inTx:
+		b.counted(LaneChat, d.added, d.removed)
+	case d.changed:
 		b.refresh(ctx, d.r)
 		b.reply(ctx, d.r, d.thread)
 	}

@@ -193,15 +193,12 @@ func (b *Bot) serviceExpects(tx ReadTx, only string) ([]serviceExpect, error) {
 			continue
 		}
 		x := serviceExpect{Service: s}
-		hist, err := tx.Deployments(s.Name, 0)
+		_, d, err := newestWhere(tx, s.Name, func(d cs.Deployment) bool { return d.Succeeded && !d.DryRun })
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range hist {
-			if d.Succeeded && !d.DryRun {
-				x.image, x.at = d.Image, d.Finished
-				break
-			}
+		if d != nil {
+			x.image, x.at = d.Image, d.Finished
 		}
 		b.drift.mu.Lock()
 		rx, ok := b.drift.replicas[s.Name]

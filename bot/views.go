@@ -107,18 +107,9 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView, error) {
 	v := ServiceView{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
 	v.Drift = b.driftOf(s.Name)
-	hist, err := tx.Deployments(s.Name, 0)
-	if err != nil {
+	var err error
+	if v.Last, v.Running, err = lastAndRunning(tx, s.Name); err != nil {
 		return v, err
-	}
-	if len(hist) > 0 {
-		v.Last = &hist[0]
-	}
-	for i := range hist {
-		if hist[i].Succeeded {
-			v.Running = &hist[i]
-			break
-		}
 	}
 	if v.Lock, err = lockOf(tx, s.Name); err != nil {
 		return v, err
@@ -129,6 +120,37 @@ func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView,
 		}
 	}
 	return v, nil
+}
+
+// lastAndRunning are target's newest deployment and its newest
+// successful one.
+func lastAndRunning(tx ReadTx, target string) (last, running *cs.Deployment, err error) {
+	return newestWhere(tx, target, func(d cs.Deployment) bool { return d.Succeeded })
+}
+
+// newestWhere returns target's newest deployment and its newest for which
+// match holds (nil if none). It reads newest first and only as far back
+// as that one, reading twice as many each time it has to go on: the
+// overview and the drift sweeps must not decode every service's whole
+// history.
+func newestWhere(tx ReadTx, target string, match func(cs.Deployment) bool) (last, found *cs.Deployment, err error) {
+	for limit := 1; ; limit *= 2 {
+		hist, err := tx.Deployments(target, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(hist) > 0 {
+			last = &hist[0]
+		}
+		for i := range hist {
+			if match(hist[i]) {
+				return last, &hist[i], nil
+			}
+		}
+		if len(hist) < limit {
+			return last, nil, nil // the whole history, and no match
+		}
+	}
 }
 
 func lockOf(tx ReadTx, target string) (*cs.Lock, error) {

@@ -74,10 +74,17 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request, who string, err 
 	s.problem(w, http.StatusInternalServerError, who, "The bot's database could not be read; the bot's log has the details.")
 }
 
-// serviceRow is one service on the overview.
+// serviceRow is one service on the overview: the fields of
+// bot.ServiceView the page shows, copied rather than embedded, because
+// the template looks a promoted field up by a slow search on every use,
+// and the overview of a large estate makes thousands of those.
 type serviceRow struct {
-	bot.ServiceView
-	Live *liveEntry
+	Name, Kind, Where, Place string
+	Running, Last            *cs.Deployment
+	Lock                     *cs.Lock
+	Open                     []bot.RequestView
+	Drift                    *bot.DriftView
+	Live                     *liveEntry
 }
 
 type overviewPage struct {
@@ -110,7 +117,8 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
 	}
 	p.Proposal = rv.Pending
 	for _, v := range o.Services {
-		row := serviceRow{ServiceView: v}
+		row := serviceRow{Name: v.Name, Kind: v.Kind, Where: v.Where, Place: v.Place,
+			Running: v.Running, Last: v.Last, Lock: v.Lock, Open: v.Open, Drift: v.Drift}
 		if e, ok := live[v.Name]; ok {
 			row.Live = &e
 		}

@@ -222,21 +222,20 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 
 // push turns a push delivery into a bot.Push, or says why it is ignored.
 func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
-	parsed, err := gh.ParseWebHook("push", payload)
-	if err != nil {
+	var ev pushPayload
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		return h.malformed(ctx, d, err)
 	}
-	ev := parsed.(*gh.PushEvent)
-	repo := ev.GetRepo().GetFullName()
-	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
-	pusher := hookName(ev.GetPusher().GetName())
+	repo := ev.Repository.FullName
+	d.Repo, d.Sender = hookName(repo), hookName(ev.Sender.Login)
+	pusher := hookName(ev.Pusher.Name)
 	if pusher == "" {
 		pusher = d.Sender
 	}
 	if d.Sender == "" {
 		d.Sender = pusher
 	}
-	ref := ev.GetRef()
+	ref := ev.Ref
 	if repo == "" || ref == "" {
 		return h.malformed(ctx, d, errors.New("no repository.full_name or ref"))
 	}
@@ -251,12 +250,12 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		return h.ignore(ctx, d, "tag push", http.StatusOK)
 	case !isBranch || branch == "":
 		return h.ignore(ctx, d, "ref "+hookClip(ref)+" is not a branch", http.StatusOK)
-	case ev.GetDeleted() || hookZeroSHA(ev.GetAfter()):
+	case ev.Deleted || hookZeroSHA(ev.After):
 		return h.ignore(ctx, d, "branch deleted", http.StatusOK)
 	case ev.HeadCommit == nil:
 		return h.ignore(ctx, d, "no head commit", http.StatusOK)
 	}
-	p, err := hookPush(ev, branch, pusher, d)
+	p, err := hookPush(&ev, branch, pusher, d)
 	if err != nil {
 		return h.malformed(ctx, d, err)
 	}
@@ -269,20 +268,19 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 
 // hookPush is the bot.Push of a push event to branch, whose head commit
 // is there; it refuses commit hashes that are not.
-func hookPush(ev *gh.PushEvent, branch, pusher string, d bot.Delivery) (bot.Push, error) {
+func hookPush(ev *pushPayload, branch, pusher string, d bot.Delivery) (bot.Push, error) {
 	hc := ev.HeadCommit
 	// Only the title of the message is kept, and only so much of it: a
 	// commit message can be megabytes.
-	title, _, _ := strings.Cut(hc.GetMessage(), "\n")
-	link := hc.GetURL()
+	title, _, _ := strings.Cut(hc.Message, "\n")
+	link := hc.URL
 	if len(link) > hookMaxURL {
 		link = "" // a cut address leads nowhere
 	}
 	p := bot.Push{
-		Repo: ev.GetRepo().GetFullName(), Branch: branch,
-		// go-github fills HeadCommit.SHA only from the Events API.
-		SHA: hc.GetID(), Before: ev.GetBefore(),
-		Pusher: pusher, Author: hookName(hc.GetAuthor().GetLogin()), // head_commit.author.username
+		Repo: ev.Repository.FullName, Branch: branch,
+		SHA: hc.ID, Before: ev.Before,
+		Pusher: pusher, Author: hookName(hc.Author.Username),
 		Title: cs.Clip(strings.TrimSuffix(title, "\r"), bot.MaxCommitTitle), URL: link, Delivery: d.ID,
 		Payload: d.Payload,
 	}
@@ -308,6 +306,39 @@ func pushAnswer(res bot.PushResult) (int, string) {
 		return http.StatusOK, "ignored: " + res.Ignored
 	}
 	return http.StatusOK, "ok: deploy threads for " + strings.Join(res.Services, ", ")
+}
+
+// pushPayload is what the intake reads of a push delivery: the fields of
+// GitHub's push webhook payload that go-github's PushEvent gives the
+// intake (repository.full_name, ref, before, after, deleted, pusher.name,
+// sender.login, head_commit's id, message, url and author.username),
+// decoded the same way; a null or missing field is zero, a field of the
+// wrong type is an error. Decoding the whole PushEvent, every field of
+// the repository, the commits and the users, cost a delivery more than
+// recording it durably did; fields the intake does not read are not
+// checked.
+type pushPayload struct {
+	Ref        string `json:"ref"`
+	Before     string `json:"before"`
+	After      string `json:"after"`
+	Deleted    bool   `json:"deleted"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	Pusher struct {
+		Name string `json:"name"`
+	} `json:"pusher"`
+	Sender struct {
+		Login string `json:"login"`
+	} `json:"sender"`
+	HeadCommit *struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+		URL     string `json:"url"`
+		Author  struct {
+			Username string `json:"username"`
+		} `json:"author"`
+	} `json:"head_commit"`
 }
 
 // ignore audits an acknowledged delivery and answers status, or 200 for

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -94,7 +96,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err e
 	var v cs.Verifier
 	err = db.View(ctx, func(rt bot.ReadTx) error {
 		btx := rt.(*tx).btx
-		if err := verifyRecords(ctx, btx.Bucket(bucketAudit), &v); err != nil {
+		if err := verifyRecords(ctx, db.log, btx.Bucket(bucketAudit), &v); err != nil {
 			return err
 		}
 		var meta []byte
@@ -114,39 +116,156 @@ func (db *DB) VerifyAudit(ctx context.Context) (count uint64, head string, err e
 	return v.Count(), v.Head(), nil
 }
 
+// verifyChunk is how many records verifyRecords hands the Verifier at
+// once, to hash on every core: enough to keep them busy, few enough that
+// a cancelled verify stops soon.
+const verifyChunk = 1 << 14
+
 // verifyRecords feeds the bucket to v in key order, checking each key.
-func verifyRecords(ctx context.Context, b *bolt.Bucket, v *cs.Verifier) error {
+// The records are read in chunks, whose lines (bbolt's memory, valid
+// while the transaction lasts) v hashes in parallel, on another goroutine
+// while the cursor reads the next chunk here; the first record stored
+// under a key other than its seq ends a chunk, and is blamed once every
+// record before it has passed, as reading one by one would. A damaged
+// page, on either goroutine, gives the error protect gives, logged, in
+// the order reading one by one would meet it.
+func verifyRecords(ctx context.Context, log *slog.Logger, b *bolt.Bucket, v *cs.Verifier) error {
 	if b == nil {
 		return nil
 	}
 	c := b.Cursor()
-	for k, line := c.First(); k != nil; k, line = c.Next() {
-		idx := v.Count() + 1
-		if idx%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	k, line := c.First()
+	read := v.Count() // records read into chunks
+	// collect reads the next chunk from the cursor into ch, and returns
+	// the damage reading met, if it did.
+	collect := func(ch *recordChunk) (damage error) {
+		defer func() { damage = recoverDamage(log, recover()) }()
+		ch.lines, ch.keys, ch.misplaced, ch.misplacedLine = ch.lines[:0], ch.keys[:0], nil, nil
+		for ; k != nil && len(ch.lines) < verifyChunk; k, line = c.Next() {
+			// A key that is the record's place in the chain needs no look
+			// at the line here: if its seq differs, v says so.
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != read+1 {
+				if isMisplaced(k, line) {
+					ch.misplaced, ch.misplacedLine = k, line
+					return nil
+				}
 			}
+			ch.lines, ch.keys = append(ch.lines, line), append(ch.keys, binary.BigEndian.Uint64(k))
+			read++
 		}
-		seq, ok := lineSeq(line)
-		if len(k) != 8 {
-			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
-		}
-		key := binary.BigEndian.Uint64(k)
-		if ok && key != seq {
-			// A damaged record is not a moved one, even if the
-			// damage is in its seq.
-			if why := recordProblem(line); why != "" {
-				return &cs.ChainError{Index: idx, Seq: key, Reason: why}
-			}
-			return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
-		}
-		if err := v.Next(line); err != nil {
-			// The Verifier gives up on a mangled line before it reads
-			// the seq; the key has it.
-			return blame(err, key, line)
-		}
+		return nil
 	}
-	return nil
+	var cur, next recordChunk
+	damage := collect(&cur)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var checked chunkResult
+		var nextDamage error
+		if damage == nil && cur.misplaced == nil && k != nil {
+			done := make(chan chunkResult, 1)
+			go func() { done <- cur.verify(log, v) }()
+			nextDamage = collect(&next)
+			checked = <-done
+		} else {
+			checked = cur.verify(log, v)
+		}
+		switch {
+		case checked.panicked != nil:
+			panic(checked.panicked) // not damage: a bug, which goes on as it was
+		case checked.err != nil:
+			return checked.err
+		case cur.misplaced != nil:
+			return misplacedRecord(v.Count()+1, cur.misplaced, cur.misplacedLine)
+		case damage != nil:
+			return damage
+		case len(next.lines) == 0 && next.misplaced == nil && nextDamage == nil:
+			return nil
+		}
+		cur, next, damage = next, cur, nextDamage
+		next.lines, next.misplaced = next.lines[:0], nil
+	}
+}
+
+// recoverDamage turns p, just recovered, into the error protect gives
+// when it is damage, and raises it again when it is not. Call it from
+// the deferred function that recovered.
+func recoverDamage(log *slog.Logger, p any) error {
+	if p == nil {
+		return nil
+	}
+	if !isDamage(p) {
+		panic(p)
+	}
+	err := damaged(p)
+	log.Error("store: bbolt panicked: the database file is damaged", "err", err, "stack", string(debug.Stack()))
+	return err
+}
+
+// recordChunk is a chunk of records for verifyRecords: their lines and
+// keys, and the record that ended it for being misplaced, if one did.
+type recordChunk struct {
+	lines                    [][]byte
+	keys                     []uint64
+	misplaced, misplacedLine []byte
+}
+
+// chunkResult is what verifying a chunk gave: an error (damage too), or
+// a panic that is not damage, to raise again on the reading goroutine.
+type chunkResult struct {
+	err      error
+	panicked any
+}
+
+// verify feeds the chunk's lines to v, on the goroutine it is called on,
+// where a fault on the memory map becomes a panic, and damage an error.
+func (ch *recordChunk) verify(log *slog.Logger, v *cs.Verifier) (r chunkResult) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if !isDamage(p) {
+				r.panicked = p
+				return
+			}
+			r.err = recoverDamage(log, p)
+		}
+	}()
+	before := v.Count()
+	err := v.NextLines(ch.lines, 0)
+	if err == nil {
+		return r
+	}
+	i := v.Count() - before
+	if k := u64Key(ch.keys[i]); isMisplaced(k, ch.lines[i]) {
+		return chunkResult{err: misplacedRecord(v.Count()+1, k, ch.lines[i])}
+	}
+	// The Verifier gives up on a mangled line before it reads the seq;
+	// the key has it.
+	return chunkResult{err: blame(err, ch.keys[i], ch.lines[i])}
+}
+
+// isMisplaced reports whether a record is stored under a key that is not
+// 8 bytes, or not the seq its line begins with.
+func isMisplaced(k, line []byte) bool {
+	seq, ok := lineSeq(line)
+	return len(k) != 8 || ok && binary.BigEndian.Uint64(k) != seq
+}
+
+// misplacedRecord is the error for record idx of the chain, stored under
+// key k, which is not 8 bytes or not the line's own seq.
+func misplacedRecord(idx uint64, k, line []byte) error {
+	seq, _ := lineSeq(line)
+	if len(k) != 8 {
+		return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under malformed key %x: inserted", k)}
+	}
+	key := binary.BigEndian.Uint64(k)
+	// A damaged record is not a moved one, even if the damage is in its
+	// seq.
+	if why := recordProblem(line); why != "" {
+		return &cs.ChainError{Index: idx, Seq: key, Reason: why}
+	}
+	return &cs.ChainError{Index: idx, Seq: seq, Reason: fmt.Sprintf("stored under key %d: records were moved, swapped or inserted", key)}
 }
 
 // verifyHead checks that the verified chain ends at the head meta records.
@@ -205,9 +324,10 @@ func VerifyLines(r io.Reader) (count uint64, head string, err error) {
 // an error wrapping ErrDamaged.
 func (db *DB) ListAudit(ctx context.Context, q bot.EventQuery) ([]cs.Event, error) {
 	var out []cs.Event
+	var sealed []bool
 	err := db.View(ctx, func(rt bot.ReadTx) error {
 		var err error
-		out, err = rt.Events(q)
+		out, sealed, err = rt.(*tx).events(q)
 		return err
 	})
 	if errors.Is(err, ErrDamaged) {
@@ -216,7 +336,10 @@ func (db *DB) ListAudit(ctx context.Context, q bot.EventQuery) ([]cs.Event, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range out {
+	for i, e := range out {
+		if sealed[i] {
+			continue // its hash was checked as it was read
+		}
 		again := e
 		if _, err := again.Seal(e.Seq, e.Prev); err != nil || again.Hash != e.Hash {
 			return nil, fmt.Errorf("list audit events: record %d does not match its hash: the record is damaged or was edited", e.Seq)

@@ -179,6 +179,11 @@ func (db *DB) runQueued() {
 	queued := db.queue
 	db.queue = nil
 	db.mu.Unlock()
+	if len(queued) == 0 {
+		// Woken for calls that an earlier wait took already: keep what
+		// that batch taught, or the next one would not wait for anyone.
+		return
+	}
 	defer func() { db.answered = time.Now() }()
 
 	batch := make([]*call, 0, min(len(queued), maxBatch))

@@ -77,26 +77,33 @@ func (t *tx) index(e cs.Event, line []byte) error {
 // reads only the records they name; otherwise it scans the whole trail.
 // Either way it walks newest first, so a Limit stops it early.
 func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
+	out, _, err := t.events(q)
+	return out, err
+}
+
+// events is Events, and says of each event whether its hash was checked
+// on the way (cs.ParseSealed read it).
+func (t *tx) events(q bot.EventQuery) (out []cs.Event, sealed []bool, err error) {
 	if err := t.usable(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	audit := t.bucket(bucketAudit)
 	if audit == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var out []cs.Event
 	keep := func(key, line []byte) (more bool, err error) {
-		e, err := parseRecord(key, line)
-		if err != nil {
-			return false, err
+		e, ok := cs.ParseSealed(line)
+		if !ok {
+			if e, err = parseRecord(key, line); err != nil {
+				return false, err
+			}
 		}
 		if matches(q, e) {
-			out = append(out, e)
+			out, sealed = append(out, e), append(sealed, ok)
 		}
 		return q.Limit <= 0 || len(out) < q.Limit, nil
 	}
 
-	var err error
 	walk := func(bucket []byte, field int, name string) {
 		var more bool
 		more, err = walkUnindexed(t.bucket(bucketAuditUnindexed), audit, field, name, keep)
@@ -129,10 +136,11 @@ func (t *tx) Events(q bot.EventQuery) ([]cs.Event, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+		return nil, nil, fmt.Errorf("list audit events: %w", err)
 	}
 	slices.Reverse(out)
-	return out, nil
+	slices.Reverse(sealed)
+	return out, sealed, nil
 }
 
 // walkIndex feeds keep the records that idx lists under name, newest

@@ -172,6 +172,14 @@ func Open(path string, opts Options) (*DB, error) {
 // Path returns the file the DB was opened from.
 func (db *DB) Path() string { return db.path }
 
+// Commits returns how many commits the DB has made since it was opened,
+// each one shared by a batch of updates: benchmarks divide by it.
+func (db *DB) Commits() uint64 {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.commits
+}
+
 // Close waits for the updates already queued to finish, moves the audit
 // records waiting in audit_unindexed into the indexes, stops the committer
 // and closes the file. Calls made after Close return ErrClosed;

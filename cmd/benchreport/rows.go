@@ -24,7 +24,7 @@ var suites = []suite{
 	{Pkg: "./bot/github/", Bench: "^BenchmarkWebhook$", Benchtime: "2s"},
 	{Pkg: "./bot/store/", Bench: "^(BenchmarkAppend_8Writers|BenchmarkRawUpdate_8Writers|BenchmarkListTarget_1M|BenchmarkVerify_1M|BenchmarkRawScan_1M)$", Benchtime: "2s"},
 	{Pkg: "./bot/", Bench: "^BenchmarkPushToApproval$", Benchtime: "200x"},
-	{Pkg: "./executors/albatross/", Bench: "^BenchmarkUpload256MiB$", Benchtime: "2x"},
+	{Pkg: "./executors/albatross/", Bench: "^BenchmarkUpload256MiB$", Benchtime: "5x"},
 }
 
 // args are the go command's arguments for s.
@@ -118,12 +118,12 @@ func below(limit float64) func(ours, _ float64) bool {
 	return func(ours, _ float64) bool { return ours < limit }
 }
 
-func atLeast(limit float64) func(ours, _ float64) bool {
-	return func(ours, _ float64) bool { return ours >= limit }
-}
-
 func ratioAtLeast(limit float64) func(ours, base float64) bool {
 	return func(ours, base float64) bool { return base > 0 && ours/base >= limit }
+}
+
+func ratioAtMost(limit float64) func(ours, base float64) bool {
+	return func(ours, base float64) bool { return base > 0 && ours/base <= limit }
 }
 
 func ratioAbove(limit float64) func(ours, base float64) bool {
@@ -155,6 +155,7 @@ var specs = func() []spec {
 	return append(rows,
 		spec{
 			What: "GitHub push intake rate, 16 concurrent deliveries, signed, fsync on", Ours: metric{Bench: "BenchmarkWebhook/verified", Unit: "deliveries/s"},
+			Also:     []extra{{metric{Bench: "BenchmarkWebhook/verified", Unit: "deliveries/commit"}, func(v float64) string { return fmt.Sprintf("%.1f deliveries/commit", v) }}},
 			Baseline: "bare net/http handler (body + HMAC)", Base: metric{Bench: "BenchmarkWebhook/bare", Unit: "deliveries/s"},
 			Format: perSecond("deliveries"), Target: "≥ 0.5× the bare handler (ours; each delivery is recorded durably before the answer, the bare handler writes nothing)", Met: ratioAtLeast(0.5),
 		},
@@ -167,23 +168,23 @@ var specs = func() []spec {
 			What: "Audit append, 8 writers, each record durable (fsync)", Ours: metric{Bench: "BenchmarkAppend_8Writers", Unit: "records/s"},
 			Also:     []extra{{metric{Bench: "BenchmarkAppend_8Writers", Unit: "records/commit"}, func(v float64) string { return fmt.Sprintf("%.1f records/commit", v) }}},
 			Baseline: "raw bbolt Update, 8 goroutines, same record size", Base: metric{Bench: "BenchmarkRawUpdate_8Writers", Unit: "records/s"},
-			Format: perSecond("records"), Target: "≥ 10,000 records/s", Met: atLeast(10000),
+			Format: perSecond("records"), Target: "≥ 4.5× raw bbolt (ours; an absolute rate measures the disk)", Met: ratioAtLeast(4.5),
 		},
 		spec{
 			What: "`audit list` of one target (1,000 records) among 1,000,000", Ours: metric{Bench: "BenchmarkListTarget_1M", Unit: "ns/op", Scale: nsToMs},
 			Baseline: "raw bbolt cursor scan of the 1,000,000", Base: metric{Bench: "BenchmarkRawScan_1M", Unit: "ns/op", Scale: nsToMs},
-			Format: ms, Target: "< 50 ms (ours)", Met: below(50),
+			Format: ms, Target: "≤ 0.1× the raw scan (ours: the index is read, not the trail)", Met: ratioAtMost(0.1),
 		},
 		spec{
 			What: "`audit verify` of 1,000,000 records", Ours: metric{Bench: "BenchmarkVerify_1M", Unit: "ns/op", Scale: nsToS},
 			Baseline: "raw bbolt cursor scan of the 1,000,000", Base: metric{Bench: "BenchmarkRawScan_1M", Unit: "ns/op", Scale: nsToS},
-			Format: seconds, Target: "< 5 s (ours)", Met: below(5),
+			Format: seconds, Target: "≤ 5× the raw scan (ours: hashing on every core)", Met: ratioAtMost(5),
 		},
 		spec{
 			What: "Unikernel upload, 256 MiB, registry → host over SSH, hash checked on the host", Ours: metric{Bench: "BenchmarkUpload256MiB", Unit: "MiB/s"},
 			Also:     []extra{{metric{Bench: "BenchmarkUpload256MiB", Unit: "peak-MiB-above-idle"}, func(v float64) string { return fmt.Sprintf("peak RSS +%.0f MiB", v) }}},
 			Baseline: "scp of the extracted file", Base: metric{Bench: "BenchmarkUpload256MiB", Unit: "scp-MiB/s"},
-			Format: mibs, Target: "≥ 0.8× scp", Met: ratioAtLeast(0.8),
+			Format: mibs, Target: "≥ 1.0× scp (in the median of 5 runs: see the median row)", Met: ratioAtLeast(1),
 		},
 		spec{
 			What: "Unikernel upload, the same", Ours: metric{Bench: "BenchmarkUpload256MiB", Unit: "MiB/s"},

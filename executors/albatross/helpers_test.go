@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -206,7 +207,7 @@ func startRegistry(t testing.TB, binaries ...[]byte) (*registry.Demo, []testImag
 		if b != nil {
 			files["unikernel.hvt"] = b
 		}
-		ims = append(ims, registry.DemoImage{Repo: "mirage/www", Tag: "v" + string(rune('1'+i)), Files: files})
+		ims = append(ims, registry.DemoImage{Repo: "mirage/www", Tag: "v" + strconv.Itoa(i+1), Files: files})
 	}
 	ctx := context.Background()
 	d, err := registry.StartDemo(ctx, ims)

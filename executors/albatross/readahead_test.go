@@ -2,7 +2,10 @@ package albatross
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -24,7 +27,7 @@ func TestReadAhead_ReadsEverythingInOrder(t *testing.T) {
 		{"one block", len(data) * 2, 1, func() io.Reader { return bytes.NewReader(data) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newReadAhead(tc.src(), tc.size, tc.count)
+			a := newReadAhead(tc.src(), tc.size, tc.count, nil)
 			defer a.Close()
 			if err := iotest.TestReader(a, data); err != nil {
 				t.Fatal(err)
@@ -35,7 +38,7 @@ func TestReadAhead_ReadsEverythingInOrder(t *testing.T) {
 
 func TestReadAhead_KeepsTheSourcesError(t *testing.T) {
 	boom := errors.New("layer digest mismatch")
-	a := newReadAhead(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom)), 2, 2)
+	a := newReadAhead(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom)), 2, 2, sha256.New())
 	defer a.Close()
 	got, err := io.ReadAll(a)
 	if string(got) != "abc" || !errors.Is(err, boom) {
@@ -52,8 +55,14 @@ func TestReadAhead_KeepsTheSourcesError(t *testing.T) {
 // stopped reading: the goroutine ends, the source is read no further
 // than the buffer, and Read says it was closed.
 func TestReadAhead_CloseStopsReading(t *testing.T) {
+	for _, h := range []hash.Hash{nil, sha256.New()} {
+		closeStopsReading(t, h)
+	}
+}
+
+func closeStopsReading(t *testing.T, h hash.Hash) {
 	src := &countingReader{}
-	a := newReadAhead(src, 10, 3)
+	a := newReadAhead(src, 10, 3, h)
 	if _, err := io.ReadFull(a, make([]byte, 15)); err != nil {
 		t.Fatal(err)
 	}
@@ -85,3 +94,51 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	r.n += len(p)
 	return len(p), nil
 }
+
+// TestReadAhead_HashesWhatItGives: the hash stage sees every byte, in
+// order, whether the reader reads or has it written (WriteTo).
+func TestReadAhead_HashesWhatItGives(t *testing.T) {
+	data := make([]byte, 1<<20+77)
+	rand.NewChaCha8([32]byte{9}).Read(data)
+	want := sha256.Sum256(data)
+	for _, viaWriteTo := range []bool{false, true} {
+		h := sha256.New()
+		a := newReadAhead(iotest.HalfReader(bytes.NewReader(data)), 4096, 4, h)
+		var got bytes.Buffer
+		var err error
+		if viaWriteTo {
+			_, err = a.WriteTo(&got)
+		} else {
+			_, err = io.Copy(&got, struct{ io.Reader }{a})
+		}
+		a.Close()
+		if err != nil || !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("WriteTo %v: %d bytes, %v; want the %d bytes", viaWriteTo, got.Len(), err, len(data))
+		}
+		if sum := h.Sum(nil); !bytes.Equal(sum, want[:]) {
+			t.Errorf("WriteTo %v: hash %s, want %s", viaWriteTo, hex.EncodeToString(sum), hex.EncodeToString(want[:]))
+		}
+	}
+}
+
+// TestReadAhead_WriteToStopsAtAFailedWrite: a write error ends WriteTo
+// with that error, and a source's error other than EOF comes through.
+func TestReadAhead_WriteToStopsAtAFailedWrite(t *testing.T) {
+	a := newReadAhead(bytes.NewReader(make([]byte, 100)), 10, 2, nil)
+	defer a.Close()
+	full := errors.New("disk full")
+	if _, err := a.WriteTo(failingWriter{full}); !errors.Is(err, full) {
+		t.Errorf("WriteTo into a failing writer: %v, want %v", err, full)
+	}
+	boom := errors.New("layer digest mismatch")
+	b := newReadAhead(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom)), 2, 2, sha256.New())
+	defer b.Close()
+	var got bytes.Buffer
+	if n, err := b.WriteTo(&got); n != 3 || !errors.Is(err, boom) {
+		t.Errorf("WriteTo of a failing source = %d, %v; want 3, %v", n, err, boom)
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }

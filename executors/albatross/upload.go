@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 )
 
@@ -44,8 +43,9 @@ func (e *Executor) upload(ctx context.Context, c *conn, image string, progress f
 // on the host; abort cuts short a read of the image in progress.
 func (e *Executor) send(ctx context.Context, c *conn, tool hasher, image string, data, rest io.Reader, size int64, abort func(), progress func(string) error) (string, error) {
 	tmp := e.tmpName("upload", randomHex())
-	body := &hashingReader{r: io.LimitReader(data, size), h: sha256.New()}
-	ahead := newReadAhead(body, readAheadBlock, readAheadBlocks)
+	body := &countedReader{r: io.LimitReader(data, size)}
+	h := sha256.New()
+	ahead := newReadAhead(body, readAheadBlock, readAheadBlocks, h)
 	out, err := c.run(ctx, e.cmdUpload(tmp, tool), ahead, false)
 	if err != nil {
 		abort()
@@ -67,7 +67,7 @@ func (e *Executor) send(ctx context.Context, c *conn, tool hasher, image string,
 		e.cleanup(c, tmp)
 		return "", fmt.Errorf("upload %s of %s to %s: %w", e.uk.Binary, image, c.host, err)
 	}
-	sum := hex.EncodeToString(body.h.Sum(nil))
+	sum := hex.EncodeToString(h.Sum(nil))
 	if err := progress(fmt.Sprintf("fetched %s from %s: %s, sha256 %s", e.uk.Binary, image, mib(body.n), sum)); err != nil {
 		e.cleanup(c, tmp)
 		return "", err
@@ -127,16 +127,14 @@ func (e *Executor) cleanup(c *conn, files ...string) {
 	}
 }
 
-// hashingReader hashes and counts what is read through it.
-type hashingReader struct {
+// countedReader counts what is read through it.
+type countedReader struct {
 	r io.Reader
-	h hash.Hash
 	n int64
 }
 
-func (r *hashingReader) Read(p []byte) (int, error) {
+func (r *countedReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
 	r.n += int64(n)
 	return n, err
 }

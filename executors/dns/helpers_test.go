@@ -28,14 +28,14 @@ type harness struct {
 
 // start starts named and an executor for its zone; mod may change the
 // zone and options before New.
-func start(t *testing.T, bopts bindtest.Options, mod func(*Zone, *Options)) *harness {
+func start(t testing.TB, bopts bindtest.Options, mod func(*Zone, *Options)) *harness {
 	t.Helper()
 	srv := bindtest.Start(t, bopts)
 	return attach(t, srv, mod)
 }
 
 // attach makes another executor for a running server.
-func attach(t *testing.T, srv *bindtest.Server, mod func(*Zone, *Options)) *harness {
+func attach(t testing.TB, srv *bindtest.Server, mod func(*Zone, *Options)) *harness {
 	t.Helper()
 	h := &harness{srv: srv, log: &syncBuffer{}}
 	z := Zone{Name: bindtest.Zone, Server: srv.Addr, Key: srv.Key, Algorithm: srv.Algorithm, Secret: srv.Secret}

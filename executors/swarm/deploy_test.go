@@ -1,10 +1,13 @@
 package swarm
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/swarm"
 
 	cs "github.com/countersign/countersign"
 )
@@ -179,5 +182,45 @@ func TestExecutor_DeployTimeout(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not contain %q", w)
 		}
+	}
+}
+
+// TestWatch_WakesOnTheServicesEvents: the watch of a deploy is woken by
+// the engine's events of its service (Docker's update state changes), and
+// not by another service's; with a Poll far longer than the Timeout the
+// deploy then still ends as soon as Docker's update completes.
+func TestWatch_WakesOnTheServicesEvents(t *testing.T) {
+	f := env(t)
+	t.Parallel()
+	name := f.createService(t, svcOpts{image: f.v1})
+	other := f.createService(t, svcOpts{image: f.v1})
+	ex := connect(t, local, Options{Poll: time.Hour, Timeout: time.Minute}).Service("www", name, f.repo)
+	svc := f.inspect(t, name)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	changed := (&watch{e: ex, svcID: svc.ID}).subscribe(ctx)
+	time.Sleep(500 * time.Millisecond) // let the event stream start
+	o := f.inspect(t, other)
+	spec := o.Spec
+	spec.Labels["touched"] = "yes"
+	if _, err := f.api.ServiceUpdate(ctx, o.ID, o.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Fatal("woken by another service's event")
+	case <-time.After(2 * time.Second):
+	}
+	_, res, st, err := run(t, ex, cs.Action{Kind: cs.ActionDeploy, Target: "www", Image: f.v2})
+	if err != nil {
+		t.Fatalf("deploy: %v\nsteps:\n%s", err, st.all())
+	}
+	if res.Image != f.v2 || f.imageOf(t, name) != f.v2 {
+		t.Errorf("result %+v, service runs %s; want %s", res, f.imageOf(t, name), f.v2)
+	}
+	select {
+	case <-changed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no wake-up from the deploy's events")
 	}
 }

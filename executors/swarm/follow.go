@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 )
 
 // maxBlips is how many looks in a row may fail to reach the engine
 // before a wait gives up.
 const maxBlips = 5
+
+// firstPoll is the wait before the second look; each wait is twice the
+// one before, up to Options.Poll.
+const firstPoll = 50 * time.Millisecond
 
 // watch follows one deploy or scale until it converges, fails or times out.
 type watch struct {
@@ -43,14 +49,22 @@ type watch struct {
 	lastFailures string
 }
 
-// follow polls the service every Options.Poll until it converges (it
-// returns the number of tasks running the new image, or the replicas), or
-// until Docker pauses or rolls back the update, or Options.Timeout passes.
+// follow looks at the service until it converges (it returns the number
+// of tasks running the new image, or the replicas), or until Docker
+// pauses or rolls back the update, or Options.Timeout passes. It looks
+// again after 50 ms, then twice as long each time up to Options.Poll, and
+// at once whenever the engine reports an event of the service: Docker's
+// update state changes are events, so the end of an update is seen
+// within milliseconds, not up to a Poll later.
 func (w *watch) follow(ctx context.Context) (int, error) {
 	opts := w.e.c.opts
 	tctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	tick := time.NewTicker(opts.Poll)
+	changed := w.subscribe(tctx)
+	// The first looks come quickly, for what events do not tell (tasks
+	// starting, as in a scale), then every Poll.
+	wait := min(firstPoll, opts.Poll)
+	tick := time.NewTimer(wait)
 	defer tick.Stop()
 	blips := 0 // consecutive looks that could not reach the engine
 	w.lastSeen = "nothing yet"
@@ -75,8 +89,14 @@ func (w *watch) follow(ctx context.Context) (int, error) {
 		}
 		select {
 		case <-tick.C:
+			wait = min(2*wait, opts.Poll)
+		case <-changed:
+			// Docker moved: look again soon too, in case this look
+			// comes a moment before the tasks show it.
+			wait = min(firstPoll, opts.Poll)
 		case <-tctx.Done():
 		}
+		tick.Reset(wait)
 		if tctx.Err() != nil {
 			if ctx.Err() != nil {
 				return 0, fmt.Errorf("stopped waiting for %s: %w (last saw %s)", w.e.where(), ctx.Err(), w.lastSeen)
@@ -89,6 +109,33 @@ func (w *watch) follow(ctx context.Context) (int, error) {
 				ErrTimeout, opts.Timeout, w.e.where(), w.lastSeen, failing)
 		}
 	}
+}
+
+// subscribe follows the engine's events of the service until ctx ends.
+// The channel gets a value when there was one since the last receive.
+// Without events (an engine that refuses them, a stream that breaks) it
+// gets nothing more, and follow's polling alone finds the end.
+func (w *watch) subscribe(ctx context.Context) <-chan struct{} {
+	changed := make(chan struct{}, 1)
+	msgs, errs := w.e.c.api.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ServiceEventType)), filters.Arg("service", w.svcID))})
+	go func() {
+		for {
+			select {
+			case <-msgs:
+				select {
+				case changed <- struct{}{}:
+				default: // a look is due already
+				}
+			case err := <-errs:
+				if ctx.Err() == nil {
+					w.e.c.log.Debug("no events from the engine; polling only", "service", w.e.service, "err", err)
+				}
+				return
+			}
+		}
+	}()
+	return changed
 }
 
 // look inspects the service and its tasks once, reports progress when the

@@ -37,7 +37,7 @@ type svcOpts struct {
 
 // createService creates a service labelled with the run, waits until its
 // tasks run, and removes it when the test ends. It returns the name.
-func (f *fixture) createService(t *testing.T, o svcOpts) string {
+func (f *fixture) createService(t testing.TB, o svcOpts) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -98,7 +98,7 @@ func (f *fixture) createService(t *testing.T, o svcOpts) string {
 
 // waitRunning waits until n tasks of the service run (global: n ignored,
 // one per node), or fails the test.
-func (f *fixture) waitRunning(t *testing.T, id string, n int) {
+func (f *fixture) waitRunning(t testing.TB, id string, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -123,7 +123,7 @@ func (f *fixture) waitRunning(t *testing.T, id string, n int) {
 }
 
 // inspect returns the service as the engine has it now.
-func (f *fixture) inspect(t *testing.T, name string) swarm.Service {
+func (f *fixture) inspect(t testing.TB, name string) swarm.Service {
 	t.Helper()
 	svc, _, err := f.api.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
 	if err != nil {
@@ -133,7 +133,7 @@ func (f *fixture) inspect(t *testing.T, name string) swarm.Service {
 }
 
 // connect returns a Client of the local engine with quick polling.
-func connect(t *testing.T, e Engine, opts Options) *Client {
+func connect(t testing.TB, e Engine, opts Options) *Client {
 	t.Helper()
 	if opts.Poll == 0 {
 		opts.Poll = 200 * time.Millisecond
@@ -191,7 +191,7 @@ func run(t *testing.T, ex *Executor, a cs.Action) (plan string, res bot.Result, 
 var randomHex = dockertest.RandomHex
 
 // imageOf returns the image in the service's spec.
-func (f *fixture) imageOf(t *testing.T, name string) string {
+func (f *fixture) imageOf(t testing.TB, name string) string {
 	t.Helper()
 	return currentImage(f.inspect(t, name))
 }

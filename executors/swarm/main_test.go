@@ -66,7 +66,7 @@ func TestMain(m *testing.M) { shared.Main(m) }
 
 // env returns the shared fixture, setting it up on first use. Without an
 // engine it skips the test, or fails it when CI is set.
-func env(t *testing.T) *fixture {
+func env(t testing.TB) *fixture {
 	t.Helper()
 	return shared.Get(t)
 }
