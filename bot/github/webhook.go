@@ -220,6 +220,27 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 	}
 }
 
+// repoEvent is a webhook event of go-github's that names its repository
+// and sender.
+type repoEvent interface {
+	GetRepo() *gh.Repository
+	GetSender() *gh.User
+}
+
+// hookEvent parses payload as GitHub's event name into E, and names the
+// delivery's repository and sender from it; it returns the repository's
+// full name, uncut.
+func hookEvent[E repoEvent](name string, payload []byte, d *bot.Delivery) (ev E, repo string, err error) {
+	parsed, err := gh.ParseWebHook(name, payload)
+	if err != nil {
+		return ev, "", err
+	}
+	ev = parsed.(E)
+	repo = ev.GetRepo().GetFullName()
+	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
+	return ev, repo, nil
+}
+
 // push turns a push delivery into a bot.Push, or says why it is ignored.
 func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	var ev pushPayload
