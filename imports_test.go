@@ -72,7 +72,12 @@ var thirdParty = map[string][]string{
 	"executors/swarm":              {"github.com/docker/docker/", "github.com/docker/go-connections/", "github.com/containerd/errdefs", "golang.org/x/crypto/ssh"},
 	"executors/albatross":          {"github.com/google/go-containerregistry/", "golang.org/x/crypto/ssh"},
 	"executors/build":              {"github.com/docker/docker/", "github.com/containerd/errdefs", "github.com/google/go-containerregistry/"},
+	dockerTest:                     {"github.com/docker/docker/client", "github.com/google/go-containerregistry/pkg/registry"},
 }
+
+// dockerTest is the Docker Engine test fixture the executors' tests share:
+// only tests import it (allowedImports keeps it out of the executors).
+const dockerTest = "executors/dockertest"
 
 // allowedThirdParty reports whether a non-test file in dir may import the
 // outside package imp. cmd wires everything and may import anything, but
@@ -164,6 +169,8 @@ func TestAllowedImports(t *testing.T) {
 		{"executors/dryrun", "bot", true},
 		{"executors/swarm", "bot/store", false},
 		{"executors/albatross", "executors/registry", true},
+		{"executors/swarm", dockerTest, false},
+		{"executors/build", dockerTest, false},
 		{"cmd/countersign", "bot/store", true},
 		{"cmd/countersign/config", strictYAML, true},
 		{strictYAML, ".", true},
@@ -198,6 +205,8 @@ func TestAllowedThirdParty(t *testing.T) {
 		{"cmd/countersign", "github.com/docker/docker/client", true},
 		{"policies", "gopkg.in/yaml.v3", false},
 		{"executors/dns", "github.com/miekg/dns", true},
+		{dockerTest, "github.com/docker/docker/client", true},
+		{dockerTest, "github.com/docker/docker/api/types/swarm", false},
 	} {
 		if got := allowedThirdParty(tc.dir, tc.imp); got != tc.want {
 			t.Errorf("allowedThirdParty(%q, %q) = %v, want %v", tc.dir, tc.imp, got, tc.want)

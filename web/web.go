@@ -117,47 +117,11 @@ type Server struct {
 // New checks cfg and returns a server; it starts verifying the chain in
 // the background when cfg.Chain is set.
 func New(cfg Config) (*Server, error) {
-	if cfg.Source == nil {
-		return nil, errors.New("web: no source")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	if len(cfg.Tokens) == 0 && cfg.Proxy == nil {
-		return nil, errors.New("web: no read token and no trusted proxy: nobody could sign in")
-	}
-	for _, t := range cfg.Tokens {
-		if t.Name == "" || len(t.Value) < 16 {
-			return nil, fmt.Errorf("web: read token %q: want a name and a value of 16 characters or more", t.Name)
-		}
-	}
-	if cfg.Proxy != nil && (cfg.Proxy.Header == "" || len(cfg.Proxy.Trusted) == 0) {
-		return nil, errors.New("web: a trusted proxy needs a header and at least one address")
-	}
-	if len(cfg.SessionKey) == 0 {
-		cfg.SessionKey = make([]byte, 32)
-		rand.Read(cfg.SessionKey)
-	} else if len(cfg.SessionKey) < 32 {
-		return nil, errors.New("web: the session key must be 32 bytes or more")
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 12 * time.Hour
-	}
-	if cfg.Refresh <= 0 {
-		cfg.Refresh = 10 * time.Second
-	}
-	if cfg.VerifyEvery <= 0 {
-		cfg.VerifyEvery = 10 * time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Guard == nil {
-		gc := GuardConfig{Refuse: cfg.Source.RefuseWeb, Now: cfg.Now, Logger: cfg.Logger}
-		if cfg.Proxy != nil {
-			gc.Trusted = cfg.Proxy.Trusted
-		}
-		cfg.Guard = NewGuard(gc)
+	if err := cfg.fillDefaults(); err != nil {
+		return nil, err
 	}
 	p, err := parsePages(cfg.Source.CommitURL)
 	if err != nil {
@@ -185,6 +149,59 @@ func New(cfg Config) (*Server, error) {
 		}()
 	}
 	return s, nil
+}
+
+// check refuses a config with which nobody could sign in safely.
+func (cfg *Config) check() error {
+	if cfg.Source == nil {
+		return errors.New("web: no source")
+	}
+	if len(cfg.Tokens) == 0 && cfg.Proxy == nil {
+		return errors.New("web: no read token and no trusted proxy: nobody could sign in")
+	}
+	for _, t := range cfg.Tokens {
+		if t.Name == "" || len(t.Value) < 16 {
+			return fmt.Errorf("web: read token %q: want a name and a value of 16 characters or more", t.Name)
+		}
+	}
+	if cfg.Proxy != nil && (cfg.Proxy.Header == "" || len(cfg.Proxy.Trusted) == 0) {
+		return errors.New("web: a trusted proxy needs a header and at least one address")
+	}
+	return nil
+}
+
+// fillDefaults fills in what cfg leaves out, with a random session key
+// when none is given; a given one must be long enough.
+func (cfg *Config) fillDefaults() error {
+	if len(cfg.SessionKey) == 0 {
+		cfg.SessionKey = make([]byte, 32)
+		rand.Read(cfg.SessionKey)
+	} else if len(cfg.SessionKey) < 32 {
+		return errors.New("web: the session key must be 32 bytes or more")
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 10 * time.Second
+	}
+	if cfg.VerifyEvery <= 0 {
+		cfg.VerifyEvery = 10 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Guard == nil {
+		gc := GuardConfig{Refuse: cfg.Source.RefuseWeb, Now: cfg.Now, Logger: cfg.Logger}
+		if cfg.Proxy != nil {
+			gc.Trusted = cfg.Proxy.Trusted
+		}
+		cfg.Guard = NewGuard(gc)
+	}
+	return nil
 }
 
 // Close stops the background verification and waits for it.

@@ -38,13 +38,10 @@ const gateMaxEnvironment = 255
 // bot.GateDelivery, or says why it is ignored.
 func (h *Webhook) deploymentGate(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	in, ok := h.in.(GateIntake)
-	parsed, err := gh.ParseWebHook("deployment_protection_rule", payload)
+	ev, repo, err := hookEvent[*gh.DeploymentProtectionRuleEvent]("deployment_protection_rule", payload, &d)
 	if err != nil {
 		return h.malformed(ctx, d, err)
 	}
-	ev := parsed.(*gh.DeploymentProtectionRuleEvent)
-	repo := ev.GetRepo().GetFullName()
-	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
 	if !ok {
 		return h.ignore(ctx, d, "event deployment_protection_rule not handled", http.StatusOK)
 	}
@@ -89,13 +86,10 @@ func (h *Webhook) deploymentGate(ctx context.Context, d bot.Delivery, payload []
 // request of its deployment, or says why it is ignored.
 func (h *Webhook) deploymentStatus(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	in, ok := h.in.(GateIntake)
-	parsed, err := gh.ParseWebHook("deployment_status", payload)
+	ev, repo, err := hookEvent[*gh.DeploymentStatusEvent]("deployment_status", payload, &d)
 	if err != nil {
 		return h.malformed(ctx, d, err)
 	}
-	ev := parsed.(*gh.DeploymentStatusEvent)
-	repo := ev.GetRepo().GetFullName()
-	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
 	if !ok {
 		return h.ignore(ctx, d, "event deployment_status not handled", http.StatusOK)
 	}

@@ -32,13 +32,10 @@ var checkedActions = map[string]bool{"opened": true, "synchronize": true, "reope
 // says why it is ignored.
 func (h *Webhook) pullRequest(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	in, ok := h.in.(PullRequestIntake)
-	parsed, err := gh.ParseWebHook("pull_request", payload)
+	ev, repo, err := hookEvent[*gh.PullRequestEvent]("pull_request", payload, &d)
 	if err != nil {
 		return h.malformed(ctx, d, err)
 	}
-	ev := parsed.(*gh.PullRequestEvent)
-	repo := ev.GetRepo().GetFullName()
-	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
 	if !ok {
 		return h.ignore(ctx, d, "event pull_request not handled", http.StatusOK)
 	}

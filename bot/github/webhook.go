@@ -220,6 +220,27 @@ func (h *Webhook) deliver(ctx context.Context, d bot.Delivery, contentType strin
 	}
 }
 
+// repoEvent is a webhook event of go-github's that names its repository
+// and sender.
+type repoEvent interface {
+	GetRepo() *gh.Repository
+	GetSender() *gh.User
+}
+
+// hookEvent parses payload as GitHub's event name into E, and names the
+// delivery's repository and sender from it; it returns the repository's
+// full name, uncut.
+func hookEvent[E repoEvent](name string, payload []byte, d *bot.Delivery) (ev E, repo string, err error) {
+	parsed, err := gh.ParseWebHook(name, payload)
+	if err != nil {
+		return ev, "", err
+	}
+	ev = parsed.(E)
+	repo = ev.GetRepo().GetFullName()
+	d.Repo, d.Sender = hookName(repo), hookName(ev.GetSender().GetLogin())
+	return ev, repo, nil
+}
+
 // push turns a push delivery into a bot.Push, or says why it is ignored.
 func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	var ev pushPayload
@@ -255,6 +276,20 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 	case ev.HeadCommit == nil:
 		return h.ignore(ctx, d, "no head commit", http.StatusOK)
 	}
+	p, err := hookPush(&ev, branch, pusher, d)
+	if err != nil {
+		return h.malformed(ctx, d, err)
+	}
+	res, err := h.in.HandlePush(ctx, p)
+	if err != nil {
+		return h.storeFailed(d, err)
+	}
+	return pushAnswer(res)
+}
+
+// hookPush is the bot.Push of a push event to branch, whose head commit
+// is there; it refuses commit hashes that are not.
+func hookPush(ev *pushPayload, branch, pusher string, d bot.Delivery) (bot.Push, error) {
 	hc := ev.HeadCommit
 	// Only the title of the message is kept, and only so much of it: a
 	// commit message can be megabytes.
@@ -264,22 +299,23 @@ func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int
 		link = "" // a cut address leads nowhere
 	}
 	p := bot.Push{
-		Repo: repo, Branch: branch,
+		Repo: ev.Repository.FullName, Branch: branch,
 		SHA: hc.ID, Before: ev.Before,
 		Pusher: pusher, Author: hookName(hc.Author.Username),
 		Title: cs.Clip(strings.TrimSuffix(title, "\r"), bot.MaxCommitTitle), URL: link, Delivery: d.ID,
 		Payload: d.Payload,
 	}
 	if p.Before != "" && !hookIsSHA(p.Before) {
-		return h.malformed(ctx, d, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before)))
+		return p, fmt.Errorf("before %q is not a commit hash", hookClip(p.Before))
 	}
 	if !hookIsSHA(p.SHA) {
-		return h.malformed(ctx, d, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA)))
+		return p, fmt.Errorf("head_commit.id %q is not a commit hash", hookClip(p.SHA))
 	}
-	res, err := h.in.HandlePush(ctx, p)
-	if err != nil {
-		return h.storeFailed(d, err)
-	}
+	return p, nil
+}
+
+// pushAnswer is the webhook's answer to a push the bot has handled.
+func pushAnswer(res bot.PushResult) (int, string) {
 	if res.Duplicate {
 		return http.StatusOK, "duplicate delivery"
 	}

@@ -52,7 +52,16 @@ const baselines = `- **bare net/http handler** (Slack): an ` + "`httptest`" + ` 
 func (rep report) markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	m := rep.Machine
+	for _, section := range []func(func(string, ...any)){
+		rep.intro, rep.machine, rep.figures, rep.baselines, rep.busy, rep.commandsAndOutput,
+	} {
+		section(p)
+	}
+	return b.String()
+}
+
+// intro says what the file is, how to make it again and how to read it.
+func (rep report) intro(p func(format string, args ...any)) {
 	p("# Benchmarks\n\n")
 	p("Every figure next to its baseline, both measured in the same run on the\n")
 	p("same machine. This file is generated; to make it again, from the module's root:\n\n")
@@ -65,7 +74,11 @@ func (rep report) markdown() string {
 	p("benchmark on the machine below, so read them as orders of magnitude: ratios to\n")
 	p("a baseline measured alongside travel better than the absolute numbers, and\n")
 	p("\"How busy the machine was\" says how much else ran meanwhile.\n\n")
+}
 
+// machine is the table of the machine the run was on.
+func (rep report) machine(p func(format string, args ...any)) {
+	m := rep.Machine
 	p("## Machine\n\n")
 	p("| | |\n| --- | --- |\n")
 	p("| OS/arch (`go env GOOS GOARCH`) | %s/%s |\n", m.GOOS, m.GOARCH)
@@ -78,7 +91,10 @@ func (rep report) markdown() string {
 	p("| Go | %s |\n", m.GoVersion)
 	p("| date | %s – %s |\n", rep.Started.Format("2006-01-02 15:04"), rep.Finished.Format("15:04 UTC"))
 	p("| load average at the start | %s |\n\n", orDash(m.Load))
+}
 
+// figures is the table of every figure beside its baseline, and the notes.
+func (rep report) figures(p func(format string, args ...any)) {
 	p("## Figures\n\n")
 	p("Ratio is ours ÷ the baseline: for a time, above 1 is slower than the baseline;\n")
 	p("for a rate, below 1 is slower. Targets marked (ours) are this project's own picks.\n\n")
@@ -98,12 +114,20 @@ func (rep report) markdown() string {
 		}
 		p("\n")
 	}
+}
+
+// baselines says what each baseline measures.
+func (rep report) baselines(p func(format string, args ...any)) {
 	size := "as in the benchmark output"
 	if v, ok := rep.Output.Value("BenchmarkRawUpdate_8Writers", "B/record"); ok {
 		size = fmt.Sprintf("%.0f bytes", v)
 	}
 	p("## Baselines\n\n"+baselines+"\n", size)
+}
 
+// busy says how much else the machine did while each package ran.
+func (rep report) busy(p func(format string, args ...any)) {
+	m := rep.Machine
 	p("## How busy the machine was\n\n")
 	p("CPU time while each `go test` ran (build included), against what the\n")
 	p("machine's %d CPUs could give in that time. \"Others\" is everything else on the\n", m.CPUs)
@@ -121,6 +145,10 @@ func (rep report) markdown() string {
 		}
 		p("| `%s`%s | %.0f s | %.0f s | %s |\n", r.Suite.Pkg, status, r.Wall.Seconds(), r.CPU.Seconds(), others)
 	}
+}
+
+// commandsAndOutput lists the commands run and their whole benchmark output.
+func (rep report) commandsAndOutput(p func(format string, args ...any)) {
 	p("\n## Commands\n\nThe runs, in order (`benchreport` prints them as it goes):\n\n```\n")
 	for _, r := range rep.Runs {
 		p("%s\n", r.Suite.command())
@@ -136,7 +164,6 @@ func (rep report) markdown() string {
 		p("--- FAIL: %s: %s\n", name, rep.Output.Failed[name])
 	}
 	p("```\n")
-	return b.String()
 }
 
 // notes are what the table alone does not tell, worked out from the run.

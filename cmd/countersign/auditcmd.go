@@ -31,6 +31,16 @@ type auditSource struct {
 	db     string
 	server string
 	token  string
+	// tokenFile holds the token for server (--token-file).
+	tokenFile string
+}
+
+// flags declares --db, --server and --token-file, which say where the
+// source is.
+func (src *auditSource) flags(fs *flag.FlagSet) {
+	fs.StringVar(&src.db, "db", "", "database file")
+	fs.StringVar(&src.server, "server", "", "URL of a running countersign serve")
+	fs.StringVar(&src.tokenFile, "token-file", "", "file holding the audit token (for --server)")
 }
 
 // audit runs `countersign audit verify|list|export`.
@@ -43,10 +53,7 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("audit "+verb, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	var src auditSource
-	var tokenFile string
-	fs.StringVar(&src.db, "db", "", "database file")
-	fs.StringVar(&src.server, "server", "", "URL of a running countersign serve")
-	fs.StringVar(&tokenFile, "token-file", "", "file holding the audit token (for --server)")
+	src.flags(fs)
 	var q bot.EventQuery
 	var since, until, kind, actor, request string
 	fs.StringVar(&q.Target, "target", "", "only records about this target")
@@ -71,7 +78,7 @@ func (m *Main) audit(ctx context.Context, args []string) int {
 		return m.usageErr("--until: %v", err)
 	}
 	if src.server != "" {
-		if src.token, err = m.auditToken(tokenFile); err != nil {
+		if src.token, err = m.auditToken(src.tokenFile); err != nil {
 			return m.failf("%v", err)
 		}
 	}

@@ -30,10 +30,7 @@ func (m *Main) outbox(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("outbox list", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	var src auditSource
-	var tokenFile string
-	fs.StringVar(&src.db, "db", "", "database file")
-	fs.StringVar(&src.server, "server", "", "URL of a running countersign serve")
-	fs.StringVar(&tokenFile, "token-file", "", "file holding the audit token (for --server)")
+	src.flags(fs)
 	asJSON := fs.Bool("json", false, "print each whole entry as a JSON line")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (src.db == "") == (src.server == "") {
 		fmt.Fprintln(m.Stderr, outboxUsage)
@@ -42,7 +39,7 @@ func (m *Main) outbox(ctx context.Context, args []string) int {
 	var aside []bot.Aside
 	var err error
 	if src.server != "" {
-		if src.token, err = m.auditToken(tokenFile); err != nil {
+		if src.token, err = m.auditToken(src.tokenFile); err != nil {
 			return m.failf("%v", err)
 		}
 		aside, err = fetchAside(ctx, src)

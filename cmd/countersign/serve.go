@@ -126,39 +126,19 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	if deps.CheckTimeout <= 0 {
 		deps.CheckTimeout = startupCheckTimeout
 	}
-	checkSlack := func(ctx context.Context, cfg *config.Config) (slack.Identity, error) {
-		checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
-		defer cancel()
-		return client.Check(checkCtx, configChannels(cfg), cfg.Slack.SocketMode())
-	}
-	identity, err := checkSlack(ctx, cfg)
-	if err == nil {
-		checkCtx, cancel := context.WithTimeout(ctx, deps.CheckTimeout)
-		err = checkGitHub(checkCtx, execs.github, githubNeeds(cfg, mode), log)
-		cancel()
-	}
+	checkSlack := slackCheck(client, deps.CheckTimeout)
+	identity, err := checkPeers(ctx, cfg, mode, checkSlack, execs.github, deps.CheckTimeout, log)
 	if err != nil {
 		execs.Close()
 		return nil, err
 	}
 	bc.Directory, bc.PublicURL, bc.AuditChannel = client, cfg.PublicURL, cfg.Audit.Channel
 	useChannelIDs(&bc, identity)
-	switch {
-	case execs.github == nil:
-		log.Warn("no github.token or GitHub App configured: commit statuses and deployments are not reported to GitHub")
-	case mode == modeReal:
-		bc.Reporter = execs.github
-	default:
-		log.Info("dry run: commit statuses and deployments are not reported to GitHub")
-	}
+	useReporter(&bc, execs.github, mode, log)
 	usePoll(&bc, cfg, mode, execs.github, log)
-	if bc.ConfigText, err = configText(cfg); err != nil {
+	if err := useReload(&bc, cfg, mode, checkSlack, execs, log); err != nil {
 		execs.Close()
 		return nil, err
-	}
-	bc.ConfigShown = shownConfig(cfg)
-	if bc.ConfigText != nil {
-		bc.Loader = &loader{running: cfg, mode: mode, log: log, channels: checkSlack, execs: execs}
 	}
 	// A damaged file is refused here, before the bot trusts it.
 	db, err := store.Open(cfg.DB, store.Options{Logger: log, CheckOnOpen: true})
@@ -168,25 +148,11 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	}
 	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg, poll: bc.Poll}
 	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
-	// One budget for every body not yet verified, whichever door it came in.
-	bodies := &bot.BodyBudget{}
-	if !cfg.GitHub.WebhookSecret.IsZero() {
-		if s.webhook, err = github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), s.bot, github.WebhookOptions{Logger: log, Bodies: bodies}); err != nil {
-			db.Close()
-			execs.Close()
-			return nil, err
-		}
-	}
-	s.guard = newGuard(cfg, s.bot, log)
-	if s.web, err = newWeb(cfg, s.bot, db, s.guard, identity.Permalink, log); err != nil {
+	if err := s.openDoors(client, identity, deps, log); err != nil {
 		db.Close()
 		execs.Close()
 		return nil, err
 	}
-	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
-		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
-		Bodies: bodies,
-	})
 	if err := s.bot.Start(ctx); err != nil {
 		if s.web != nil {
 			s.web.Close()
@@ -195,10 +161,91 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		execs.Close()
 		return nil, err
 	}
+	s.startLoops()
+	return s, nil
+}
+
+// slackCheck checks the Slack app against a config, within timeout: at
+// start-up and for each config reload.
+func slackCheck(client *slack.Client, timeout time.Duration) func(context.Context, *config.Config) (slack.Identity, error) {
+	return func(ctx context.Context, cfg *config.Config) (slack.Identity, error) {
+		checkCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return client.Check(checkCtx, configChannels(cfg), cfg.Slack.SocketMode())
+	}
+}
+
+// checkPeers checks the Slack app, then GitHub, before anything starts;
+// it returns who the bot is in Slack.
+func checkPeers(ctx context.Context, cfg *config.Config, mode execMode, checkSlack func(context.Context, *config.Config) (slack.Identity, error),
+	gh *github.Client, timeout time.Duration, log *slog.Logger) (slack.Identity, error) {
+	identity, err := checkSlack(ctx, cfg)
+	if err != nil {
+		return identity, err
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return identity, checkGitHub(checkCtx, gh, githubNeeds(cfg, mode), log)
+}
+
+// useReporter reports commit statuses and deployments to GitHub, except
+// in a dry run or without GitHub credentials.
+func useReporter(bc *bot.Config, gh *github.Client, mode execMode, log *slog.Logger) {
+	switch {
+	case gh == nil:
+		log.Warn("no github.token or GitHub App configured: commit statuses and deployments are not reported to GitHub")
+	case mode == modeReal:
+		bc.Reporter = gh
+	default:
+		log.Info("dry run: commit statuses and deployments are not reported to GitHub")
+	}
+}
+
+// useReload gives the bot the config file's text and, when there is one,
+// a loader to reload it with.
+func useReload(bc *bot.Config, cfg *config.Config, mode execMode, checkSlack func(context.Context, *config.Config) (slack.Identity, error),
+	execs *executors, log *slog.Logger) error {
+	var err error
+	if bc.ConfigText, err = configText(cfg); err != nil {
+		return err
+	}
+	bc.ConfigShown = shownConfig(cfg)
+	if bc.ConfigText != nil {
+		bc.Loader = &loader{running: cfg, mode: mode, log: log, channels: checkSlack, execs: execs}
+	}
+	return nil
+}
+
+// openDoors makes the ways in: GitHub's webhook, the web pages and the
+// Slack adapter. Nothing is served yet.
+func (s *server) openDoors(client *slack.Client, identity slack.Identity, deps serveDeps, log *slog.Logger) error {
+	cfg := s.cfg
+	// One budget for every body not yet verified, whichever door it came in.
+	bodies := &bot.BodyBudget{}
+	var err error
+	if !cfg.GitHub.WebhookSecret.IsZero() {
+		if s.webhook, err = github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), s.bot, github.WebhookOptions{Logger: log, Bodies: bodies}); err != nil {
+			return err
+		}
+	}
+	s.guard = newGuard(cfg, s.bot, log)
+	if s.web, err = newWeb(cfg, s.bot, s.db, s.guard, identity.Permalink, log); err != nil {
+		return err
+	}
+	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
+		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
+		Bodies: bodies,
+	})
+	return nil
+}
+
+// startLoops starts what runs until Close (the SIGHUP watch, Socket Mode)
+// and makes the HTTP server, which Serve starts.
+func (s *server) startLoops() {
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.watchHangup(loopCtx)
-	if cfg.Slack.SocketMode() {
+	if s.cfg.Slack.SocketMode() {
 		s.loops.Add(1)
 		go func() {
 			defer s.loops.Done()
@@ -209,7 +256,6 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	// keep-alive connections are closed, and slow request bodies cut off.
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
-	return s, nil
 }
 
 // configChannels are the channels the bot must be in: the audit channel

@@ -58,127 +58,192 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	if err != nil {
 		return bot.Config{}, nil, err
 	}
-	dry := mode != modeReal
+	w := &wiring{ctx: ctx, cfg: cfg, mode: mode, log: log, x: &executors{},
+		engines: map[string]*swarm.Client{}, creds: resolver(cfg, log).Credentials}
+	bc, err := w.botConfig(engine)
+	if err != nil {
+		w.x.Close()
+		return bot.Config{}, nil, err
+	}
+	return bc, w.x, nil
+}
+
+// wiring builds the workflow's config and its executors; what it opens is
+// kept in x, which botConfig closes if a later step fails.
+type wiring struct {
+	ctx     context.Context
+	cfg     *config.Config
+	mode    execMode
+	log     *slog.Logger
+	x       *executors
+	engines map[string]*swarm.Client // one connection per engine
+	creds   []registry.Credential
+}
+
+func (w *wiring) dryRun() bool { return w.mode != modeReal }
+
+func (w *wiring) botConfig(engine *policies.Engine) (bot.Config, error) {
+	cfg := w.cfg
 	bc := bot.Config{
-		Policy: engine, DryRun: dry, ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
+		Policy: engine, DryRun: w.dryRun(), ConfigHash: cfg.Hash, ConfigPath: cfg.Path,
 		Identities: map[string]cs.Actor{}, GiveUpAfter: cfg.OutboxGiveUp, DriftInterval: cfg.Drift.Interval,
 		Prober: httpProber{},
 	}
 	for login, user := range cfg.Identities.GitHub {
 		bc.Identities[strings.ToLower(login)] = cs.Actor(user)
 	}
-	x := &executors{}
-	fail := func(err error) (bot.Config, *executors, error) {
-		x.Close()
-		return bot.Config{}, nil, err
-	}
-	creds := resolver(cfg, log).Credentials
-	if cfg.GitHub.Reports() {
-		x.github, err = github.NewClient(github.Auth{Token: cfg.GitHub.Token.Reveal(), AppID: cfg.GitHub.AppID,
-			InstallationID: cfg.GitHub.InstallationID, PrivateKey: []byte(cfg.GitHub.PrivateKey.Reveal())},
-			github.Options{APIURL: cfg.GitHub.APIURL, Logger: log})
-		if err != nil {
-			return fail(fmt.Errorf("github: %w", err))
-		}
-	}
-	if len(cfg.Gates) > 0 && (x.github == nil || !x.github.App()) {
-		return fail(errors.New("gates need GitHub App auth (github.app_id, github.installation_id, github.private_key): GitHub takes the answers to deployment protection rules only from an App's installation"))
+	if err := w.connectGitHub(); err != nil {
+		return bot.Config{}, err
 	}
 	for _, g := range cfg.Gates {
 		bc.Gates = append(bc.Gates, bot.Gate{Name: g.Name, Repo: g.Repo, Environment: g.Environment, Channel: g.Channel})
 	}
 	switch { // the cards' "what changed"
-	case mode == modeSimulated:
+	case w.mode == modeSimulated:
 		bc.Comparer = demoHistory()
-	case x.github != nil:
-		bc.Comparer = x.github
-	}
-	clients := map[string]*swarm.Client{} // one connection per engine
-	engineClient := func(name string) (*swarm.Client, error) {
-		if c, ok := clients[name]; ok {
-			return c, nil
-		}
-		e := cfg.Engines[name]
-		c, err := swarm.Connect(ctx, swarm.Engine{Name: name, Host: e.Host, SSHKey: e.SSHKey, KnownHosts: e.KnownHosts,
-			CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}, swarm.Options{DryRun: dry, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("engine %s: %w", name, err)
-		}
-		clients[name] = c
-		x.closers = append(x.closers, c.Close)
-		return c, nil
+	case w.x.github != nil:
+		bc.Comparer = w.x.github
 	}
 	for _, s := range cfg.Services {
-		bs := bot.Service{
-			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
-			Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
-			Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
+		bs, err := w.service(s)
+		if err != nil {
+			return bot.Config{}, err
 		}
-		if tmpl := s.Build.Tag; tmpl != "" {
-			bs.Build.Tag = func(sha, branch string) (string, error) {
-				return registry.Tag(tmpl, registry.TagData{SHA: sha, Branch: branch})
-			}
-		}
-		switch {
-		case s.Kind == config.KindBuild:
-			// Build-only: no executor, nothing is ever deployed.
-		case s.Kind == config.KindSwarm && mode == modeSimulated:
-			bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: cfg.Engines[s.Engine].Host}
-		case s.Kind == config.KindSwarm:
-			c, err := engineClient(s.Engine)
-			if err != nil {
-				return fail(err)
-			}
-			bs.Executor = c.Service(s.Name, s.SwarmService, s.Image)
-			bs.Where, bs.Place = "engine", fmt.Sprintf("%s (%s)", s.Engine, cfg.Engines[s.Engine].Host)
-		case s.Kind == config.KindAlbatross:
-			h, u := cfg.Hosts[s.Host], s.Unikernel
-			if mode == modeSimulated {
-				bs.Executor = &dryrun.Albatross{
-					Unikernel: u.Name, Binary: u.Binary, Host: s.Host, Address: h.Address, User: h.User,
-					Dir: strings.TrimSuffix(h.Dir, "/"), Client: h.AlbatrossClient, Socket: h.Socket,
-					Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block, Args: u.Args, RestartOnFail: u.RestartOnFail,
-				}
-				break
-			}
-			bs.Executor, err = albatross.New(
-				albatross.Host{Name: s.Host, Address: h.Address, User: h.User, Key: h.SSHKey, KnownHosts: h.KnownHosts,
-					Client: h.AlbatrossClient, Socket: h.Socket, Dir: h.Dir},
-				albatross.Unikernel{Name: u.Name, Binary: u.Binary, Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block,
-					Args: u.Args, RestartOnFail: u.RestartOnFail, Keep: u.Keep, Command: u.Command},
-				albatross.Options{DryRun: dry, Logger: log, Images: &albatross.RegistryFetcher{Credentials: creds}})
-			if err != nil {
-				return fail(fmt.Errorf("service %s: %w", s.Name, err))
-			}
-		default:
-			return fail(fmt.Errorf("service %s: unknown kind %q", s.Name, s.Kind))
-		}
-		if s.Kind == config.KindAlbatross {
-			bs.Where, bs.Place = "host", fmt.Sprintf("%s (%s)", s.Host, cfg.Hosts[s.Host].Address)
-		}
-		if s.Build.Mode == config.BuildDocker {
-			if bs.Build.Builder, err = builder(s, cfg, mode, engineClient, x.github, creds, log); err != nil {
-				return fail(fmt.Errorf("service %s: %w", s.Name, err))
-			}
-		}
-		bs.Verify = botVerify(s.Verify)
-		bs.Runs = serviceRuns(s, cfg)
 		bc.Services = append(bc.Services, bs)
 	}
 	for _, z := range cfg.DNS {
-		var ex bot.Executor
-		if mode == modeSimulated {
-			ex = &dryrun.DNS{Zone: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm}
-		} else {
-			ex, err = dnsexec.New(dnsexec.Zone{Name: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm,
-				Secret: z.TSIGSecret, Types: z.Types}, dnsexec.Options{DryRun: dry, Logger: log})
-			if err != nil {
-				return fail(fmt.Errorf("zone %s: %w", z.Zone, err))
-			}
+		bz, err := w.zone(z)
+		if err != nil {
+			return bot.Config{}, err
 		}
-		bc.Zones = append(bc.Zones, bot.Zone{Name: z.FQDN(), Executor: ex, Runs: zoneRuns(z)})
+		bc.Zones = append(bc.Zones, bz)
 	}
-	return bc, x, nil
+	return bc, nil
+}
+
+// connectGitHub makes the GitHub client when the config has credentials
+// to report with, and checks that gates have the App auth they need.
+func (w *wiring) connectGitHub() error {
+	gh := w.cfg.GitHub
+	if gh.Reports() {
+		c, err := github.NewClient(github.Auth{Token: gh.Token.Reveal(), AppID: gh.AppID,
+			InstallationID: gh.InstallationID, PrivateKey: []byte(gh.PrivateKey.Reveal())},
+			github.Options{APIURL: gh.APIURL, Logger: w.log})
+		if err != nil {
+			return fmt.Errorf("github: %w", err)
+		}
+		w.x.github = c
+	}
+	if len(w.cfg.Gates) > 0 && (w.x.github == nil || !w.x.github.App()) {
+		return errors.New("gates need GitHub App auth (github.app_id, github.installation_id, github.private_key): GitHub takes the answers to deployment protection rules only from an App's installation")
+	}
+	return nil
+}
+
+// engineClient is the connection to the named engine, made on first use.
+func (w *wiring) engineClient(name string) (*swarm.Client, error) {
+	if c, ok := w.engines[name]; ok {
+		return c, nil
+	}
+	e := w.cfg.Engines[name]
+	c, err := swarm.Connect(w.ctx, swarm.Engine{Name: name, Host: e.Host, SSHKey: e.SSHKey, KnownHosts: e.KnownHosts,
+		CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}, swarm.Options{DryRun: w.dryRun(), Logger: w.log})
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", name, err)
+	}
+	w.engines[name] = c
+	w.x.closers = append(w.x.closers, c.Close)
+	return c, nil
+}
+
+// service is the workflow's service s, with its executor and builder.
+func (w *wiring) service(s config.Service) (bot.Service, error) {
+	bs := bot.Service{
+		Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
+		Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
+		Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
+	}
+	if tmpl := s.Build.Tag; tmpl != "" {
+		bs.Build.Tag = func(sha, branch string) (string, error) {
+			return registry.Tag(tmpl, registry.TagData{SHA: sha, Branch: branch})
+		}
+	}
+	if err := w.deployExecutor(s, &bs); err != nil {
+		return bot.Service{}, err
+	}
+	if s.Kind == config.KindAlbatross {
+		bs.Where, bs.Place = "host", fmt.Sprintf("%s (%s)", s.Host, w.cfg.Hosts[s.Host].Address)
+	}
+	if s.Build.Mode == config.BuildDocker {
+		var err error
+		if bs.Build.Builder, err = builder(s, w.cfg, w.mode, w.engineClient, w.x.github, w.creds, w.log); err != nil {
+			return bot.Service{}, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+	}
+	bs.Verify = botVerify(s.Verify)
+	bs.Runs = serviceRuns(s, w.cfg)
+	return bs, nil
+}
+
+// deployExecutor sets the executor that deploys s (none for a build-only
+// service) and, for Swarm, where it runs.
+func (w *wiring) deployExecutor(s config.Service, bs *bot.Service) error {
+	switch {
+	case s.Kind == config.KindBuild:
+		// Build-only: no executor, nothing is ever deployed.
+	case s.Kind == config.KindSwarm && w.mode == modeSimulated:
+		bs.Executor = &dryrun.Swarm{Service: s.SwarmService, Engine: s.Engine, EngineHost: w.cfg.Engines[s.Engine].Host}
+	case s.Kind == config.KindSwarm:
+		c, err := w.engineClient(s.Engine)
+		if err != nil {
+			return err
+		}
+		bs.Executor = c.Service(s.Name, s.SwarmService, s.Image)
+		bs.Where, bs.Place = "engine", fmt.Sprintf("%s (%s)", s.Engine, w.cfg.Engines[s.Engine].Host)
+	case s.Kind == config.KindAlbatross:
+		ex, err := w.albatrossExecutor(s)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		bs.Executor = ex
+	default:
+		return fmt.Errorf("service %s: unknown kind %q", s.Name, s.Kind)
+	}
+	return nil
+}
+
+// albatrossExecutor deploys s's unikernel to its host, or simulates it.
+func (w *wiring) albatrossExecutor(s config.Service) (bot.Executor, error) {
+	h, u := w.cfg.Hosts[s.Host], s.Unikernel
+	if w.mode == modeSimulated {
+		return &dryrun.Albatross{
+			Unikernel: u.Name, Binary: u.Binary, Host: s.Host, Address: h.Address, User: h.User,
+			Dir: strings.TrimSuffix(h.Dir, "/"), Client: h.AlbatrossClient, Socket: h.Socket,
+			Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block, Args: u.Args, RestartOnFail: u.RestartOnFail,
+		}, nil
+	}
+	return albatross.New(
+		albatross.Host{Name: s.Host, Address: h.Address, User: h.User, Key: h.SSHKey, KnownHosts: h.KnownHosts,
+			Client: h.AlbatrossClient, Socket: h.Socket, Dir: h.Dir},
+		albatross.Unikernel{Name: u.Name, Binary: u.Binary, Memory: u.Memory, CPUs: u.CPUs, Net: u.Net, Block: u.Block,
+			Args: u.Args, RestartOnFail: u.RestartOnFail, Keep: u.Keep, Command: u.Command},
+		albatross.Options{DryRun: w.dryRun(), Logger: w.log, Images: &albatross.RegistryFetcher{Credentials: w.creds}})
+}
+
+// zone is the workflow's zone z, with its executor.
+func (w *wiring) zone(z config.Zone) (bot.Zone, error) {
+	var ex bot.Executor
+	if w.mode == modeSimulated {
+		ex = &dryrun.DNS{Zone: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm}
+	} else {
+		var err error
+		ex, err = dnsexec.New(dnsexec.Zone{Name: z.Zone, Server: z.Server, Key: z.TSIGKey, Algorithm: z.TSIGAlgorithm,
+			Secret: z.TSIGSecret, Types: z.Types}, dnsexec.Options{DryRun: w.dryRun(), Logger: w.log})
+		if err != nil {
+			return bot.Zone{}, fmt.Errorf("zone %s: %w", z.Zone, err)
+		}
+	}
+	return bot.Zone{Name: z.FQDN(), Executor: ex, Runs: zoneRuns(z)}, nil
 }
 
 // resolver is the registry client for the configured registries.

@@ -173,49 +173,14 @@ func New(h Host, u Unikernel, opts Options) (*Executor, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("new albatross executor for %s: %w: %s", u.Name, ErrConfig, fmt.Sprintf(format, a...))
 	}
-	if h.Address == "" || h.User == "" {
-		return nil, bad("host address and user are required")
+	if err := h.check(); err != nil {
+		return nil, bad("%v", err)
 	}
-	if _, _, err := net.SplitHostPort(h.Address); err != nil {
-		h.Address = net.JoinHostPort(strings.Trim(h.Address, "[]"), "22")
+	if err := u.check(); err != nil {
+		return nil, bad("%v", err)
 	}
-	if h.KnownHosts == "" {
-		return nil, bad("no known_hosts file for host %s (host keys are always checked)", h.Address)
-	}
-	if h.Client == "" {
-		h.Client = DefaultClient
-	}
-	if h.Dir == "" {
-		h.Dir = DefaultDir
-	}
-	if !path.IsAbs(h.Dir) {
-		return nil, bad("dir %q must be an absolute path on the host", h.Dir)
-	}
-	h.Dir = path.Clean(h.Dir)
-	if u.Binary == "" {
-		u.Binary = DefaultBinary
-	}
-	u.Binary = strings.TrimPrefix(path.Clean("/"+u.Binary), "/")
-	if u.Binary == "" {
-		return nil, bad("binary path names no file")
-	}
-	if u.Memory < 0 || u.CPUs < 0 || u.Keep < 0 {
-		return nil, bad("memory, cpus and keep must not be negative")
-	}
-	if u.Keep == 0 {
-		u.Keep = DefaultKeep
-	}
-	// Keep copies: the caller may reuse its slices.
-	u.Net, u.Block, u.Args = slices.Clone(u.Net), slices.Clone(u.Block), slices.Clone(u.Args)
-	for _, s := range slices.Concat([]string{h.Client, h.Socket, h.Dir, u.Binary}, u.Args, u.Net, u.Block) {
-		if strings.ContainsAny(s, "\x00\n\r") {
-			return nil, bad("%q contains a NUL or line break", s)
-		}
-	}
-	for _, s := range slices.Concat(u.Net, u.Block) {
-		if s == "" || strings.HasPrefix(s, "-") {
-			return nil, bad("--net and --block values must not be empty or start with '-' (got %q)", s)
-		}
+	if err := checkWords(h, u); err != nil {
+		return nil, bad("%v", err)
 	}
 	e := &Executor{host: h, uk: u, opts: opts, images: opts.Images, log: opts.Logger, probing: make(chan struct{}, 1)}
 	if e.images == nil {
@@ -235,6 +200,66 @@ func New(h Host, u Unikernel, opts Options) (*Executor, error) {
 		}
 	}
 	return e, nil
+}
+
+// check fills in the host's defaults and checks what New needs of it.
+func (h *Host) check() error {
+	if h.Address == "" || h.User == "" {
+		return errors.New("host address and user are required")
+	}
+	if _, _, err := net.SplitHostPort(h.Address); err != nil {
+		h.Address = net.JoinHostPort(strings.Trim(h.Address, "[]"), "22")
+	}
+	if h.KnownHosts == "" {
+		return fmt.Errorf("no known_hosts file for host %s (host keys are always checked)", h.Address)
+	}
+	if h.Client == "" {
+		h.Client = DefaultClient
+	}
+	if h.Dir == "" {
+		h.Dir = DefaultDir
+	}
+	if !path.IsAbs(h.Dir) {
+		return fmt.Errorf("dir %q must be an absolute path on the host", h.Dir)
+	}
+	h.Dir = path.Clean(h.Dir)
+	return nil
+}
+
+// check fills in the unikernel's defaults and checks its numbers; it
+// copies the slices, which the caller may reuse.
+func (u *Unikernel) check() error {
+	if u.Binary == "" {
+		u.Binary = DefaultBinary
+	}
+	u.Binary = strings.TrimPrefix(path.Clean("/"+u.Binary), "/")
+	if u.Binary == "" {
+		return errors.New("binary path names no file")
+	}
+	if u.Memory < 0 || u.CPUs < 0 || u.Keep < 0 {
+		return errors.New("memory, cpus and keep must not be negative")
+	}
+	if u.Keep == 0 {
+		u.Keep = DefaultKeep
+	}
+	u.Net, u.Block, u.Args = slices.Clone(u.Net), slices.Clone(u.Block), slices.Clone(u.Args)
+	return nil
+}
+
+// checkWords refuses what would break the commands run on the host: line
+// breaks anywhere, and --net or --block values that read as options.
+func checkWords(h Host, u Unikernel) error {
+	for _, s := range slices.Concat([]string{h.Client, h.Socket, h.Dir, u.Binary}, u.Args, u.Net, u.Block) {
+		if strings.ContainsAny(s, "\x00\n\r") {
+			return fmt.Errorf("%q contains a NUL or line break", s)
+		}
+	}
+	for _, s := range slices.Concat(u.Net, u.Block) {
+		if s == "" || strings.HasPrefix(s, "-") {
+			return fmt.Errorf("--net and --block values must not be empty or start with '-' (got %q)", s)
+		}
+	}
+	return nil
 }
 
 // dir is this unikernel's directory on the host.

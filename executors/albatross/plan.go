@@ -78,21 +78,11 @@ func (e *Executor) plan(ctx context.Context, a cs.Action) (steps []string, now s
 	}
 	// Every other way hashes on the host: say with what, and refuse what
 	// cannot be verified there.
-	tool, ok := e.cachedHasher()
-	if !ok {
-		tool = hasher{name: "<the host's SHA-256 tool>"} // only ever shown
+	tool, note, err := e.planHasher(ctx, c, rerr, a)
+	if err != nil {
+		return nil, "", err
 	}
-	if rerr == nil {
-		t, err := e.hasherFor(ctx, c)
-		switch {
-		case errors.Is(err, ErrNoHasher):
-			return nil, "", fmt.Errorf("%s %s to %s: %w", a.Kind, e.uk.Name, a.Image, err)
-		case err != nil:
-			now += fmt.Sprintf("; its SHA-256 tool not found (%v)", err)
-		default:
-			tool = t
-		}
-	}
+	now += note
 	sha := placeholderSHA
 	switch {
 	case known:
@@ -107,22 +97,57 @@ func (e *Executor) plan(ctx context.Context, a cs.Action) (steps []string, now s
 				e.uk.Binary, a.Image, e.cmdUpload(tmp, tool), e.where(), e.host.KnownHosts),
 			fmt.Sprintf("compare the SHA-256 the host prints with ours, then `%s`", cmdRename(tmp, e.file(sha))))
 	}
-	create, err := e.cmdCreate(e.file(sha), sha)
+	replace, err := e.replaceSteps(sha, st.running, rerr == nil)
 	if err != nil {
 		return nil, "", err
 	}
+	steps = append(steps, replace...)
+	return steps, now, nil
+}
+
+// planHasher is the SHA-256 tool the host hashes with, read over c
+// unless reading the host failed (rerr), with a note for "now" when it
+// was not found; a host that has none is an error wrapping ErrNoHasher.
+func (e *Executor) planHasher(ctx context.Context, c *conn, rerr error, a cs.Action) (tool hasher, note string, err error) {
+	tool, ok := e.cachedHasher()
+	if !ok {
+		tool = hasher{name: "<the host's SHA-256 tool>"} // only ever shown
+	}
+	if rerr == nil {
+		t, err := e.hasherFor(ctx, c)
+		switch {
+		case errors.Is(err, ErrNoHasher):
+			return hasher{}, "", fmt.Errorf("%s %s to %s: %w", a.Kind, e.uk.Name, a.Image, err)
+		case err != nil:
+			note = fmt.Sprintf("; its SHA-256 tool not found (%v)", err)
+		default:
+			tool = t
+		}
+	}
+	return tool, note, nil
+}
+
+// replaceSteps are the last steps of every plan that changes something:
+// replace the unikernel with the binary sha, check it runs, and record
+// it. running is the SHA-256 that runs now, read tells whether the host
+// could be read at all.
+func (e *Executor) replaceSteps(sha, running string, read bool) ([]string, error) {
+	create, err := e.cmdCreate(e.file(sha), sha)
+	if err != nil {
+		return nil, err
+	}
 	restore := "re-create the binary that runs now"
 	switch {
-	case st.running != "":
-		restore = "re-create " + e.file(st.running)
-	case rerr == nil:
+	case running != "":
+		restore = "re-create " + e.file(running)
+	case read:
 		restore = "fail (nothing runs now, so there is nothing to restore)"
 	}
-	steps = append(steps,
+	return []string{
 		fmt.Sprintf("replace the running unikernel (albatross destroys it first, a short outage): `%s`", create),
 		fmt.Sprintf("check that `%s` shows the new digest within %s, and if not, %s", e.cmdInfo(), e.verifyTimeout(), restore),
-		fmt.Sprintf("record the image in %s and keep the newest %d binaries, always with the running and the previous one", e.indexFile(), e.uk.Keep))
-	return steps, now, nil
+		fmt.Sprintf("record the image in %s and keep the newest %d binaries, always with the running and the previous one", e.indexFile(), e.uk.Keep),
+	}, nil
 }
 
 // describeRunning says what runs, from st.

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/executors/dockertest"
 	"github.com/countersign/countersign/executors/registry"
 )
 
@@ -210,14 +211,14 @@ func TestBuilder_BuildSourceFailures(t *testing.T) {
 	t.Parallel()
 	f := env(t)
 	tc := f.start(t)
-	broken := randomHex(20)
+	broken := dockertest.RandomHex(20)
 	f.github.addRaw("acme/app", broken, []byte("<html>oops</html>"))
-	twoTops := randomHex(20)
+	twoTops := dockertest.RandomHex(20)
 	f.github.addRaw("acme/app", twoTops, rawTarball(t, &tar.Header{Name: "a/Dockerfile", Size: 1}, &tar.Header{Name: "b/x", Size: 1}))
 	for _, tt := range []struct {
 		name, sha, text string
 	}{
-		{"unknown commit", randomHex(20), "404 Not Found"},
+		{"unknown commit", dockertest.RandomHex(20), "404 Not Found"},
 		{"not a tarball", broken, "read tarball: gzip: invalid header"},
 		{"two top directories", twoTops, "more than one top-level entry"},
 	} {

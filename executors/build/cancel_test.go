@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/executors/dockertest"
 )
 
 func TestBuilder_BuildCancelledMidStep(t *testing.T) {
@@ -102,7 +103,7 @@ func TestBuilder_BuildCancelledMidFetch(t *testing.T) {
 	t.Parallel()
 	f := env(t)
 	tc := f.start(t)
-	sha := randomHex(20)
+	sha := dockertest.RandomHex(20)
 	f.github.addSlow("acme/app", sha, tree{
 		"Dockerfile": {data: []byte(tc.dockerfile("COPY hello /hello"))},
 		"hello":      {data: f.hello, exec: true},

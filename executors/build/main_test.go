@@ -3,20 +3,12 @@ package build
 import (
 	"archive/tar"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,12 +17,12 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/executors/dockertest"
 )
 
 // The engine tests build with the Docker Engine on this machine (no
@@ -55,59 +47,38 @@ type fixture struct {
 	closers  []func()
 }
 
-var (
-	fxOnce sync.Once
-	fx     *fixture
-	fxErr  error
-)
-
-// errNoEngine marks a set-up failure because Docker is missing.
-var errNoEngine = errors.New("docker engine not available")
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if fx != nil {
-		fx.teardown()
-	}
-	os.Exit(code)
+// shared is the fixture of the run.
+var shared = dockertest.Shared[*fixture]{
+	Setup:    func(testing.TB) (*fixture, error) { return setup() },
+	Teardown: (*fixture).teardown,
 }
+
+func TestMain(m *testing.M) { shared.Main(m) }
 
 // env returns the shared fixture, setting it up on first use. Without an
 // engine it skips the test, or fails it when CI is set.
 func env(t *testing.T) *fixture {
 	t.Helper()
-	fxOnce.Do(func() { fx, fxErr = setup() })
-	if fxErr != nil {
-		if errors.Is(fxErr, errNoEngine) && os.Getenv("CI") == "" {
-			t.Skip(fxErr)
-		}
-		t.Fatal(fxErr)
-	}
-	return fx
+	return shared.Get(t)
 }
 
 func setup() (_ *fixture, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	api, err := dockertest.Connect(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoEngine, err)
+		return nil, err
 	}
-	f := &fixture{docker: api, run: randomHex(4)}
+	f := &fixture{docker: api, run: dockertest.RandomHex(4)}
 	defer func() {
 		if err != nil {
 			f.teardown()
 		}
 	}()
-	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer pcancel()
-	if _, err := api.Ping(pctx); err != nil {
-		return nil, fmt.Errorf("%w at %s: %v (install docker.io and start dockerd, or set DOCKER_HOST)", errNoEngine, api.DaemonHost(), err)
-	}
 	if f.hello, err = buildHello(ctx); err != nil {
 		return nil, err
 	}
-	f.registry = f.serve(quietRegistry())
+	f.registry = f.serve(dockertest.Registry())
 	f.github = newFakeGitHub()
 	f.closers = append(f.closers, f.github.srv.Close)
 	return f, nil
@@ -118,11 +89,6 @@ func (f *fixture) serve(h http.Handler) string {
 	srv := httptest.NewServer(h)
 	f.closers = append(f.closers, srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// quietRegistry is a go-containerregistry registry that does not log.
-func quietRegistry() http.Handler {
-	return ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
 }
 
 // teardown removes every image of the run and stops the servers.
@@ -163,17 +129,7 @@ func buildHello(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	out := filepath.Join(dir, "hello")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/hello")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build testdata/hello: %v\n%s", err, msg)
-	}
-	return os.ReadFile(out)
+	return dockertest.StaticBinary(ctx, dir, "./testdata/hello")
 }
 
 // testCase is what one engine test builds with.
@@ -187,8 +143,7 @@ type testCase struct {
 // removed when it ends.
 func (f *fixture) start(t *testing.T) *testCase {
 	t.Helper()
-	slug := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	tc := &testCase{f: f, label: f.run + "-" + randomHex(4), repo: f.registry + "/countersign-test/" + slug}
+	tc := &testCase{f: f, label: f.run + "-" + dockertest.RandomHex(4), repo: f.registry + "/countersign-test/" + dockertest.Slug(t)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -200,7 +155,7 @@ func (f *fixture) start(t *testing.T) *testCase {
 // commit stores a commit of acme/app holding t (and hello, executable)
 // at the fake GitHub and returns the spec that builds it with a fresh tag.
 func (tc *testCase) commit(t tree) bot.BuildSpec {
-	sha := randomHex(20)
+	sha := dockertest.RandomHex(20)
 	full := tree{"hello": {data: tc.f.hello, exec: true}}
 	for p, e := range t {
 		full[p] = e
@@ -276,10 +231,4 @@ func filesOf(t *testing.T, img v1.Image) map[string]string {
 			out[strings.TrimPrefix(hdr.Name, "/")] = string(b)
 		}
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

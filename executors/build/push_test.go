@@ -11,14 +11,15 @@ import (
 	"testing"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/executors/dockertest"
 	"github.com/countersign/countersign/executors/registry"
 )
 
 func TestBuilder_BuildPushFailures(t *testing.T) {
 	t.Parallel()
 	f := env(t)
-	denied := f.serve(refuseManifests(quietRegistry()))
-	locked := f.serve(basicAuth("ci", "right-password", quietRegistry()))
+	denied := f.serve(refuseManifests(dockertest.Registry()))
+	locked := f.serve(basicAuth("ci", "right-password", dockertest.Registry()))
 	for _, tt := range []struct {
 		name, host, text string
 	}{
@@ -91,10 +92,10 @@ func TestBuilder_BuildWithCredentials(t *testing.T) {
 	t.Parallel()
 	f := env(t)
 	const password = "s3cret-Pa55word-for-ci"
-	host := f.serve(basicAuth("ci", password, quietRegistry()))
+	host := f.serve(basicAuth("ci", password, dockertest.Registry()))
 	// The engine retries refused blob uploads for 50s: this registry
 	// refuses a wrong password only where it does not.
-	manifestsOnly := f.serve(basicAuthFor("ci", password, quietRegistry(), func(r *http.Request) bool {
+	manifestsOnly := f.serve(basicAuthFor("ci", password, dockertest.Registry(), func(r *http.Request) bool {
 		return strings.Contains(r.URL.Path, "/manifests/")
 	}))
 	for _, tt := range []struct {

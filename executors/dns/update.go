@@ -40,25 +40,8 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 		return update{}, err
 	}
 	u := update{name: c.Name, typ: c.Type}
-	for _, set := range []struct {
-		recs []cs.Record
-		dst  *[]cs.Record
-	}{{a.DNS.Current, &u.current}, {a.DNS.Proposed, &u.proposed}} {
-		for _, r := range set.recs {
-			got, err := parseRecord(u.name, u.typ, r.TTL, r.Value)
-			if err != nil {
-				return update{}, fmt.Errorf("prepared record %s: %w", formatRecord(r), err)
-			}
-			if dns.CanonicalName(r.Name) != u.name || strings.ToUpper(r.Type) != u.typ || got.Value != r.Value {
-				return update{}, fmt.Errorf("%w: prepared record %s does not belong to %s %s or is not canonical", ErrInvalid, formatRecord(r), u.name, u.typ)
-			}
-			*set.dst = append(*set.dst, got)
-		}
-	}
-	for _, r := range u.proposed {
-		if err := checkTTL(r.TTL); err != nil {
-			return update{}, fmt.Errorf("prepared record %s: %w", formatRecord(r), err)
-		}
+	if err := u.readPrepared(a.DNS.Current, a.DNS.Proposed); err != nil {
+		return update{}, err
 	}
 	switch {
 	case c.Op == cs.DNSSet && len(u.proposed) == 0:
@@ -74,20 +57,9 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 	switch {
 	case c.Op != cs.DNSAdd && u.typ == "NS" && u.name == e.zone:
 		// A primary ignores deleting the apex's NS RRset or its last NS
-		// record (RFC 2136 3.4.2.3, 3.4.2.4): add the new records first,
-		// then delete the old ones one by one.
-		if len(u.proposed) == 0 {
-			return update{}, fmt.Errorf("%w: %s", ErrInvalid, apexNS(u.name))
-		}
-		for _, p := range u.proposed {
-			if !slices.Contains(u.current, p) { // new, or a new TTL
-				u.add = append(u.add, p)
-			}
-		}
-		for _, r := range u.current {
-			if !slices.ContainsFunc(u.proposed, func(p cs.Record) bool { return p.Value == r.Value }) {
-				u.remove = append(u.remove, r)
-			}
+		// record (RFC 2136 3.4.2.3, 3.4.2.4).
+		if err := u.replaceApexNS(); err != nil {
+			return update{}, err
 		}
 		return u, nil
 	case c.Op != cs.DNSAdd:
@@ -100,6 +72,53 @@ func (e *Executor) checkChange(req cs.Request) (update, error) {
 	}
 	u.add = []cs.Record{added}
 	return u, nil
+}
+
+// readPrepared parses the records the request was prepared with into
+// u.current and u.proposed, refusing any that is not of u's name and
+// type, not canonical, or whose TTL could not be set.
+func (u *update) readPrepared(current, proposed []cs.Record) error {
+	for _, set := range []struct {
+		recs []cs.Record
+		dst  *[]cs.Record
+	}{{current, &u.current}, {proposed, &u.proposed}} {
+		for _, r := range set.recs {
+			got, err := parseRecord(u.name, u.typ, r.TTL, r.Value)
+			if err != nil {
+				return fmt.Errorf("prepared record %s: %w", formatRecord(r), err)
+			}
+			if dns.CanonicalName(r.Name) != u.name || strings.ToUpper(r.Type) != u.typ || got.Value != r.Value {
+				return fmt.Errorf("%w: prepared record %s does not belong to %s %s or is not canonical", ErrInvalid, formatRecord(r), u.name, u.typ)
+			}
+			*set.dst = append(*set.dst, got)
+		}
+	}
+	for _, r := range u.proposed {
+		if err := checkTTL(r.TTL); err != nil {
+			return fmt.Errorf("prepared record %s: %w", formatRecord(r), err)
+		}
+	}
+	return nil
+}
+
+// replaceApexNS changes the apex's NS records without ever deleting the
+// last one, which a primary ignores: add the new records first, then
+// delete the old ones one by one.
+func (u *update) replaceApexNS() error {
+	if len(u.proposed) == 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, apexNS(u.name))
+	}
+	for _, p := range u.proposed {
+		if !slices.Contains(u.current, p) { // new, or a new TTL
+			u.add = append(u.add, p)
+		}
+	}
+	for _, r := range u.current {
+		if !slices.ContainsFunc(u.proposed, func(p cs.Record) bool { return p.Value == r.Value }) {
+			u.remove = append(u.remove, r)
+		}
+	}
+	return nil
 }
 
 // addedRecord checks that proposed is current and one more record, of

@@ -2,8 +2,6 @@ package swarm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/executors/dockertest"
 )
 
 // svcOpts shape a test service.
@@ -42,7 +41,7 @@ func (f *fixture) createService(t testing.TB, o svcOpts) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := "cs-test-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	name := "cs-test-" + dockertest.Slug(t)
 	if len(name) > 50 {
 		name = name[:50]
 	}
@@ -189,11 +188,7 @@ func run(t *testing.T, ex *Executor, a cs.Action) (plan string, res bot.Result, 
 	return plan, res, st, err
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+var randomHex = dockertest.RandomHex
 
 // imageOf returns the image in the service's spec.
 func (f *fixture) imageOf(t testing.TB, name string) string {

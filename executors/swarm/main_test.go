@@ -4,17 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +18,13 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/countersign/countersign/executors/dockertest"
 )
 
 // The tests run against the Docker Engine on this machine, in swarm mode
@@ -55,48 +50,33 @@ type fixture struct {
 	initNote string // what set-up did to the swarm
 }
 
-var (
-	fxOnce sync.Once
-	fx     *fixture
-	fxErr  error
-)
-
-// errNoEngine marks a set-up failure because Docker is missing.
-var errNoEngine = errors.New("docker engine not available")
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if fx != nil {
-		fx.teardown()
-	}
-	os.Exit(code)
+// shared is the fixture of the run.
+var shared = dockertest.Shared[*fixture]{
+	Setup: func(t testing.TB) (*fixture, error) {
+		f, err := setup()
+		if err == nil {
+			t.Logf("engine fixture: %s; registry %s", f.initNote, f.repo)
+		}
+		return f, err
+	},
+	Teardown: (*fixture).teardown,
 }
+
+func TestMain(m *testing.M) { shared.Main(m) }
 
 // env returns the shared fixture, setting it up on first use. Without an
 // engine it skips the test, or fails it when CI is set.
 func env(t testing.TB) *fixture {
 	t.Helper()
-	fxOnce.Do(func() {
-		fx, fxErr = setup()
-		if fxErr == nil {
-			t.Logf("engine fixture: %s; registry %s", fx.initNote, fx.repo)
-		}
-	})
-	if fxErr != nil {
-		if errors.Is(fxErr, errNoEngine) && os.Getenv("CI") == "" {
-			t.Skip(fxErr)
-		}
-		t.Fatal(fxErr)
-	}
-	return fx
+	return shared.Get(t)
 }
 
 func setup() (_ *fixture, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	api, err := client.NewClientWithOpts(client.WithHost(socketHost), client.WithAPIVersionNegotiation())
+	api, err := dockertest.Connect(ctx, socketHost)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoEngine, err)
+		return nil, err
 	}
 	f := &fixture{api: api, run: fmt.Sprintf("%d", time.Now().UnixNano())}
 	defer func() {
@@ -104,11 +84,6 @@ func setup() (_ *fixture, err error) {
 			f.teardown()
 		}
 	}()
-	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer pcancel()
-	if _, err := api.Ping(pctx); err != nil {
-		return nil, fmt.Errorf("%w at %s: %v (install docker.io and start dockerd)", errNoEngine, socketHost, err)
-	}
 	if err := f.swarmMode(ctx); err != nil {
 		return nil, err
 	}
@@ -116,12 +91,12 @@ func setup() (_ *fixture, err error) {
 	if f.dir, err = os.MkdirTemp("", "swarmtest"); err != nil {
 		return nil, err
 	}
-	bin, err := buildApp(ctx, f.dir)
+	bin, err := dockertest.StaticBinary(ctx, f.dir, "./testdata/app", "GOARCH=amd64")
 	if err != nil {
 		return nil, err
 	}
-	f.registry = httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	f.repo = strings.TrimPrefix(f.registry.URL, "http://") + "/countersign-test/app"
+	f.registry = dockertest.ServeRegistry()
+	f.repo = dockertest.Host(f.registry) + "/countersign-test/app"
 	for _, im := range []struct {
 		ref  *string
 		env  string
@@ -139,7 +114,7 @@ func setup() (_ *fixture, err error) {
 func (f *fixture) swarmMode(ctx context.Context) error {
 	info, err := f.api.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: docker info: %v", errNoEngine, err)
+		return fmt.Errorf("%w: docker info: %v", dockertest.ErrNoEngine, err)
 	}
 	switch info.Swarm.LocalNodeState {
 	case swarm.LocalNodeStateActive:
@@ -175,21 +150,6 @@ func (f *fixture) removeLeftovers(ctx context.Context) {
 			_ = f.api.ServiceRemove(ctx, s.ID)
 		}
 	}
-}
-
-// buildApp builds testdata/app as a static linux/amd64 binary.
-func buildApp(ctx context.Context, dir string) ([]byte, error) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	out := filepath.Join(dir, "app")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/app")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build testdata/app: %v\n%s", err, msg)
-	}
-	return os.ReadFile(out)
 }
 
 // push builds an image FROM scratch holding /app, with env and the
@@ -260,7 +220,7 @@ func (f *fixture) teardown() {
 		os.RemoveAll(f.dir)
 		return
 	}
-	host := strings.TrimPrefix(f.registry.URL, "http://") + "/"
+	host := dockertest.Host(f.registry) + "/"
 	if imgs, err := f.api.ImageList(ctx, image.ListOptions{All: true}); err == nil {
 		for _, im := range imgs {
 			for _, r := range append(im.RepoDigests, im.RepoTags...) {

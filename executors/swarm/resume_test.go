@@ -39,7 +39,7 @@ func sendAndStop(t *testing.T, ex *Executor, a cs.Action) cs.Request {
 
 // restarted is the executor of a bot started anew: a new client.
 func restarted(t *testing.T, name string) *Executor {
-	return connect(t, local, Options{}).Service("www", name, fx.repo)
+	return connect(t, local, Options{}).Service("www", name, env(t).repo)
 }
 
 // waitUpdateOver waits until Docker has finished, paused or rolled back

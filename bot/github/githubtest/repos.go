@@ -203,6 +203,22 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, repo, sha,
 }
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, repo, cred string) {
+	d, ok := readDeployment(w, r, repo, cred)
+	if !ok || !s.addDeployment(w, &d) {
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": d.ID, "node_id": fmt.Sprintf("DE_%d", d.ID),
+		"url": s.api.URL + apiPrefix + "/repos/" + repo + "/deployments/" + strconv.FormatInt(d.ID, 10),
+		"sha": d.Ref, "ref": d.Ref, "task": d.Task, "payload": d.Payload,
+		"environment": d.Environment, "original_environment": d.Environment,
+		"description": d.Description, "created_at": time.Now().UTC().Format(time.RFC3339),
+	})
+}
+
+// readDeployment decodes and validates a request to create a deployment,
+// with GitHub's defaults filled in; it answers a bad one itself.
+func readDeployment(w http.ResponseWriter, r *http.Request, repo, cred string) (Deployment, bool) {
 	var body struct {
 		Ref, Task, Environment, Description string
 		Payload                             json.RawMessage
@@ -213,27 +229,19 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, repo, 
 	}
 	keys, ok := decodeBody(w, r, &body)
 	if !ok {
-		return
+		return Deployment{}, false
 	}
 	if body.Ref == "" {
 		validationFailed(w, "Deployment", "ref", "ref is missing")
-		return
+		return Deployment{}, false
 	}
 	if !shaRE.MatchString(body.Ref) { // the fake knows no branches or tags
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody("No ref found for: "+body.Ref))
-		return
+		return Deployment{}, false
 	}
-	var payload any
-	if len(body.Payload) > 0 {
-		if err := json.Unmarshal(body.Payload, &payload); err != nil {
-			payload = nil
-		}
-		switch payload.(type) {
-		case map[string]any, string:
-		default:
-			validationFailed(w, "Deployment", "payload", "payload must be an object or a JSON string")
-			return
-		}
+	payload, ok := deploymentPayload(w, body.Payload)
+	if !ok {
+		return Deployment{}, false
 	}
 	d := Deployment{
 		Repo: repo, Ref: body.Ref, Task: body.Task, Environment: body.Environment,
@@ -247,17 +255,41 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, repo, 
 	if d.Environment == "" {
 		d.Environment = "production"
 	}
+	return d, true
+}
 
+// deploymentPayload is a deployment's payload, which GitHub takes as an
+// object or a JSON string; it answers any other itself.
+func deploymentPayload(w http.ResponseWriter, raw json.RawMessage) (any, bool) {
+	var payload any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &payload); err != nil {
+			payload = nil
+		}
+		switch payload.(type) {
+		case map[string]any, string:
+		default:
+			validationFailed(w, "Deployment", "payload", "payload must be an object or a JSON string")
+			return nil, false
+		}
+	}
+	return payload, true
+}
+
+// addDeployment records d with a new ID, unless GitHub would not create
+// it: an auto-merge (202) or failing required contexts (409), which it
+// answers itself.
+func (s *Server) addDeployment(w http.ResponseWriter, d *Deployment) bool {
 	s.mu.Lock()
 	if s.accepted > 0 {
 		s.accepted--
 		s.mu.Unlock()
 		writeJSON(w, http.StatusAccepted, map[string]string{
-			"message": "Auto-merged main into " + body.Ref + " on deployment.",
+			"message": "Auto-merged main into " + d.Ref + " on deployment.",
 		})
-		return
+		return false
 	}
-	if failing := s.failingContextsLocked(repo, d.Ref, d.RequiredContexts); len(failing) > 0 {
+	if failing := s.failingContextsLocked(d.Repo, d.Ref, d.RequiredContexts); len(failing) > 0 {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusConflict, map[string]any{
 			"message": "Conflict: Commit status checks failed for " + d.Ref + ".",
@@ -266,19 +298,12 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, repo, 
 			}},
 			"documentation_url": docsURL,
 		})
-		return
+		return false
 	}
 	d.ID = s.newIDLocked()
-	s.deployments = append(s.deployments, d)
+	s.deployments = append(s.deployments, *d)
 	s.mu.Unlock()
-
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"id": d.ID, "node_id": fmt.Sprintf("DE_%d", d.ID),
-		"url": s.api.URL + apiPrefix + "/repos/" + repo + "/deployments/" + strconv.FormatInt(d.ID, 10),
-		"sha": d.Ref, "ref": d.Ref, "task": d.Task, "payload": d.Payload,
-		"environment": d.Environment, "original_environment": d.Environment,
-		"description": d.Description, "created_at": time.Now().UTC().Format(time.RFC3339),
-	})
+	return true
 }
 
 // failingContextsLocked returns the required contexts whose latest status

@@ -4,11 +4,11 @@ package config
 // and a build, and nothing that names a deploy target.
 func (d *decoder) buildOnly(o *object, s *Service) {
 	if s.Repo == "" {
-		d.add(o.line, o.sub("repo"), "required with kind build (its pushes and pull requests are what it builds)")
+		d.Add(o.line, o.Sub("repo"), "required with kind build (its pushes and pull requests are what it builds)")
 	}
 	for _, k := range []string{"engine", "swarm_service", "host", "unikernel", "verify"} {
-		if o.has(k) {
-			d.addAt(o.sub(k), "not for kind build: a build-only service is never deployed")
+		if o.Has(k) {
+			d.AddAt(o.Sub(k), "not for kind build: a build-only service is never deployed")
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package config
 
+import "github.com/countersign/countersign/cmd/countersign/config/strictyaml"
+
 // crossCheck checks what one section says about another: services name
 // engines and hosts that exist, and no two services share a name, a Swarm
 // service or an Albatross VM.
@@ -8,10 +10,10 @@ func (d *decoder) crossCheck(c *Config) {
 	swarm := map[[2]string]string{}
 	vms := map[[2]string]string{}
 	for i, s := range c.Services {
-		p := item("services", i)
+		p := strictyaml.Item("services", i)
 		if s.Name != "" {
 			if first, dup := names[s.Name]; dup {
-				d.addAt(p+".name", "duplicate service %s (also %s)", quote(s.Name), first)
+				d.AddAt(p+".name", "duplicate service %s (also %s)", strictyaml.Quote(s.Name), first)
 			} else {
 				names[s.Name] = p
 			}
@@ -28,7 +30,7 @@ func (d *decoder) crossCheck(c *Config) {
 		if s.Kind == KindSwarm && s.Engine != "" && s.SwarmService != "" {
 			k := [2]string{s.Engine, s.SwarmService}
 			if first, dup := swarm[k]; dup {
-				d.addAt(p+".swarm_service", "Swarm service %s on engine %s is also deployed by %s", quote(s.SwarmService), quote(s.Engine), first)
+				d.AddAt(p+".swarm_service", "Swarm service %s on engine %s is also deployed by %s", strictyaml.Quote(s.SwarmService), strictyaml.Quote(s.Engine), first)
 			} else {
 				swarm[k] = p
 			}
@@ -36,7 +38,7 @@ func (d *decoder) crossCheck(c *Config) {
 		if s.Kind == KindAlbatross && s.Host != "" && s.Unikernel.Name != "" {
 			k := [2]string{s.Host, s.Unikernel.Name}
 			if first, dup := vms[k]; dup {
-				d.addAt(p+".unikernel.name", "unikernel %s on host %s is also deployed by %s", quote(s.Unikernel.Name), quote(s.Host), first)
+				d.AddAt(p+".unikernel.name", "unikernel %s on host %s is also deployed by %s", strictyaml.Quote(s.Unikernel.Name), strictyaml.Quote(s.Host), first)
 			} else {
 				vms[k] = p
 			}
@@ -47,6 +49,6 @@ func (d *decoder) crossCheck(c *Config) {
 // reference reports name if it is not a key of m.
 func reference[T any](d *decoder, path, what, name string, m map[string]T) {
 	if _, ok := m[name]; !ok {
-		d.addAt(path, "unknown %s %s", what, quote(name))
+		d.AddAt(path, "unknown %s %s", what, strictyaml.Quote(name))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,13 +18,13 @@ func (d *decoder) config(n *yaml.Node) *Config {
 		Listen:    d.listen(o),
 		PublicURL: d.publicURL(o),
 	}
-	o.require("db")
+	o.Require("db")
 	c.DB = o.localPath("db")
 	var ok bool
-	if c.ShutdownGrace, ok = o.duration("shutdown_grace"); !ok {
+	if c.ShutdownGrace, ok = o.Duration("shutdown_grace"); !ok {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
-	if c.OutboxGiveUp, ok = o.duration("outbox_give_up"); !ok {
+	if c.OutboxGiveUp, ok = o.Duration("outbox_give_up"); !ok {
 		c.OutboxGiveUp = DefaultOutboxGiveUp
 	}
 	c.Audit = d.audit(o.obj("audit"))
@@ -41,43 +42,43 @@ func (d *decoder) config(n *yaml.Node) *Config {
 	c.Policies = d.policies(o, "policies")
 	c.Windows = d.windows(o, "windows")
 	c.Gates = d.gates(o, "gates")
-	o.done()
+	o.Done()
 	return c
 }
 
 // listen reads the HTTP address: host:port, or :port for every interface.
 func (d *decoder) listen(o *object) string {
-	s := o.str("listen")
+	s := o.Str("listen")
 	if s == "" {
 		return DefaultListen
 	}
 	host, port, err := net.SplitHostPort(s)
 	p, perr := strconv.Atoi(port)
 	if err != nil || perr != nil || p < 0 || p > 65535 || host != "" && !validHost(host) {
-		d.addAt(o.sub("listen"), "want host:port (e.g. 127.0.0.1:8080), got %s", quote(s))
+		d.AddAt(o.Sub("listen"), "want host:port (e.g. 127.0.0.1:8080), got %s", strictyaml.Quote(s))
 	}
 	return s
 }
 
 func (d *decoder) publicURL(o *object) string {
-	s := o.str("public_url")
+	s := o.Str("public_url")
 	if s == "" {
 		return ""
 	}
 	if msg := checkURL(s); msg != "" {
-		d.addAt(o.sub("public_url"), "%s", msg)
+		d.AddAt(o.Sub("public_url"), "%s", msg)
 	}
 	return strings.TrimRight(s, "/")
 }
 
 // apiURL reads an API base URL, defaulting it and ending it in "/".
 func (d *decoder) apiURL(o *object, def string) string {
-	s := o.str("api_url")
+	s := o.Str("api_url")
 	if s == "" {
 		return def
 	}
 	if msg := checkURL(s); msg != "" {
-		d.addAt(o.sub("api_url"), "%s", msg)
+		d.AddAt(o.Sub("api_url"), "%s", msg)
 	}
 	if !strings.HasSuffix(s, "/") {
 		s += "/"
@@ -86,11 +87,11 @@ func (d *decoder) apiURL(o *object, def string) string {
 }
 
 func (d *decoder) audit(o *object) Audit {
-	a := Audit{Token: o.token("token", nil), Channel: o.str("channel")}
+	a := Audit{Token: o.token("token", nil), Channel: o.Str("channel")}
 	if a.Channel != "" && !channelPattern.MatchString(a.Channel) {
-		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…) or #name, got %s", quote(a.Channel))
+		d.AddAt(o.Sub("channel"), "want a Slack channel ID (C…, G…) or #name, got %s", strictyaml.Quote(a.Channel))
 	}
-	o.done()
+	o.Done()
 	return a
 }
 
@@ -100,25 +101,25 @@ func (d *decoder) slack(o *object) Slack {
 		AppToken:      o.token("app_token", appToken),
 		SigningSecret: o.token("signing_secret", nil),
 		APIURL:        d.apiURL(o, DefaultSlackAPIURL),
-		Command:       o.str("command"),
+		Command:       o.Str("command"),
 	}
 	switch {
 	case s.Command == "":
 		s.Command = DefaultSlackCommand
 	case !commandPattern.MatchString(s.Command):
-		d.addAt(o.sub("command"), "want a slash command like /cs, got %s", quote(s.Command))
+		d.AddAt(o.Sub("command"), "want a slash command like /cs, got %s", strictyaml.Quote(s.Command))
 	}
-	o.done()
+	o.Done()
 	return s
 }
 
 // poll reads github.poll: a duration, "0" for no reads, default
 // DefaultGitHubPoll.
 func (d *decoder) poll(o *object) time.Duration {
-	if n := o.get("poll"); n != nil && n.Kind == yaml.ScalarNode && (n.Value == "0" || n.Value == "0s") {
+	if n := o.Get("poll"); n != nil && n.Kind == yaml.ScalarNode && (n.Value == "0" || n.Value == "0s") {
 		return 0
 	}
-	if v, ok := o.duration("poll"); ok {
+	if v, ok := o.Duration("poll"); ok {
 		return v
 	}
 	return DefaultGitHubPoll
@@ -132,19 +133,19 @@ func (d *decoder) github(o *object) GitHub {
 		APIURL:        d.apiURL(o, DefaultGitHubAPIURL),
 	}
 	g.Poll = d.poll(o)
-	app, _ := o.int("app_id")
-	inst, _ := o.int("installation_id")
+	app, _ := o.Int("app_id")
+	inst, _ := o.Int("installation_id")
 	g.AppID, g.InstallationID = int64(app), int64(inst)
 	switch {
 	case g.AppID < 0 || g.InstallationID < 0:
-		d.addAt(o.sub("app_id"), "want positive app_id and installation_id")
+		d.AddAt(o.Sub("app_id"), "want positive app_id and installation_id")
 	case (g.AppID != 0) != (g.InstallationID != 0) || (g.AppID != 0) == g.PrivateKey.IsZero():
 		if g.AppID != 0 || g.InstallationID != 0 || !g.PrivateKey.IsZero() {
-			d.addAt(o.sub("app_id"), "a GitHub App needs app_id, installation_id and private_key together")
+			d.AddAt(o.Sub("app_id"), "a GitHub App needs app_id, installation_id and private_key together")
 		}
 	case g.AppID != 0 && !g.Token.IsZero():
-		d.addAt(o.sub("token"), "give token or a GitHub App (app_id, installation_id, private_key), not both")
+		d.AddAt(o.Sub("token"), "give token or a GitHub App (app_id, installation_id, private_key), not both")
 	}
-	o.done()
+	o.Done()
 	return g
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"time"
-
 	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
@@ -37,37 +35,15 @@ func (d *decoder) object(n *yaml.Node, path string) *object {
 	return &object{Mapping: m, d: d, line: m.Line()}
 }
 
-// The reads the domain's files are written with, by strictyaml's
-// methods of the same names: a key's path, presence, value and typed
-// reads, and the report of unknown keys.
-func (d *decoder) add(line int, path, format string, args ...any) { d.Add(line, path, format, args...) }
-func (d *decoder) addAt(path, format string, args ...any)         { d.AddAt(path, format, args...) }
-func (d *decoder) warnAt(path, format string, args ...any)        { d.WarnAt(path, format, args...) }
-
-func (o *object) sub(key string) string                     { return o.Sub(key) }
-func (o *object) has(key string) bool                       { return o.Has(key) }
-func (o *object) get(key string) *yaml.Node                 { return o.Get(key) }
-func (o *object) require(keys ...string)                    { o.Require(keys...) }
-func (o *object) str(key string) string                     { return o.Str(key) }
-func (o *object) strs(key string) []string                  { return o.Strs(key) }
-func (o *object) bool(key string) bool                      { return o.Bool(key) }
-func (o *object) int(key string) (int, bool)                { return o.Int(key) }
-func (o *object) duration(key string) (time.Duration, bool) { return o.Duration(key) }
-func (o *object) list(key string) []*yaml.Node              { return o.List(key) }
-func (o *object) obj(key string) *object                    { return o.d.object(o.get(key), o.sub(key)) }
-func (o *object) entries() []string                         { return o.Entries() }
-func (o *object) done()                                     { o.Done() }
+// obj is the mapping under key as an object of the domain (not a bare
+// strictyaml.Mapping), so that the domain's reads of secrets and local
+// paths work on it too.
+func (o *object) obj(key string) *object { return o.d.object(o.Get(key), o.Sub(key)) }
 
 // maxQuotedPath bounds what a problem shows of a local path: long enough
 // for any real one.
 const maxQuotedPath = 240
 
-// quote shows a value from the file in a problem (strictyaml.Quote).
-// Never use it on a secret: secrets are never shown at all.
-func quote(s string) string { return strictyaml.Quote(s) }
-
-// quotePath is quote for a local file path, which is cut later.
+// quotePath shows a local file path in a problem (strictyaml.QuoteMax),
+// cut at maxQuotedPath.
 func quotePath(p string) string { return strictyaml.QuoteMax(p, maxQuotedPath) }
-
-// item is the path of the i-th element of the list at path.
-func item(path string, i int) string { return strictyaml.Item(path, i) }

@@ -16,13 +16,13 @@ type Drift struct {
 
 // drift reads the drift section: interval is a duration, or 0 for off.
 func (d *decoder) drift(o *object) Drift {
-	defer o.done()
-	switch o.str("interval") {
+	defer o.Done()
+	switch o.Str("interval") {
 	case "":
 		return Drift{Interval: DefaultDriftInterval}
 	case "0":
 		return Drift{}
 	}
-	v, _ := o.duration("interval")
+	v, _ := o.Duration("interval")
 	return Drift{Interval: v}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -38,12 +39,12 @@ func (o *object) localFile(key string, secret bool) localFile {
 	if f.path == "" || !o.d.opts.CheckFiles || secret && o.d.opts.NoSecrets {
 		return f
 	}
-	b, mode, ok := o.d.readFile(o.sub(key), f.path, maxLocalFile)
+	b, mode, ok := o.d.readFile(o.Sub(key), f.path, maxLocalFile)
 	if !ok {
 		return f
 	}
 	if secret {
-		o.d.warnMode(o.sub(key), f.path, mode)
+		o.d.warnMode(o.Sub(key), f.path, mode)
 	}
 	f.data, f.read = b, true
 	return f
@@ -52,7 +53,7 @@ func (o *object) localFile(key string, secret bool) localFile {
 // warnMode warns when group or others have any access to a secret file.
 func (d *decoder) warnMode(path, file string, mode os.FileMode) {
 	if mode.Perm()&0o077 != 0 {
-		d.warnAt(path, "%s has mode %04o: group or others may read it (chmod 600 it; for a Docker secret, set mode: 0400)",
+		d.WarnAt(path, "%s has mode %04o: group or others may read it (chmod 600 it; for a Docker secret, set mode: 0400)",
 			quotePath(file), mode.Perm())
 	}
 }
@@ -63,7 +64,7 @@ func (o *object) knownHosts(key string) string {
 	f := o.localFile(key, false)
 	if f.read {
 		if msg := knownHostsProblem(f.data); msg != "" {
-			o.d.addAt(o.sub(key), "%s %s", quotePath(f.path), msg)
+			o.d.AddAt(o.Sub(key), "%s %s", quotePath(f.path), msg)
 		}
 	}
 	return f.path
@@ -116,7 +117,7 @@ func knownHostsLine(line string) (entry bool, problem string) {
 		return false, ": " + err.Error()
 	}
 	if marker != "" && marker != "cert-authority" && marker != "revoked" {
-		return false, ": unknown marker " + quote("@"+marker) + " (want @cert-authority or @revoked)"
+		return false, ": unknown marker " + strictyaml.Quote("@"+marker) + " (want @cert-authority or @revoked)"
 	}
 	if pattern := strings.Join(hosts, ","); strings.HasPrefix(pattern, "|") {
 		if !validHashedHost(pattern) {
@@ -130,7 +131,7 @@ func knownHostsLine(line string) (entry bool, problem string) {
 				return false, ": a host pattern is empty"
 			case h[0] == '[':
 				if _, _, err := net.SplitHostPort(h); err != nil {
-					return false, ": want [HOST]:PORT, got " + quote(h)
+					return false, ": want [HOST]:PORT, got " + strictyaml.Quote(h)
 				}
 			}
 		}
@@ -159,19 +160,19 @@ func validHashedHost(s string) bool {
 func (o *object) checkTLS(ca, cert, key localFile) {
 	if ca.read {
 		if _, msg := certsProblem(ca.data, ""); msg != "" {
-			o.d.addAt(o.sub("ca_file"), "%s%s", quotePath(ca.path), msg)
+			o.d.AddAt(o.Sub("ca_file"), "%s%s", quotePath(ca.path), msg)
 		}
 	}
 	var leaf *x509.Certificate
 	if cert.read {
 		var msg string
 		if leaf, msg = certsProblem(cert.data, " (are cert_file and key_file swapped?)"); msg != "" {
-			o.d.addAt(o.sub("cert_file"), "%s%s", quotePath(cert.path), msg)
+			o.d.AddAt(o.Sub("cert_file"), "%s%s", quotePath(cert.path), msg)
 		}
 	}
 	if key.read {
 		if msg := keyProblem(key.data, leaf); msg != "" {
-			o.d.addAt(o.sub("key_file"), "%s %s", quotePath(key.path), msg)
+			o.d.AddAt(o.Sub("key_file"), "%s %s", quotePath(key.path), msg)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 )
 
 // Gate is a GitHub environment whose deployments wait for the bot: the
@@ -25,36 +26,36 @@ func (d *decoder) gates(parent *object, key string) []Gate {
 	var out []Gate
 	seen := map[string]string{}
 	places := map[string]string{}
-	for i, n := range parent.list(key) {
-		p := item(parent.sub(key), i)
+	for i, n := range parent.List(key) {
+		p := strictyaml.Item(parent.Sub(key), i)
 		o := d.object(n, p)
-		o.require("name", "repo", "environment", "channel")
-		g := Gate{Name: o.str("name"), Repo: o.str("repo"), Environment: o.str("environment"), Channel: o.str("channel")}
+		o.Require("name", "repo", "environment", "channel")
+		g := Gate{Name: o.Str("name"), Repo: o.Str("repo"), Environment: o.Str("environment"), Channel: o.Str("channel")}
 		if g.Name != "" && !cs.ValidServiceName(g.Name) {
-			d.addAt(o.sub("name"), "%s is not a valid gate name (a letter, then letters, digits, - and _; at most 63)", quote(g.Name))
+			d.AddAt(o.Sub("name"), "%s is not a valid gate name (a letter, then letters, digits, - and _; at most 63)", strictyaml.Quote(g.Name))
 		} else if first, dup := seen[g.Name]; g.Name != "" && dup {
-			d.addAt(o.sub("name"), "duplicate gate %s (also %s)", quote(g.Name), first)
+			d.AddAt(o.Sub("name"), "duplicate gate %s (also %s)", strictyaml.Quote(g.Name), first)
 		} else if g.Name != "" {
 			seen[g.Name] = p
 		}
 		if g.Repo != "" && !validRepo(g.Repo) {
-			d.addAt(o.sub("repo"), "want a GitHub repository owner/name, got %s", quote(g.Repo))
+			d.AddAt(o.Sub("repo"), "want a GitHub repository owner/name, got %s", strictyaml.Quote(g.Repo))
 		}
 		if g.Environment != "" && !validEnvironment(g.Environment) {
-			d.addAt(o.sub("environment"), "want a GitHub environment's name (at most %d characters, no control characters), got %s", maxEnvironment, quote(g.Environment))
+			d.AddAt(o.Sub("environment"), "want a GitHub environment's name (at most %d characters, no control characters), got %s", maxEnvironment, strictyaml.Quote(g.Environment))
 		}
 		if g.Channel != "" && !channelPattern.MatchString(g.Channel) {
-			d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", quote(g.Channel))
+			d.AddAt(o.Sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", strictyaml.Quote(g.Channel))
 		}
 		if g.Repo != "" && g.Environment != "" {
 			place := strings.ToLower(g.Repo) + "\x00" + g.Environment
 			if first, dup := places[place]; dup {
-				d.addAt(o.sub("environment"), "environment %s of %s is also gated by %s", quote(g.Environment), g.Repo, first)
+				d.AddAt(o.Sub("environment"), "environment %s of %s is also gated by %s", strictyaml.Quote(g.Environment), g.Repo, first)
 			} else {
 				places[place] = p
 			}
 		}
-		o.done()
+		o.Done()
 		out = append(out, g)
 	}
 	return out
@@ -86,7 +87,7 @@ func (d *decoder) checkGates(c *Config) {
 	}
 	for i, g := range c.Gates {
 		if services[g.Name] {
-			d.addAt(item("gates", i)+".name", "gate %s has the name of a service: policies could not tell them apart", quote(g.Name))
+			d.AddAt(strictyaml.Item("gates", i)+".name", "gate %s has the name of a service: policies could not tell them apart", strictyaml.Quote(g.Name))
 		}
 	}
 	if c.GitHub.AppID == 0 {
@@ -94,9 +95,9 @@ func (d *decoder) checkGates(c *Config) {
 		if !c.GitHub.Token.IsZero() {
 			what = "github.token is not enough"
 		}
-		d.add(d.lineFor("gates"), "gates", "gates need GitHub App auth (github.app_id, github.installation_id, github.private_key): GitHub sends deployment_protection_rule deliveries only to GitHub Apps and takes the answers only from their installations; %s", what)
+		d.Add(d.lineFor("gates"), "gates", "gates need GitHub App auth (github.app_id, github.installation_id, github.private_key): GitHub sends deployment_protection_rule deliveries only to GitHub Apps and takes the answers only from their installations; %s", what)
 	}
 	if c.GitHub.WebhookSecret.IsZero() {
-		d.add(d.lineFor("gates"), "gates", "gates need github.webhook_secret: GitHub's deployment_protection_rule deliveries are verified with it")
+		d.Add(d.lineFor("gates"), "gates", "gates need github.webhook_secret: GitHub's deployment_protection_rule deliveries are verified with it")
 	}
 }

@@ -78,22 +78,22 @@ func kRequired(k keySpec) keySpec {
 	return k
 }
 
-// configKeys is every key of the config file, by section.
+// configKeys is every key of the config file, by section, in the order
+// the schema lists them.
 func configKeys() keySpec {
-	requirement := kObj("", "approvals needed: count distinct approvers from group",
-		kStr("group", "a group of groups"), kInt("count", "how many"))
-	actionKinds := func(name string) keySpec {
-		k := kStrList(name, "action kinds")
-		for _, a := range cs.ActionKinds() {
-			k.Enum = append(k.Enum, string(a))
-		}
-		return k
-	}
-	dnsTypes := kStrList("types", "record types the bot may change (default: "+strings.Join(cs.DefaultDNSTypes(), ", ")+")")
-	for _, t := range cs.DNSTypes() {
-		dnsTypes.Enum = append(dnsTypes.Enum, t, strings.ToLower(t)) // the decoder ignores case
-	}
-	return kObj("", "Countersign configuration",
+	return kObj("", "Countersign configuration", slices.Concat(
+		serverKeys(),
+		chatAndForgeKeys(),
+		engineAndHostKeys(),
+		[]keySpec{serviceKeys(), dnsKeys()},
+		approvalKeys(),
+	)...)
+}
+
+// serverKeys are the bot's own: where it listens and keeps its data, the
+// audit trail, drift checks and the web pages.
+func serverKeys() []keySpec {
+	return []keySpec{
 		kStr("listen", "host:port of the HTTP server (default "+DefaultListen+")"),
 		kStr("public_url", "the bot's URL, for links back to it"),
 		kRequired(kStr("db", "the bbolt file")),
@@ -113,6 +113,12 @@ func configKeys() keySpec {
 				kRequired(kStr("user_header", "the header naming the signed-in user")),
 				kRequired(kStrList("trusted", "the proxy's addresses: CIDR prefixes or addresses"))),
 			kStrList("trusted_proxies", "the TLS proxy in front, whose X-Forwarded-For is believed")),
+	}
+}
+
+// chatAndForgeKeys are the Slack app's and GitHub's.
+func chatAndForgeKeys() []keySpec {
+	return []keySpec{
 		kObj("slack", "the Slack app",
 			kSecret("bot_token", "xoxb-…"),
 			kSecret("app_token", "xapp-…: Socket Mode"),
@@ -127,6 +133,13 @@ func configKeys() keySpec {
 			kSecret("private_key", "GitHub App PEM private key"),
 			kStr("api_url", "GitHub API base URL (default "+DefaultGitHubAPIURL+")"),
 			keySpec{Name: "poll", Type: tNumberish, Desc: "how often followed branches are read (default 5m); 0: never"}),
+	}
+}
+
+// engineAndHostKeys are where services run: registries, Docker Engines
+// and Albatross hosts.
+func engineAndHostKeys() []keySpec {
+	return []keySpec{
 		kList("registries", "container registry credentials",
 			kObj("", "a registry",
 				kRequired(kStr("host", "host[:port]")), kStr("username", "user name"), kSecret("password", "password"))),
@@ -147,58 +160,86 @@ func configKeys() keySpec {
 				kStr("albatross_client", "albatross-client on the host (default "+DefaultAlbatrossClient+")"),
 				kStr("socket", "albatross socket on the host"),
 				kStr("dir", "where unikernels are kept on the host (default "+DefaultHostDir+")"))),
-		kList("services", "deployable services", kTogether(kCases(kObj("", "a service",
-			kRequired(kStr("name", "service name")),
-			kRequired(kEnum(kStr("kind", "how it is deployed"), KindSwarm, KindAlbatross, KindBuild)),
-			kStr("repo", "owner/name on GitHub"),
-			kStr("branch", "the branch whose pushes deploy"),
-			kRequired(kStr("channel", "Slack channel ID or #name")),
-			kRequired(kStr("image", "image repository, without tag")),
-			kCases(kObj("build", "how an image for a commit is obtained",
-				kRequired(kEnum(kStr("mode", "build with Docker, or wait for an image"), BuildDocker, BuildWait)),
-				kStr("engine", "docker: the engine to build with"),
-				kStr("dockerfile", "docker: path in the repository (default "+DefaultDockerfile+")"),
-				kStr("target", "docker: Dockerfile stage"),
-				kMap("args", "docker: build arguments", kStr("", "")),
-				kStr("tag", "template over .SHA, .ShortSHA and .Branch (default "+DefaultTag+")"),
-				kStr("timeout", "how long a build may take (default 1h)")),
-				keyCase{Key: "mode", Value: BuildDocker, Require: []string{"engine"}},
-				keyCase{Key: "mode", Value: BuildWait, Forbid: []string{"engine", "dockerfile", "target", "args"}}),
-			kBool("pull_requests", "check pull requests for deployability"),
-			kBool("pull_requests_from_forks", "also pull requests from forks"),
-			kStr("pull_requests_channel", "where pull request checks are posted"),
-			kStr("engine", "swarm: the engine"),
-			kStr("swarm_service", "swarm: the Swarm service"),
-			kStr("host", "albatross: the host"),
-			kObj("unikernel", "albatross: how the unikernel runs",
-				kStr("name", "Albatross VM name"),
-				kStr("binary", "path of the unikernel in the image (default "+DefaultBinary+")"),
-				kInt("memory", "MB"),
-				kInt("cpus", "CPUs"),
-				kStrList("net", "network interfaces"),
-				kStrList("block", "block devices"),
-				kStrList("args", "unikernel arguments"),
-				kBool("restart_on_fail", "restart on failure"),
-				kStr("command", "replaces albatross-client create"),
-				kInt("keep", "images kept for rollback")),
-			kObj("verify", "a check after each deploy",
-				kRequired(kStr("url", "GET this")),
-				kInt("status", "the status it must answer (default 200)"),
-				kRequired(kStr("for", "how long to probe")),
-				kRequired(kStr("every", "how often to probe")),
-				kRequired(kEnum(kStr("on_failure", "what to do when it fails"), VerifyRollback, VerifyAlert)))),
-			keyCase{Key: "kind", Value: KindSwarm, Require: []string{"engine"}, Forbid: []string{"host", "unikernel"}},
-			keyCase{Key: "kind", Value: KindAlbatross, Require: []string{"host", "unikernel"}, Forbid: []string{"engine", "swarm_service"}},
-			keyCase{Key: "kind", Value: KindBuild, Require: []string{"repo"}, Forbid: []string{"engine", "swarm_service", "host", "unikernel", "verify"}}),
-			map[string][]string{"repo": {"branch", "build"}, "branch": {"repo"}, "build": {"repo"}})),
-		kList("dns", "DNS zones changed with RFC 2136 updates",
-			kObj("", "a zone",
-				kRequired(kStr("zone", "zone name")),
-				kRequired(kStr("server", "host[:port]")),
-				kRequired(kStr("tsig_key", "TSIG key name")),
-				kEnum(kStr("tsig_algorithm", "TSIG algorithm (default "+DefaultTSIGAlgorithm+")"), slices.Sorted(maps.Keys(tsigAlgorithms))...),
-				kRequired(kSecret("tsig_secret", "TSIG secret, base64")),
-				dnsTypes)),
+	}
+}
+
+// serviceKeys is the list of deployable services.
+func serviceKeys() keySpec {
+	return kList("services", "deployable services", kTogether(kCases(kObj("", "a service",
+		kRequired(kStr("name", "service name")),
+		kRequired(kEnum(kStr("kind", "how it is deployed"), KindSwarm, KindAlbatross, KindBuild)),
+		kStr("repo", "owner/name on GitHub"),
+		kStr("branch", "the branch whose pushes deploy"),
+		kRequired(kStr("channel", "Slack channel ID or #name")),
+		kRequired(kStr("image", "image repository, without tag")),
+		kCases(kObj("build", "how an image for a commit is obtained",
+			kRequired(kEnum(kStr("mode", "build with Docker, or wait for an image"), BuildDocker, BuildWait)),
+			kStr("engine", "docker: the engine to build with"),
+			kStr("dockerfile", "docker: path in the repository (default "+DefaultDockerfile+")"),
+			kStr("target", "docker: Dockerfile stage"),
+			kMap("args", "docker: build arguments", kStr("", "")),
+			kStr("tag", "template over .SHA, .ShortSHA and .Branch (default "+DefaultTag+")"),
+			kStr("timeout", "how long a build may take (default 1h)")),
+			keyCase{Key: "mode", Value: BuildDocker, Require: []string{"engine"}},
+			keyCase{Key: "mode", Value: BuildWait, Forbid: []string{"engine", "dockerfile", "target", "args"}}),
+		kBool("pull_requests", "check pull requests for deployability"),
+		kBool("pull_requests_from_forks", "also pull requests from forks"),
+		kStr("pull_requests_channel", "where pull request checks are posted"),
+		kStr("engine", "swarm: the engine"),
+		kStr("swarm_service", "swarm: the Swarm service"),
+		kStr("host", "albatross: the host"),
+		kObj("unikernel", "albatross: how the unikernel runs",
+			kStr("name", "Albatross VM name"),
+			kStr("binary", "path of the unikernel in the image (default "+DefaultBinary+")"),
+			kInt("memory", "MB"),
+			kInt("cpus", "CPUs"),
+			kStrList("net", "network interfaces"),
+			kStrList("block", "block devices"),
+			kStrList("args", "unikernel arguments"),
+			kBool("restart_on_fail", "restart on failure"),
+			kStr("command", "replaces albatross-client create"),
+			kInt("keep", "images kept for rollback")),
+		kObj("verify", "a check after each deploy",
+			kRequired(kStr("url", "GET this")),
+			kInt("status", "the status it must answer (default 200)"),
+			kRequired(kStr("for", "how long to probe")),
+			kRequired(kStr("every", "how often to probe")),
+			kRequired(kEnum(kStr("on_failure", "what to do when it fails"), VerifyRollback, VerifyAlert)))),
+		keyCase{Key: "kind", Value: KindSwarm, Require: []string{"engine"}, Forbid: []string{"host", "unikernel"}},
+		keyCase{Key: "kind", Value: KindAlbatross, Require: []string{"host", "unikernel"}, Forbid: []string{"engine", "swarm_service"}},
+		keyCase{Key: "kind", Value: KindBuild, Require: []string{"repo"}, Forbid: []string{"engine", "swarm_service", "host", "unikernel", "verify"}}),
+		map[string][]string{"repo": {"branch", "build"}, "branch": {"repo"}, "build": {"repo"}}))
+}
+
+// dnsKeys is the list of DNS zones.
+func dnsKeys() keySpec {
+	dnsTypes := kStrList("types", "record types the bot may change (default: "+strings.Join(cs.DefaultDNSTypes(), ", ")+")")
+	for _, t := range cs.DNSTypes() {
+		dnsTypes.Enum = append(dnsTypes.Enum, t, strings.ToLower(t)) // the decoder ignores case
+	}
+	return kList("dns", "DNS zones changed with RFC 2136 updates",
+		kObj("", "a zone",
+			kRequired(kStr("zone", "zone name")),
+			kRequired(kStr("server", "host[:port]")),
+			kRequired(kStr("tsig_key", "TSIG key name")),
+			kEnum(kStr("tsig_algorithm", "TSIG algorithm (default "+DefaultTSIGAlgorithm+")"), slices.Sorted(maps.Keys(tsigAlgorithms))...),
+			kRequired(kSecret("tsig_secret", "TSIG secret, base64")),
+			dnsTypes))
+}
+
+// approvalKeys say who may do what and when: groups, identities,
+// policies, windows and gates.
+func approvalKeys() []keySpec {
+	requirement := kObj("", "approvals needed: count distinct approvers from group",
+		kStr("group", "a group of groups"), kInt("count", "how many"))
+	actionKinds := func(name string) keySpec {
+		k := kStrList(name, "action kinds")
+		for _, a := range cs.ActionKinds() {
+			k.Enum = append(k.Enum, string(a))
+		}
+		return k
+	}
+	return []keySpec{
 		kMap("groups", "groups of approvers: user IDs and usergroup:S…", kStrList("", "")),
 		kObj("identities", "other identities of Slack users",
 			kMap("github", "GitHub login to Slack user ID", kStr("", ""))),
@@ -225,5 +266,5 @@ func configKeys() keySpec {
 				kRequired(kStr("repo", "owner/name on GitHub")),
 				kRequired(kStr("environment", "the GitHub environment's name, exactly")),
 				kRequired(kStr("channel", "Slack channel ID or #name")))),
-	)
+	}
 }

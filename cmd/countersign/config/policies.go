@@ -4,42 +4,43 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"github.com/countersign/countersign/policies"
 )
 
 // policies decodes the policies list into the policies package's types,
 // strictly. What the policies mean is checked by checkPolicies.
 func (d *decoder) policies(parent *object, key string) []policies.Policy {
-	items := parent.list(key)
+	items := parent.List(key)
 	if items == nil {
 		return nil
 	}
 	out := make([]policies.Policy, len(items))
 	for i, n := range items {
-		p := item(parent.sub(key), i)
+		p := strictyaml.Item(parent.Sub(key), i)
 		d.SetLine(p, n.Line)
 		o := d.object(n, p)
-		o.require("name", "actions", "targets")
+		o.Require("name", "actions", "targets")
 		d.Fields(o.Mapping, &out[i])
-		o.done()
+		o.Done()
 	}
 	return out
 }
 
 // windows decodes the windows list, as policies does.
 func (d *decoder) windows(parent *object, key string) []policies.Window {
-	items := parent.list(key)
+	items := parent.List(key)
 	if items == nil {
 		return nil
 	}
 	out := make([]policies.Window, len(items))
 	for i, n := range items {
-		p := item(parent.sub(key), i)
+		p := strictyaml.Item(parent.Sub(key), i)
 		d.SetLine(p, n.Line)
 		o := d.object(n, p)
-		o.require("name", "actions", "targets", "deny")
+		o.Require("name", "actions", "targets", "deny")
 		d.Fields(o.Mapping, &out[i])
-		o.done()
+		o.Done()
 	}
 	return out
 }
@@ -55,7 +56,7 @@ func (d *decoder) checkPolicies(c *Config) {
 	}
 	var ve *policies.ValidationError
 	if !errors.As(err, &ve) {
-		d.add(0, "policies", "%v", err)
+		d.Add(0, "policies", "%v", err)
 		return
 	}
 	mine := make([]string, len(d.Problems()))
@@ -66,7 +67,7 @@ func (d *decoder) checkPolicies(c *Config) {
 		if relatedToAny(p.Path, mine) {
 			continue
 		}
-		d.add(d.lineFor(p.Path), p.Path, "%s", p.Message)
+		d.Add(d.lineFor(p.Path), p.Path, "%s", p.Message)
 	}
 }
 

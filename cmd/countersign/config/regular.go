@@ -97,10 +97,10 @@ func (d *decoder) readFile(path, file string, limit int64) (data []byte, mode fs
 	var fe *FileError
 	switch {
 	case errors.As(err, &fe):
-		d.addAt(path, "%s %v", quotePath(file), fe)
+		d.AddAt(path, "%s %v", quotePath(file), fe)
 		return nil, mode, false
 	case err != nil:
-		d.addAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
+		d.AddAt(path, "cannot read %s: %v", quotePath(file), pathErrorCause(err))
 		return nil, mode, false
 	}
 	return data, mode, true

@@ -73,7 +73,7 @@ func validate(s map[string]any, v any, path string) []string {
 		case "items":
 			if l, ok := v.([]any); ok {
 				for i, it := range l {
-					errs = append(errs, validate(arg.(map[string]any), it, item(path, i))...)
+					errs = append(errs, validate(arg.(map[string]any), it, strictyaml.Item(path, i))...)
 				}
 			}
 		case "allOf":

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -37,27 +38,27 @@ func (o *object) secretValue(key string) secretValue {
 	forms := []string{key, key + "_file", key + "_env"}
 	var given []string
 	for _, f := range forms {
-		if o.has(f) {
+		if o.Has(f) {
 			given = append(given, f)
 		}
 	}
 	for _, f := range forms {
-		o.get(f) // known, and its line remembered, even when null
+		o.Get(f) // known, and its line remembered, even when null
 	}
 	if len(given) == 0 {
 		return secretValue{}
 	}
 	if len(given) > 1 {
-		o.d.addAt(o.sub(given[1]), "%s is also given: give only one of %s, %s or %s",
+		o.d.AddAt(o.Sub(given[1]), "%s is also given: give only one of %s, %s or %s",
 			given[0], forms[0], forms[1], forms[2])
 		return secretValue{}
 	}
 	f := given[0]
-	v := secretValue{path: o.sub(f)}
-	s := o.str(f)
+	v := secretValue{path: o.Sub(f)}
+	s := o.Str(f)
 	if s == "" {
-		if n := o.get(f); n != nil && n.Kind == yaml.ScalarNode {
-			o.d.addAt(v.path, "empty")
+		if n := o.Get(f); n != nil && n.Kind == yaml.ScalarNode {
+			o.d.AddAt(v.path, "empty")
 		}
 		return secretValue{}
 	}
@@ -90,12 +91,12 @@ func (o *object) token(key string, shape func(string) string) cs.Secret {
 		if v.file && strings.IndexFunc(strings.TrimRightFunc(s, unicode.IsSpace), unicode.IsSpace) < 0 {
 			hint = "a blank line at the end of the file?"
 		}
-		o.d.addAt(v.path, "%s contains whitespace (%s)", v.from, hint)
+		o.d.AddAt(v.path, "%s contains whitespace (%s)", v.from, hint)
 		return cs.Secret{}
 	}
 	if shape != nil {
 		if msg := shape(s); msg != "" {
-			o.d.addAt(v.path, "%s %s", v.from, msg)
+			o.d.AddAt(v.path, "%s %s", v.from, msg)
 			return cs.Secret{}
 		}
 	}
@@ -108,7 +109,7 @@ func (o *object) sshKey(key string) cs.Secret {
 	v := o.secretValue(key)
 	if !v.IsZero() && !o.d.unread(v.Secret) && o.d.opts.CheckFiles {
 		if msg := sshKeyProblem([]byte(v.Reveal())); msg != "" {
-			o.d.addAt(v.path, "%s %s", v.from, msg)
+			o.d.AddAt(v.path, "%s %s", v.from, msg)
 		}
 	}
 	return v.Secret
@@ -139,7 +140,7 @@ func (d *decoder) readSecretFile(path, file string) cs.Secret {
 		v = strings.TrimSuffix(v, "\n")
 	}
 	if v == "" {
-		d.addAt(path, "%s is empty", quotePath(file))
+		d.AddAt(path, "%s is empty", quotePath(file))
 		return cs.Secret{}
 	}
 	d.warnMode(path, file, mode)
@@ -150,7 +151,7 @@ func (d *decoder) readSecretFile(path, file string) cs.Secret {
 // config file group or others may read, as warnMode does a secret file.
 func (d *decoder) warnInline(path, key string) {
 	if perm := d.src.mode.Perm(); d.src.path != "" && perm&0o077 != 0 {
-		d.warnAt(path, "inline in %s, which has mode %04o: group or others may read it (chmod 600 it, or give %s_file)",
+		d.WarnAt(path, "inline in %s, which has mode %04o: group or others may read it (chmod 600 it, or give %s_file)",
 			quotePath(d.src.path), perm, key)
 	}
 }
@@ -158,7 +159,7 @@ func (d *decoder) warnInline(path, key string) {
 // readSecretEnv reads a secret from the environment variable name.
 func (d *decoder) readSecretEnv(path, name string) cs.Secret {
 	if !envName.MatchString(name) {
-		d.addAt(path, "%s is not an environment variable name", quote(name))
+		d.AddAt(path, "%s is not an environment variable name", strictyaml.Quote(name))
 		return cs.Secret{}
 	}
 	if d.opts.NoSecrets {
@@ -167,10 +168,10 @@ func (d *decoder) readSecretEnv(path, name string) cs.Secret {
 	v, ok := d.opts.lookupEnv(name)
 	switch {
 	case !ok:
-		d.addAt(path, "environment variable %s is not set", name)
+		d.AddAt(path, "environment variable %s is not set", name)
 		return cs.Secret{}
 	case v == "":
-		d.addAt(path, "environment variable %s is empty", name)
+		d.AddAt(path, "environment variable %s is empty", name)
 		return cs.Secret{}
 	}
 	return cs.NewSecret(v)
@@ -196,7 +197,7 @@ func (d *decoder) localPath(p string) string {
 
 // localPath reads key as a local path and resolves it, without checking it.
 func (o *object) localPath(key string) string {
-	return o.d.localPath(o.str(key))
+	return o.d.localPath(o.Str(key))
 }
 
 // pathErrorCause drops the operation and path from a *fs.PathError, which

@@ -6,50 +6,51 @@ import (
 	"unicode"
 
 	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 )
 
 // services decodes the services list. References to engines and hosts,
 // and duplicate names, are checked by crossCheck.
 func (d *decoder) services(parent *object, key string) []Service {
 	var out []Service
-	for i, n := range parent.list(key) {
-		p := item(parent.sub(key), i)
+	for i, n := range parent.List(key) {
+		p := strictyaml.Item(parent.Sub(key), i)
 		d.SetLine(p, n.Line)
 		o := d.object(n, p)
 		out = append(out, d.service(o))
-		o.done()
+		o.Done()
 	}
 	return out
 }
 
 func (d *decoder) service(o *object) Service {
-	o.require("name", "kind", "channel", "image")
+	o.Require("name", "kind", "channel", "image")
 	s := Service{
-		Name:         o.str("name"),
-		Kind:         o.str("kind"),
-		Repo:         o.str("repo"),
-		Branch:       o.str("branch"),
-		Channel:      o.str("channel"),
-		Image:        o.str("image"),
-		Engine:       o.str("engine"),
-		SwarmService: o.str("swarm_service"),
-		Host:         o.str("host"),
+		Name:         o.Str("name"),
+		Kind:         o.Str("kind"),
+		Repo:         o.Str("repo"),
+		Branch:       o.Str("branch"),
+		Channel:      o.Str("channel"),
+		Image:        o.Str("image"),
+		Engine:       o.Str("engine"),
+		SwarmService: o.Str("swarm_service"),
+		Host:         o.Str("host"),
 	}
 	if s.Name != "" && !cs.ValidServiceName(s.Name) {
-		d.addAt(o.sub("name"), "%s is not a valid service name (a letter, then letters, digits, - and _; at most 63)", quote(s.Name))
+		d.AddAt(o.Sub("name"), "%s is not a valid service name (a letter, then letters, digits, - and _; at most 63)", strictyaml.Quote(s.Name))
 	}
 	if s.Channel != "" && !channelPattern.MatchString(s.Channel) {
-		d.addAt(o.sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", quote(s.Channel))
+		d.AddAt(o.Sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", strictyaml.Quote(s.Channel))
 	}
 	if s.Image != "" {
 		if msg := imageProblem(s.Image); msg != "" {
-			d.addAt(o.sub("image"), "%s", msg)
+			d.AddAt(o.Sub("image"), "%s", msg)
 		}
 	}
 	d.serviceRepo(o, &s)
 	d.servicePullRequests(o, &s)
 	d.serviceKind(o, &s)
-	if o.has("verify") {
+	if o.Has("verify") {
 		s.Verify = d.verify(o.obj("verify"))
 	}
 	return s
@@ -58,159 +59,159 @@ func (d *decoder) service(o *object) Service {
 // serviceRepo checks repo, branch and build, which go together: pushes to
 // the branch of the repo get an image by the build.
 func (d *decoder) serviceRepo(o *object, s *Service) {
-	hasBuild := o.has("build")
+	hasBuild := o.Has("build")
 	if hasBuild {
 		s.Build = d.build(o.obj("build"), s.Branch)
 	}
 	switch {
 	case s.Repo != "":
 		if !validRepo(s.Repo) {
-			d.addAt(o.sub("repo"), "want a GitHub repository owner/name, got %s", quote(s.Repo))
+			d.AddAt(o.Sub("repo"), "want a GitHub repository owner/name, got %s", strictyaml.Quote(s.Repo))
 		}
 		if s.Branch == "" {
-			d.add(o.line, o.sub("branch"), "required with repo")
+			d.Add(o.line, o.Sub("branch"), "required with repo")
 		} else if !validBranch(s.Branch) {
-			d.addAt(o.sub("branch"), "not a valid branch name: %s", quote(s.Branch))
+			d.AddAt(o.Sub("branch"), "not a valid branch name: %s", strictyaml.Quote(s.Branch))
 		}
 		if !hasBuild {
-			d.add(o.line, o.sub("build"), "required with repo (mode docker or wait)")
+			d.Add(o.line, o.Sub("build"), "required with repo (mode docker or wait)")
 		}
 	case hasBuild:
-		d.add(o.line, o.sub("repo"), "required when build is configured")
+		d.Add(o.line, o.Sub("repo"), "required when build is configured")
 	case s.Branch != "":
-		d.addAt(o.sub("branch"), "only with repo")
+		d.AddAt(o.Sub("branch"), "only with repo")
 	}
 }
 
 // serviceKind checks what each kind needs and refuses what belongs to the
 // other kind.
 func (d *decoder) serviceKind(o *object, s *Service) {
-	hasUnikernel := o.has("unikernel")
+	hasUnikernel := o.Has("unikernel")
 	if hasUnikernel {
 		s.Unikernel = d.unikernel(o.obj("unikernel"), s.Name)
 	}
 	switch s.Kind {
 	case KindSwarm:
-		o.require("engine")
+		o.Require("engine")
 		if s.SwarmService == "" {
 			s.SwarmService = s.Name
 		} else if !swarmPattern.MatchString(s.SwarmService) {
-			d.addAt(o.sub("swarm_service"), "not a valid Swarm service name: %s", quote(s.SwarmService))
+			d.AddAt(o.Sub("swarm_service"), "not a valid Swarm service name: %s", strictyaml.Quote(s.SwarmService))
 		}
 		for _, k := range []string{"host", "unikernel"} {
-			if o.has(k) {
-				d.addAt(o.sub(k), "only for kind albatross")
+			if o.Has(k) {
+				d.AddAt(o.Sub(k), "only for kind albatross")
 			}
 		}
 	case KindAlbatross:
-		o.require("host", "unikernel")
+		o.Require("host", "unikernel")
 		for _, k := range []string{"engine", "swarm_service"} {
-			if o.has(k) {
-				d.addAt(o.sub(k), "only for kind swarm")
+			if o.Has(k) {
+				d.AddAt(o.Sub(k), "only for kind swarm")
 			}
 		}
 	case KindBuild:
 		d.buildOnly(o, s)
 	case "":
 	default:
-		d.addAt(o.sub("kind"), "want %q, %q or %q, got %s", KindSwarm, KindAlbatross, KindBuild, quote(s.Kind))
+		d.AddAt(o.Sub("kind"), "want %q, %q or %q, got %s", KindSwarm, KindAlbatross, KindBuild, strictyaml.Quote(s.Kind))
 	}
 }
 
 func (d *decoder) build(o *object, branch string) Build {
-	o.require("mode")
+	o.Require("mode")
 	b := Build{
-		Mode:       o.str("mode"),
-		Engine:     o.str("engine"),
-		Dockerfile: o.str("dockerfile"),
-		Target:     o.str("target"),
-		Tag:        o.str("tag"),
+		Mode:       o.Str("mode"),
+		Engine:     o.Str("engine"),
+		Dockerfile: o.Str("dockerfile"),
+		Target:     o.Str("target"),
+		Tag:        o.Str("tag"),
 	}
 	if args := o.obj("args"); args != nil {
-		for _, k := range args.entries() {
+		for _, k := range args.Entries() {
 			if b.Args == nil {
 				b.Args = map[string]string{}
 			}
 			if !buildArgPattern.MatchString(k) {
-				d.addAt(args.sub(k), "%s is not a build argument name (letters, digits and _)", quote(k))
+				d.AddAt(args.Sub(k), "%s is not a build argument name (letters, digits and _)", strictyaml.Quote(k))
 			}
-			b.Args[k] = args.str(k)
+			b.Args[k] = args.Str(k)
 		}
-		args.done()
+		args.Done()
 	}
 	switch b.Mode {
 	case BuildDocker:
-		o.require("engine")
+		o.Require("engine")
 		if b.Dockerfile == "" {
 			b.Dockerfile = DefaultDockerfile
 		} else if !validRelPath(b.Dockerfile) {
-			d.addAt(o.sub("dockerfile"), "want a path inside the repository, got %s", quote(b.Dockerfile))
+			d.AddAt(o.Sub("dockerfile"), "want a path inside the repository, got %s", strictyaml.Quote(b.Dockerfile))
 		}
 	case BuildWait:
 		for _, k := range []string{"engine", "dockerfile", "target", "args"} {
-			if o.has(k) {
-				d.addAt(o.sub(k), "only for mode docker")
+			if o.Has(k) {
+				d.AddAt(o.Sub(k), "only for mode docker")
 			}
 		}
 	case "":
 	default:
-		d.addAt(o.sub("mode"), "want %q or %q, got %s", BuildDocker, BuildWait, quote(b.Mode))
+		d.AddAt(o.Sub("mode"), "want %q or %q, got %s", BuildDocker, BuildWait, strictyaml.Quote(b.Mode))
 	}
 	if b.Tag == "" {
 		b.Tag = DefaultTag
 	} else if msg := tagProblem(b.Tag, branch); msg != "" {
-		d.addAt(o.sub("tag"), "%s", msg)
+		d.AddAt(o.Sub("tag"), "%s", msg)
 	}
 	var ok bool
-	if b.Timeout, ok = o.duration("timeout"); !ok {
+	if b.Timeout, ok = o.Duration("timeout"); !ok {
 		b.Timeout = DefaultBuildTimeout
 	}
-	o.done()
+	o.Done()
 	return b
 }
 
 func (d *decoder) unikernel(o *object, service string) Unikernel {
 	u := Unikernel{
-		Name:          o.str("name"),
-		Binary:        o.str("binary"),
-		Net:           o.strs("net"),
-		Block:         o.strs("block"),
-		Args:          o.strs("args"),
-		RestartOnFail: o.bool("restart_on_fail"),
-		Command:       o.str("command"),
+		Name:          o.Str("name"),
+		Binary:        o.Str("binary"),
+		Net:           o.Strs("net"),
+		Block:         o.Strs("block"),
+		Args:          o.Strs("args"),
+		RestartOnFail: o.Bool("restart_on_fail"),
+		Command:       o.Str("command"),
 		Keep:          DefaultKeep,
 	}
 	if u.Command != "" {
 		if _, err := template.New("command").Option("missingkey=error").Parse(u.Command); err != nil {
-			d.addAt(o.sub("command"), "not a valid template: %v", err)
+			d.AddAt(o.Sub("command"), "not a valid template: %v", err)
 		}
 	}
 	if u.Name == "" {
 		u.Name = service
 	} else if !cs.ValidServiceName(u.Name) {
-		d.addAt(o.sub("name"), "%s is not a valid unikernel name (a letter, then letters, digits, - and _; at most 63)", quote(u.Name))
+		d.AddAt(o.Sub("name"), "%s is not a valid unikernel name (a letter, then letters, digits, - and _; at most 63)", strictyaml.Quote(u.Name))
 	}
 	if u.Binary == "" {
 		u.Binary = DefaultBinary
 	} else if !validRelPath(u.Binary) || !validRemotePath(u.Binary, false) {
-		d.addAt(o.sub("binary"), "want a relative path in the image (letters, digits, -_./+), got %s", quote(u.Binary))
+		d.AddAt(o.Sub("binary"), "want a relative path in the image (letters, digits, -_./+), got %s", strictyaml.Quote(u.Binary))
 	}
-	if v, ok := o.int("memory"); ok {
+	if v, ok := o.Int("memory"); ok {
 		u.Memory = v
 		if v < 1 {
-			d.addAt(o.sub("memory"), "must be at least 1 (MB)")
+			d.AddAt(o.Sub("memory"), "must be at least 1 (MB)")
 		}
 	}
-	if v, ok := o.int("cpus"); ok {
+	if v, ok := o.Int("cpus"); ok {
 		u.CPUs = v
 		if v < 0 {
-			d.addAt(o.sub("cpus"), "must not be negative")
+			d.AddAt(o.Sub("cpus"), "must not be negative")
 		}
 	}
-	if v, ok := o.int("keep"); ok {
+	if v, ok := o.Int("keep"); ok {
 		u.Keep = v
 		if v < 1 {
-			d.addAt(o.sub("keep"), "must be at least 1 (the running image is kept)")
+			d.AddAt(o.Sub("keep"), "must be at least 1 (the running image is kept)")
 		}
 	}
 	for _, l := range []struct {
@@ -219,15 +220,15 @@ func (d *decoder) unikernel(o *object, service string) Unikernel {
 	}{{"net", u.Net}, {"block", u.Block}} {
 		for i, w := range l.words {
 			if w != "" && !remoteWordPattern.MatchString(w) {
-				d.addAt(item(o.sub(l.key), i), "want a name or name:device of letters, digits and -_.:, got %s", quote(w))
+				d.AddAt(strictyaml.Item(o.Sub(l.key), i), "want a name or name:device of letters, digits and -_.:, got %s", strictyaml.Quote(w))
 			}
 		}
 	}
 	for i, a := range u.Args {
 		if strings.IndexFunc(a, unicode.IsControl) >= 0 {
-			d.addAt(item(o.sub("args"), i), "must not contain control characters")
+			d.AddAt(strictyaml.Item(o.Sub("args"), i), "must not contain control characters")
 		}
 	}
-	o.done()
+	o.Done()
 	return u
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 )
 
 // TagData is what a build.tag template sees.
@@ -40,7 +42,7 @@ func execTag(t *template.Template, sha, branch string) (string, error) {
 	}
 	tag := sb.String()
 	if !dockerTagPattern.MatchString(tag) {
-		return "", fmt.Errorf("tag %s is not a valid image tag (letters, digits, _.-, at most 128)", quote(tag))
+		return "", fmt.Errorf("tag %s is not a valid image tag (letters, digits, _.-, at most 128)", strictyaml.Quote(tag))
 	}
 	return tag, nil
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"time"
+
+	"github.com/countersign/countersign/cmd/countersign/config/strictyaml"
 )
 
 // Verify is a service's check after each deploy (the verify key): every
@@ -23,31 +25,31 @@ const (
 
 // verify decodes a service's verify key.
 func (d *decoder) verify(o *object) *Verify {
-	o.require("url", "for", "every", "on_failure")
-	v := &Verify{URL: o.str("url"), Status: DefaultVerifyStatus, OnFailure: o.str("on_failure")}
+	o.Require("url", "for", "every", "on_failure")
+	v := &Verify{URL: o.Str("url"), Status: DefaultVerifyStatus, OnFailure: o.Str("on_failure")}
 	if v.URL != "" {
 		if msg := probeURLProblem(v.URL); msg != "" {
-			d.addAt(o.sub("url"), "%s", msg)
+			d.AddAt(o.Sub("url"), "%s", msg)
 		}
 	}
-	if s, ok := o.int("status"); ok {
+	if s, ok := o.Int("status"); ok {
 		v.Status = s
 		if s < 100 || s > 599 {
-			d.addAt(o.sub("status"), "want an HTTP status (100 to 599), got %d", s)
+			d.AddAt(o.Sub("status"), "want an HTTP status (100 to 599), got %d", s)
 		}
 	}
 	var okFor, okEvery bool
-	v.For, okFor = o.duration("for")
-	v.Every, okEvery = o.duration("every")
+	v.For, okFor = o.Duration("for")
+	v.Every, okEvery = o.Duration("every")
 	if okFor && okEvery && v.Every > v.For {
-		d.addAt(o.sub("every"), "%s is longer than for (%s): there would be a single probe", v.Every, v.For)
+		d.AddAt(o.Sub("every"), "%s is longer than for (%s): there would be a single probe", v.Every, v.For)
 	}
 	switch v.OnFailure {
 	case VerifyRollback, VerifyAlert, "":
 	default:
-		d.addAt(o.sub("on_failure"), "want %q or %q, got %s", VerifyRollback, VerifyAlert, quote(v.OnFailure))
+		d.AddAt(o.Sub("on_failure"), "want %q or %q, got %s", VerifyRollback, VerifyAlert, strictyaml.Quote(v.OnFailure))
 	}
-	o.done()
+	o.Done()
 	return v
 }
 
@@ -60,7 +62,7 @@ func probeURLProblem(s string) string {
 	case err != nil || !u.IsAbs() || u.Opaque != "":
 		return "want an absolute http:// or https:// URL"
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "want an http:// or https:// URL, got scheme " + quote(u.Scheme)
+		return "want an http:// or https:// URL, got scheme " + strictyaml.Quote(u.Scheme)
 	case u.Host == "" || u.Hostname() == "":
 		return "want a URL with a host"
 	case u.User != nil:

@@ -79,18 +79,18 @@ func (d *decoder) web(o *object, auditToken cs.Secret) Web {
 	w := Web{SessionTTL: DefaultSessionTTL}
 	w.ReadTokens = d.readTokens(o, "read_tokens", auditToken)
 	w.SessionKey = d.sessionKey(o, "session_key")
-	if ttl, ok := o.duration("session_ttl"); ok {
+	if ttl, ok := o.Duration("session_ttl"); ok {
 		if ttl > MaxSessionTTL {
-			d.addAt(o.sub("session_ttl"), "%s is longer than 30 days (720h)", quote(ttl.String()))
+			d.AddAt(o.Sub("session_ttl"), "%s is longer than 30 days (720h)", strictyaml.Quote(ttl.String()))
 		} else {
 			w.SessionTTL = ttl
 		}
 	}
-	if o.has("proxy") {
+	if o.Has("proxy") {
 		w.Proxy = d.proxy(o.obj("proxy"))
 	}
 	w.TrustedProxies = d.prefixes(o, "trusted_proxies", "anyone could send a wrong token under any address by sending X-Forwarded-For")
-	o.done()
+	o.Done()
 	return w
 }
 
@@ -103,20 +103,20 @@ func (d *decoder) readTokens(parent *object, key string, auditToken cs.Secret) [
 	if !auditToken.IsZero() && !d.unread(auditToken) {
 		values[auditToken.Reveal()] = "audit.token"
 	}
-	for i, n := range parent.list(key) {
-		p := item(parent.sub(key), i)
+	for i, n := range parent.List(key) {
+		p := strictyaml.Item(parent.Sub(key), i)
 		o := d.object(n, p)
-		o.require("name")
-		t := ReadToken{Name: o.str("name"), Token: o.token("token", readTokenShape)}
+		o.Require("name")
+		t := ReadToken{Name: o.Str("name"), Token: o.token("token", readTokenShape)}
 		switch {
 		case t.Name == "":
 		case t.Name == AuditTokenName:
-			d.addAt(o.sub("name"), "%s is the name of audit.token, which is always a read token; choose another", quote(t.Name))
+			d.AddAt(o.Sub("name"), "%s is the name of audit.token, which is always a read token; choose another", strictyaml.Quote(t.Name))
 		case !readTokenName.MatchString(t.Name):
-			d.addAt(o.sub("name"), "%s is not a valid token name (lower-case letters, digits, - and _, at most 63)", quote(t.Name))
+			d.AddAt(o.Sub("name"), "%s is not a valid token name (lower-case letters, digits, - and _, at most 63)", strictyaml.Quote(t.Name))
 		default:
 			if first, dup := names[t.Name]; dup {
-				d.addAt(o.sub("name"), "duplicate token name %s (also %s)", quote(t.Name), first)
+				d.AddAt(o.Sub("name"), "duplicate token name %s (also %s)", strictyaml.Quote(t.Name), first)
 			} else {
 				names[t.Name] = p
 			}
@@ -124,17 +124,17 @@ func (d *decoder) readTokens(parent *object, key string, auditToken cs.Secret) [
 		form := o.givenForm("token")
 		switch {
 		case form == "":
-			d.add(o.line, o.sub("token"), "required (give token, token_file or token_env)")
+			d.Add(o.line, o.Sub("token"), "required (give token, token_file or token_env)")
 		case t.Token.IsZero(): // refused, and said why
 		case d.unread(t.Token): // not read: nothing to compare
 		default:
 			if first, dup := values[t.Token.Reveal()]; dup {
-				d.addAt(form, "the same token as %s: give each reader a token of its own", first)
+				d.AddAt(form, "the same token as %s: give each reader a token of its own", first)
 			} else {
 				values[t.Token.Reveal()] = p
 			}
 		}
-		o.done()
+		o.Done()
 		out = append(out, t)
 	}
 	return out
@@ -153,7 +153,7 @@ func readTokenShape(s string) string {
 func (d *decoder) sessionKey(o *object, key string) cs.Secret {
 	v := o.secretValue(key)
 	if !v.IsZero() && !d.unread(v.Secret) && len(v.Reveal()) < MinSessionKey {
-		d.addAt(v.path, "%s is shorter than %d bytes (make one with `openssl rand -base64 32`)", v.from, MinSessionKey)
+		d.AddAt(v.path, "%s is shorter than %d bytes (make one with `openssl rand -base64 32`)", v.from, MinSessionKey)
 		return cs.Secret{}
 	}
 	return v.Secret
@@ -161,24 +161,24 @@ func (d *decoder) sessionKey(o *object, key string) cs.Secret {
 
 // proxy decodes web.proxy: a header and the addresses it is believed from.
 func (d *decoder) proxy(o *object) *Proxy {
-	o.require("user_header")
-	p := &Proxy{UserHeader: o.str("user_header")}
+	o.Require("user_header")
+	p := &Proxy{UserHeader: o.Str("user_header")}
 	if p.UserHeader != "" {
 		canon := http.CanonicalHeaderKey(p.UserHeader)
 		switch {
 		case !headerName.MatchString(p.UserHeader):
-			d.addAt(o.sub("user_header"), "want an HTTP header name (e.g. X-Forwarded-User), got %s", quote(p.UserHeader))
+			d.AddAt(o.Sub("user_header"), "want an HTTP header name (e.g. X-Forwarded-User), got %s", strictyaml.Quote(p.UserHeader))
 		case proxyRefusedHeaders[canon]:
-			d.addAt(o.sub("user_header"), "%s carries something else; want the header the proxy names its user in (e.g. X-Forwarded-User)", quote(p.UserHeader))
+			d.AddAt(o.Sub("user_header"), "%s carries something else; want the header the proxy names its user in (e.g. X-Forwarded-User)", strictyaml.Quote(p.UserHeader))
 		default:
 			p.UserHeader = canon
 		}
 	}
-	if n := o.get("trusted"); strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-		d.add(o.line, o.sub("trusted"), "required: the proxy's addresses (CIDR prefixes or single addresses); the header is refused from any other")
+	if n := o.Get("trusted"); strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.Add(o.line, o.Sub("trusted"), "required: the proxy's addresses (CIDR prefixes or single addresses); the header is refused from any other")
 	}
 	p.Trusted = d.prefixes(o, "trusted", "anyone could sign in as anyone by sending the header")
-	o.done()
+	o.Done()
 	return p
 }
 
@@ -186,15 +186,15 @@ func (d *decoder) proxy(o *object) *Proxy {
 // trusting every address would allow.
 func (d *decoder) prefixes(o *object, key, everyone string) []netip.Prefix {
 	var out []netip.Prefix
-	for i, n := range o.list(key) {
-		path := item(o.sub(key), i)
+	for i, n := range o.List(key) {
+		path := strictyaml.Item(o.Sub(key), i)
 		if n.Kind != yaml.ScalarNode {
-			d.add(n.Line, path, "want a CIDR prefix or an address, got %s", strictyaml.Describe(n))
+			d.Add(n.Line, path, "want a CIDR prefix or an address, got %s", strictyaml.Describe(n))
 			continue
 		}
 		pr, msg := trustedPrefix(n.Value, everyone)
 		if msg != "" {
-			d.add(n.Line, path, "%s", msg)
+			d.Add(n.Line, path, "%s", msg)
 			continue
 		}
 		out = append(out, pr)
@@ -208,18 +208,18 @@ func trustedPrefix(s, everyone string) (netip.Prefix, string) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, "want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got " + quote(s)
+			return netip.Prefix{}, "want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got " + strictyaml.Quote(s)
 		}
 		return netip.PrefixFrom(a, a.BitLen()), ""
 	}
 	pr, err := netip.ParsePrefix(s)
 	switch {
 	case err != nil:
-		return netip.Prefix{}, "want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got " + quote(s)
+		return netip.Prefix{}, "want a CIDR prefix (10.0.0.0/8) or an address (127.0.0.1), got " + strictyaml.Quote(s)
 	case pr.Bits() == 0:
-		return netip.Prefix{}, quote(s) + " trusts every address: " + everyone
+		return netip.Prefix{}, strictyaml.Quote(s) + " trusts every address: " + everyone
 	case pr.Masked() != pr:
-		return netip.Prefix{}, fmt.Sprintf("%s has bits set beyond the prefix length: did you mean %s?", quote(s), pr.Masked())
+		return netip.Prefix{}, fmt.Sprintf("%s has bits set beyond the prefix length: did you mean %s?", strictyaml.Quote(s), pr.Masked())
 	}
 	return pr, ""
 }
@@ -228,8 +228,8 @@ func trustedPrefix(s, everyone string) (netip.Prefix, string) {
 // was given by, or "" when none was.
 func (o *object) givenForm(key string) string {
 	for _, f := range []string{key, key + "_file", key + "_env"} {
-		if o.has(f) {
-			return o.sub(f)
+		if o.Has(f) {
+			return o.Sub(f)
 		}
 	}
 	return ""
