@@ -277,7 +277,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	}
 	// What was queued before the stop is delivered first, in order.
 	for _, l := range b.lanes {
-		b.counted(l.name, queued[l.name], 0)
+		l.counted(queued[l.name], 0)
 		b.loops.Add(1)
 		go func() {
 			defer b.loops.Done()

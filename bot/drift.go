@@ -223,19 +223,16 @@ func (b *Bot) recordDrift(ctx context.Context, checks []check) error {
 		v.Expected, v.Found = c.expected, c.found
 		next[c.key] = v
 	}
-	queued := 0
 	if len(changes) > 0 {
-		err := b.store.Update(ctx, func(tx Tx) error {
-			queued = 0
+		err := b.update(ctx, func(u *update) error {
 			for _, ch := range changes {
-				if _, err := tx.Append(ch.ev); err != nil {
+				if _, err := u.Append(ch.ev); err != nil {
 					return err
 				}
 				if ch.msg != nil {
-					if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: *ch.msg, Queued: now}); err != nil {
+					if _, err := u.queue(Outgoing{Op: OpPost, Message: *ch.msg, Queued: now}); err != nil {
 						return err
 					}
-					queued++
 				}
 			}
 			return nil
@@ -244,7 +241,6 @@ func (b *Bot) recordDrift(ctx context.Context, checks []check) error {
 			// Not remembered either: the next sweep reports it again.
 			return fmt.Errorf("record drift: %w", err)
 		}
-		b.counted(LaneChat, queued, 0)
 	}
 	b.drift.mu.Lock()
 	for k, v := range next {

@@ -59,9 +59,8 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	var start bool
-	var added, removed int // chat entries queued with a refusal
-	err := b.store.Update(ctx, func(tx Tx) error {
-		start, added, removed = false, 0, 0
+	err := b.update(ctx, func(tx *update) error {
+		start = false
 		var err error
 		if r, err = tx.Request(id); err != nil {
 			return err
@@ -80,8 +79,7 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 			if err := tx.PutRequest(r); err != nil {
 				return err
 			}
-			added, removed, err = b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
-			return err
+			return b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 		}
 		r.State, r.Updated, start = cs.StateExecuting, now, true
 		if _, err := tx.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
@@ -98,7 +96,6 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		}
 		return
 	}
-	b.counted(LaneChat, added, removed)
 	if !start {
 		if r.State == cs.StateFailed {
 			b.reportRequest(ctx, r)
@@ -316,7 +313,7 @@ func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
 		}
 		return
 	}
-	b.update(ctx, p.ref, msg)
+	b.edit(ctx, p.ref, msg)
 }
 
 // sameShape reports whether a and b are equal once digits are ignored.

@@ -25,9 +25,8 @@ const notRunAudit = "not run: could not write the audit trail when it was to sta
 func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, detail map[string]any) {
 	var r cs.Request
 	var closed bool
-	var added, removed int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		closed, added, removed = false, 0, 0
+	err := b.update(ctx, func(tx *update) error {
+		closed = false
 		var err error
 		if r, err = tx.Request(id); err != nil || r.State != cs.StateApproved {
 			return err
@@ -41,8 +40,7 @@ func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, 
 			return err
 		}
 		closed = true
-		added, removed, err = b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
-		return err
+		return b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 	})
 	b.mu.Lock()
 	if err == nil || errors.Is(err, cs.ErrNotFound) {
@@ -55,31 +53,26 @@ func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, 
 		b.log.Error("close a request that could not start", "request", id, "err", err)
 		return
 	}
-	b.counted(LaneChat, added, removed)
 	if closed {
 		b.reportRequest(ctx, r)
 		b.refreshParent(ctx, r)
 	}
 }
 
-// queueClosed queues, in tx, the update of closed request r's card and
-// text in its thread; the caller passes the counts to counted once tx
-// commits.
-func (b *Bot) queueClosed(tx Tx, r cs.Request, text Markup) (added, removed int, err error) {
+// queueClosed queues, in u, the update of closed request r's card and
+// text in its thread.
+func (b *Bot) queueClosed(u *update, r cs.Request, text Markup) error {
 	if r.Message.ID != "" {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel
-		if added, removed, err = b.queueUpdate(tx, r.Message, msg); err != nil {
-			return 0, 0, err
+		if err := u.edit(r.Message, msg); err != nil {
+			return err
 		}
 	}
 	if r.Thread != (cs.MessageRef{}) {
-		if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: Message{Channel: r.Thread.Channel, Thread: r.Thread, Text: text}, Queued: b.now()}); err != nil {
-			return 0, 0, err
-		}
-		added++
+		return u.reply(r.Thread, text)
 	}
-	return added, removed, nil
+	return nil
 }
 
 // closeUnstarted tries again to close the requests that could not start

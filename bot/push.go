@@ -132,9 +132,8 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		unfollowed = fmt.Sprintf("no service follows %s of %s", p.Branch, p.Repo)
 	}
 	var recs, older []PushRecord
-	var queued int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		res.Duplicate, res.Repeat, res.Ignored, recs, older, queued = false, false, unfollowed, nil, nil, 0
+	err := b.update(ctx, func(tx *update) error {
+		res.Duplicate, res.Repeat, res.Ignored, recs, older = false, false, unfollowed, nil, nil
 		dup, rep, err := b.seen(tx, p.Delivery, p.Payload)
 		if err != nil || dup {
 			res.Duplicate = dup
@@ -166,21 +165,20 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			return err
 		}
 		for _, s := range fresh {
-			rec, n, superseded, err := b.acceptPush(tx, s, p)
+			rec, superseded, err := b.acceptPush(tx, s, p)
 			if err != nil {
 				return err
 			}
 			if err := b.noteTaken(tx, s, p.SHA); err != nil {
 				return err
 			}
-			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n
+			recs, older = append(recs, rec), append(older, superseded...)
 		}
 		return nil
 	})
 	if err != nil {
 		return res, b.storeFailure(err)
 	}
-	b.counted(LaneChat, queued, 0)
 	if res.Duplicate || res.Repeat {
 		return res, nil
 	}
@@ -221,26 +219,23 @@ func (b *Bot) unseenBy(tx Tx, matched []Service, p Push) (out []Service, late bo
 	return out, late, nil
 }
 
-// acceptPush records the push for service s in tx: its thread (the one
+// acceptPush records the push for service s in u: its thread (the one
 // of an earlier push of the same commit, or a new parent message queued
 // now) and its state, and supersedes older pushes of s still getting
-// their image. It returns how many chat entries it queued.
-func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecord, error) {
-	queued := 0
-	rec, ok, err := tx.PushRecord(s.Name, p.SHA)
+// their image.
+func (b *Bot) acceptPush(u *update, s Service, p Push) (PushRecord, []PushRecord, error) {
+	rec, ok, err := u.PushRecord(s.Name, p.SHA)
 	if err != nil {
-		return rec, 0, nil, err
+		return rec, nil, err
 	}
 	status := Markup("getting the image")
 	if !ok {
 		rec = PushRecord{Service: s.Name}
 		msg := b.pushMessage(s, pushInfoOf(p), status)
 		msg.Channel = s.Channel
-		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Queued: b.now()})
-		if err != nil {
-			return rec, 0, nil, err
+		if rec.Thread, err = u.post(msg); err != nil {
+			return rec, nil, err
 		}
-		rec.Thread, queued = cs.MessageRef{ID: o.ID, Channel: s.Channel}, 1
 	} else {
 		status = "pushed again: getting the image"
 	}
@@ -249,19 +244,24 @@ func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecor
 		rec.Befores = appendBefore(rec.Befores, p.Before)
 	}
 	if ok {
-		n, err := b.queuePushStatus(tx, s, rec)
-		if err != nil {
-			return rec, 0, nil, err
+		if err := b.queuePushStatus(u, s, rec); err != nil {
+			return rec, nil, err
 		}
-		queued += n
 	}
-	if err := tx.PutPush(rec); err != nil {
-		return rec, 0, nil, err
+	if err := u.PutPush(rec); err != nil {
+		return rec, nil, err
 	}
+	older, err := b.supersedeWaiting(u, s, p)
+	return rec, older, err
+}
+
+// supersedeWaiting marks the pushes of s other than p still getting their
+// image superseded, and says so on their parent messages and threads.
+func (b *Bot) supersedeWaiting(u *update, s Service, p Push) ([]PushRecord, error) {
 	var older []PushRecord
-	waiting, err := tx.Pushes(PushWaiting)
+	waiting, err := u.Pushes(PushWaiting)
 	if err != nil {
-		return rec, 0, nil, err
+		return nil, err
 	}
 	for _, o := range waiting {
 		if o.Service != s.Name || o.Push.SHA == p.SHA {
@@ -269,31 +269,28 @@ func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecor
 		}
 		o.State, o.Updated = PushSuperseded, b.now()
 		o.Status = Textf("superseded by the push of %s", short(p.SHA))
-		if err := tx.PutPush(o); err != nil {
-			return rec, 0, nil, err
+		if err := u.PutPush(o); err != nil {
+			return nil, err
 		}
-		n, err := b.queuePushStatus(tx, s, o)
-		if err != nil {
-			return rec, 0, nil, err
+		if err := b.queuePushStatus(u, s, o); err != nil {
+			return nil, err
 		}
-		reply := Message{Channel: o.Thread.Channel, Thread: o.Thread,
-			Text: Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", short(p.SHA), p.Branch)}
-		if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: reply, Queued: b.now()}); err != nil {
-			return rec, 0, nil, err
+		text := Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", short(p.SHA), p.Branch)
+		if err := u.reply(o.Thread, text); err != nil {
+			return nil, err
 		}
-		queued += n + 1
 		older = append(older, o)
 	}
-	return rec, queued, older, nil
+	return older, nil
 }
 
-// queuePushStatus queues the edit of a push's parent message in tx. (It
-// does not coalesce: that would have to be undone if tx is retried.)
-func (b *Bot) queuePushStatus(tx Tx, s Service, rec PushRecord) (int, error) {
+// queuePushStatus queues the edit of a push's parent message in u. (It
+// does not coalesce: that would have to be undone if u is retried.)
+func (b *Bot) queuePushStatus(u *update, s Service, rec PushRecord) error {
 	msg := b.pushMessage(s, pushInfoOf(rec.Push), rec.Status)
 	msg.Channel = rec.Thread.Channel
-	_, err := tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: rec.Thread.ID, Message: msg, Queued: b.now()})
-	return 1, err
+	_, err := u.queue(Outgoing{Op: OpUpdate, ID: rec.Thread.ID, Message: msg})
+	return err
 }
 
 func pushInfoOf(p Push) pushInfo {
@@ -359,9 +356,7 @@ func (b *Bot) resumePushes(ctx context.Context) error {
 // parent message, unless a newer push superseded it meanwhile. Once a
 // request exists, the request's changes edit the parent (refreshParent).
 func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state PushState, status Markup, request cs.RequestID, edit bool) PushRecord {
-	var queued int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		queued = 0
+	err := b.update(ctx, func(tx *update) error {
 		cur, ok, err := tx.PushRecord(rec.Service, rec.Push.SHA)
 		if err != nil {
 			return err
@@ -374,13 +369,11 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 		if err := tx.PutPush(rec); err != nil || !edit {
 			return err
 		}
-		queued, err = b.queuePushStatus(tx, s, rec)
-		return err
+		return b.queuePushStatus(tx, s, rec)
 	})
 	if err != nil {
 		b.log.Error("record push state", "service", s.Name, "sha", rec.Push.SHA, "err", err)
 	}
-	b.counted(LaneChat, queued, 0)
 	return rec
 }
 

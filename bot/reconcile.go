@@ -183,9 +183,8 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 	}
 	var plan headPlan
 	var recs, older []PushRecord
-	var queued int
-	err = b.store.Update(ctx, func(tx Tx) error {
-		recs, older, queued = nil, nil, 0
+	err = b.update(ctx, func(tx *update) error {
+		recs, older = nil, nil
 		cur, ok, err := tx.BranchHead(fb.Repo, fb.Branch)
 		if err != nil {
 			return err
@@ -209,23 +208,21 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 			if _, err := tx.Append(e); err != nil {
 				return err
 			}
-			rec, n, superseded, err := b.acceptPush(tx, s, p)
+			rec, superseded, err := b.acceptPush(tx, s, p)
 			if err != nil {
 				return err
 			}
-			note := Message{Channel: rec.Thread.Channel, Thread: rec.Thread,
-				Text: Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", short(sha), fb.Branch)}
-			if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: note, Queued: b.now()}); err != nil {
+			note := Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", short(sha), fb.Branch)
+			if err := tx.reply(rec.Thread, note); err != nil {
 				return err
 			}
-			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n+1
+			recs, older = append(recs, rec), append(older, superseded...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	b.counted(LaneChat, queued, 0)
 	if len(plan.baseline) > 0 {
 		b.log.Info("branch head read for the first time: taken as the baseline, not deployed",
 			"repo", fb.Repo, "branch", fb.Branch, "sha", sha, "services", plan.baseline)

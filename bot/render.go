@@ -200,7 +200,7 @@ func (b *Bot) refresh(ctx context.Context, r cs.Request) {
 	if r.Message != (cs.MessageRef{}) {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel
-		b.update(ctx, r.Message, msg)
+		b.edit(ctx, r.Message, msg)
 	}
 	b.refreshParent(ctx, r)
 }
@@ -217,7 +217,7 @@ func (b *Bot) refreshParent(ctx context.Context, r cs.Request) {
 	}
 	msg := b.pushMessage(svc, pushInfo{SHA: r.Action.Commit, Branch: r.Action.Branch, Login: r.AuthorLogin, Title: r.CommitTitle}, status)
 	msg.Channel = r.Thread.Channel
-	b.update(ctx, r.Thread, msg)
+	b.edit(ctx, r.Thread, msg)
 }
 
 type pushInfo struct{ SHA, Branch, Login, Title string }

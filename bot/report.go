@@ -136,22 +136,15 @@ func (b *Bot) requestURL(r cs.Request) string {
 // ID was queued or delivered before (a restart re-enqueues approved
 // requests; their deployment must not be created twice).
 func (b *Bot) reportOnce(ctx context.Context, id string, r Report) {
-	var added bool
-	err := b.store.Update(ctx, func(tx Tx) error {
-		added = false
-		if done, err := reportExists(tx, id); err != nil || done {
+	err := b.update(ctx, func(u *update) error {
+		if done, err := reportExists(u, id); err != nil || done {
 			return err
 		}
-		_, err := tx.QueueOutgoing(Outgoing{Lane: LaneGitHub, Op: OpReport, ID: id, Report: &r, Queued: b.now()})
-		added = err == nil
+		_, err := u.report(id, r)
 		return err
 	})
 	if err != nil {
 		b.log.Error("queue report", "id", id, "err", err)
-		return
-	}
-	if added {
-		b.counted(LaneGitHub, 1, 0)
 	}
 }
 

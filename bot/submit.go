@@ -331,12 +331,12 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 	// The post is queued with the request's reference to it, so that a
 	// card is never posted that the request does not know of (and so
 	// never updates).
-	err := b.store.Update(ctx, func(tx Tx) error {
+	err := b.update(ctx, func(tx *update) error {
 		cur, err := tx.Request(r.ID)
 		if err != nil {
 			return err
 		}
-		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Notify: caller, Queued: b.now()})
+		o, err := tx.queue(Outgoing{Op: OpPost, Message: msg, Notify: caller})
 		if err != nil {
 			return err
 		}
@@ -351,7 +351,6 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 		b.log.Error("queue request message", "request", r.ID, "err", err)
 		return r
 	}
-	b.counted(LaneChat, 1, 0)
 	b.refreshParent(ctx, r)
 	return r
 }
