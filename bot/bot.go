@@ -23,7 +23,7 @@ import (
 // Service is one deployable thing, as the workflow needs to know it.
 type Service struct {
 	Name    string
-	Kind    string // "swarm", "albatross" or KindBuild (never deployed)
+	Kind    ServiceKind
 	Repo    string // GitHub owner/name whose pushes deploy it
 	Branch  string
 	Channel string
@@ -45,11 +45,11 @@ type Service struct {
 
 // Build says how a push becomes an image.
 type Build struct {
-	Mode string // "wait": an image built elsewhere; "docker": build it with Builder
+	Mode BuildMode
 	// Tag renders the tag to wait for from a commit and branch.
 	Tag     func(sha, branch string) (string, error)
 	Timeout time.Duration
-	// Builder builds the commit's image (mode "docker").
+	// Builder builds the commit's image (BuildDocker).
 	Builder Builder
 	// Engine names the build engine: pull request checks are bounded per
 	// engine, so that deploy builds never queue behind them.

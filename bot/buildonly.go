@@ -7,11 +7,6 @@ import (
 	cs "github.com/countersign/countersign"
 )
 
-// KindBuild is the kind of a build-only service: it has no deploy target;
-// its pushes and pull requests are checked and their images built, and
-// nothing is ever deployed.
-const KindBuild = "build"
-
 // PushBuilt: a build-only service's push has its image; nothing more
 // happens.
 const PushBuilt PushState = "built"

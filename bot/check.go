@@ -145,7 +145,7 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 		return res, nil
 	}
 	for _, s := range forks {
-		b.reportCheck(ctx, s, pr.SHA, "failure", notForks, b.checkURL(s, cs.EventCheckFailed))
+		b.reportCheck(ctx, s, pr.SHA, CommitStatus{State: StatusFailure, Description: notForks, TargetURL: b.checkURL(s, cs.EventCheckFailed)})
 	}
 	for _, s := range build {
 		b.startCheck(s, pr)
@@ -184,7 +184,7 @@ func (b *Bot) startCheck(s Service, pr PullRequest) {
 	}
 	b.checks[key] = runningCheck{sha: pr.SHA, cancel: cancel}
 	b.mu.Unlock()
-	b.reportCheck(ctx, s, pr.SHA, "pending", "getting the image and checking it can be deployed", b.checkURL(s, cs.EventCheckStarted))
+	b.reportCheck(ctx, s, pr.SHA, CommitStatus{State: StatusPending, Description: "getting the image and checking it can be deployed", TargetURL: b.checkURL(s, cs.EventCheckStarted)})
 	b.work.add()
 	go func() {
 		defer b.work.done()
@@ -212,10 +212,10 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 	if cause := context.Cause(ctx); errors.Is(cause, errSuperseded) {
 		err = fmt.Errorf("not checked: %w", cause)
 	}
-	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, "success", deployableText(img)
+	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, StatusSuccess, deployableText(img)
 	if err != nil {
 		reason := err.Error()
-		kind, extra, state, desc = cs.EventCheckFailed, map[string]any{"reason": cut(reason, maxCheckReason)}, "failure", firstLine(reason)
+		kind, extra, state, desc = cs.EventCheckFailed, map[string]any{"reason": cut(reason, maxCheckReason)}, StatusFailure, firstLine(reason)
 	}
 	if err := b.store.Update(rctx, func(tx Tx) error {
 		_, err := tx.Append(b.checkEvent(kind, s, pr, extra))
@@ -223,7 +223,7 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 	}); err != nil {
 		b.log.Error("record check", "service", s.Name, "pull_request", pr.Number, "sha", pr.SHA, "err", err)
 	}
-	b.reportCheck(rctx, s, pr.SHA, state, cut(desc, maxDescription), b.checkURL(s, kind))
+	b.reportCheck(rctx, s, pr.SHA, CommitStatus{State: state, Description: cut(desc, maxDescription), TargetURL: b.checkURL(s, kind)})
 	if s.Checks.Channel != "" {
 		mark := "✅"
 		if err != nil {
@@ -242,12 +242,12 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 func (b *Bot) checkImage(ctx context.Context, s Service, pr PullRequest) (string, error) {
 	var img string
 	switch s.Build.Mode {
-	case "wait":
+	case BuildWait:
 		var err error
 		if img, err = b.waitImage(ctx, s, pr.SHA, pr.HeadBranch, nil); err != nil {
 			return "", err
 		}
-	case "docker":
+	case BuildDocker:
 		if s.Build.Builder == nil {
 			return "", fmt.Errorf("service %s builds with docker but no builder is configured", s.Name)
 		}
@@ -329,12 +329,12 @@ func (b *Bot) checkSlot(ctx context.Context, engine string) (func(), error) {
 }
 
 // reportCheck queues the commit status CheckContext(s) of sha.
-func (b *Bot) reportCheck(ctx context.Context, s Service, sha, state, description, targetURL string) {
+func (b *Bot) reportCheck(ctx context.Context, s Service, sha string, st CommitStatus) {
 	if s.Repo == "" || sha == "" {
 		return
 	}
-	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{
-		Context: CheckContext(s.Name), State: state, Description: description, TargetURL: targetURL}})
+	st.Context = CheckContext(s.Name)
+	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &st})
 }
 
 // reportPushImage reports a push's image check as the deployability of
@@ -344,10 +344,10 @@ func (b *Bot) reportPushImage(ctx context.Context, s Service, sha, image string,
 		return // shutting down: the push is taken up again on start
 	}
 	if err != nil {
-		b.reportCheck(ctx, s, sha, "failure", cut(firstLine(err.Error()), maxDescription), "")
+		b.reportCheck(ctx, s, sha, CommitStatus{State: StatusFailure, Description: cut(firstLine(err.Error()), maxDescription)})
 		return
 	}
-	b.reportCheck(ctx, s, sha, "success", deployableText(image), "")
+	b.reportCheck(ctx, s, sha, CommitStatus{State: StatusSuccess, Description: deployableText(image)})
 }
 
 // deployableText is a success's description: the image, or only its

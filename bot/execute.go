@@ -146,7 +146,7 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 // audited, then shown in the progress reply. It fails (and the executor
 // stops) when the step cannot be audited.
 func (b *Bot) progress(ctx context.Context, r cs.Request) func(step string) error {
-	p := &progressReply{r: r}
+	p := &progressReply{title: string(r.ID), thread: r.Thread}
 	return func(step string) error {
 		err := b.store.Update(ctx, func(tx Tx) error {
 			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
@@ -280,9 +280,10 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 // progressReply is the one thread reply that shows an execution's steps,
 // edited in place as they come, instead of a reply per step.
 type progressReply struct {
-	r     cs.Request
-	ref   cs.MessageRef
-	steps []string
+	title  string        // what progresses: a request's ID, "build <sha>"
+	thread cs.MessageRef // where the reply goes (none: not shown)
+	ref    cs.MessageRef
+	steps  []string
 }
 
 // maxProgressLines bounds the steps the progress reply shows.
@@ -298,7 +299,7 @@ func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
 		p.steps = append(p.steps, step)
 	}
 	shown := p.steps
-	text := Textf("%s progress:", p.r.ID)
+	text := Textf("%s progress:", p.title)
 	if len(shown) > maxProgressLines {
 		text += Textf(" (%d earlier steps not shown)", len(shown)-maxProgressLines)
 		shown = shown[len(shown)-maxProgressLines:]
@@ -306,9 +307,9 @@ func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
 	for _, s := range shown {
 		text += Textf("\n• %s", s)
 	}
-	msg := Message{Channel: p.r.Thread.Channel, Thread: p.r.Thread, Text: text}
+	msg := Message{Channel: p.thread.Channel, Thread: p.thread, Text: text}
 	if p.ref.ID == "" {
-		if p.r.Thread != (cs.MessageRef{}) {
+		if p.thread != (cs.MessageRef{}) {
 			p.ref = b.post(ctx, msg)
 		}
 		return

@@ -215,7 +215,7 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if err != nil {
 			return d, err
 		}
-		if s.Kind != "swarm" {
+		if s.Kind != KindSwarm {
 			return d, fmt.Errorf("%s is not a Swarm service (kind %s): only Swarm services can be scaled", s.Name, s.Kind)
 		}
 		d.Action.Replicas, d.Action.BreakGlass = cmd.Replicas, cmd.BreakGlass

@@ -380,12 +380,12 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 // deployPush is one (service, commit) thread after its parent message.
 func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	p := rec.Push
-	b.reportStatus(ctx, s, p.SHA, "pending", "getting the image", "")
-	b.reportCheck(ctx, s, p.SHA, "pending", "getting the image", "")
+	b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusPending, Description: "getting the image"})
+	b.reportCheck(ctx, s, p.SHA, CommitStatus{State: StatusPending, Description: "getting the image"})
 	image, err := b.imageFor(ctx, s, p, rec.Thread)
 	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
 		// Superseded by a newer push: its transaction said so in chat.
-		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, "failure", "not checked: superseded by a newer push", "")
+		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, CommitStatus{State: StatusFailure, Description: "not checked: superseded by a newer push"})
 		return
 	}
 	b.reportPushImage(ctx, s, p.SHA, image, err)
@@ -393,7 +393,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 		status := Textf("no image: %v", err)
 		b.setPush(ctx, s, rec, PushFailed, status, "", true)
 		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, "error", "no image: "+err.Error(), "")
+		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "no image: " + err.Error()})
 		return
 	}
 	if s.BuildOnly() {
@@ -411,7 +411,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 		status := Textf("could not request the deploy: %v", err)
 		b.setPush(ctx, s, rec, PushFailed, status, "", true)
 		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, "error", "could not request the deploy: "+err.Error(), "")
+		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "could not request the deploy: " + err.Error()})
 		return
 	}
 	b.setPush(ctx, s, rec, PushRequested, Textf("%s %s", r.ID, stateLabel(r)), r.ID, false)
@@ -422,7 +422,7 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	say := func(text Markup) { b.post(ctx, Message{Channel: s.Channel, Thread: thread, Text: text}) }
 	var img string
 	switch s.Build.Mode {
-	case "wait":
+	case BuildWait:
 		var err error
 		img, err = b.waitImage(ctx, s, p.SHA, p.Branch, func(tag string) {
 			say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
@@ -431,7 +431,7 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 			return "", err
 		}
 		say(Textf("image %s", img))
-	case "docker":
+	case BuildDocker:
 		built, err := b.build(ctx, s, p, thread)
 		if err != nil {
 			return "", err
@@ -468,7 +468,7 @@ func (b *Bot) build(ctx context.Context, s Service, p Push, thread cs.MessageRef
 	if err := ctx.Err(); err != nil {
 		return Built{}, err
 	}
-	pr := &progressReply{r: cs.Request{ID: cs.RequestID("build " + short(p.SHA)), Thread: thread}}
+	pr := &progressReply{title: "build " + short(p.SHA), thread: thread}
 	built, err := s.Build.Builder.Build(ctx, BuildSpec{Service: s.Name, Repo: s.Repo, SHA: p.SHA, Branch: p.Branch, Tag: tag},
 		func(line string) { b.showStep(ctx, pr, line) })
 	if err != nil {

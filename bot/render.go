@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/policies"
@@ -84,7 +86,7 @@ func (b *Bot) details(r cs.Request) []Field {
 	case cs.ActionDeploy, cs.ActionRollback, cs.ActionScale, cs.ActionLock, cs.ActionUnlock:
 		add("Service", Esc(a.Target))
 		if s, ok := b.service(a.Target); ok && s.Where != "" {
-			add(strings.ToUpper(s.Where[:1])+s.Where[1:], Esc(s.Place))
+			add(capitalise(s.Where), Esc(s.Place))
 		}
 	case cs.ActionDNS:
 		add("Name", Esc(strings.TrimSuffix(a.Target, ".")))
@@ -253,4 +255,14 @@ func cc(text Markup, r cs.Request) Markup {
 		return text
 	}
 	return text + " " + mention(who)
+}
+
+// capitalise returns s with its first letter in upper case ("engine" →
+// "Engine"), whatever its encoding's width.
+func capitalise(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -105,7 +105,7 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 }
 
 func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView, error) {
-	v := ServiceView{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
+	v := ServiceView{Name: s.Name, Kind: string(s.Kind), Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
 	v.Drift = b.driftOf(s.Name)
 	hist, err := tx.Deployments(s.Name, 0)
 	if err != nil {

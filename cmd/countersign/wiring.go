@@ -110,8 +110,8 @@ func botConfig(ctx context.Context, cfg *config.Config, mode execMode, log *slog
 	}
 	for _, s := range cfg.Services {
 		bs := bot.Service{
-			Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
-			Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
+			Name: s.Name, Kind: botKind(s.Kind), Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
+			Build:  bot.Build{Mode: botBuildMode(s.Build.Mode), Timeout: s.Build.Timeout, Engine: s.Build.Engine},
 			Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
 		}
 		if tmpl := s.Build.Tag; tmpl != "" {
