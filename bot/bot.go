@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -421,66 +420,6 @@ func (b *Bot) event(kind cs.EventKind, actor cs.Actor, r *cs.Request, detail any
 	}
 	e.Detail = d
 	return e
-}
-
-func (b *Bot) service(name string) (Service, bool) {
-	for _, s := range b.rules().Services {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Service{}, false
-}
-
-func (b *Bot) serviceNames() string {
-	names := make([]string, 0, len(b.rules().Services))
-	for _, s := range b.rules().Services {
-		names = append(names, s.Name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-// zoneFor returns the longest configured zone that contains name.
-func (b *Bot) zoneFor(name string) (Zone, bool) {
-	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
-	var best Zone
-	for _, z := range b.rules().Zones {
-		zn := strings.ToLower(strings.TrimSuffix(z.Name, ".")) + "."
-		if (name == zn || strings.HasSuffix(name, "."+zn)) && len(zn) > len(best.Name) {
-			best = z
-			best.Name = zn
-		}
-	}
-	return best, best.Name != ""
-}
-
-func (b *Bot) zoneNames() string {
-	names := make([]string, 0, len(b.rules().Zones))
-	for _, z := range b.rules().Zones {
-		names = append(names, strings.TrimSuffix(z.Name, "."))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-// executorFor returns the executor of a request's target.
-func (b *Bot) executorFor(a cs.Action) (Executor, error) {
-	if a.Kind == cs.ActionDNS {
-		z, ok := b.zoneFor(a.Target)
-		if !ok || z.Executor == nil {
-			return nil, fmt.Errorf("%w: no zone for %s (zones: %s)", cs.ErrNotFound, a.Target, b.zoneNames())
-		}
-		return z.Executor, nil
-	}
-	s, ok := b.service(a.Target)
-	if !ok {
-		return nil, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, a.Target, b.serviceNames())
-	}
-	if s.Executor == nil {
-		return nil, fmt.Errorf("no executor for service %s", s.Name)
-	}
-	return s.Executor, nil
 }
 
 // targetMutex serialises executions per target.

@@ -76,15 +76,6 @@ const maxGateComment = 1000
 // (in the request's transaction) decided not to make a request.
 var errNotAdmitted = errors.New("not admitted")
 
-func (b *Bot) gate(name string) (Gate, bool) {
-	for _, g := range b.rules().Gates {
-		if g.Name == name {
-			return g, true
-		}
-	}
-	return Gate{}, false
-}
-
 // gateFor returns the gate of a repository (compared ignoring case, as
 // GitHub does) and environment (exact).
 func (b *Bot) gateFor(repo, environment string) (Gate, bool) {

@@ -176,12 +176,12 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (draft, error) {
 	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel, Caller: &c}
 	serviceAction := func(name string, kind cs.ActionKind) (Service, error) {
-		s, ok := b.service(name)
-		if g, gate := b.gate(name); !ok && gate {
+		s, err := b.lookupService(name)
+		if g, gate := b.gate(name); err != nil && gate {
 			return gateAction(g, kind, &d)
 		}
-		if !ok {
-			return Service{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
+		if err != nil {
+			return Service{}, err
 		}
 		if err := refuseBuildOnly(s, kind); err != nil {
 			return Service{}, err
@@ -252,8 +252,8 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		return d, fmt.Errorf("%s is not a change", cmd.Verb())
 	}
 	if d.Action.Kind == cs.ActionDNS {
-		if _, ok := b.zoneFor(d.Action.Target); !ok {
-			return d, fmt.Errorf("%s is not in any configured zone (zones: %s)", strings.TrimSuffix(d.Action.Target, "."), b.zoneNames())
+		if _, err := b.lookupZone(d.Action.Target); err != nil {
+			return d, err
 		}
 	}
 	return d, nil

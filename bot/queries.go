@@ -14,9 +14,9 @@ import (
 func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 	services := b.rules().Services
 	if only != "" {
-		s, ok := b.service(only)
-		if !ok {
-			return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, only, b.serviceNames())
+		s, err := b.lookupService(only)
+		if err != nil {
+			return "", err
 		}
 		services = []Service{s}
 	}
@@ -104,10 +104,9 @@ const auditListLimit = 30
 func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (Markup, error) {
 	q := EventQuery{Target: c.Service, Actor: c.User, Since: b.now().Add(-c.Since), Limit: auditListLimit}
 	if c.Service != "" {
-		if _, ok := b.service(c.Service); !ok {
-			if _, zok := b.zoneFor(c.Service); !zok {
-				return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, c.Service, b.serviceNames())
-			}
+		_, err := b.lookupService(c.Service)
+		if _, zok := b.zoneFor(c.Service); err != nil && !zok {
+			return "", err
 		}
 	}
 	var evs []cs.Event
@@ -147,11 +146,11 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 			return "", fmt.Errorf("the target of action policy is %q", cs.TargetPolicies)
 		}
 	} else if cmd.Action == cs.ActionDNS {
-		if _, ok := b.zoneFor(cmd.Target); !ok {
-			return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Target, b.zoneNames())
+		if _, err := b.lookupZone(cmd.Target); err != nil {
+			return "", err
 		}
-	} else if _, ok := b.service(cmd.Target); !ok {
-		return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, cmd.Target, b.serviceNames())
+	} else if _, err := b.lookupService(cmd.Target); err != nil {
+		return "", err
 	}
 	groups, notes := b.usergroups(ctx)
 	d := b.rules().Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Usergroups: groups, Now: b.now()})
@@ -164,9 +163,9 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 
 // dnsShow answers `dns show NAME [TYPE]` from the zone's primary.
 func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (Markup, error) {
-	z, ok := b.zoneFor(cmd.Name)
-	if !ok {
-		return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Name, b.zoneNames())
+	z, err := b.lookupZone(cmd.Name)
+	if err != nil {
+		return "", err
 	}
 	sh, ok := z.Executor.(Shower)
 	if !ok {

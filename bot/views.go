@@ -200,12 +200,12 @@ type ServiceHistory struct {
 // ServiceHistory reads one service. An unknown name gives an error
 // wrapping cs.ErrUnknownService.
 func (b *Bot) ServiceHistory(ctx context.Context, name string) (ServiceHistory, error) {
-	s, ok := b.service(name)
-	if !ok {
-		return ServiceHistory{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
+	s, err := b.lookupService(name)
+	if err != nil {
+		return ServiceHistory{}, err
 	}
 	var h ServiceHistory
-	err := b.store.View(ctx, func(tx ReadTx) error {
+	err = b.store.View(ctx, func(tx ReadTx) error {
 		open, err := tx.OpenRequests(name)
 		if err != nil {
 			return err
