@@ -455,10 +455,7 @@ func (b *Bot) RefuseChat(ctx context.Context, reason string, detail map[string]a
 		detail = map[string]any{}
 	}
 	detail["reason"] = reason
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
-		return err
-	})
+	return b.audit(ctx, b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
 }
 
 // lastStep is the last execution.step recorded for request id, or "".
@@ -474,4 +471,12 @@ func lastStep(tx ReadTx, id cs.RequestID) (string, error) {
 		return "", nil
 	}
 	return d.Step, nil
+}
+
+// audit appends e to the audit trail in a transaction of its own.
+func (b *Bot) audit(ctx context.Context, e cs.Event) error {
+	return b.store.Update(ctx, func(tx Tx) error {
+		_, err := tx.Append(e)
+		return err
+	})
 }

@@ -180,7 +180,7 @@ func (b *Bot) startCheck(s Service, pr PullRequest) {
 		return
 	}
 	if running {
-		old.cancel(fmt.Errorf("%w: %s", errSuperseded, short(pr.SHA)))
+		old.cancel(fmt.Errorf("%w: %s", errSuperseded, cs.ShortSHA(pr.SHA)))
 	}
 	b.checks[key] = runningCheck{sha: pr.SHA, cancel: cancel}
 	b.mu.Unlock()
@@ -230,7 +230,7 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 			mark = "❌"
 		}
 		b.post(rctx, Message{Channel: s.Checks.Channel,
-			Text: Textf("%s %s pull request #%d (%s): %s", mark, s.Name, pr.Number, short(pr.SHA), desc)})
+			Text: Textf("%s %s pull request #%d (%s): %s", mark, s.Name, pr.Number, cs.ShortSHA(pr.SHA), desc)})
 	}
 }
 
@@ -283,7 +283,7 @@ func (b *Bot) waitImage(ctx context.Context, s Service, sha, branch string, wait
 	}
 	img, err := b.images.Wait(ctx, s.Image, tag, s.Build.Timeout)
 	if err != nil {
-		return "", fmt.Errorf("no image for %s: %w", short(sha), err)
+		return "", fmt.Errorf("no image for %s: %w", cs.ShortSHA(sha), err)
 	}
 	return img, nil
 }

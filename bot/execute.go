@@ -148,10 +148,7 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 func (b *Bot) progress(ctx context.Context, r cs.Request) func(step string) error {
 	p := &progressReply{title: string(r.ID), thread: r.Thread}
 	return func(step string) error {
-		err := b.store.Update(ctx, func(tx Tx) error {
-			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
-			return err
-		})
+		err := b.audit(ctx, b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
 		if err != nil {
 			return fmt.Errorf("%w: %v", errAudit, err)
 		}

@@ -182,7 +182,7 @@ func gatePlan(g Gate, d *draft) (string, error) {
 		return "", gateRefusal(g)
 	}
 	return fmt.Sprintf("answer GitHub: the workflow run %d may deploy %s (%s) of %s to environment %s; GitHub Actions deploys",
-		d.Gate.Run, short(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
+		d.Gate.Run, cs.ShortSHA(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
 }
 
 // gateApproved closes an approved gate request: its answer is
@@ -350,7 +350,7 @@ func (b *Bot) gateDetails(r cs.Request) []Field {
 		{"Repository", Esc(g.Repo)},
 		{"Environment", Esc(g.Environment)},
 		{"Ref", Esc(g.Ref)},
-		{"Commit", Link(b.commitURL(g.Repo, g.SHA), short(g.SHA))},
+		{"Commit", Link(b.commitURL(g.Repo, g.SHA), cs.ShortSHA(g.SHA))},
 		{"Workflow run", run},
 	}
 }

@@ -277,6 +277,6 @@ func (b *Bot) notLockedByHand(ctx context.Context, target string) error {
 			return err
 		}
 		return fmt.Errorf("%s is already locked by %s since %s: %s; `unlock %s` first to lock it with another reason",
-			target, l.Actor, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, target)
+			target, l.Actor, fmtTime(l.Since), l.Reason, target)
 	})
 }

@@ -153,9 +153,9 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		}
 		if len(matched) > 0 && len(fresh) == 0 {
 			res.Repeat = true
-			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", short(p.SHA), short(p.Before))
+			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", cs.ShortSHA(p.SHA), cs.ShortSHA(p.Before))
 			if late {
-				res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", short(p.SHA))
+				res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", cs.ShortSHA(p.SHA))
 			}
 		}
 		if res.Ignored != "" {
@@ -268,14 +268,14 @@ func (b *Bot) supersedeWaiting(u *update, s Service, p Push) ([]PushRecord, erro
 			continue
 		}
 		o.State, o.Updated = PushSuperseded, b.now()
-		o.Status = Textf("superseded by the push of %s", short(p.SHA))
+		o.Status = Textf("superseded by the push of %s", cs.ShortSHA(p.SHA))
 		if err := u.PutPush(o); err != nil {
 			return nil, err
 		}
 		if err := b.queuePushStatus(u, s, o); err != nil {
 			return nil, err
 		}
-		text := Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", short(p.SHA), p.Branch)
+		text := Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", cs.ShortSHA(p.SHA), p.Branch)
 		if err := u.reply(o.Thread, text); err != nil {
 			return nil, err
 		}
@@ -401,7 +401,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 		return
 	}
 	d := draft{
-		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: short(p.SHA), Branch: p.Branch},
+		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: cs.ShortSHA(p.SHA), Branch: p.Branch},
 		Source:    cs.SourcePush,
 		Requester: cs.GitHubActor(p.Pusher), Author: b.rules().Identities[strings.ToLower(p.Author)], AuthorLogin: p.Author,
 		CommitTitle: p.Title, Thread: rec.Thread, Channel: s.Channel,
@@ -468,11 +468,11 @@ func (b *Bot) build(ctx context.Context, s Service, p Push, thread cs.MessageRef
 	if err := ctx.Err(); err != nil {
 		return Built{}, err
 	}
-	pr := &progressReply{title: "build " + short(p.SHA), thread: thread}
+	pr := &progressReply{title: "build " + cs.ShortSHA(p.SHA), thread: thread}
 	built, err := s.Build.Builder.Build(ctx, BuildSpec{Service: s.Name, Repo: s.Repo, SHA: p.SHA, Branch: p.Branch, Tag: tag},
 		func(line string) { b.showStep(ctx, pr, line) })
 	if err != nil {
-		return Built{}, fmt.Errorf("build of %s failed: %w", short(p.SHA), err)
+		return Built{}, fmt.Errorf("build of %s failed: %w", cs.ShortSHA(p.SHA), err)
 	}
 	return built, nil
 }

@@ -212,7 +212,7 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 			if err != nil {
 				return err
 			}
-			note := Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", short(sha), fb.Branch)
+			note := Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", cs.ShortSHA(sha), fb.Branch)
 			if err := tx.reply(rec.Thread, note); err != nil {
 				return err
 			}

@@ -111,7 +111,7 @@ func (b *Bot) details(r cs.Request) []Field {
 // commitLink links a commit of the service's repository on GitHub.
 func (b *Bot) commitLink(service, sha string) Markup {
 	s, _ := b.service(service)
-	return Link(b.commitURL(s.Repo, sha), short(sha))
+	return Link(b.commitURL(s.Repo, sha), cs.ShortSHA(sha))
 }
 
 func (b *Bot) commitURL(repo, sha string) string {
@@ -156,7 +156,7 @@ func (c *RequestCard) text() Markup {
 	if c.Policy != "" {
 		pol = fmt.Sprintf("%q", c.Policy)
 	}
-	add(Textf("Policy: %s (version %s)", pol, shortHash(c.PolicyVersion)))
+	add(Textf("Policy: %s (version %s)", pol, cs.ShortHash(c.PolicyVersion)))
 	if c.Window != "" {
 		add(Textf("Change window: %s", c.Window))
 	}
@@ -186,13 +186,6 @@ func (c *RequestCard) approvers() Markup {
 		}
 	}
 	return Join(s, ", ")
-}
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }
 
 // refresh updates the request's message in place, and the push's parent
@@ -232,7 +225,7 @@ func (b *Bot) pushMessage(svc Service, p pushInfo, status Markup) Message {
 }
 
 func (c *PushCard) text() Markup {
-	return Textf("%s ← %s@%s (%s) by %s: %s\nStatus: %s", c.Service, c.Repo, Link(c.CommitURL, short(c.SHA)), c.Branch, c.Login, c.Title, c.Status)
+	return Textf("%s ← %s@%s (%s) by %s: %s\nStatus: %s", c.Service, c.Repo, Link(c.CommitURL, cs.ShortSHA(c.SHA)), c.Branch, c.Login, c.Title, c.Status)
 }
 
 // reply posts text in the request's thread.

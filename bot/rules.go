@@ -263,7 +263,7 @@ func (b *Bot) Reload(ctx context.Context, next *Rules, by cs.Actor, caller *Call
 	cur := b.rules()
 	out := ReloadOutcome{Restart: next.Restart}
 	if next.Hash == cur.Hash {
-		return out, fmt.Errorf("config %s (sha256 %s) is already in force: nothing to reload", next.Path, short12(next.Hash))
+		return out, fmt.Errorf("config %s (sha256 %s) is already in force: nothing to reload", next.Path, cs.ShortHash(next.Hash))
 	}
 	out.Diff = CompareRules(cur, next)
 	if !out.Diff.Looser() {
@@ -352,7 +352,7 @@ func (b *Bot) closeProposals(tx Tx, id cs.RequestID, next *Rules, by cs.Actor) (
 			continue
 		}
 		r.State, r.Updated = cs.StateSuperseded, b.now()
-		r.Outcome = string(Textf("superseded: config sha256 %s took effect in the meantime; reload again to propose this one", short12(next.Hash)))
+		r.Outcome = string(Textf("superseded: config sha256 %s took effect in the meantime; reload again to propose this one", cs.ShortHash(next.Hash)))
 		if err := tx.PutRequest(r); err != nil {
 			return nil, err
 		}
@@ -427,14 +427,7 @@ func (b *Bot) policyChannel(cur *Rules) string {
 }
 
 func proposalPlan(next *Rules, d policies.Diff) string {
-	return fmt.Sprintf("make config %s (sha256 %s) current; it loosens the rules:\n%s", next.Path, short12(next.Hash), diffText(d))
-}
-
-func short12(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
+	return fmt.Sprintf("make config %s (sha256 %s) current; it loosens the rules:\n%s", next.Path, cs.ShortHash(next.Hash), diffText(d))
 }
 
 // runPolicy carries out an approved policy request: the config file kept
@@ -449,7 +442,7 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 	cur := b.rules()
 	if cur.Hash != r.Action.From {
 		return Result{}, fmt.Errorf("the config in force changed since %s was proposed (sha256 %s then, %s now): nothing was applied; reload again",
-			r.ID, short12(r.Action.From), short12(cur.Hash))
+			r.ID, cs.ShortHash(r.Action.From), cs.ShortHash(cur.Hash))
 	}
 	var text []byte
 	err := b.store.View(ctx, func(tx ReadTx) error {
@@ -457,7 +450,7 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 		var err error
 		text, ok, err = tx.Config(r.Action.Config)
 		if err == nil && !ok {
-			err = fmt.Errorf("the proposed config (sha256 %s) is not in the database", short12(r.Action.Config))
+			err = fmt.Errorf("the proposed config (sha256 %s) is not in the database", cs.ShortHash(r.Action.Config))
 		}
 		return err
 	})
@@ -469,13 +462,13 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 		return Result{}, fmt.Errorf("the approved config no longer loads, nothing was applied: %w", err)
 	}
 	if next.Hash != r.Action.Config {
-		return Result{}, fmt.Errorf("the approved config hashes to %s, not %s: nothing was applied", short12(next.Hash), short12(r.Action.Config))
+		return Result{}, fmt.Errorf("the approved config hashes to %s, not %s: nothing was applied", cs.ShortHash(next.Hash), cs.ShortHash(r.Action.Config))
 	}
 	if err := b.apply(ctx, &next, r.Requester, r.ID, CompareRules(cur, &next)); err != nil {
 		return Result{}, err
 	}
 	b.log.Info("config approved and loaded", "request", r.ID, "hash", next.Hash, "previous_hash", cur.Hash, "restart_needed", next.Restart)
-	sum := fmt.Sprintf("config sha256 %s is now in force (was %s)", short12(next.Hash), short12(cur.Hash))
+	sum := fmt.Sprintf("config sha256 %s is now in force (was %s)", cs.ShortHash(next.Hash), cs.ShortHash(cur.Hash))
 	if len(next.Restart) > 0 {
 		sum += "; restart needed for: " + strings.Join(next.Restart, ", ")
 	}
@@ -534,7 +527,7 @@ func (b *Bot) startingRules(ctx context.Context) (startRules, error) {
 			}
 		}
 		return startRules{}, fmt.Errorf("the config in force (sha256 %s) cannot be built again, and the file %s (sha256 %s) loosens it, so it must be approved first "+
-			"(start with a file no looser than the one in force, then reload this one): %w", short12(curHash), file.Path, short12(file.Hash), err)
+			"(start with a file no looser than the one in force, then reload this one): %w", cs.ShortHash(curHash), file.Path, cs.ShortHash(file.Hash), err)
 	}
 	d := CompareRules(&cur, file)
 	if !d.Looser() {
@@ -585,7 +578,7 @@ func (b *Bot) proposeAtStart(ctx context.Context, st startRules) {
 // policyShow answers `policy show`.
 func (b *Bot) policyShow() Markup {
 	r := b.rules()
-	out := Textf("Policies in force (config sha256 %s):", short12(r.Hash))
+	out := Textf("Policies in force (config sha256 %s):", cs.ShortHash(r.Hash))
 	for _, l := range r.Policy.Set().Lines() {
 		out += "\n• " + Esc(l)
 	}

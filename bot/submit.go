@@ -79,9 +79,9 @@ func blockedBy(tx ReadTx, r cs.Request) (cs.Lock, bool, error) {
 
 func lockReason(l cs.Lock) Markup {
 	if l.AutoOnly {
-		return Textf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, l.Target)
+		return Textf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, fmtTime(l.Since), l.Reason, l.Target)
 	}
-	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
+	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), fmtTime(l.Since), l.Reason)
 }
 
 // submit turns a draft into a request: the executor makes the action
@@ -287,10 +287,10 @@ func describeChange(a cs.Action) Markup {
 	switch a.Kind {
 	case cs.ActionDeploy, cs.ActionRollback:
 		if a.Image == "" && a.Commit != "" { // a gate's: GitHub Actions deploys the commit
-			return Textf("%s %s: %s (commit %s)", string(a.Kind), a.Target, a.Ref, short(a.Commit))
+			return Textf("%s %s: %s (commit %s)", string(a.Kind), a.Target, a.Ref, cs.ShortSHA(a.Commit))
 		}
 		if a.Commit != "" {
-			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, short(a.Commit))
+			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, cs.ShortSHA(a.Commit))
 		}
 		return Textf("%s %s to %s", string(a.Kind), a.Target, a.Image)
 	case cs.ActionScale:
@@ -304,16 +304,9 @@ func describeChange(a cs.Action) Markup {
 	case cs.ActionAdopt:
 		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
 	case cs.ActionPolicy:
-		return Textf("make config sha256 %s current in place of %s", short12(a.Config), short12(a.From))
+		return Textf("make config sha256 %s current in place of %s", cs.ShortHash(a.Config), cs.ShortHash(a.From))
 	}
 	return Esc(a.String())
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // postRequest posts a new request's message (top level, or as a reply in
