@@ -234,7 +234,7 @@ func (b *Bot) settle(ctx context.Context, id cs.RequestID, d decision, err error
 		return b.storeFailure(err)
 	}
 	if d.changed {
-		b.refresh(ctx, d.r)
+		b.reportAndShow(ctx, d.r)
 		b.reply(ctx, d.r, d.thread)
 	}
 	return nil

@@ -103,7 +103,7 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		}
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	if r.DryRun {
 		b.reply(ctx, r, Textf("%s started [DRY RUN: nothing will be changed]", r.ID))
 	} else {
@@ -258,7 +258,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		b.reply(ctx, r, Textf("%s finished but its outcome could not be recorded: %v", r.ID, b.storeFailure(err)))
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	if runErr != nil {
 		b.log.Warn("execution failed", "request", r.ID, "err", runErr)
 		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), Brief(runErr)), r))

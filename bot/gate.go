@@ -221,7 +221,7 @@ func (b *Bot) gateApproved(ctx context.Context, id cs.RequestID) {
 	if !changed {
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 }
 

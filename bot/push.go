@@ -352,10 +352,19 @@ func (b *Bot) resumePushes(ctx context.Context) error {
 	return nil
 }
 
-// setPush records a push's new state and, with edit, shows status on its
-// parent message, unless a newer push superseded it meanwhile. Once a
-// request exists, the request's changes edit the parent (refreshParent).
-func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state PushState, status Markup, request cs.RequestID, edit bool) PushRecord {
+// pushStep is where a push got to: its state, the status its parent
+// message shows, and the request it became (if any).
+type pushStep struct {
+	State   PushState
+	Status  Markup
+	Request cs.RequestID
+}
+
+// setPush records a push's new step, unless a newer push superseded it
+// meanwhile. A step without a request is shown on the push's parent
+// message at once; once a request exists, the request's changes edit the
+// parent instead (refreshParent).
+func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, step pushStep) PushRecord {
 	err := b.update(ctx, func(tx *update) error {
 		cur, ok, err := tx.PushRecord(rec.Service, rec.Push.SHA)
 		if err != nil {
@@ -365,8 +374,8 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 			rec = cur
 			return nil
 		}
-		rec.State, rec.Status, rec.Request, rec.Updated = state, status, request, b.now()
-		if err := tx.PutPush(rec); err != nil || !edit {
+		rec.State, rec.Status, rec.Request, rec.Updated = step.State, step.Status, step.Request, b.now()
+		if err := tx.PutPush(rec); err != nil || step.Request != "" {
 			return err
 		}
 		return b.queuePushStatus(tx, s, rec)
@@ -391,7 +400,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
 		status := Textf("no image: %v", err)
-		b.setPush(ctx, s, rec, PushFailed, status, "", true)
+		b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
 		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
 		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "no image: " + err.Error()})
 		return
@@ -409,12 +418,12 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	r, err := b.submit(ctx, d)
 	if err != nil {
 		status := Textf("could not request the deploy: %v", err)
-		b.setPush(ctx, s, rec, PushFailed, status, "", true)
+		b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
 		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
 		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "could not request the deploy: " + err.Error()})
 		return
 	}
-	b.setPush(ctx, s, rec, PushRequested, Textf("%s %s", r.ID, stateLabel(r)), r.ID, false)
+	b.setPush(ctx, s, rec, pushStep{State: PushRequested, Status: Textf("%s %s", r.ID, stateLabel(r)), Request: r.ID})
 }
 
 // imageFor gets the commit's exact image the service's build way.

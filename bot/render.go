@@ -188,10 +188,17 @@ func (c *RequestCard) approvers() Markup {
 	return Join(s, ", ")
 }
 
-// refresh updates the request's message in place, and the push's parent
-// message status if the request lives in a push thread.
-func (b *Bot) refresh(ctx context.Context, r cs.Request) {
+// reportAndShow tells everyone who follows request r where it stands:
+// the code host (reportRequest: commit status, deployment, gate answer)
+// and chat (showRequest).
+func (b *Bot) reportAndShow(ctx context.Context, r cs.Request) {
 	b.reportRequest(ctx, r)
+	b.showRequest(ctx, r)
+}
+
+// showRequest updates the request's message in place, and the push's
+// parent message status if the request lives in a push thread.
+func (b *Bot) showRequest(ctx context.Context, r cs.Request) {
 	if r.Message != (cs.MessageRef{}) {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel

@@ -333,7 +333,7 @@ func (b *Bot) apply(ctx context.Context, next *Rules, by cs.Actor, id cs.Request
 		return b.storeFailure(err)
 	}
 	for _, r := range stale {
-		b.refresh(ctx, r)
+		b.reportAndShow(ctx, r)
 		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 	}
 	return nil

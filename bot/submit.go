@@ -127,7 +127,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	b.reportRequest(ctx, r)
 	b.sayDowngrade(ctx, r)
 	for _, o := range superseded {
-		b.refresh(ctx, o)
+		b.reportAndShow(ctx, o)
 		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))
 	}
 	if r.State == cs.StateApproved {
