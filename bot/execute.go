@@ -59,35 +59,10 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	var start bool
-	err := b.update(ctx, func(tx *update) error {
-		start = false
+	err := b.update(ctx, func(u *update) error {
 		var err error
-		if r, err = tx.Request(id); err != nil {
-			return err
-		}
-		if r.State != cs.StateApproved {
-			return nil
-		}
-		now := b.now()
-		if l, locked, err := blockedBy(tx, r); err != nil {
-			return err
-		} else if locked {
-			r.State, r.Outcome, r.Updated = cs.StateFailed, string("not run: "+lockReason(l)), now
-			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
-				return err
-			}
-			if err := tx.PutRequest(r); err != nil {
-				return err
-			}
-			return b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
-		}
-		r.State, r.Updated, start = cs.StateExecuting, now, true
-		if _, err := tx.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
-			"dry_run": r.DryRun, "plan": r.Plan, "fingerprint": r.Fingerprint, "action": r.Action,
-		})); err != nil {
-			return err
-		}
-		return tx.PutRequest(r)
+		r, start, err = b.startTx(u, id)
+		return err
 	})
 	if err != nil {
 		b.log.Error("start execution", "request", id, "err", err)
@@ -122,6 +97,26 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 	b.finish(ctx, r, res, runErr, began)
 	b.verify(v, runErr)
+}
+
+// startTx marks approved request id executing in u, or closes it not
+// run when a lock holds its target; start says whether it may run.
+func (b *Bot) startTx(u *update, id cs.RequestID) (r cs.Request, start bool, err error) {
+	if r, err = u.Request(id); err != nil || r.State != cs.StateApproved {
+		return r, false, err
+	}
+	if l, locked, err := blockedBy(u, r); err != nil {
+		return r, false, err
+	} else if locked {
+		return r, false, b.closeUnrun(u, &r, "not run: "+lockReason(l), map[string]any{})
+	}
+	r.State, r.Updated = cs.StateExecuting, b.now()
+	if _, err := u.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
+		"dry_run": r.DryRun, "plan": r.Plan, "fingerprint": r.Fingerprint, "action": r.Action,
+	})); err != nil {
+		return r, false, err
+	}
+	return r, true, u.PutRequest(r)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.

@@ -175,23 +175,12 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 // images to exact digests, rollbacks to recorded deployments.
 func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (draft, error) {
 	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel, Caller: &c}
-	serviceAction := func(name string, kind cs.ActionKind) (Service, error) {
-		s, err := b.lookupService(name)
-		if g, gate := b.gate(name); err != nil && gate {
-			return gateAction(g, kind, &d)
-		}
-		if err != nil {
-			return Service{}, err
-		}
-		if err := refuseBuildOnly(s, kind); err != nil {
-			return Service{}, err
-		}
-		d.Action = cs.Action{Kind: kind, Target: s.Name}
-		if s.Channel != "" {
-			d.Channel = s.Channel
-		}
-		return s, nil
+	if a, ok := dnsAction(cmd); ok {
+		d.Action = a
+		_, err := b.lookupZone(a.Target)
+		return d, err
 	}
+	serviceAction := func(name string, kind cs.ActionKind) (Service, error) { return b.serviceAction(&d, name, kind) }
 	switch cmd := cmd.(type) {
 	case commands.Deploy:
 		s, err := serviceAction(cmd.Service, cs.ActionDeploy)
@@ -239,24 +228,51 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if err := b.resolveAdopt(ctx, s, &d.Action); err != nil {
 			return d, err
 		}
-	case commands.DNSSet:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
-	case commands.DNSAdd:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSAdd, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
-	case commands.DNSDelete:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSDelete, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value}}
 	default:
 		return d, fmt.Errorf("%s is not a change", cmd.Verb())
 	}
-	if d.Action.Kind == cs.ActionDNS {
-		if _, err := b.lookupZone(d.Action.Target); err != nil {
-			return d, err
-		}
-	}
 	return d, nil
+}
+
+// serviceAction points draft d at service name (or, when no service has
+// that name, at the deployment gate that has) for an action of kind.
+func (b *Bot) serviceAction(d *draft, name string, kind cs.ActionKind) (Service, error) {
+	s, err := b.lookupService(name)
+	if g, gate := b.gate(name); err != nil && gate {
+		return gateAction(g, kind, d)
+	}
+	if err != nil {
+		return Service{}, err
+	}
+	if err := refuseBuildOnly(s, kind); err != nil {
+		return Service{}, err
+	}
+	d.Action = cs.Action{Kind: kind, Target: s.Name}
+	if s.Channel != "" {
+		d.Channel = s.Channel
+	}
+	return s, nil
+}
+
+// dnsAction is the action of a DNS change command (ok false for any
+// other command).
+func dnsAction(cmd commands.Command) (a cs.Action, ok bool) {
+	var change cs.DNSChange
+	var breakGlass string
+	switch cmd := cmd.(type) {
+	case commands.DNSSet:
+		change = cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}
+		breakGlass = cmd.BreakGlass
+	case commands.DNSAdd:
+		change = cs.DNSChange{Op: cs.DNSAdd, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}
+		breakGlass = cmd.BreakGlass
+	case commands.DNSDelete:
+		change = cs.DNSChange{Op: cs.DNSDelete, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value}
+		breakGlass = cmd.BreakGlass
+	default:
+		return cs.Action{}, false
+	}
+	return cs.Action{Kind: cs.ActionDNS, Target: change.Name, BreakGlass: breakGlass, DNS: &change}, true
 }
 
 // channelMention links a channel ID (<#C123>); a name is shown as it is.

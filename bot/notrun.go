@@ -31,16 +31,8 @@ func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, 
 		if r, err = tx.Request(id); err != nil || r.State != cs.StateApproved {
 			return err
 		}
-		r.State, r.Outcome, r.Updated = cs.StateFailed, string(outcome), b.now()
-		detail["error"], detail["dry_run"] = r.Outcome, r.DryRun
-		if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, detail)); err != nil {
-			return err
-		}
-		if err := tx.PutRequest(r); err != nil {
-			return err
-		}
 		closed = true
-		return b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
+		return b.closeUnrun(tx, &r, outcome, detail)
 	})
 	b.mu.Lock()
 	if err == nil || errors.Is(err, cs.ErrNotFound) {
@@ -57,6 +49,21 @@ func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, 
 		b.reportRequest(ctx, r)
 		b.refreshParent(ctx, r)
 	}
+}
+
+// closeUnrun closes approved request r as failed with outcome, without
+// running it, in u: audited (execution.failed with detail), and its card
+// and thread told.
+func (b *Bot) closeUnrun(u *update, r *cs.Request, outcome Markup, detail map[string]any) error {
+	r.State, r.Outcome, r.Updated = cs.StateFailed, string(outcome), b.now()
+	detail["error"], detail["dry_run"] = r.Outcome, r.DryRun
+	if _, err := u.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, r, detail)); err != nil {
+		return err
+	}
+	if err := u.PutRequest(*r); err != nil {
+		return err
+	}
+	return b.queueClosed(u, *r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), *r))
 }
 
 // queueClosed queues, in u, the update of closed request r's card and
