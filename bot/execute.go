@@ -212,36 +212,13 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 			return err
 		}
 		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback || k == cs.ActionAdopt {
-			d := cs.Deployment{
-				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
-				Requester: r.Requester, Started: began, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
-			}
-			if res.Image != "" {
-				d.Image = res.Image
-			}
-			d.Replaced = res.Replaced
-			for _, a := range r.Approvals {
-				d.Approvers = append(d.Approvers, a.Actor)
-			}
-			if err := tx.PutDeployment(d); err != nil {
+			if err := tx.PutDeployment(deploymentOf(r, res, runErr == nil, began, now)); err != nil {
 				return err
 			}
 			if k == cs.ActionRollback && runErr == nil {
-				if cur, ok, err := tx.Lock(r.Action.Target); err != nil {
-					return err
-				} else if ok && !cur.AutoOnly {
-					kept = cur
-					return tx.PutRequest(r)
-				}
-				l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
-					Reason: fmt.Sprintf("rolled back by %s", r.ID)}
-				if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
+				if autoLock, kept, err = b.lockAfterRollback(tx, r, now); err != nil {
 					return err
 				}
-				if err := tx.PutLock(l); err != nil {
-					return err
-				}
-				autoLock = true
 			}
 		}
 		return tx.PutRequest(r)
@@ -267,6 +244,39 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 	if kept.Target != "" {
 		b.reply(ctx, r, Textf("🔒 %s stays locked by %s (%s): that lock is stronger than the one a rollback sets, so it was left as it is.", kept.Target, mention(kept.Actor), kept.Reason))
 	}
+}
+
+// deploymentOf is the deployment history entry of request r's execution.
+func deploymentOf(r cs.Request, res Result, succeeded bool, began, finished time.Time) cs.Deployment {
+	d := cs.Deployment{
+		ID: r.ID, Target: r.Action.Target, Kind: r.Action.Kind, Image: r.Action.Image, Commit: r.Action.Commit,
+		Requester: r.Requester, Started: began, Finished: finished, Succeeded: succeeded, DryRun: r.DryRun,
+	}
+	if res.Image != "" {
+		d.Image = res.Image
+	}
+	d.Replaced = res.Replaced
+	for _, a := range r.Approvals {
+		d.Approvers = append(d.Approvers, a.Actor)
+	}
+	return d
+}
+
+// lockAfterRollback locks the target of rollback r against deploys on
+// push (autoLock), so that the next push does not undo it, unless a lock
+// set by hand (kept) already holds it: that one is stronger.
+func (b *Bot) lockAfterRollback(tx Tx, r cs.Request, now time.Time) (autoLock bool, kept cs.Lock, err error) {
+	if cur, ok, err := tx.Lock(r.Action.Target); err != nil {
+		return false, kept, err
+	} else if ok && !cur.AutoOnly {
+		return false, cur, nil
+	}
+	l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
+		Reason: fmt.Sprintf("rolled back by %s", r.ID)}
+	if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
+		return false, kept, err
+	}
+	return true, kept, tx.PutLock(l)
 }
 
 // progressReply is the one thread reply that shows an execution's steps,
