@@ -143,25 +143,8 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			res.Repeat, res.Ignored = true, repeatReason(rep)
 			return b.auditRepeat(tx, Delivery{ID: p.Delivery, Event: "push", Repo: p.Repo, Sender: p.Pusher}, rep)
 		}
-		detail := map[string]any{
-			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
-			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
-		}
-		fresh, late, err := b.unseenBy(tx, matched, p)
+		fresh, err := b.pushReceived(tx, p, matched, &res)
 		if err != nil {
-			return err
-		}
-		if len(matched) > 0 && len(fresh) == 0 {
-			res.Repeat = true
-			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", cs.ShortSHA(p.SHA), cs.ShortSHA(p.Before))
-			if late {
-				res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", cs.ShortSHA(p.SHA))
-			}
-		}
-		if res.Ignored != "" {
-			detail["ignored"] = res.Ignored
-		}
-		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
 			return err
 		}
 		for _, s := range fresh {
@@ -189,6 +172,34 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		b.startPush(rec)
 	}
 	return res, nil
+}
+
+// pushReceived audits push p (webhook.received) and returns the services
+// of matched that have not taken it yet; res says why nothing is done
+// when none has.
+func (b *Bot) pushReceived(tx Tx, p Push, matched []Service, res *PushResult) ([]Service, error) {
+	detail := map[string]any{
+		"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
+		"pusher": p.Pusher, "author": p.Author, "services": res.Services,
+	}
+	fresh, late, err := b.unseenBy(tx, matched, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(matched) > 0 && len(fresh) == 0 {
+		res.Repeat = true
+		res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", cs.ShortSHA(p.SHA), cs.ShortSHA(p.Before))
+		if late {
+			res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", cs.ShortSHA(p.SHA))
+		}
+	}
+	if res.Ignored != "" {
+		detail["ignored"] = res.Ignored
+	}
+	if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // unseenBy returns the services of matched that have not taken this ref

@@ -214,6 +214,17 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 			r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
 		}
 	}
+	if err := b.auditCreated(tx, d, r); err != nil {
+		return r, err
+	}
+	return r, tx.PutRequest(r)
+}
+
+// auditCreated appends the events of new request r, drafted as d: its
+// creation, the gate that asked for it, and its refusal or the approval
+// it waits for.
+func (b *Bot) auditCreated(tx Tx, d draft, r cs.Request) error {
+	dec := r.Decision
 	created := map[string]any{
 		"action": r.Action, "source": r.Source, "requester": r.Requester,
 		"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
@@ -222,34 +233,29 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 	if d.Auto != "" {
 		created["auto"] = d.Auto
 	}
-	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, created)); err != nil {
-		return r, err
-	}
+	events := []cs.Event{b.event(cs.EventRequestCreated, d.Requester, &r, created)}
 	if g := d.Gate; g != nil {
-		if _, err := tx.Append(b.event(cs.EventGateRequested, d.Requester, &r, map[string]any{
+		events = append(events, b.event(cs.EventGateRequested, d.Requester, &r, map[string]any{
 			"repo": g.Repo, "environment": g.Environment, "deployment": g.Deployment, "ref": g.Ref, "sha": g.SHA, "run": g.Run,
-		})); err != nil {
-			return r, err
-		}
+		}))
 	}
-	var follow cs.Event
 	switch r.State {
 	case cs.StateRefused:
-		follow = b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
+		events = append(events, b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
 			"reason": r.Outcome, "policy": dec.Policy, "policy_version": dec.PolicyVersion,
-		})
+		}))
 	case cs.StatePending:
-		follow = b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
+		events = append(events, b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
 			"policy": dec.Policy, "policy_version": dec.PolicyVersion, "requires": dec.Requires,
 			"expires": r.Expires.UTC().Format(cs.TimeLayout), "window": dec.Window, "break_glass": dec.BreakGlass,
-		})
+		}))
 	}
-	if follow.Kind != "" {
-		if _, err := tx.Append(follow); err != nil {
-			return r, err
+	for _, e := range events {
+		if _, err := tx.Append(e); err != nil {
+			return err
 		}
 	}
-	return r, tx.PutRequest(r)
+	return nil
 }
 
 // supersedeOlder closes, in tx, the open requests that r replaces (same
