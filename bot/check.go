@@ -87,23 +87,10 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 	if b.stopping() {
 		return res, errShuttingDown
 	}
-	var matched []Service
-	for _, s := range b.rules().Services {
-		if s.Checks.PullRequests && strings.EqualFold(s.Repo, pr.Repo) {
-			matched = append(matched, s)
-			res.Services = append(res.Services, s.Name)
-		}
-	}
 	var build, forks []Service
-	for _, s := range matched {
-		if pr.Fork() && !s.Checks.Forks {
-			forks = append(forks, s)
-		} else {
-			build = append(build, s)
-		}
-	}
+	res.Services, build, forks = b.checkersOf(pr)
 	ignored := ""
-	if len(matched) == 0 {
+	if len(res.Services) == 0 {
 		ignored = fmt.Sprintf("no service checks the pull requests of %s", pr.Repo)
 	}
 	d := Delivery{ID: pr.Delivery, Event: "pull_request", Repo: pr.Repo, Sender: pr.Sender}
@@ -151,6 +138,24 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 		b.startCheck(s, pr)
 	}
 	return res, nil
+}
+
+// checkersOf returns the services that check pull request pr (names, in
+// config order): those that build it, and those that refuse it as
+// coming from a fork.
+func (b *Bot) checkersOf(pr PullRequest) (names []string, build, forks []Service) {
+	for _, s := range b.rules().Services {
+		if !s.Checks.PullRequests || !strings.EqualFold(s.Repo, pr.Repo) {
+			continue
+		}
+		names = append(names, s.Name)
+		if pr.Fork() && !s.Checks.Forks {
+			forks = append(forks, s)
+		} else {
+			build = append(build, s)
+		}
+	}
+	return names, build, forks
 }
 
 func (b *Bot) checkEvent(kind cs.EventKind, s Service, pr PullRequest, extra map[string]any) cs.Event {
