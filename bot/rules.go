@@ -142,11 +142,19 @@ func CompareRules(old, new *Rules) policies.Diff {
 		add("services."+name, policies.Stricter, oldSvc[name].Runs, "", fmt.Sprintf("service %s is removed", name))
 	}
 	compareGates(old.Gates, new.Gates, add)
+	compareZones(old.Zones, new.Zones, add)
+	compareIdentities(old.Identities, new.Identities, add)
+	return d
+}
+
+// compareZones adds to a rules comparison the zones added, moved or
+// removed.
+func compareZones(old, new []Zone, add func(path string, dir policies.Direction, before, after, say string)) {
 	oldZones := map[string]Zone{}
-	for _, z := range old.Zones {
+	for _, z := range old {
 		oldZones[z.Name] = z
 	}
-	for _, z := range new.Zones {
+	for _, z := range new {
 		o, ok := oldZones[z.Name]
 		delete(oldZones, z.Name)
 		path := "dns." + strings.TrimSuffix(z.Name, ".")
@@ -160,15 +168,20 @@ func CompareRules(old, new *Rules) policies.Diff {
 	for _, name := range sortedNames(oldZones) {
 		add("dns."+strings.TrimSuffix(name, "."), policies.Stricter, oldZones[name].Runs, "", fmt.Sprintf("zone %s is removed", name))
 	}
+}
+
+// compareIdentities adds to a rules comparison the GitHub logins whose
+// person changed: a login no longer known could approve its own pushes.
+func compareIdentities(old, new map[string]cs.Actor, add func(path string, dir policies.Direction, before, after, say string)) {
 	logins := map[string]bool{}
-	for l := range old.Identities {
+	for l := range old {
 		logins[l] = true
 	}
-	for l := range new.Identities {
+	for l := range new {
 		logins[l] = true
 	}
 	for _, l := range sortedNames(logins) {
-		before, after := string(old.Identities[l]), string(new.Identities[l])
+		before, after := string(old[l]), string(new[l])
 		switch {
 		case before == after:
 		case before == "":
@@ -177,7 +190,6 @@ func CompareRules(old, new *Rules) policies.Diff {
 			add("identities.github."+l, policies.Looser, before, after, fmt.Sprintf("GitHub login %s is no longer known as %s: %s could approve their own pushes", l, before, before))
 		}
 	}
-	return d
 }
 
 func intake(s Service) string {
