@@ -477,10 +477,7 @@ func (b *Bot) gateRequestOf(ctx context.Context, g Gate, deployment int64) (cs.R
 // removed is stricter; a channel change is neutral.
 func compareGates(old, new []Gate, add func(path string, dir policies.Direction, before, after, say string)) {
 	place := func(g Gate) string { return fmt.Sprintf("environment %s of %s", g.Environment, g.Repo) }
-	was := map[string]Gate{}
-	for _, g := range old {
-		was[g.Name] = g
-	}
+	was := byName(old, func(g Gate) string { return g.Name })
 	for _, g := range new {
 		o, ok := was[g.Name]
 		delete(was, g.Name)

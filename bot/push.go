@@ -410,10 +410,7 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	}
 	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
-		status := Textf("no image: %v", err)
-		b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
-		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "no image: " + err.Error()})
+		b.pushFailed(ctx, s, rec, "no image", err)
 		return
 	}
 	if s.BuildOnly() {
@@ -428,13 +425,20 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	}
 	r, err := b.submit(ctx, d)
 	if err != nil {
-		status := Textf("could not request the deploy: %v", err)
-		b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
-		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusError, Description: "could not request the deploy: " + err.Error()})
+		b.pushFailed(ctx, s, rec, "could not request the deploy", err)
 		return
 	}
 	b.setPush(ctx, s, rec, pushStep{State: PushRequested, Status: Textf("%s %s", r.ID, stateLabel(r)), Request: r.ID})
+}
+
+// pushFailed ends a push that did not become a request: what went wrong
+// (what: err) is shown on its parent message, in its thread and as its
+// commit status.
+func (b *Bot) pushFailed(ctx context.Context, s Service, rec PushRecord, what string, err error) {
+	status := Textf("%s: %v", what, err)
+	b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
+	b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
+	b.reportStatus(ctx, s, rec.Push.SHA, CommitStatus{State: StatusError, Description: what + ": " + err.Error()})
 }
 
 // imageFor gets the commit's exact image the service's build way.

@@ -113,10 +113,7 @@ func CompareRules(old, new *Rules) policies.Diff {
 	add := func(path string, dir policies.Direction, before, after, say string) {
 		d.Changes = append(d.Changes, policies.Change{Path: path, Direction: dir, Before: before, After: after, Say: say})
 	}
-	oldSvc := map[string]Service{}
-	for _, s := range old.Services {
-		oldSvc[s.Name] = s
-	}
+	oldSvc := byName(old.Services, func(s Service) string { return s.Name })
 	for _, s := range new.Services {
 		o, ok := oldSvc[s.Name]
 		path := "services." + s.Name
@@ -147,13 +144,19 @@ func CompareRules(old, new *Rules) policies.Diff {
 	return d
 }
 
+// byName indexes items by their name.
+func byName[T any](items []T, name func(T) string) map[string]T {
+	m := make(map[string]T, len(items))
+	for _, it := range items {
+		m[name(it)] = it
+	}
+	return m
+}
+
 // compareZones adds to a rules comparison the zones added, moved or
 // removed.
 func compareZones(old, new []Zone, add func(path string, dir policies.Direction, before, after, say string)) {
-	oldZones := map[string]Zone{}
-	for _, z := range old {
-		oldZones[z.Name] = z
-	}
+	oldZones := byName(old, func(z Zone) string { return z.Name })
 	for _, z := range new {
 		o, ok := oldZones[z.Name]
 		delete(oldZones, z.Name)
