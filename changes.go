@@ -63,7 +63,7 @@ func (c *Changes) Unlisted() int {
 
 // Summary says in a line, plain text, what the deploy changes.
 func (c *Changes) Summary() string {
-	from, to := short7(c.From), short7(c.To)
+	from, to := ShortSHA(c.From), ShortSHA(c.To)
 	switch {
 	case c.Unknown != "":
 		return "changes unknown: " + c.Unknown
@@ -93,11 +93,4 @@ func pronoun(n int) string {
 		return "it"
 	}
 	return "them"
-}
-
-func short7(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -65,9 +65,8 @@ type decision struct {
 	thread  Markup
 	queued  bool // approved: run it
 	// inTx: the message's update and the thread's reply were queued in
-	// the decision's own transaction (added and removed to count).
-	inTx           bool
-	added, removed int
+	// the decision's own transaction.
+	inTx bool
 }
 
 // open loads request id for an approve or deny in tx. It returns ok
@@ -110,7 +109,7 @@ func (b *Bot) open(tx Tx, id cs.RequestID, actor cs.Actor, fingerprint string, d
 func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fingerprint string) (Markup, error) {
 	groups, notes := b.usergroups(ctx)
 	var d decision
-	err := b.store.Update(ctx, func(tx Tx) error {
+	err := b.update(ctx, func(tx *update) error {
 		if ok, err := b.open(tx, id, actor, fingerprint, &d); !ok {
 			return err
 		}
@@ -153,8 +152,7 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 		// this commit: the deciding click then waits for two commits
 		// (this one and the execution's start), not four.
 		d.inTx = true
-		d.added, d.removed, err = b.queueClosed(tx, *r, d.thread)
-		return err
+		return b.queueClosed(tx, *r, d.thread)
 	})
 	if err := b.settle(ctx, id, d, err); err != nil {
 		return "", err
@@ -249,11 +247,8 @@ func (b *Bot) settle(ctx context.Context, id cs.RequestID, d decision, err error
 		}
 		return b.storeFailure(err)
 	}
-	switch {
-	case d.inTx:
-		b.counted(LaneChat, d.added, d.removed)
-	case d.changed:
-		b.refresh(ctx, d.r)
+	if d.changed && !d.inTx {
+		b.reportAndShow(ctx, d.r)
 		b.reply(ctx, d.r, d.thread)
 	}
 	return nil

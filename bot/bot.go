@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,7 @@ import (
 // Service is one deployable thing, as the workflow needs to know it.
 type Service struct {
 	Name    string
-	Kind    string // "swarm", "albatross" or KindBuild (never deployed)
+	Kind    ServiceKind
 	Repo    string // GitHub owner/name whose pushes deploy it
 	Branch  string
 	Channel string
@@ -45,11 +44,11 @@ type Service struct {
 
 // Build says how a push becomes an image.
 type Build struct {
-	Mode string // "wait": an image built elsewhere; "docker": build it with Builder
+	Mode BuildMode
 	// Tag renders the tag to wait for from a commit and branch.
 	Tag     func(sha, branch string) (string, error)
 	Timeout time.Duration
-	// Builder builds the commit's image (mode "docker").
+	// Builder builds the commit's image (BuildDocker).
 	Builder Builder
 	// Engine names the build engine: pull request checks are bounded per
 	// engine, so that deploy builds never queue behind them.
@@ -215,23 +214,52 @@ func New(cfg Config, store Store, chat Chat, images Images, log *slog.Logger) *B
 // (they are never run again), resumes approved requests that had not
 // started, and starts expiring stale ones.
 func (b *Bot) Start(ctx context.Context) error {
-	var interrupted, approved, closed []cs.Request
-	var resuming []resumption
-	queued := map[Lane]int{}
 	st, err := b.startingRules(ctx)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	b.live.Store(st.rules)
-	err = b.store.Update(ctx, func(tx Tx) error {
-		interrupted, approved, closed, resuming = nil, nil, nil, nil
-		clear(queued)
+	rec, err := b.recoverOpen(ctx, st)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	// What was queued before the stop is delivered first, in order.
+	b.startDelivery(rec.queued)
+	b.takeUp(ctx, rec)
+	if err := b.resumeWork(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	b.startLoops()
+	if st.waits != nil {
+		b.proposeAtStart(ctx, st)
+	}
+	b.startPolling()
+	return nil
+}
+
+// recovery is what Start found in the store, sorted by what it does
+// with it.
+type recovery struct {
+	queued      map[Lane]int // outbox entries per lane
+	interrupted []cs.Request // were executing, and cannot be followed
+	resuming    []resumption // were executing, and can be followed
+	approved    []cs.Request // approved, never started: run them
+	closed      []cs.Request // approved, never started, and stale now
+}
+
+// recoverOpen records the start and sorts the open requests in one
+// transaction: executions that cannot be followed are marked
+// interrupted, stale approvals superseded.
+func (b *Bot) recoverOpen(ctx context.Context, st startRules) (recovery, error) {
+	var rec recovery
+	err := b.store.Update(ctx, func(tx Tx) error {
+		rec = recovery{queued: map[Lane]int{}}
 		q, err := tx.Outbox(0)
 		if err != nil {
 			return err
 		}
 		for _, o := range q {
-			queued[o.Lane]++
+			rec.queued[o.Lane]++
 		}
 		if err := b.recordStart(tx, st); err != nil {
 			return err
@@ -241,103 +269,120 @@ func (b *Bot) Start(ctx context.Context) error {
 			return err
 		}
 		for _, r := range open {
-			switch r.State {
-			case cs.StateExecuting:
-				if f, ok, err := b.followable(tx, r); err != nil {
-					return err
-				} else if ok {
-					resuming = append(resuming, f)
-					continue
-				}
-				if r, err = b.interruptTx(tx, r, ""); err != nil {
-					return err
-				}
-				interrupted = append(interrupted, r)
-			case cs.StateApproved:
-				// Approved before the stop but never started (an audit
-				// failure, a shutdown): check it again before it runs.
-				if reason := b.staleApproval(r); reason != "" {
-					r.State, r.Outcome, r.Updated = cs.StateSuperseded, reason, b.now()
-					if err := tx.PutRequest(r); err != nil {
-						return err
-					}
-					if _, err := tx.Append(b.event(cs.EventRequestSuperseded, cs.ActorBot, &r, map[string]any{"reason": reason, "at_start": true})); err != nil {
-						return err
-					}
-					closed = append(closed, r)
-					continue
-				}
-				approved = append(approved, r)
+			if err := b.recoverRequest(tx, r, &rec); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
+	return rec, err
+}
+
+// recoverRequest sorts one open request into rec.
+func (b *Bot) recoverRequest(tx Tx, r cs.Request, rec *recovery) error {
+	switch r.State {
+	case cs.StateExecuting:
+		if f, ok, err := b.followable(tx, r); err != nil || ok {
+			if ok {
+				rec.resuming = append(rec.resuming, f)
+			}
+			return err
+		}
+		r, err := b.interruptTx(tx, r, "")
+		if err != nil {
+			return err
+		}
+		rec.interrupted = append(rec.interrupted, r)
+	case cs.StateApproved:
+		// Approved before the stop but never started (an audit
+		// failure, a shutdown): check it again before it runs.
+		reason := b.staleApproval(r)
+		if reason == "" {
+			rec.approved = append(rec.approved, r)
+			return nil
+		}
+		r.State, r.Outcome, r.Updated = cs.StateSuperseded, reason, b.now()
+		if err := tx.PutRequest(r); err != nil {
+			return err
+		}
+		if _, err := tx.Append(b.event(cs.EventRequestSuperseded, cs.ActorBot, &r, map[string]any{"reason": reason, "at_start": true})); err != nil {
+			return err
+		}
+		rec.closed = append(rec.closed, r)
 	}
-	// What was queued before the stop is delivered first, in order.
+	return nil
+}
+
+// startDelivery starts each lane's delivery loop, counting the queued
+// entries it has to deliver first.
+func (b *Bot) startDelivery(queued map[Lane]int) {
 	for _, l := range b.lanes {
-		b.counted(l.name, queued[l.name], 0)
-		b.loops.Add(1)
-		go func() {
-			defer b.loops.Done()
-			b.deliverLoop(l)
-		}()
+		l.counted(queued[l.name], 0)
+		b.goLoop(func() { b.deliverLoop(l) })
 	}
-	for _, r := range interrupted {
+}
+
+// takeUp acts on what recoverOpen found: says what was interrupted,
+// follows what carries on, closes what went stale and runs the rest.
+func (b *Bot) takeUp(ctx context.Context, rec recovery) {
+	for _, r := range rec.interrupted {
 		b.tellInterrupted(ctx, r)
 	}
 	// Before anything queued: each holds its target until it ends.
-	for _, f := range resuming {
+	for _, f := range rec.resuming {
 		b.resume(f)
 	}
-	for _, r := range closed {
-		b.refresh(ctx, r)
+	for _, r := range rec.closed {
+		b.reportAndShow(ctx, r)
 		b.reply(ctx, r, cc(Textf("%s was not run: ", r.ID)+Markup(r.Outcome), r))
 	}
-	for _, r := range approved {
+	for _, r := range rec.approved {
 		b.enqueue(r)
 	}
+}
+
+// resumeWork takes up the pushes, checks and gate answers the stop cut
+// short.
+func (b *Bot) resumeWork(ctx context.Context) error {
 	if err := b.resumePushes(ctx); err != nil {
-		return fmt.Errorf("start: resume pushes: %w", err)
+		return fmt.Errorf("resume pushes: %w", err)
 	}
 	if err := b.resumeChecks(ctx); err != nil {
-		return fmt.Errorf("start: resume checks: %w", err)
+		return fmt.Errorf("resume checks: %w", err)
 	}
 	if err := b.resumeGateAnswers(ctx); err != nil {
-		return fmt.Errorf("start: resume gate answers: %w", err)
+		return fmt.Errorf("resume gate answers: %w", err)
 	}
+	return nil
+}
+
+// startLoops starts the loops that run on their own clock: expiry, and
+// drift sweeps and audit anchors where configured.
+func (b *Bot) startLoops() {
+	b.goLoop(b.expireLoop)
+	if b.cfg.DriftInterval > 0 {
+		b.goLoop(b.driftLoop)
+	}
+	if b.cfg.AuditChannel != "" {
+		b.goLoop(b.anchorLoop)
+	}
+}
+
+// startPolling starts reading the followed branches, where configured.
+func (b *Bot) startPolling() {
+	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
+		b.work.add() // the first round: Idle waits for it
+		b.goLoop(b.pollLoop)
+	}
+}
+
+// goLoop runs loop in a goroutine that Close waits for.
+func (b *Bot) goLoop(loop func()) {
 	b.loops.Add(1)
 	go func() {
 		defer b.loops.Done()
-		b.expireLoop()
+		loop()
 	}()
-	if b.cfg.DriftInterval > 0 {
-		b.loops.Add(1)
-		go func() {
-			defer b.loops.Done()
-			b.driftLoop()
-		}()
-	}
-	if b.cfg.AuditChannel != "" {
-		b.loops.Add(1)
-		go func() {
-			defer b.loops.Done()
-			b.anchorLoop()
-		}()
-	}
-	if st.waits != nil {
-		b.proposeAtStart(ctx, st)
-	}
-	if b.cfg.Branches != nil && b.cfg.Poll > 0 {
-		b.work.add() // the first round: Idle waits for it
-		b.loops.Add(1)
-		go func() {
-			defer b.loops.Done()
-			b.pollLoop()
-		}()
-	}
-	return nil
 }
 
 // staleApproval says why an approved request that never started must not
@@ -423,66 +468,6 @@ func (b *Bot) event(kind cs.EventKind, actor cs.Actor, r *cs.Request, detail any
 	return e
 }
 
-func (b *Bot) service(name string) (Service, bool) {
-	for _, s := range b.rules().Services {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Service{}, false
-}
-
-func (b *Bot) serviceNames() string {
-	names := make([]string, 0, len(b.rules().Services))
-	for _, s := range b.rules().Services {
-		names = append(names, s.Name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-// zoneFor returns the longest configured zone that contains name.
-func (b *Bot) zoneFor(name string) (Zone, bool) {
-	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
-	var best Zone
-	for _, z := range b.rules().Zones {
-		zn := strings.ToLower(strings.TrimSuffix(z.Name, ".")) + "."
-		if (name == zn || strings.HasSuffix(name, "."+zn)) && len(zn) > len(best.Name) {
-			best = z
-			best.Name = zn
-		}
-	}
-	return best, best.Name != ""
-}
-
-func (b *Bot) zoneNames() string {
-	names := make([]string, 0, len(b.rules().Zones))
-	for _, z := range b.rules().Zones {
-		names = append(names, strings.TrimSuffix(z.Name, "."))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-// executorFor returns the executor of a request's target.
-func (b *Bot) executorFor(a cs.Action) (Executor, error) {
-	if a.Kind == cs.ActionDNS {
-		z, ok := b.zoneFor(a.Target)
-		if !ok || z.Executor == nil {
-			return nil, fmt.Errorf("%w: no zone for %s (zones: %s)", cs.ErrNotFound, a.Target, b.zoneNames())
-		}
-		return z.Executor, nil
-	}
-	s, ok := b.service(a.Target)
-	if !ok {
-		return nil, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, a.Target, b.serviceNames())
-	}
-	if s.Executor == nil {
-		return nil, fmt.Errorf("no executor for service %s", s.Name)
-	}
-	return s.Executor, nil
-}
-
 // targetMutex serialises executions per target.
 func (b *Bot) targetMutex(target string) *sync.Mutex {
 	b.mu.Lock()
@@ -516,10 +501,7 @@ func (b *Bot) RefuseChat(ctx context.Context, reason string, detail map[string]a
 		detail = map[string]any{}
 	}
 	detail["reason"] = reason
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
-		return err
-	})
+	return b.audit(ctx, b.event(cs.EventChatRefused, cs.ActorBot, nil, detail))
 }
 
 // lastStep is the last execution.step recorded for request id, or "".
@@ -535,4 +517,12 @@ func lastStep(tx ReadTx, id cs.RequestID) (string, error) {
 		return "", nil
 	}
 	return d.Step, nil
+}
+
+// audit appends e to the audit trail in a transaction of its own.
+func (b *Bot) audit(ctx context.Context, e cs.Event) error {
+	return b.store.Update(ctx, func(tx Tx) error {
+		_, err := tx.Append(e)
+		return err
+	})
 }

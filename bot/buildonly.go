@@ -7,11 +7,6 @@ import (
 	cs "github.com/countersign/countersign"
 )
 
-// KindBuild is the kind of a build-only service: it has no deploy target;
-// its pushes and pull requests are checked and their images built, and
-// nothing is ever deployed.
-const KindBuild = "build"
-
 // PushBuilt: a build-only service's push has its image; nothing more
 // happens.
 const PushBuilt PushState = "built"
@@ -33,6 +28,6 @@ func refuseBuildOnly(s Service, kind cs.ActionKind) error {
 // thread says so, and no request is made.
 func (b *Bot) builtOnly(ctx context.Context, s Service, rec PushRecord, image string) {
 	status := Textf("built `%s`; %s is build-only: nothing is deployed", image, s.Name)
-	b.setPush(ctx, s, rec, PushBuilt, status, "", true)
+	b.setPush(ctx, s, rec, pushStep{State: PushBuilt, Status: status})
 	b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "✅ " + status})
 }

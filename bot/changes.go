@@ -127,7 +127,7 @@ func compareFailure(err, deadline error, timeout time.Duration, from, to string)
 	case errors.Is(deadline, context.DeadlineExceeded):
 		return fmt.Sprintf("GitHub did not answer within %s", timeout)
 	case errors.Is(err, cs.ErrNotFound):
-		return fmt.Sprintf("GitHub does not know %s or %s (or the repository)", short(from), short(to))
+		return fmt.Sprintf("GitHub does not know %s or %s (or the repository)", cs.ShortSHA(from), cs.ShortSHA(to))
 	case errors.Is(err, ErrChatRejected):
 		return "GitHub refused the comparison (the bot's token may lack Contents: read)"
 	}
@@ -149,7 +149,7 @@ func (b *Bot) changesCard(target string, ch *cs.Changes) *ChangesCard {
 	s, _ := b.service(target)
 	c := &ChangesCard{Summary: Esc(ch.Summary()), Downgrade: ch.Downgrade(), URL: ch.URL}
 	for _, k := range ch.Commits {
-		line := Link(b.commitURL(s.Repo, k.SHA), short(k.SHA)) + " " + Esc(k.Title)
+		line := Link(b.commitURL(s.Repo, k.SHA), cs.ShortSHA(k.SHA)) + " " + Esc(k.Title)
 		switch {
 		case k.Author != "":
 			line += " — " + mention(k.Author)

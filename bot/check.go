@@ -87,23 +87,10 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 	if b.stopping() {
 		return res, errShuttingDown
 	}
-	var matched []Service
-	for _, s := range b.rules().Services {
-		if s.Checks.PullRequests && strings.EqualFold(s.Repo, pr.Repo) {
-			matched = append(matched, s)
-			res.Services = append(res.Services, s.Name)
-		}
-	}
 	var build, forks []Service
-	for _, s := range matched {
-		if pr.Fork() && !s.Checks.Forks {
-			forks = append(forks, s)
-		} else {
-			build = append(build, s)
-		}
-	}
+	res.Services, build, forks = b.checkersOf(pr)
 	ignored := ""
-	if len(matched) == 0 {
+	if len(res.Services) == 0 {
 		ignored = fmt.Sprintf("no service checks the pull requests of %s", pr.Repo)
 	}
 	d := Delivery{ID: pr.Delivery, Event: "pull_request", Repo: pr.Repo, Sender: pr.Sender}
@@ -145,12 +132,30 @@ func (b *Bot) HandlePullRequest(ctx context.Context, pr PullRequest) (CheckResul
 		return res, nil
 	}
 	for _, s := range forks {
-		b.reportCheck(ctx, s, pr.SHA, "failure", notForks, b.checkURL(s, cs.EventCheckFailed))
+		b.reportCheck(ctx, s, pr.SHA, CommitStatus{State: StatusFailure, Description: notForks, TargetURL: b.checkURL(s, cs.EventCheckFailed)})
 	}
 	for _, s := range build {
 		b.startCheck(s, pr)
 	}
 	return res, nil
+}
+
+// checkersOf returns the services that check pull request pr (names, in
+// config order): those that build it, and those that refuse it as
+// coming from a fork.
+func (b *Bot) checkersOf(pr PullRequest) (names []string, build, forks []Service) {
+	for _, s := range b.rules().Services {
+		if !s.Checks.PullRequests || !strings.EqualFold(s.Repo, pr.Repo) {
+			continue
+		}
+		names = append(names, s.Name)
+		if pr.Fork() && !s.Checks.Forks {
+			forks = append(forks, s)
+		} else {
+			build = append(build, s)
+		}
+	}
+	return names, build, forks
 }
 
 func (b *Bot) checkEvent(kind cs.EventKind, s Service, pr PullRequest, extra map[string]any) cs.Event {
@@ -180,11 +185,11 @@ func (b *Bot) startCheck(s Service, pr PullRequest) {
 		return
 	}
 	if running {
-		old.cancel(fmt.Errorf("%w: %s", errSuperseded, short(pr.SHA)))
+		old.cancel(fmt.Errorf("%w: %s", errSuperseded, cs.ShortSHA(pr.SHA)))
 	}
 	b.checks[key] = runningCheck{sha: pr.SHA, cancel: cancel}
 	b.mu.Unlock()
-	b.reportCheck(ctx, s, pr.SHA, "pending", "getting the image and checking it can be deployed", b.checkURL(s, cs.EventCheckStarted))
+	b.reportCheck(ctx, s, pr.SHA, CommitStatus{State: StatusPending, Description: "getting the image and checking it can be deployed", TargetURL: b.checkURL(s, cs.EventCheckStarted)})
 	b.work.add()
 	go func() {
 		defer b.work.done()
@@ -212,10 +217,10 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 	if cause := context.Cause(ctx); errors.Is(cause, errSuperseded) {
 		err = fmt.Errorf("not checked: %w", cause)
 	}
-	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, "success", deployableText(img)
+	kind, extra, state, desc := cs.EventCheckSucceeded, map[string]any{"image": img}, StatusSuccess, deployableText(img)
 	if err != nil {
 		reason := err.Error()
-		kind, extra, state, desc = cs.EventCheckFailed, map[string]any{"reason": cut(reason, maxCheckReason)}, "failure", firstLine(reason)
+		kind, extra, state, desc = cs.EventCheckFailed, map[string]any{"reason": cut(reason, maxCheckReason)}, StatusFailure, firstLine(reason)
 	}
 	if err := b.store.Update(rctx, func(tx Tx) error {
 		_, err := tx.Append(b.checkEvent(kind, s, pr, extra))
@@ -223,14 +228,14 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 	}); err != nil {
 		b.log.Error("record check", "service", s.Name, "pull_request", pr.Number, "sha", pr.SHA, "err", err)
 	}
-	b.reportCheck(rctx, s, pr.SHA, state, cut(desc, maxDescription), b.checkURL(s, kind))
+	b.reportCheck(rctx, s, pr.SHA, CommitStatus{State: state, Description: cut(desc, maxDescription), TargetURL: b.checkURL(s, kind)})
 	if s.Checks.Channel != "" {
 		mark := "✅"
 		if err != nil {
 			mark = "❌"
 		}
 		b.post(rctx, Message{Channel: s.Checks.Channel,
-			Text: Textf("%s %s pull request #%d (%s): %s", mark, s.Name, pr.Number, short(pr.SHA), desc)})
+			Text: Textf("%s %s pull request #%d (%s): %s", mark, s.Name, pr.Number, cs.ShortSHA(pr.SHA), desc)})
 	}
 }
 
@@ -242,12 +247,12 @@ func (b *Bot) runCheck(ctx context.Context, s Service, pr PullRequest) {
 func (b *Bot) checkImage(ctx context.Context, s Service, pr PullRequest) (string, error) {
 	var img string
 	switch s.Build.Mode {
-	case "wait":
+	case BuildWait:
 		var err error
 		if img, err = b.waitImage(ctx, s, pr.SHA, pr.HeadBranch, nil); err != nil {
 			return "", err
 		}
-	case "docker":
+	case BuildDocker:
 		if s.Build.Builder == nil {
 			return "", fmt.Errorf("service %s builds with docker but no builder is configured", s.Name)
 		}
@@ -283,7 +288,7 @@ func (b *Bot) waitImage(ctx context.Context, s Service, sha, branch string, wait
 	}
 	img, err := b.images.Wait(ctx, s.Image, tag, s.Build.Timeout)
 	if err != nil {
-		return "", fmt.Errorf("no image for %s: %w", short(sha), err)
+		return "", fmt.Errorf("no image for %s: %w", cs.ShortSHA(sha), err)
 	}
 	return img, nil
 }
@@ -329,12 +334,12 @@ func (b *Bot) checkSlot(ctx context.Context, engine string) (func(), error) {
 }
 
 // reportCheck queues the commit status CheckContext(s) of sha.
-func (b *Bot) reportCheck(ctx context.Context, s Service, sha, state, description, targetURL string) {
+func (b *Bot) reportCheck(ctx context.Context, s Service, sha string, st CommitStatus) {
 	if s.Repo == "" || sha == "" {
 		return
 	}
-	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{
-		Context: CheckContext(s.Name), State: state, Description: description, TargetURL: targetURL}})
+	st.Context = CheckContext(s.Name)
+	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &st})
 }
 
 // reportPushImage reports a push's image check as the deployability of
@@ -344,10 +349,10 @@ func (b *Bot) reportPushImage(ctx context.Context, s Service, sha, image string,
 		return // shutting down: the push is taken up again on start
 	}
 	if err != nil {
-		b.reportCheck(ctx, s, sha, "failure", cut(firstLine(err.Error()), maxDescription), "")
+		b.reportCheck(ctx, s, sha, CommitStatus{State: StatusFailure, Description: cut(firstLine(err.Error()), maxDescription)})
 		return
 	}
-	b.reportCheck(ctx, s, sha, "success", deployableText(image), "")
+	b.reportCheck(ctx, s, sha, CommitStatus{State: StatusSuccess, Description: deployableText(image)})
 }
 
 // deployableText is a success's description: the image, or only its

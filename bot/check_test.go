@@ -62,7 +62,7 @@ func (f *fakeReporter) statuses(ctx string) []string {
 	var out []string
 	for _, r := range f.reports {
 		if r.Status != nil && r.Status.Context == ctx {
-			out = append(out, r.SHA[:7]+" "+r.Status.State+": "+r.Status.Description)
+			out = append(out, r.SHA[:7]+" "+string(r.Status.State)+": "+r.Status.Description)
 		}
 	}
 	return out

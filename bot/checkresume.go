@@ -31,10 +31,7 @@ func (b *Bot) resumeChecks(ctx context.Context) error {
 			return fmt.Errorf("checks of %s: %w", s.Name, err)
 		}
 		for _, pr := range unfinishedChecks(evs) {
-			if err := b.store.Update(ctx, func(tx Tx) error {
-				_, err := tx.Append(b.checkEvent(cs.EventCheckStarted, s, pr, map[string]any{"resumed": "the bot restarted during the check"}))
-				return err
-			}); err != nil {
+			if err := b.audit(ctx, b.checkEvent(cs.EventCheckStarted, s, pr, map[string]any{"resumed": "the bot restarted during the check"})); err != nil {
 				return fmt.Errorf("checks of %s: %w", s.Name, err)
 			}
 			b.startCheck(s, pr)

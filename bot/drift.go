@@ -181,61 +181,24 @@ func (b *Bot) recordDrift(ctx context.Context, checks []check) error {
 	}
 	b.drift.mu.Unlock()
 
-	type change struct {
-		ev  cs.Event
-		msg *Message
-	}
-	var changes []change
+	var changes []driftChange
 	for _, c := range checks {
 		v := next[c.key]
-		v.Checked, v.Unknown = now, c.unknown
-		if c.unknown != "" {
-			next[c.key] = v
-			continue
-		}
-		drifted := c.found != c.expected
-		switch {
-		case drifted && (!v.Drifted || v.Found != c.found || v.Expected != c.expected):
-			v.Drifted, v.Since = true, now
-			detail := map[string]any{"expected": c.expected, "found": c.found}
-			if !c.service {
-				detail["rrset"] = c.key
-			}
-			if !v.LastMatched.IsZero() {
-				detail["last_matched"] = v.LastMatched.UTC().Format(cs.TimeLayout)
-			}
-			ch := change{ev: b.driftEvent(cs.EventDriftDetected, c.target, detail)}
-			if c.channel != "" {
-				ch.msg = &Message{Channel: c.channel, Text: driftText(c, v.LastMatched)}
-			}
+		if ch, ok := b.driftChanged(c, &v, now); ok {
 			changes = append(changes, ch)
-		case !drifted && v.Drifted:
-			v.Drifted, v.Since = false, time.Time{}
-			detail := map[string]any{"expected": c.expected, "found": c.found, "was": v.Found}
-			if !c.service {
-				detail["rrset"] = c.key
-			}
-			changes = append(changes, change{ev: b.driftEvent(cs.EventDriftCleared, c.target, detail)})
 		}
-		if !drifted {
-			v.LastMatched = now
-		}
-		v.Expected, v.Found = c.expected, c.found
 		next[c.key] = v
 	}
-	queued := 0
 	if len(changes) > 0 {
-		err := b.store.Update(ctx, func(tx Tx) error {
-			queued = 0
+		err := b.update(ctx, func(u *update) error {
 			for _, ch := range changes {
-				if _, err := tx.Append(ch.ev); err != nil {
+				if _, err := u.Append(ch.ev); err != nil {
 					return err
 				}
 				if ch.msg != nil {
-					if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: *ch.msg, Queued: now}); err != nil {
+					if _, err := u.queue(Outgoing{Op: OpPost, Message: *ch.msg, Queued: now}); err != nil {
 						return err
 					}
-					queued++
 				}
 			}
 			return nil
@@ -244,7 +207,6 @@ func (b *Bot) recordDrift(ctx context.Context, checks []check) error {
 			// Not remembered either: the next sweep reports it again.
 			return fmt.Errorf("record drift: %w", err)
 		}
-		b.counted(LaneChat, queued, 0)
 	}
 	b.drift.mu.Lock()
 	for k, v := range next {
@@ -252,6 +214,50 @@ func (b *Bot) recordDrift(ctx context.Context, checks []check) error {
 	}
 	b.drift.mu.Unlock()
 	return nil
+}
+
+// driftChange is a drift found or cleared: its audit event, and what the
+// service's channel is told.
+type driftChange struct {
+	ev  cs.Event
+	msg *Message
+}
+
+// driftChanged updates view v with check c, made at now, and returns the
+// change to record if c found drift or found it cleared.
+func (b *Bot) driftChanged(c check, v *DriftView, now time.Time) (ch driftChange, changed bool) {
+	v.Checked, v.Unknown = now, c.unknown
+	if c.unknown != "" {
+		return ch, false
+	}
+	drifted := c.found != c.expected
+	switch {
+	case drifted && (!v.Drifted || v.Found != c.found || v.Expected != c.expected):
+		v.Drifted, v.Since = true, now
+		detail := map[string]any{"expected": c.expected, "found": c.found}
+		if !c.service {
+			detail["rrset"] = c.key
+		}
+		if !v.LastMatched.IsZero() {
+			detail["last_matched"] = v.LastMatched.UTC().Format(cs.TimeLayout)
+		}
+		ch, changed = driftChange{ev: b.driftEvent(cs.EventDriftDetected, c.target, detail)}, true
+		if c.channel != "" {
+			ch.msg = &Message{Channel: c.channel, Text: driftText(c, v.LastMatched)}
+		}
+	case !drifted && v.Drifted:
+		v.Drifted, v.Since = false, time.Time{}
+		detail := map[string]any{"expected": c.expected, "found": c.found, "was": v.Found}
+		if !c.service {
+			detail["rrset"] = c.key
+		}
+		ch, changed = driftChange{ev: b.driftEvent(cs.EventDriftCleared, c.target, detail)}, true
+	}
+	if !drifted {
+		v.LastMatched = now
+	}
+	v.Expected, v.Found = c.expected, c.found
+	return ch, changed
 }
 
 func (b *Bot) driftEvent(kind cs.EventKind, target string, detail map[string]any) cs.Event {

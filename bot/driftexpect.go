@@ -102,6 +102,12 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read what drift was reported: %w", err)
 	}
+	b.setLoadedDrift(dns, replicas, views)
+	return nil
+}
+
+// setLoadedDrift keeps what loadDrift read from the store.
+func (b *Bot) setLoadedDrift(dns map[string]dnsExpect, replicas map[string]replicasExpect, views map[string]*DriftView) {
 	b.drift.mu.Lock()
 	defer b.drift.mu.Unlock()
 	if b.drift.dns == nil {
@@ -123,7 +129,6 @@ func (b *Bot) loadDrift(ctx context.Context) error {
 	}
 	b.drift.views = views
 	b.drift.loaded = true
-	return nil
 }
 
 // dnsExpectOf is the RRset a successful dns request left.
@@ -237,7 +242,33 @@ func (b *Bot) driftChecks(ctx context.Context, only string) ([]check, error) {
 		}
 	}
 	expects = idle
-	// One read per outside system: group the services by their Sweeper.
+	live := b.sweepLive(ctx, expects)
+	var checks []check
+	for _, x := range expects {
+		if busy, done := b.driftBusy(x.Name); busy || done != before[x.Name] {
+			continue // changed by the bot while read: next time
+		}
+		c := check{key: x.Name, target: x.Name, service: true, channel: x.Channel, expected: x.String()}
+		l, ok := live[x.Name]
+		switch {
+		case !ok:
+			c.unknown = "this executor cannot read what runs (a dry run?)"
+		case l.Unknown != "":
+			c.unknown = l.Unknown
+		default:
+			c.found = foundText(x, l)
+		}
+		checks = append(checks, c)
+	}
+	if only == "" {
+		checks = append(checks, b.dnsChecks(ctx)...)
+	}
+	return checks, nil
+}
+
+// sweepLive reads what runs of the services of expects whose executor
+// can say (an Observer): one read per outside system (Sweeper).
+func (b *Bot) sweepLive(ctx context.Context, expects []serviceExpect) map[string]Live {
 	groups := map[Sweeper][]string{}
 	var order []Sweeper
 	for _, x := range expects {
@@ -266,27 +297,7 @@ func (b *Bot) driftChecks(ctx context.Context, only string) ([]check, error) {
 			live[name] = l
 		}
 	}
-	var checks []check
-	for _, x := range expects {
-		if busy, done := b.driftBusy(x.Name); busy || done != before[x.Name] {
-			continue // changed by the bot while read: next time
-		}
-		c := check{key: x.Name, target: x.Name, service: true, channel: x.Channel, expected: x.String()}
-		l, ok := live[x.Name]
-		switch {
-		case !ok:
-			c.unknown = "this executor cannot read what runs (a dry run?)"
-		case l.Unknown != "":
-			c.unknown = l.Unknown
-		default:
-			c.found = foundText(x, l)
-		}
-		checks = append(checks, c)
-	}
-	if only == "" {
-		checks = append(checks, b.dnsChecks(ctx)...)
-	}
-	return checks, nil
+	return live
 }
 
 // foundText says what runs in the words of x.String, so that the two are

@@ -59,37 +59,10 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 
 	var start bool
-	var added, removed int // chat entries queued with a refusal
-	err := b.store.Update(ctx, func(tx Tx) error {
-		start, added, removed = false, 0, 0
+	err := b.update(ctx, func(u *update) error {
 		var err error
-		if r, err = tx.Request(id); err != nil {
-			return err
-		}
-		if r.State != cs.StateApproved {
-			return nil
-		}
-		now := b.now()
-		if l, locked, err := blockedBy(tx, r); err != nil {
-			return err
-		} else if locked {
-			r.State, r.Outcome, r.Updated = cs.StateFailed, string("not run: "+lockReason(l)), now
-			if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, map[string]any{"error": r.Outcome, "dry_run": r.DryRun})); err != nil {
-				return err
-			}
-			if err := tx.PutRequest(r); err != nil {
-				return err
-			}
-			added, removed, err = b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
-			return err
-		}
-		r.State, r.Updated, start = cs.StateExecuting, now, true
-		if _, err := tx.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
-			"dry_run": r.DryRun, "plan": r.Plan, "fingerprint": r.Fingerprint, "action": r.Action,
-		})); err != nil {
-			return err
-		}
-		return tx.PutRequest(r)
+		r, start, err = b.startTx(u, id)
+		return err
 	})
 	if err != nil {
 		b.log.Error("start execution", "request", id, "err", err)
@@ -98,7 +71,6 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		}
 		return
 	}
-	b.counted(LaneChat, added, removed)
 	if !start {
 		if r.State == cs.StateFailed {
 			b.reportRequest(ctx, r)
@@ -106,7 +78,7 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 		}
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	if r.DryRun {
 		b.reply(ctx, r, Textf("%s started [DRY RUN: nothing will be changed]", r.ID))
 	} else {
@@ -125,6 +97,26 @@ func (b *Bot) execute(ctx context.Context, id cs.RequestID) {
 	}
 	b.finish(ctx, r, res, runErr, began)
 	b.verify(v, runErr)
+}
+
+// startTx marks approved request id executing in u, or closes it not
+// run when a lock holds its target; start says whether it may run.
+func (b *Bot) startTx(u *update, id cs.RequestID) (r cs.Request, start bool, err error) {
+	if r, err = u.Request(id); err != nil || r.State != cs.StateApproved {
+		return r, false, err
+	}
+	if l, locked, err := blockedBy(u, r); err != nil {
+		return r, false, err
+	} else if locked {
+		return r, false, b.closeUnrun(u, &r, "not run: "+lockReason(l), map[string]any{})
+	}
+	r.State, r.Updated = cs.StateExecuting, b.now()
+	if _, err := u.Append(b.event(cs.EventExecutionStarted, cs.ActorBot, &r, map[string]any{
+		"dry_run": r.DryRun, "plan": r.Plan, "fingerprint": r.Fingerprint, "action": r.Action,
+	})); err != nil {
+		return r, false, err
+	}
+	return r, true, u.PutRequest(r)
 }
 
 // run hands the request to its executor, or carries out a lock change itself.
@@ -149,12 +141,9 @@ func (b *Bot) run(ctx context.Context, r cs.Request) (Result, error) {
 // audited, then shown in the progress reply. It fails (and the executor
 // stops) when the step cannot be audited.
 func (b *Bot) progress(ctx context.Context, r cs.Request) func(step string) error {
-	p := &progressReply{r: r}
+	p := &progressReply{title: string(r.ID), thread: r.Thread}
 	return func(step string) error {
-		err := b.store.Update(ctx, func(tx Tx) error {
-			_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
-			return err
-		})
+		err := b.audit(ctx, b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
 		if err != nil {
 			return fmt.Errorf("%w: %v", errAudit, err)
 		}
@@ -223,36 +212,13 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 			return err
 		}
 		if k := r.Action.Kind; k == cs.ActionDeploy || k == cs.ActionRollback || k == cs.ActionAdopt {
-			d := cs.Deployment{
-				ID: r.ID, Target: r.Action.Target, Kind: k, Image: r.Action.Image, Commit: r.Action.Commit,
-				Requester: r.Requester, Started: began, Finished: now, Succeeded: runErr == nil, DryRun: r.DryRun,
-			}
-			if res.Image != "" {
-				d.Image = res.Image
-			}
-			d.Replaced = res.Replaced
-			for _, a := range r.Approvals {
-				d.Approvers = append(d.Approvers, a.Actor)
-			}
-			if err := tx.PutDeployment(d); err != nil {
+			if err := tx.PutDeployment(deploymentOf(r, res, runErr == nil, began, now)); err != nil {
 				return err
 			}
 			if k == cs.ActionRollback && runErr == nil {
-				if cur, ok, err := tx.Lock(r.Action.Target); err != nil {
-					return err
-				} else if ok && !cur.AutoOnly {
-					kept = cur
-					return tx.PutRequest(r)
-				}
-				l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
-					Reason: fmt.Sprintf("rolled back by %s", r.ID)}
-				if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
+				if autoLock, kept, err = b.lockAfterRollback(tx, r, now); err != nil {
 					return err
 				}
-				if err := tx.PutLock(l); err != nil {
-					return err
-				}
-				autoLock = true
 			}
 		}
 		return tx.PutRequest(r)
@@ -264,7 +230,7 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 		b.reply(ctx, r, Textf("%s finished but its outcome could not be recorded: %v", r.ID, b.storeFailure(err)))
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	if runErr != nil {
 		b.log.Warn("execution failed", "request", r.ID, "err", runErr)
 		b.reply(ctx, r, cc(Textf("❌ %s failed after %s: %s", r.ID, took.Round(time.Millisecond), Brief(runErr)), r))
@@ -280,12 +246,46 @@ func (b *Bot) finish(ctx context.Context, r cs.Request, res Result, runErr error
 	}
 }
 
+// deploymentOf is the deployment history entry of request r's execution.
+func deploymentOf(r cs.Request, res Result, succeeded bool, began, finished time.Time) cs.Deployment {
+	d := cs.Deployment{
+		ID: r.ID, Target: r.Action.Target, Kind: r.Action.Kind, Image: r.Action.Image, Commit: r.Action.Commit,
+		Requester: r.Requester, Started: began, Finished: finished, Succeeded: succeeded, DryRun: r.DryRun,
+	}
+	if res.Image != "" {
+		d.Image = res.Image
+	}
+	d.Replaced = res.Replaced
+	for _, a := range r.Approvals {
+		d.Approvers = append(d.Approvers, a.Actor)
+	}
+	return d
+}
+
+// lockAfterRollback locks the target of rollback r against deploys on
+// push (autoLock), so that the next push does not undo it, unless a lock
+// set by hand (kept) already holds it: that one is stronger.
+func (b *Bot) lockAfterRollback(tx Tx, r cs.Request, now time.Time) (autoLock bool, kept cs.Lock, err error) {
+	if cur, ok, err := tx.Lock(r.Action.Target); err != nil {
+		return false, kept, err
+	} else if ok && !cur.AutoOnly {
+		return false, cur, nil
+	}
+	l := cs.Lock{Target: r.Action.Target, Actor: cs.ActorBot, AutoOnly: true, Since: now, Request: r.ID,
+		Reason: fmt.Sprintf("rolled back by %s", r.ID)}
+	if _, err := tx.Append(b.event(cs.EventLockSet, cs.ActorBot, &r, map[string]any{"lock": l})); err != nil {
+		return false, kept, err
+	}
+	return true, kept, tx.PutLock(l)
+}
+
 // progressReply is the one thread reply that shows an execution's steps,
 // edited in place as they come, instead of a reply per step.
 type progressReply struct {
-	r     cs.Request
-	ref   cs.MessageRef
-	steps []string
+	title  string        // what progresses: a request's ID, "build <sha>"
+	thread cs.MessageRef // where the reply goes (none: not shown)
+	ref    cs.MessageRef
+	steps  []string
 }
 
 // maxProgressLines bounds the steps the progress reply shows.
@@ -301,7 +301,7 @@ func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
 		p.steps = append(p.steps, step)
 	}
 	shown := p.steps
-	text := Textf("%s progress:", p.r.ID)
+	text := Textf("%s progress:", p.title)
 	if len(shown) > maxProgressLines {
 		text += Textf(" (%d earlier steps not shown)", len(shown)-maxProgressLines)
 		shown = shown[len(shown)-maxProgressLines:]
@@ -309,14 +309,14 @@ func (b *Bot) showStep(ctx context.Context, p *progressReply, step string) {
 	for _, s := range shown {
 		text += Textf("\n• %s", s)
 	}
-	msg := Message{Channel: p.r.Thread.Channel, Thread: p.r.Thread, Text: text}
+	msg := Message{Channel: p.thread.Channel, Thread: p.thread, Text: text}
 	if p.ref.ID == "" {
-		if p.r.Thread != (cs.MessageRef{}) {
+		if p.thread != (cs.MessageRef{}) {
 			p.ref = b.post(ctx, msg)
 		}
 		return
 	}
-	b.update(ctx, p.ref, msg)
+	b.edit(ctx, p.ref, msg)
 }
 
 // sameShape reports whether a and b are equal once digits are ignored.

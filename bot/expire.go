@@ -55,7 +55,7 @@ func (b *Bot) Expire(ctx context.Context) error {
 		return err
 	}
 	for _, r := range closed {
-		b.refresh(ctx, r)
+		b.reportAndShow(ctx, r)
 		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 	}
 	return nil

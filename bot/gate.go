@@ -76,15 +76,6 @@ const maxGateComment = 1000
 // (in the request's transaction) decided not to make a request.
 var errNotAdmitted = errors.New("not admitted")
 
-func (b *Bot) gate(name string) (Gate, bool) {
-	for _, g := range b.rules().Gates {
-		if g.Name == name {
-			return g, true
-		}
-	}
-	return Gate{}, false
-}
-
 // gateFor returns the gate of a repository (compared ignoring case, as
 // GitHub does) and environment (exact).
 func (b *Bot) gateFor(repo, environment string) (Gate, bool) {
@@ -191,7 +182,7 @@ func gatePlan(g Gate, d *draft) (string, error) {
 		return "", gateRefusal(g)
 	}
 	return fmt.Sprintf("answer GitHub: the workflow run %d may deploy %s (%s) of %s to environment %s; GitHub Actions deploys",
-		d.Gate.Run, short(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
+		d.Gate.Run, cs.ShortSHA(d.Gate.SHA), d.Gate.Ref, d.Gate.Repo, d.Gate.Environment), nil
 }
 
 // gateApproved closes an approved gate request: its answer is
@@ -230,7 +221,7 @@ func (b *Bot) gateApproved(ctx context.Context, id cs.RequestID) {
 	if !changed {
 		return
 	}
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 }
 
@@ -359,7 +350,7 @@ func (b *Bot) gateDetails(r cs.Request) []Field {
 		{"Repository", Esc(g.Repo)},
 		{"Environment", Esc(g.Environment)},
 		{"Ref", Esc(g.Ref)},
-		{"Commit", Link(b.commitURL(g.Repo, g.SHA), short(g.SHA))},
+		{"Commit", Link(b.commitURL(g.Repo, g.SHA), cs.ShortSHA(g.SHA))},
 		{"Workflow run", run},
 	}
 }
@@ -486,10 +477,7 @@ func (b *Bot) gateRequestOf(ctx context.Context, g Gate, deployment int64) (cs.R
 // removed is stricter; a channel change is neutral.
 func compareGates(old, new []Gate, add func(path string, dir policies.Direction, before, after, say string)) {
 	place := func(g Gate) string { return fmt.Sprintf("environment %s of %s", g.Environment, g.Repo) }
-	was := map[string]Gate{}
-	for _, g := range old {
-		was[g.Name] = g
-	}
+	was := byName(old, func(g Gate) string { return g.Name })
 	for _, g := range new {
 		o, ok := was[g.Name]
 		delete(was, g.Name)

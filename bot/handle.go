@@ -175,23 +175,12 @@ func (b *Bot) command(ctx context.Context, c Caller, text string) (Markup, error
 // images to exact digests, rollbacks to recorded deployments.
 func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (draft, error) {
 	d := draft{Source: cs.SourceChat, Requester: c.User, Channel: c.Channel, Caller: &c}
-	serviceAction := func(name string, kind cs.ActionKind) (Service, error) {
-		s, ok := b.service(name)
-		if g, gate := b.gate(name); !ok && gate {
-			return gateAction(g, kind, &d)
-		}
-		if !ok {
-			return Service{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
-		}
-		if err := refuseBuildOnly(s, kind); err != nil {
-			return Service{}, err
-		}
-		d.Action = cs.Action{Kind: kind, Target: s.Name}
-		if s.Channel != "" {
-			d.Channel = s.Channel
-		}
-		return s, nil
+	if a, ok := dnsAction(cmd); ok {
+		d.Action = a
+		_, err := b.lookupZone(a.Target)
+		return d, err
 	}
+	serviceAction := func(name string, kind cs.ActionKind) (Service, error) { return b.serviceAction(&d, name, kind) }
 	switch cmd := cmd.(type) {
 	case commands.Deploy:
 		s, err := serviceAction(cmd.Service, cs.ActionDeploy)
@@ -215,7 +204,7 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if err != nil {
 			return d, err
 		}
-		if s.Kind != "swarm" {
+		if s.Kind != KindSwarm {
 			return d, fmt.Errorf("%s is not a Swarm service (kind %s): only Swarm services can be scaled", s.Name, s.Kind)
 		}
 		d.Action.Replicas, d.Action.BreakGlass = cmd.Replicas, cmd.BreakGlass
@@ -239,24 +228,51 @@ func (b *Bot) draftFor(ctx context.Context, c Caller, cmd commands.Command) (dra
 		if err := b.resolveAdopt(ctx, s, &d.Action); err != nil {
 			return d, err
 		}
-	case commands.DNSSet:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
-	case commands.DNSAdd:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSAdd, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}}
-	case commands.DNSDelete:
-		d.Action = cs.Action{Kind: cs.ActionDNS, Target: cmd.Name, BreakGlass: cmd.BreakGlass,
-			DNS: &cs.DNSChange{Op: cs.DNSDelete, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value}}
 	default:
 		return d, fmt.Errorf("%s is not a change", cmd.Verb())
 	}
-	if d.Action.Kind == cs.ActionDNS {
-		if _, ok := b.zoneFor(d.Action.Target); !ok {
-			return d, fmt.Errorf("%s is not in any configured zone (zones: %s)", strings.TrimSuffix(d.Action.Target, "."), b.zoneNames())
-		}
-	}
 	return d, nil
+}
+
+// serviceAction points draft d at service name (or, when no service has
+// that name, at the deployment gate that has) for an action of kind.
+func (b *Bot) serviceAction(d *draft, name string, kind cs.ActionKind) (Service, error) {
+	s, err := b.lookupService(name)
+	if g, gate := b.gate(name); err != nil && gate {
+		return gateAction(g, kind, d)
+	}
+	if err != nil {
+		return Service{}, err
+	}
+	if err := refuseBuildOnly(s, kind); err != nil {
+		return Service{}, err
+	}
+	d.Action = cs.Action{Kind: kind, Target: s.Name}
+	if s.Channel != "" {
+		d.Channel = s.Channel
+	}
+	return s, nil
+}
+
+// dnsAction is the action of a DNS change command (ok false for any
+// other command).
+func dnsAction(cmd commands.Command) (a cs.Action, ok bool) {
+	var change cs.DNSChange
+	var breakGlass string
+	switch cmd := cmd.(type) {
+	case commands.DNSSet:
+		change = cs.DNSChange{Op: cs.DNSSet, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}
+		breakGlass = cmd.BreakGlass
+	case commands.DNSAdd:
+		change = cs.DNSChange{Op: cs.DNSAdd, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value, TTL: cmd.TTL}
+		breakGlass = cmd.BreakGlass
+	case commands.DNSDelete:
+		change = cs.DNSChange{Op: cs.DNSDelete, Name: cmd.Name, Type: cmd.Type, Value: cmd.Value}
+		breakGlass = cmd.BreakGlass
+	default:
+		return cs.Action{}, false
+	}
+	return cs.Action{Kind: cs.ActionDNS, Target: change.Name, BreakGlass: breakGlass, DNS: &change}, true
 }
 
 // channelMention links a channel ID (<#C123>); a name is shown as it is.
@@ -277,6 +293,6 @@ func (b *Bot) notLockedByHand(ctx context.Context, target string) error {
 			return err
 		}
 		return fmt.Errorf("%s is already locked by %s since %s: %s; `unlock %s` first to lock it with another reason",
-			target, l.Actor, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, target)
+			target, l.Actor, fmtTime(l.Since), l.Reason, target)
 	})
 }

@@ -115,10 +115,7 @@ func (b *Bot) noteLeft(ctx context.Context, r cs.Request) {
 	ctx = context.WithoutCancel(ctx)
 	step := fmt.Sprintf("the bot is stopping while %s carries this change on without it; the next start follows it to its end", r.Action.Target)
 	b.log.Info("shutting down: leaving an execution to the next start", "request", r.ID, "target", r.Action.Target)
-	err := b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
-		return err
-	})
+	err := b.audit(ctx, b.event(cs.EventExecutionStep, cs.ActorBot, &r, map[string]any{"step": step, "dry_run": r.DryRun}))
 	if err != nil {
 		b.log.Error("audit the execution left to the next start", "request", r.ID, "err", err)
 	}

@@ -25,24 +25,14 @@ const notRunAudit = "not run: could not write the audit trail when it was to sta
 func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, detail map[string]any) {
 	var r cs.Request
 	var closed bool
-	var added, removed int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		closed, added, removed = false, 0, 0
+	err := b.update(ctx, func(tx *update) error {
+		closed = false
 		var err error
 		if r, err = tx.Request(id); err != nil || r.State != cs.StateApproved {
 			return err
 		}
-		r.State, r.Outcome, r.Updated = cs.StateFailed, string(outcome), b.now()
-		detail["error"], detail["dry_run"] = r.Outcome, r.DryRun
-		if _, err := tx.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, &r, detail)); err != nil {
-			return err
-		}
-		if err := tx.PutRequest(r); err != nil {
-			return err
-		}
 		closed = true
-		added, removed, err = b.queueClosed(tx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
-		return err
+		return b.closeUnrun(tx, &r, outcome, detail)
 	})
 	b.mu.Lock()
 	if err == nil || errors.Is(err, cs.ErrNotFound) {
@@ -55,31 +45,41 @@ func (b *Bot) closeNotRun(ctx context.Context, id cs.RequestID, outcome Markup, 
 		b.log.Error("close a request that could not start", "request", id, "err", err)
 		return
 	}
-	b.counted(LaneChat, added, removed)
 	if closed {
 		b.reportRequest(ctx, r)
 		b.refreshParent(ctx, r)
 	}
 }
 
-// queueClosed queues, in tx, the update of closed request r's card and
-// text in its thread; the caller passes the counts to counted once tx
-// commits.
-func (b *Bot) queueClosed(tx Tx, r cs.Request, text Markup) (added, removed int, err error) {
+// closeUnrun closes approved request r as failed with outcome, without
+// running it, in u: audited (execution.failed with detail), and its card
+// and thread told.
+func (b *Bot) closeUnrun(u *update, r *cs.Request, outcome Markup, detail map[string]any) error {
+	r.State, r.Outcome, r.Updated = cs.StateFailed, string(outcome), b.now()
+	detail["error"], detail["dry_run"] = r.Outcome, r.DryRun
+	if _, err := u.Append(b.event(cs.EventExecutionFailed, cs.ActorBot, r, detail)); err != nil {
+		return err
+	}
+	if err := u.PutRequest(*r); err != nil {
+		return err
+	}
+	return b.queueClosed(u, *r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), *r))
+}
+
+// queueClosed queues, in u, the update of closed request r's card and
+// text in its thread.
+func (b *Bot) queueClosed(u *update, r cs.Request, text Markup) error {
 	if r.Message.ID != "" {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel
-		if added, removed, err = b.queueUpdate(tx, r.Message, msg); err != nil {
-			return 0, 0, err
+		if err := u.edit(r.Message, msg); err != nil {
+			return err
 		}
 	}
 	if r.Thread != (cs.MessageRef{}) {
-		if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: Message{Channel: r.Thread.Channel, Thread: r.Thread, Text: text}, Queued: b.now()}); err != nil {
-			return 0, 0, err
-		}
-		added++
+		return u.reply(r.Thread, text)
 	}
-	return added, removed, nil
+	return nil
 }
 
 // closeUnstarted tries again to close the requests that could not start

@@ -125,39 +125,16 @@ func (b *Bot) postNotify(ctx context.Context, msg Message, notify *Caller) cs.Me
 	return cs.MessageRef{ID: o.ID, Channel: msg.Channel}
 }
 
-// update queues the replacement of message ref. While the chat is failing,
-// it replaces the queued updates of the same message (and the queued post
-// itself), so that a long outage ends in one call per message.
-func (b *Bot) update(ctx context.Context, ref cs.MessageRef, msg Message) {
+// edit queues the replacement of message ref (see update.edit).
+func (b *Bot) edit(ctx context.Context, ref cs.MessageRef, msg Message) {
 	if ref.ID == "" {
 		b.log.Warn("update of a message the bot did not post", "channel", ref.Channel, "ts", ref.TS)
 		return
 	}
-	var added, removed int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		var err error
-		added, removed, err = b.queueUpdate(tx, ref, msg)
-		return err
-	})
+	err := b.update(ctx, func(u *update) error { return u.edit(ref, msg) })
 	if err != nil {
 		b.log.Error("queue chat update", "message", ref.ID, "err", err)
-		return
 	}
-	b.counted(LaneChat, added, removed)
-}
-
-// queueUpdate is update inside a transaction; the caller passes the
-// counts to counted once it commits.
-func (b *Bot) queueUpdate(tx Tx, ref cs.MessageRef, msg Message) (added, removed int, err error) {
-	if b.lanes[LaneChat].isStalled() {
-		merged, n, err := b.coalesce(tx, ref.ID, msg)
-		if err != nil || merged {
-			return 0, n, err
-		}
-		removed = n
-	}
-	_, err = tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: ref.ID, Message: msg, Queued: b.now()})
-	return 1, removed, err
 }
 
 // coalesce folds msg into what is queued for message id, skipping the
@@ -202,26 +179,17 @@ func (b *Bot) report(ctx context.Context, r Report) string {
 	if b.cfg.Reporter == nil || r.Repo == "" || r.SHA == "" {
 		return ""
 	}
-	var stored Outgoing
-	var removed int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		removed = 0
-		if b.lanes[LaneGitHub].isStalled() {
-			var err error
-			if removed, err = b.coalesceReport(tx, r); err != nil {
-				return err
-			}
-		}
+	var id string
+	err := b.update(ctx, func(u *update) error {
 		var err error
-		stored, err = tx.QueueOutgoing(Outgoing{Lane: LaneGitHub, Op: OpReport, Report: &r, Queued: b.now()})
+		id, err = u.report("", r)
 		return err
 	})
 	if err != nil {
 		b.log.Error("queue report", "repo", r.Repo, "err", err)
 		return ""
 	}
-	b.counted(LaneGitHub, 1, removed)
-	return stored.ID
+	return id
 }
 
 // coalesceReport deletes the queued reports that r makes stale, skipping
@@ -257,25 +225,20 @@ func (b *Bot) coalesceReport(tx Tx, r Report) (n int, err error) {
 	return n, nil
 }
 
+// queue queues o in a transaction of its own.
 func (b *Bot) queue(ctx context.Context, o Outgoing) (Outgoing, error) {
-	o.Queued = b.now()
 	var stored Outgoing
-	err := b.store.Update(ctx, func(tx Tx) error {
+	err := b.update(ctx, func(u *update) error {
 		var err error
-		stored, err = tx.QueueOutgoing(o)
+		stored, err = u.queue(o)
 		return err
 	})
-	if err != nil {
-		return o, err
-	}
-	b.counted(o.Lane, 1, 0)
-	return stored, nil
+	return stored, err
 }
 
 // counted keeps the count of queued entries that Idle waits for, and
 // wakes the lane's delivery loop.
-func (b *Bot) counted(name Lane, added, removed int) {
-	l := b.lanes[name]
+func (l *lane) counted(added, removed int) {
 	for range added {
 		l.q.add()
 	}

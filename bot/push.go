@@ -132,9 +132,8 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		unfollowed = fmt.Sprintf("no service follows %s of %s", p.Branch, p.Repo)
 	}
 	var recs, older []PushRecord
-	var queued int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		res.Duplicate, res.Repeat, res.Ignored, recs, older, queued = false, false, unfollowed, nil, nil, 0
+	err := b.update(ctx, func(tx *update) error {
+		res.Duplicate, res.Repeat, res.Ignored, recs, older = false, false, unfollowed, nil, nil
 		dup, rep, err := b.seen(tx, p.Delivery, p.Payload)
 		if err != nil || dup {
 			res.Duplicate = dup
@@ -144,43 +143,25 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 			res.Repeat, res.Ignored = true, repeatReason(rep)
 			return b.auditRepeat(tx, Delivery{ID: p.Delivery, Event: "push", Repo: p.Repo, Sender: p.Pusher}, rep)
 		}
-		detail := map[string]any{
-			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
-			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
-		}
-		fresh, late, err := b.unseenBy(tx, matched, p)
+		fresh, err := b.pushReceived(tx, p, matched, &res)
 		if err != nil {
 			return err
 		}
-		if len(matched) > 0 && len(fresh) == 0 {
-			res.Repeat = true
-			res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", short(p.SHA), short(p.Before))
-			if late {
-				res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", short(p.SHA))
-			}
-		}
-		if res.Ignored != "" {
-			detail["ignored"] = res.Ignored
-		}
-		if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
-			return err
-		}
 		for _, s := range fresh {
-			rec, n, superseded, err := b.acceptPush(tx, s, p)
+			rec, superseded, err := b.acceptPush(tx, s, p)
 			if err != nil {
 				return err
 			}
 			if err := b.noteTaken(tx, s, p.SHA); err != nil {
 				return err
 			}
-			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n
+			recs, older = append(recs, rec), append(older, superseded...)
 		}
 		return nil
 	})
 	if err != nil {
 		return res, b.storeFailure(err)
 	}
-	b.counted(LaneChat, queued, 0)
 	if res.Duplicate || res.Repeat {
 		return res, nil
 	}
@@ -191,6 +172,34 @@ func (b *Bot) HandlePush(ctx context.Context, p Push) (PushResult, error) {
 		b.startPush(rec)
 	}
 	return res, nil
+}
+
+// pushReceived audits push p (webhook.received) and returns the services
+// of matched that have not taken it yet; res says why nothing is done
+// when none has.
+func (b *Bot) pushReceived(tx Tx, p Push, matched []Service, res *PushResult) ([]Service, error) {
+	detail := map[string]any{
+		"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
+		"pusher": p.Pusher, "author": p.Author, "services": res.Services,
+	}
+	fresh, late, err := b.unseenBy(tx, matched, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(matched) > 0 && len(fresh) == 0 {
+		res.Repeat = true
+		res.Ignored = fmt.Sprintf("a repeat of the push of %s over %s already received under another delivery ID (a replay, or a second webhook): nothing done", cs.ShortSHA(p.SHA), cs.ShortSHA(p.Before))
+		if late {
+			res.Ignored = fmt.Sprintf("the push of %s was taken already from a read of the branch (push.reconciled): nothing done", cs.ShortSHA(p.SHA))
+		}
+	}
+	if res.Ignored != "" {
+		detail["ignored"] = res.Ignored
+	}
+	if _, err := tx.Append(b.event(cs.EventWebhookReceived, cs.GitHubActor(p.Pusher), nil, detail)); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // unseenBy returns the services of matched that have not taken this ref
@@ -221,26 +230,23 @@ func (b *Bot) unseenBy(tx Tx, matched []Service, p Push) (out []Service, late bo
 	return out, late, nil
 }
 
-// acceptPush records the push for service s in tx: its thread (the one
+// acceptPush records the push for service s in u: its thread (the one
 // of an earlier push of the same commit, or a new parent message queued
 // now) and its state, and supersedes older pushes of s still getting
-// their image. It returns how many chat entries it queued.
-func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecord, error) {
-	queued := 0
-	rec, ok, err := tx.PushRecord(s.Name, p.SHA)
+// their image.
+func (b *Bot) acceptPush(u *update, s Service, p Push) (PushRecord, []PushRecord, error) {
+	rec, ok, err := u.PushRecord(s.Name, p.SHA)
 	if err != nil {
-		return rec, 0, nil, err
+		return rec, nil, err
 	}
 	status := Markup("getting the image")
 	if !ok {
 		rec = PushRecord{Service: s.Name}
 		msg := b.pushMessage(s, pushInfoOf(p), status)
 		msg.Channel = s.Channel
-		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Queued: b.now()})
-		if err != nil {
-			return rec, 0, nil, err
+		if rec.Thread, err = u.post(msg); err != nil {
+			return rec, nil, err
 		}
-		rec.Thread, queued = cs.MessageRef{ID: o.ID, Channel: s.Channel}, 1
 	} else {
 		status = "pushed again: getting the image"
 	}
@@ -249,51 +255,53 @@ func (b *Bot) acceptPush(tx Tx, s Service, p Push) (PushRecord, int, []PushRecor
 		rec.Befores = appendBefore(rec.Befores, p.Before)
 	}
 	if ok {
-		n, err := b.queuePushStatus(tx, s, rec)
-		if err != nil {
-			return rec, 0, nil, err
+		if err := b.queuePushStatus(u, s, rec); err != nil {
+			return rec, nil, err
 		}
-		queued += n
 	}
-	if err := tx.PutPush(rec); err != nil {
-		return rec, 0, nil, err
+	if err := u.PutPush(rec); err != nil {
+		return rec, nil, err
 	}
+	older, err := b.supersedeWaiting(u, s, p)
+	return rec, older, err
+}
+
+// supersedeWaiting marks the pushes of s other than p still getting their
+// image superseded, and says so on their parent messages and threads.
+func (b *Bot) supersedeWaiting(u *update, s Service, p Push) ([]PushRecord, error) {
 	var older []PushRecord
-	waiting, err := tx.Pushes(PushWaiting)
+	waiting, err := u.Pushes(PushWaiting)
 	if err != nil {
-		return rec, 0, nil, err
+		return nil, err
 	}
 	for _, o := range waiting {
 		if o.Service != s.Name || o.Push.SHA == p.SHA {
 			continue
 		}
 		o.State, o.Updated = PushSuperseded, b.now()
-		o.Status = Textf("superseded by the push of %s", short(p.SHA))
-		if err := tx.PutPush(o); err != nil {
-			return rec, 0, nil, err
+		o.Status = Textf("superseded by the push of %s", cs.ShortSHA(p.SHA))
+		if err := u.PutPush(o); err != nil {
+			return nil, err
 		}
-		n, err := b.queuePushStatus(tx, s, o)
-		if err != nil {
-			return rec, 0, nil, err
+		if err := b.queuePushStatus(u, s, o); err != nil {
+			return nil, err
 		}
-		reply := Message{Channel: o.Thread.Channel, Thread: o.Thread,
-			Text: Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", short(p.SHA), p.Branch)}
-		if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: reply, Queued: b.now()}); err != nil {
-			return rec, 0, nil, err
+		text := Textf("⏭️ superseded by the push of %s to %s; nothing more happens here", cs.ShortSHA(p.SHA), p.Branch)
+		if err := u.reply(o.Thread, text); err != nil {
+			return nil, err
 		}
-		queued += n + 1
 		older = append(older, o)
 	}
-	return rec, queued, older, nil
+	return older, nil
 }
 
-// queuePushStatus queues the edit of a push's parent message in tx. (It
-// does not coalesce: that would have to be undone if tx is retried.)
-func (b *Bot) queuePushStatus(tx Tx, s Service, rec PushRecord) (int, error) {
+// queuePushStatus queues the edit of a push's parent message in u. (It
+// does not coalesce: that would have to be undone if u is retried.)
+func (b *Bot) queuePushStatus(u *update, s Service, rec PushRecord) error {
 	msg := b.pushMessage(s, pushInfoOf(rec.Push), rec.Status)
 	msg.Channel = rec.Thread.Channel
-	_, err := tx.QueueOutgoing(Outgoing{Op: OpUpdate, ID: rec.Thread.ID, Message: msg, Queued: b.now()})
-	return 1, err
+	_, err := u.queue(Outgoing{Op: OpUpdate, ID: rec.Thread.ID, Message: msg})
+	return err
 }
 
 func pushInfoOf(p Push) pushInfo {
@@ -355,13 +363,20 @@ func (b *Bot) resumePushes(ctx context.Context) error {
 	return nil
 }
 
-// setPush records a push's new state and, with edit, shows status on its
-// parent message, unless a newer push superseded it meanwhile. Once a
-// request exists, the request's changes edit the parent (refreshParent).
-func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state PushState, status Markup, request cs.RequestID, edit bool) PushRecord {
-	var queued int
-	err := b.store.Update(ctx, func(tx Tx) error {
-		queued = 0
+// pushStep is where a push got to: its state, the status its parent
+// message shows, and the request it became (if any).
+type pushStep struct {
+	State   PushState
+	Status  Markup
+	Request cs.RequestID
+}
+
+// setPush records a push's new step, unless a newer push superseded it
+// meanwhile. A step without a request is shown on the push's parent
+// message at once; once a request exists, the request's changes edit the
+// parent instead (refreshParent).
+func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, step pushStep) PushRecord {
+	err := b.update(ctx, func(tx *update) error {
 		cur, ok, err := tx.PushRecord(rec.Service, rec.Push.SHA)
 		if err != nil {
 			return err
@@ -370,37 +385,32 @@ func (b *Bot) setPush(ctx context.Context, s Service, rec PushRecord, state Push
 			rec = cur
 			return nil
 		}
-		rec.State, rec.Status, rec.Request, rec.Updated = state, status, request, b.now()
-		if err := tx.PutPush(rec); err != nil || !edit {
+		rec.State, rec.Status, rec.Request, rec.Updated = step.State, step.Status, step.Request, b.now()
+		if err := tx.PutPush(rec); err != nil || step.Request != "" {
 			return err
 		}
-		queued, err = b.queuePushStatus(tx, s, rec)
-		return err
+		return b.queuePushStatus(tx, s, rec)
 	})
 	if err != nil {
 		b.log.Error("record push state", "service", s.Name, "sha", rec.Push.SHA, "err", err)
 	}
-	b.counted(LaneChat, queued, 0)
 	return rec
 }
 
 // deployPush is one (service, commit) thread after its parent message.
 func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 	p := rec.Push
-	b.reportStatus(ctx, s, p.SHA, "pending", "getting the image", "")
-	b.reportCheck(ctx, s, p.SHA, "pending", "getting the image", "")
+	b.reportStatus(ctx, s, p.SHA, CommitStatus{State: StatusPending, Description: "getting the image"})
+	b.reportCheck(ctx, s, p.SHA, CommitStatus{State: StatusPending, Description: "getting the image"})
 	image, err := b.imageFor(ctx, s, p, rec.Thread)
 	if errors.Is(ctx.Err(), context.Canceled) && b.ctx.Err() == nil {
 		// Superseded by a newer push: its transaction said so in chat.
-		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, "failure", "not checked: superseded by a newer push", "")
+		b.reportCheck(context.WithoutCancel(ctx), s, p.SHA, CommitStatus{State: StatusFailure, Description: "not checked: superseded by a newer push"})
 		return
 	}
 	b.reportPushImage(ctx, s, p.SHA, image, err)
 	if err != nil {
-		status := Textf("no image: %v", err)
-		b.setPush(ctx, s, rec, PushFailed, status, "", true)
-		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, "error", "no image: "+err.Error(), "")
+		b.pushFailed(ctx, s, rec, "no image", err)
 		return
 	}
 	if s.BuildOnly() {
@@ -408,20 +418,27 @@ func (b *Bot) deployPush(ctx context.Context, s Service, rec PushRecord) {
 		return
 	}
 	d := draft{
-		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: short(p.SHA), Branch: p.Branch},
+		Action:    cs.Action{Kind: cs.ActionDeploy, Target: s.Name, Image: image, Commit: p.SHA, Ref: cs.ShortSHA(p.SHA), Branch: p.Branch},
 		Source:    cs.SourcePush,
 		Requester: cs.GitHubActor(p.Pusher), Author: b.rules().Identities[strings.ToLower(p.Author)], AuthorLogin: p.Author,
 		CommitTitle: p.Title, Thread: rec.Thread, Channel: s.Channel,
 	}
 	r, err := b.submit(ctx, d)
 	if err != nil {
-		status := Textf("could not request the deploy: %v", err)
-		b.setPush(ctx, s, rec, PushFailed, status, "", true)
-		b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
-		b.reportStatus(ctx, s, p.SHA, "error", "could not request the deploy: "+err.Error(), "")
+		b.pushFailed(ctx, s, rec, "could not request the deploy", err)
 		return
 	}
-	b.setPush(ctx, s, rec, PushRequested, Textf("%s %s", r.ID, stateLabel(r)), r.ID, false)
+	b.setPush(ctx, s, rec, pushStep{State: PushRequested, Status: Textf("%s %s", r.ID, stateLabel(r)), Request: r.ID})
+}
+
+// pushFailed ends a push that did not become a request: what went wrong
+// (what: err) is shown on its parent message, in its thread and as its
+// commit status.
+func (b *Bot) pushFailed(ctx context.Context, s Service, rec PushRecord, what string, err error) {
+	status := Textf("%s: %v", what, err)
+	b.setPush(ctx, s, rec, pushStep{State: PushFailed, Status: status})
+	b.post(ctx, Message{Channel: rec.Thread.Channel, Thread: rec.Thread, Text: "❌ " + status})
+	b.reportStatus(ctx, s, rec.Push.SHA, CommitStatus{State: StatusError, Description: what + ": " + err.Error()})
 }
 
 // imageFor gets the commit's exact image the service's build way.
@@ -429,7 +446,7 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 	say := func(text Markup) { b.post(ctx, Message{Channel: s.Channel, Thread: thread, Text: text}) }
 	var img string
 	switch s.Build.Mode {
-	case "wait":
+	case BuildWait:
 		var err error
 		img, err = b.waitImage(ctx, s, p.SHA, p.Branch, func(tag string) {
 			say(Textf("waiting up to %s for %s:%s", s.Build.Timeout.String(), s.Image, tag))
@@ -438,7 +455,7 @@ func (b *Bot) imageFor(ctx context.Context, s Service, p Push, thread cs.Message
 			return "", err
 		}
 		say(Textf("image %s", img))
-	case "docker":
+	case BuildDocker:
 		built, err := b.build(ctx, s, p, thread)
 		if err != nil {
 			return "", err
@@ -475,11 +492,11 @@ func (b *Bot) build(ctx context.Context, s Service, p Push, thread cs.MessageRef
 	if err := ctx.Err(); err != nil {
 		return Built{}, err
 	}
-	pr := &progressReply{r: cs.Request{ID: cs.RequestID("build " + short(p.SHA)), Thread: thread}}
+	pr := &progressReply{title: "build " + cs.ShortSHA(p.SHA), thread: thread}
 	built, err := s.Build.Builder.Build(ctx, BuildSpec{Service: s.Name, Repo: s.Repo, SHA: p.SHA, Branch: p.Branch, Tag: tag},
 		func(line string) { b.showStep(ctx, pr, line) })
 	if err != nil {
-		return Built{}, fmt.Errorf("build of %s failed: %w", short(p.SHA), err)
+		return Built{}, fmt.Errorf("build of %s failed: %w", cs.ShortSHA(p.SHA), err)
 	}
 	return built, nil
 }

@@ -115,7 +115,7 @@ func (f *fakeReporter) summary() []string {
 	for _, r := range f.reports {
 		switch {
 		case r.Status != nil:
-			out = append(out, "status "+r.Status.State)
+			out = append(out, "status "+string(r.Status.State))
 		case r.Deployment != nil:
 			out = append(out, "deployment "+r.Deployment.Environment)
 		case r.DeploymentStatus != nil:

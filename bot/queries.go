@@ -14,51 +14,18 @@ import (
 func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 	services := b.rules().Services
 	if only != "" {
-		s, ok := b.service(only)
-		if !ok {
-			return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, only, b.serviceNames())
+		s, err := b.lookupService(only)
+		if err != nil {
+			return "", err
 		}
 		services = []Service{s}
 	}
 	var out []Markup
 	err := b.store.View(ctx, func(tx ReadTx) error {
 		for _, s := range services {
-			line := Textf("*%s* (%s)", s.Name, s.Kind)
-			hist, err := tx.Deployments(s.Name, 1)
+			line, err := b.serviceStatus(tx, s)
 			if err != nil {
 				return err
-			}
-			if len(hist) == 0 {
-				line += ": no deployment recorded"
-			} else {
-				d := hist[0]
-				ok := "succeeded"
-				if !d.Succeeded {
-					ok = "FAILED"
-				} else if d.Verification == "failed" {
-					ok = "deployed, then FAILED its verification"
-				}
-				dry := ""
-				if d.DryRun {
-					dry = " [dry run]"
-				}
-				line += Textf(": last %s %s %s%s at %s by %s", string(d.Kind), d.ID, ok, dry, fmtTime(d.Finished), mention(d.Requester))
-				if len(d.Approvers) > 0 {
-					var a []Markup
-					for _, x := range d.Approvers {
-						a = append(a, mention(x))
-					}
-					line += ", approved by " + Join(a, ", ")
-				}
-				line += Textf("\n    image %s", d.Image)
-				if d.Commit != "" {
-					line += " (commit " + b.commitLink(s.Name, d.Commit) + ")"
-				}
-			}
-			if l, ok, err := tx.Lock(s.Name); err != nil {
-				return err
-			} else if ok {
-				line += "\n    🔒 " + lockReason(l)
 			}
 			out = append(out, line)
 		}
@@ -66,18 +33,7 @@ func (b *Bot) status(ctx context.Context, only string) (Markup, error) {
 		if err != nil {
 			return err
 		}
-		if len(open) == 0 {
-			out = append(out, "No open requests.")
-		} else {
-			out = append(out, "Open requests:")
-		}
-		for _, r := range open {
-			line := Textf("  %s %s — %s", r.ID, describeChange(r.Action), stateLabel(r))
-			if r.State == cs.StatePending {
-				line += Textf(" (%s; expires %s)", policies.Progress(r.Decision, r.Approvals), fmtTime(r.Expires))
-			}
-			out = append(out, line)
-		}
+		out = append(out, openRequestLines(open)...)
 		return nil
 	})
 	if err != nil {
@@ -104,10 +60,9 @@ const auditListLimit = 30
 func (b *Bot) auditQuery(ctx context.Context, c commands.Audit) (Markup, error) {
 	q := EventQuery{Target: c.Service, Actor: c.User, Since: b.now().Add(-c.Since), Limit: auditListLimit}
 	if c.Service != "" {
-		if _, ok := b.service(c.Service); !ok {
-			if _, zok := b.zoneFor(c.Service); !zok {
-				return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, c.Service, b.serviceNames())
-			}
+		_, err := b.lookupService(c.Service)
+		if _, zok := b.zoneFor(c.Service); err != nil && !zok {
+			return "", err
 		}
 	}
 	var evs []cs.Event
@@ -147,11 +102,11 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 			return "", fmt.Errorf("the target of action policy is %q", cs.TargetPolicies)
 		}
 	} else if cmd.Action == cs.ActionDNS {
-		if _, ok := b.zoneFor(cmd.Target); !ok {
-			return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Target, b.zoneNames())
+		if _, err := b.lookupZone(cmd.Target); err != nil {
+			return "", err
 		}
-	} else if _, ok := b.service(cmd.Target); !ok {
-		return "", fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, cmd.Target, b.serviceNames())
+	} else if _, err := b.lookupService(cmd.Target); err != nil {
+		return "", err
 	}
 	groups, notes := b.usergroups(ctx)
 	d := b.rules().Policy.Decide(policies.Input{Action: a, Source: cs.SourceChat, Requester: who, Usergroups: groups, Now: b.now()})
@@ -164,9 +119,9 @@ func (b *Bot) explain(ctx context.Context, c Caller, cmd commands.PolicyExplain)
 
 // dnsShow answers `dns show NAME [TYPE]` from the zone's primary.
 func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (Markup, error) {
-	z, ok := b.zoneFor(cmd.Name)
-	if !ok {
-		return "", fmt.Errorf("%s is not in any configured zone (zones: %s)", cmd.Name, b.zoneNames())
+	z, err := b.lookupZone(cmd.Name)
+	if err != nil {
+		return "", err
 	}
 	sh, ok := z.Executor.(Shower)
 	if !ok {
@@ -184,4 +139,68 @@ func (b *Bot) dnsShow(ctx context.Context, cmd commands.DNSShow) (Markup, error)
 		lines = append(lines, fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, r.Value))
 	}
 	return Esc(strings.Join(lines, "\n")), nil
+}
+
+// serviceStatus is a service's lines in `status`: its last deployment
+// and its lock.
+func (b *Bot) serviceStatus(tx ReadTx, s Service) (Markup, error) {
+	line := Textf("*%s* (%s)", s.Name, s.Kind)
+	hist, err := tx.Deployments(s.Name, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(hist) == 0 {
+		line += ": no deployment recorded"
+	} else {
+		line += b.lastDeployment(s, hist[0])
+	}
+	if l, ok, err := tx.Lock(s.Name); err != nil {
+		return "", err
+	} else if ok {
+		line += "\n    🔒 " + lockReason(l)
+	}
+	return line, nil
+}
+
+// lastDeployment is what `status` says of a service's last deployment d.
+func (b *Bot) lastDeployment(s Service, d cs.Deployment) Markup {
+	ok := "succeeded"
+	if !d.Succeeded {
+		ok = "FAILED"
+	} else if d.Verification == "failed" {
+		ok = "deployed, then FAILED its verification"
+	}
+	dry := ""
+	if d.DryRun {
+		dry = " [dry run]"
+	}
+	line := Textf(": last %s %s %s%s at %s by %s", string(d.Kind), d.ID, ok, dry, fmtTime(d.Finished), mention(d.Requester))
+	if len(d.Approvers) > 0 {
+		var a []Markup
+		for _, x := range d.Approvers {
+			a = append(a, mention(x))
+		}
+		line += ", approved by " + Join(a, ", ")
+	}
+	line += Textf("\n    image %s", d.Image)
+	if d.Commit != "" {
+		line += " (commit " + b.commitLink(s.Name, d.Commit) + ")"
+	}
+	return line
+}
+
+// openRequestLines is the open requests part of `status`.
+func openRequestLines(open []cs.Request) []Markup {
+	out := []Markup{"Open requests:"}
+	if len(open) == 0 {
+		out = []Markup{"No open requests."}
+	}
+	for _, r := range open {
+		line := Textf("  %s %s — %s", r.ID, describeChange(r.Action), stateLabel(r))
+		if r.State == cs.StatePending {
+			line += Textf(" (%s; expires %s)", policies.Progress(r.Decision, r.Approvals), fmtTime(r.Expires))
+		}
+		out = append(out, line)
+	}
+	return out
 }

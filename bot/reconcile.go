@@ -183,9 +183,8 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 	}
 	var plan headPlan
 	var recs, older []PushRecord
-	var queued int
-	err = b.store.Update(ctx, func(tx Tx) error {
-		recs, older, queued = nil, nil, 0
+	err = b.update(ctx, func(tx *update) error {
+		recs, older = nil, nil
 		cur, ok, err := tx.BranchHead(fb.Repo, fb.Branch)
 		if err != nil {
 			return err
@@ -201,31 +200,17 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 			return err
 		}
 		for _, s := range plan.reconcile {
-			e := b.event(cs.EventPushReconciled, cs.ActorBot, nil, map[string]any{
-				"repo": fb.Repo, "branch": fb.Branch, "sha": sha, "service": s.Name,
-				"committer": read.Committer, "author": read.Author, "title": read.Title,
-			})
-			e.Target = s.Name
-			if _, err := tx.Append(e); err != nil {
-				return err
-			}
-			rec, n, superseded, err := b.acceptPush(tx, s, p)
+			rec, superseded, err := b.reconcilePush(tx, s, p, read)
 			if err != nil {
 				return err
 			}
-			note := Message{Channel: rec.Thread.Channel, Thread: rec.Thread,
-				Text: Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", short(sha), fb.Branch)}
-			if _, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: note, Queued: b.now()}); err != nil {
-				return err
-			}
-			recs, older, queued = append(recs, rec), append(older, superseded...), queued+n+1
+			recs, older = append(recs, rec), append(older, superseded...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	b.counted(LaneChat, queued, 0)
 	if len(plan.baseline) > 0 {
 		b.log.Info("branch head read for the first time: taken as the baseline, not deployed",
 			"repo", fb.Repo, "branch", fb.Branch, "sha", sha, "services", plan.baseline)
@@ -239,4 +224,24 @@ func (b *Bot) settleHead(ctx context.Context, fb followedBranch, stored BranchHe
 		names = append(names, rec.Service)
 	}
 	return names, nil
+}
+
+// reconcilePush takes push p, found by reading the branch (read), for
+// service s in u: audited as push.reconciled, accepted as a webhook's
+// push would be, and its thread told that no webhook came.
+func (b *Bot) reconcilePush(u *update, s Service, p Push, read HeadRead) (PushRecord, []PushRecord, error) {
+	e := b.event(cs.EventPushReconciled, cs.ActorBot, nil, map[string]any{
+		"repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "service": s.Name,
+		"committer": read.Committer, "author": read.Author, "title": read.Title,
+	})
+	e.Target = s.Name
+	if _, err := u.Append(e); err != nil {
+		return PushRecord{}, nil, err
+	}
+	rec, superseded, err := b.acceptPush(u, s, p)
+	if err != nil {
+		return rec, nil, err
+	}
+	note := Textf("ℹ️ no webhook came for this push: the bot found %s at the head of %s when it read the branch", cs.ShortSHA(p.SHA), p.Branch)
+	return rec, superseded, u.reply(rec.Thread, note)
 }

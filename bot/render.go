@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/policies"
@@ -84,7 +86,7 @@ func (b *Bot) details(r cs.Request) []Field {
 	case cs.ActionDeploy, cs.ActionRollback, cs.ActionScale, cs.ActionLock, cs.ActionUnlock:
 		add("Service", Esc(a.Target))
 		if s, ok := b.service(a.Target); ok && s.Where != "" {
-			add(strings.ToUpper(s.Where[:1])+s.Where[1:], Esc(s.Place))
+			add(capitalise(s.Where), Esc(s.Place))
 		}
 	case cs.ActionDNS:
 		add("Name", Esc(strings.TrimSuffix(a.Target, ".")))
@@ -109,7 +111,7 @@ func (b *Bot) details(r cs.Request) []Field {
 // commitLink links a commit of the service's repository on GitHub.
 func (b *Bot) commitLink(service, sha string) Markup {
 	s, _ := b.service(service)
-	return Link(b.commitURL(s.Repo, sha), short(sha))
+	return Link(b.commitURL(s.Repo, sha), cs.ShortSHA(sha))
 }
 
 func (b *Bot) commitURL(repo, sha string) string {
@@ -154,7 +156,7 @@ func (c *RequestCard) text() Markup {
 	if c.Policy != "" {
 		pol = fmt.Sprintf("%q", c.Policy)
 	}
-	add(Textf("Policy: %s (version %s)", pol, shortHash(c.PolicyVersion)))
+	add(Textf("Policy: %s (version %s)", pol, cs.ShortHash(c.PolicyVersion)))
 	if c.Window != "" {
 		add(Textf("Change window: %s", c.Window))
 	}
@@ -186,21 +188,21 @@ func (c *RequestCard) approvers() Markup {
 	return Join(s, ", ")
 }
 
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
+// reportAndShow tells everyone who follows request r where it stands:
+// the code host (reportRequest: commit status, deployment, gate answer)
+// and chat (showRequest).
+func (b *Bot) reportAndShow(ctx context.Context, r cs.Request) {
+	b.reportRequest(ctx, r)
+	b.showRequest(ctx, r)
 }
 
-// refresh updates the request's message in place, and the push's parent
-// message status if the request lives in a push thread.
-func (b *Bot) refresh(ctx context.Context, r cs.Request) {
-	b.reportRequest(ctx, r)
+// showRequest updates the request's message in place, and the push's
+// parent message status if the request lives in a push thread.
+func (b *Bot) showRequest(ctx context.Context, r cs.Request) {
 	if r.Message != (cs.MessageRef{}) {
 		msg := b.requestMessage(r)
 		msg.Channel = r.Message.Channel
-		b.update(ctx, r.Message, msg)
+		b.edit(ctx, r.Message, msg)
 	}
 	b.refreshParent(ctx, r)
 }
@@ -217,7 +219,7 @@ func (b *Bot) refreshParent(ctx context.Context, r cs.Request) {
 	}
 	msg := b.pushMessage(svc, pushInfo{SHA: r.Action.Commit, Branch: r.Action.Branch, Login: r.AuthorLogin, Title: r.CommitTitle}, status)
 	msg.Channel = r.Thread.Channel
-	b.update(ctx, r.Thread, msg)
+	b.edit(ctx, r.Thread, msg)
 }
 
 type pushInfo struct{ SHA, Branch, Login, Title string }
@@ -230,7 +232,7 @@ func (b *Bot) pushMessage(svc Service, p pushInfo, status Markup) Message {
 }
 
 func (c *PushCard) text() Markup {
-	return Textf("%s ← %s@%s (%s) by %s: %s\nStatus: %s", c.Service, c.Repo, Link(c.CommitURL, short(c.SHA)), c.Branch, c.Login, c.Title, c.Status)
+	return Textf("%s ← %s@%s (%s) by %s: %s\nStatus: %s", c.Service, c.Repo, Link(c.CommitURL, cs.ShortSHA(c.SHA)), c.Branch, c.Login, c.Title, c.Status)
 }
 
 // reply posts text in the request's thread.
@@ -253,4 +255,14 @@ func cc(text Markup, r cs.Request) Markup {
 		return text
 	}
 	return text + " " + mention(who)
+}
+
+// capitalise returns s with its first letter in upper case ("engine" →
+// "Engine"), whatever its encoding's width.
+func capitalise(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -39,7 +39,7 @@ type Report struct {
 // CommitStatus is a GitHub commit status.
 type CommitStatus struct {
 	Context     string // "countersign/<service>"
-	State       string // pending, success, failure, error
+	State       StatusState
 	Description string // at most 140 characters
 	TargetURL   string // the request's page or the Slack thread; may be empty
 }
@@ -65,12 +65,12 @@ type DeploymentStatus struct {
 
 // reportStatus queues the commit status countersign/<service> of sha,
 // for services whose pushes GitHub sends.
-func (b *Bot) reportStatus(ctx context.Context, s Service, sha, state, description, targetURL string) {
+func (b *Bot) reportStatus(ctx context.Context, s Service, sha string, st CommitStatus) {
 	if s.Repo == "" || sha == "" || s.BuildOnly() { // never deployed: its deployability is all there is
 		return
 	}
-	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &CommitStatus{
-		Context: "countersign/" + s.Name, State: state, Description: description, TargetURL: targetURL}})
+	st.Context = "countersign/" + s.Name
+	b.report(ctx, Report{Repo: s.Repo, SHA: sha, Status: &st})
 }
 
 // maxDescription is GitHub's limit for status descriptions.
@@ -88,14 +88,14 @@ func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
 	if b.cfg.Reporter == nil || !ok || s.Repo == "" || r.Action.Commit == "" || (k != cs.ActionDeploy && k != cs.ActionRollback) {
 		return
 	}
-	state := "pending"
+	state := StatusPending
 	switch r.State {
 	case cs.StateSucceeded:
-		state = "success"
+		state = StatusSuccess
 	case cs.StateFailed, cs.StateRefused, cs.StateDenied:
-		state = "failure"
+		state = StatusFailure
 	case cs.StateExpired, cs.StateSuperseded, cs.StateInterrupted:
-		state = "error"
+		state = StatusError
 	}
 	desc := string(r.ID) + " " + stateLabel(r)
 	if r.State == cs.StatePending {
@@ -106,10 +106,10 @@ func (b *Bot) reportRequest(ctx context.Context, r cs.Request) {
 	depState := map[cs.State]string{cs.StateApproved: "queued", cs.StateExecuting: "in_progress", cs.StateSucceeded: "success",
 		cs.StateFailed: "failure", cs.StateInterrupted: "error"}[r.State]
 	if note, ok := b.verifyingNote(r); ok { // deployed, not yet verified
-		state, depState, desc = "pending", "in_progress", note
+		state, depState, desc = StatusPending, "in_progress", note
 	}
 	url := b.requestURL(r)
-	b.reportStatus(ctx, s, r.Action.Commit, state, cut(desc, maxDescription), url)
+	b.reportStatus(ctx, s, r.Action.Commit, CommitStatus{State: state, Description: cut(desc, maxDescription), TargetURL: url})
 
 	dep := "deploy:" + string(r.ID)
 	if r.State == cs.StateApproved {
@@ -136,22 +136,15 @@ func (b *Bot) requestURL(r cs.Request) string {
 // ID was queued or delivered before (a restart re-enqueues approved
 // requests; their deployment must not be created twice).
 func (b *Bot) reportOnce(ctx context.Context, id string, r Report) {
-	var added bool
-	err := b.store.Update(ctx, func(tx Tx) error {
-		added = false
-		if done, err := reportExists(tx, id); err != nil || done {
+	err := b.update(ctx, func(u *update) error {
+		if done, err := reportExists(u, id); err != nil || done {
 			return err
 		}
-		_, err := tx.QueueOutgoing(Outgoing{Lane: LaneGitHub, Op: OpReport, ID: id, Report: &r, Queued: b.now()})
-		added = err == nil
+		_, err := u.report(id, r)
 		return err
 	})
 	if err != nil {
 		b.log.Error("queue report", "id", id, "err", err)
-		return
-	}
-	if added {
-		b.counted(LaneGitHub, 1, 0)
 	}
 }
 

@@ -137,5 +137,5 @@ func (b *Bot) interruptTx(tx Tx, r cs.Request, notFollowed string) (cs.Request, 
 // its message.
 func (b *Bot) tellInterrupted(ctx context.Context, r cs.Request) {
 	b.reply(ctx, r, cc(Textf("⚠️ %s was interrupted: ", r.ID)+Markup(r.Outcome)+". Check the target and request it anew if needed.", r))
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 }

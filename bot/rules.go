@@ -113,10 +113,7 @@ func CompareRules(old, new *Rules) policies.Diff {
 	add := func(path string, dir policies.Direction, before, after, say string) {
 		d.Changes = append(d.Changes, policies.Change{Path: path, Direction: dir, Before: before, After: after, Say: say})
 	}
-	oldSvc := map[string]Service{}
-	for _, s := range old.Services {
-		oldSvc[s.Name] = s
-	}
+	oldSvc := byName(old.Services, func(s Service) string { return s.Name })
 	for _, s := range new.Services {
 		o, ok := oldSvc[s.Name]
 		path := "services." + s.Name
@@ -142,11 +139,25 @@ func CompareRules(old, new *Rules) policies.Diff {
 		add("services."+name, policies.Stricter, oldSvc[name].Runs, "", fmt.Sprintf("service %s is removed", name))
 	}
 	compareGates(old.Gates, new.Gates, add)
-	oldZones := map[string]Zone{}
-	for _, z := range old.Zones {
-		oldZones[z.Name] = z
+	compareZones(old.Zones, new.Zones, add)
+	compareIdentities(old.Identities, new.Identities, add)
+	return d
+}
+
+// byName indexes items by their name.
+func byName[T any](items []T, name func(T) string) map[string]T {
+	m := make(map[string]T, len(items))
+	for _, it := range items {
+		m[name(it)] = it
 	}
-	for _, z := range new.Zones {
+	return m
+}
+
+// compareZones adds to a rules comparison the zones added, moved or
+// removed.
+func compareZones(old, new []Zone, add func(path string, dir policies.Direction, before, after, say string)) {
+	oldZones := byName(old, func(z Zone) string { return z.Name })
+	for _, z := range new {
 		o, ok := oldZones[z.Name]
 		delete(oldZones, z.Name)
 		path := "dns." + strings.TrimSuffix(z.Name, ".")
@@ -160,15 +171,20 @@ func CompareRules(old, new *Rules) policies.Diff {
 	for _, name := range sortedNames(oldZones) {
 		add("dns."+strings.TrimSuffix(name, "."), policies.Stricter, oldZones[name].Runs, "", fmt.Sprintf("zone %s is removed", name))
 	}
+}
+
+// compareIdentities adds to a rules comparison the GitHub logins whose
+// person changed: a login no longer known could approve its own pushes.
+func compareIdentities(old, new map[string]cs.Actor, add func(path string, dir policies.Direction, before, after, say string)) {
 	logins := map[string]bool{}
-	for l := range old.Identities {
+	for l := range old {
 		logins[l] = true
 	}
-	for l := range new.Identities {
+	for l := range new {
 		logins[l] = true
 	}
 	for _, l := range sortedNames(logins) {
-		before, after := string(old.Identities[l]), string(new.Identities[l])
+		before, after := string(old[l]), string(new[l])
 		switch {
 		case before == after:
 		case before == "":
@@ -177,7 +193,6 @@ func CompareRules(old, new *Rules) policies.Diff {
 			add("identities.github."+l, policies.Looser, before, after, fmt.Sprintf("GitHub login %s is no longer known as %s: %s could approve their own pushes", l, before, before))
 		}
 	}
-	return d
 }
 
 func intake(s Service) string {
@@ -263,7 +278,7 @@ func (b *Bot) Reload(ctx context.Context, next *Rules, by cs.Actor, caller *Call
 	cur := b.rules()
 	out := ReloadOutcome{Restart: next.Restart}
 	if next.Hash == cur.Hash {
-		return out, fmt.Errorf("config %s (sha256 %s) is already in force: nothing to reload", next.Path, short12(next.Hash))
+		return out, fmt.Errorf("config %s (sha256 %s) is already in force: nothing to reload", next.Path, cs.ShortHash(next.Hash))
 	}
 	out.Diff = CompareRules(cur, next)
 	if !out.Diff.Looser() {
@@ -333,7 +348,7 @@ func (b *Bot) apply(ctx context.Context, next *Rules, by cs.Actor, id cs.Request
 		return b.storeFailure(err)
 	}
 	for _, r := range stale {
-		b.refresh(ctx, r)
+		b.reportAndShow(ctx, r)
 		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
 	}
 	return nil
@@ -352,7 +367,7 @@ func (b *Bot) closeProposals(tx Tx, id cs.RequestID, next *Rules, by cs.Actor) (
 			continue
 		}
 		r.State, r.Updated = cs.StateSuperseded, b.now()
-		r.Outcome = string(Textf("superseded: config sha256 %s took effect in the meantime; reload again to propose this one", short12(next.Hash)))
+		r.Outcome = string(Textf("superseded: config sha256 %s took effect in the meantime; reload again to propose this one", cs.ShortHash(next.Hash)))
 		if err := tx.PutRequest(r); err != nil {
 			return nil, err
 		}
@@ -427,14 +442,7 @@ func (b *Bot) policyChannel(cur *Rules) string {
 }
 
 func proposalPlan(next *Rules, d policies.Diff) string {
-	return fmt.Sprintf("make config %s (sha256 %s) current; it loosens the rules:\n%s", next.Path, short12(next.Hash), diffText(d))
-}
-
-func short12(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
+	return fmt.Sprintf("make config %s (sha256 %s) current; it loosens the rules:\n%s", next.Path, cs.ShortHash(next.Hash), diffText(d))
 }
 
 // runPolicy carries out an approved policy request: the config file kept
@@ -449,7 +457,7 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 	cur := b.rules()
 	if cur.Hash != r.Action.From {
 		return Result{}, fmt.Errorf("the config in force changed since %s was proposed (sha256 %s then, %s now): nothing was applied; reload again",
-			r.ID, short12(r.Action.From), short12(cur.Hash))
+			r.ID, cs.ShortHash(r.Action.From), cs.ShortHash(cur.Hash))
 	}
 	var text []byte
 	err := b.store.View(ctx, func(tx ReadTx) error {
@@ -457,7 +465,7 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 		var err error
 		text, ok, err = tx.Config(r.Action.Config)
 		if err == nil && !ok {
-			err = fmt.Errorf("the proposed config (sha256 %s) is not in the database", short12(r.Action.Config))
+			err = fmt.Errorf("the proposed config (sha256 %s) is not in the database", cs.ShortHash(r.Action.Config))
 		}
 		return err
 	})
@@ -469,13 +477,13 @@ func (b *Bot) runPolicy(ctx context.Context, r cs.Request) (Result, error) {
 		return Result{}, fmt.Errorf("the approved config no longer loads, nothing was applied: %w", err)
 	}
 	if next.Hash != r.Action.Config {
-		return Result{}, fmt.Errorf("the approved config hashes to %s, not %s: nothing was applied", short12(next.Hash), short12(r.Action.Config))
+		return Result{}, fmt.Errorf("the approved config hashes to %s, not %s: nothing was applied", cs.ShortHash(next.Hash), cs.ShortHash(r.Action.Config))
 	}
 	if err := b.apply(ctx, &next, r.Requester, r.ID, CompareRules(cur, &next)); err != nil {
 		return Result{}, err
 	}
 	b.log.Info("config approved and loaded", "request", r.ID, "hash", next.Hash, "previous_hash", cur.Hash, "restart_needed", next.Restart)
-	sum := fmt.Sprintf("config sha256 %s is now in force (was %s)", short12(next.Hash), short12(cur.Hash))
+	sum := fmt.Sprintf("config sha256 %s is now in force (was %s)", cs.ShortHash(next.Hash), cs.ShortHash(cur.Hash))
 	if len(next.Restart) > 0 {
 		sum += "; restart needed for: " + strings.Join(next.Restart, ", ")
 	}
@@ -534,7 +542,7 @@ func (b *Bot) startingRules(ctx context.Context) (startRules, error) {
 			}
 		}
 		return startRules{}, fmt.Errorf("the config in force (sha256 %s) cannot be built again, and the file %s (sha256 %s) loosens it, so it must be approved first "+
-			"(start with a file no looser than the one in force, then reload this one): %w", short12(curHash), file.Path, short12(file.Hash), err)
+			"(start with a file no looser than the one in force, then reload this one): %w", cs.ShortHash(curHash), file.Path, cs.ShortHash(file.Hash), err)
 	}
 	d := CompareRules(&cur, file)
 	if !d.Looser() {
@@ -585,7 +593,7 @@ func (b *Bot) proposeAtStart(ctx context.Context, st startRules) {
 // policyShow answers `policy show`.
 func (b *Bot) policyShow() Markup {
 	r := b.rules()
-	out := Textf("Policies in force (config sha256 %s):", short12(r.Hash))
+	out := Textf("Policies in force (config sha256 %s):", cs.ShortHash(r.Hash))
 	for _, l := range r.Policy.Set().Lines() {
 		out += "\n• " + Esc(l)
 	}

@@ -79,9 +79,9 @@ func blockedBy(tx ReadTx, r cs.Request) (cs.Lock, bool, error) {
 
 func lockReason(l cs.Lock) Markup {
 	if l.AutoOnly {
-		return Textf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason, l.Target)
+		return Textf("%s is locked against deploys on push since %s (%s); `unlock %s` to allow them again", l.Target, fmtTime(l.Since), l.Reason, l.Target)
 	}
-	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), l.Since.UTC().Format("2006-01-02 15:04 MST"), l.Reason)
+	return Textf("%s is locked by %s since %s: %s", l.Target, mention(l.Actor), fmtTime(l.Since), l.Reason)
 }
 
 // submit turns a draft into a request: the executor makes the action
@@ -127,7 +127,7 @@ func (b *Bot) submit(ctx context.Context, d draft) (cs.Request, error) {
 	b.reportRequest(ctx, r)
 	b.sayDowngrade(ctx, r)
 	for _, o := range superseded {
-		b.refresh(ctx, o)
+		b.reportAndShow(ctx, o)
 		b.reply(ctx, o, cc(Textf("%s was superseded by %s: %s. Approvals given to %s do not carry over.", o.ID, r.ID, describeChange(r.Action), o.ID), o))
 	}
 	if r.State == cs.StateApproved {
@@ -214,6 +214,17 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 			r.State, r.Outcome = cs.StateRefused, string(lockReason(l))
 		}
 	}
+	if err := b.auditCreated(tx, d, r); err != nil {
+		return r, err
+	}
+	return r, tx.PutRequest(r)
+}
+
+// auditCreated appends the events of new request r, drafted as d: its
+// creation, the gate that asked for it, and its refusal or the approval
+// it waits for.
+func (b *Bot) auditCreated(tx Tx, d draft, r cs.Request) error {
+	dec := r.Decision
 	created := map[string]any{
 		"action": r.Action, "source": r.Source, "requester": r.Requester,
 		"author": r.Author, "author_login": r.AuthorLogin, "fingerprint": r.Fingerprint,
@@ -222,34 +233,29 @@ func (b *Bot) record(tx Tx, d draft, plan string, groups map[string][]cs.Actor) 
 	if d.Auto != "" {
 		created["auto"] = d.Auto
 	}
-	if _, err := tx.Append(b.event(cs.EventRequestCreated, d.Requester, &r, created)); err != nil {
-		return r, err
-	}
+	events := []cs.Event{b.event(cs.EventRequestCreated, d.Requester, &r, created)}
 	if g := d.Gate; g != nil {
-		if _, err := tx.Append(b.event(cs.EventGateRequested, d.Requester, &r, map[string]any{
+		events = append(events, b.event(cs.EventGateRequested, d.Requester, &r, map[string]any{
 			"repo": g.Repo, "environment": g.Environment, "deployment": g.Deployment, "ref": g.Ref, "sha": g.SHA, "run": g.Run,
-		})); err != nil {
-			return r, err
-		}
+		}))
 	}
-	var follow cs.Event
 	switch r.State {
 	case cs.StateRefused:
-		follow = b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
+		events = append(events, b.event(cs.EventRequestRefused, cs.ActorBot, &r, map[string]any{
 			"reason": r.Outcome, "policy": dec.Policy, "policy_version": dec.PolicyVersion,
-		})
+		}))
 	case cs.StatePending:
-		follow = b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
+		events = append(events, b.event(cs.EventApprovalRequested, cs.ActorBot, &r, map[string]any{
 			"policy": dec.Policy, "policy_version": dec.PolicyVersion, "requires": dec.Requires,
 			"expires": r.Expires.UTC().Format(cs.TimeLayout), "window": dec.Window, "break_glass": dec.BreakGlass,
-		})
+		}))
 	}
-	if follow.Kind != "" {
-		if _, err := tx.Append(follow); err != nil {
-			return r, err
+	for _, e := range events {
+		if _, err := tx.Append(e); err != nil {
+			return err
 		}
 	}
-	return r, tx.PutRequest(r)
+	return nil
 }
 
 // supersedeOlder closes, in tx, the open requests that r replaces (same
@@ -287,10 +293,10 @@ func describeChange(a cs.Action) Markup {
 	switch a.Kind {
 	case cs.ActionDeploy, cs.ActionRollback:
 		if a.Image == "" && a.Commit != "" { // a gate's: GitHub Actions deploys the commit
-			return Textf("%s %s: %s (commit %s)", string(a.Kind), a.Target, a.Ref, short(a.Commit))
+			return Textf("%s %s: %s (commit %s)", string(a.Kind), a.Target, a.Ref, cs.ShortSHA(a.Commit))
 		}
 		if a.Commit != "" {
-			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, short(a.Commit))
+			return Textf("%s %s to %s (commit %s)", string(a.Kind), a.Target, a.Image, cs.ShortSHA(a.Commit))
 		}
 		return Textf("%s %s to %s", string(a.Kind), a.Target, a.Image)
 	case cs.ActionScale:
@@ -304,16 +310,9 @@ func describeChange(a cs.Action) Markup {
 	case cs.ActionAdopt:
 		return Textf("adopt %s as it runs: %s", a.Target, adoptPlanRuns(a))
 	case cs.ActionPolicy:
-		return Textf("make config sha256 %s current in place of %s", short12(a.Config), short12(a.From))
+		return Textf("make config sha256 %s current in place of %s", cs.ShortHash(a.Config), cs.ShortHash(a.From))
 	}
 	return Esc(a.String())
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // postRequest posts a new request's message (top level, or as a reply in
@@ -331,12 +330,12 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 	// The post is queued with the request's reference to it, so that a
 	// card is never posted that the request does not know of (and so
 	// never updates).
-	err := b.store.Update(ctx, func(tx Tx) error {
+	err := b.update(ctx, func(tx *update) error {
 		cur, err := tx.Request(r.ID)
 		if err != nil {
 			return err
 		}
-		o, err := tx.QueueOutgoing(Outgoing{Op: OpPost, Message: msg, Notify: caller, Queued: b.now()})
+		o, err := tx.queue(Outgoing{Op: OpPost, Message: msg, Notify: caller})
 		if err != nil {
 			return err
 		}
@@ -351,7 +350,6 @@ func (b *Bot) postRequest(ctx context.Context, r cs.Request, channel string, not
 		b.log.Error("queue request message", "request", r.ID, "err", err)
 		return r
 	}
-	b.counted(LaneChat, 1, 0)
 	b.refreshParent(ctx, r)
 	return r
 }

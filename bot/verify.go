@@ -176,7 +176,7 @@ func (b *Bot) verifyEnded(ctx context.Context, v *verification, kind cs.EventKin
 		return r, err
 	}
 	b.endVerification(v) // first: GitHub is told success, not "verifying"
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	b.reply(ctx, r, text)
 	return r, nil
 }
@@ -303,7 +303,7 @@ func (b *Bot) verifyFailed(ctx context.Context, v *verification, probes int, per
 	}
 	// Unregistered first: the rollback must not cancel what already ended.
 	b.endVerification(v)
-	b.refresh(ctx, r)
+	b.reportAndShow(ctx, r)
 	b.reply(ctx, r, cc(Textf("❌ %s ", r.ID)+note, r))
 	if !spec.Rollback || pickErr != nil {
 		return nil

@@ -105,7 +105,7 @@ func (b *Bot) Overview(ctx context.Context) (Overview, error) {
 }
 
 func (b *Bot) serviceView(tx ReadTx, s Service, open []cs.Request) (ServiceView, error) {
-	v := ServiceView{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
+	v := ServiceView{Name: s.Name, Kind: string(s.Kind), Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Where: s.Where, Place: s.Place}
 	v.Drift = b.driftOf(s.Name)
 	var err error
 	if v.Last, v.Running, err = lastAndRunning(tx, s.Name); err != nil {
@@ -222,12 +222,12 @@ type ServiceHistory struct {
 // ServiceHistory reads one service. An unknown name gives an error
 // wrapping cs.ErrUnknownService.
 func (b *Bot) ServiceHistory(ctx context.Context, name string) (ServiceHistory, error) {
-	s, ok := b.service(name)
-	if !ok {
-		return ServiceHistory{}, fmt.Errorf("%w %q (services: %s)", cs.ErrUnknownService, name, b.serviceNames())
+	s, err := b.lookupService(name)
+	if err != nil {
+		return ServiceHistory{}, err
 	}
 	var h ServiceHistory
-	err := b.store.View(ctx, func(tx ReadTx) error {
+	err = b.store.View(ctx, func(tx ReadTx) error {
 		open, err := tx.OpenRequests(name)
 		if err != nil {
 			return err

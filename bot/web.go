@@ -28,19 +28,13 @@ func (b *Bot) RefuseWeb(ctx context.Context, reason, remote string) error {
 	if suppressed > 0 {
 		detail["not_audited_before"] = suppressed
 	}
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventWebRefused, cs.ActorBot, nil, detail))
-		return err
-	})
+	return b.audit(ctx, b.event(cs.EventWebRefused, cs.ActorBot, nil, detail))
 }
 
 // WebSignedIn audits a sign-in through the web login form: who (the read
 // token's name) and from where.
 func (b *Bot) WebSignedIn(ctx context.Context, who, remote string) error {
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventWebSignedIn, cs.ActorBot, nil, map[string]any{"token": who, "remote": remote}))
-		return err
-	})
+	return b.audit(ctx, b.event(cs.EventWebSignedIn, cs.ActorBot, nil, map[string]any{"token": who, "remote": remote}))
 }
 
 // RefusalLimiter lets through at most Max events a minute and counts the

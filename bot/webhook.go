@@ -101,12 +101,9 @@ func (b *Bot) WebhookIgnored(ctx context.Context, d Delivery, reason string) (du
 // badly signed, oversized) as webhook.refused: the delivery ID and the
 // reason, never the body.
 func (b *Bot) WebhookRefused(ctx context.Context, d Delivery, reason string) error {
-	return b.store.Update(ctx, func(tx Tx) error {
-		_, err := tx.Append(b.event(cs.EventWebhookRefused, cs.ActorBot, nil, map[string]any{
-			"event": d.Event, "delivery": d.ID, "remote": d.Remote, "reason": reason,
-		}))
-		return err
-	})
+	return b.audit(ctx, b.event(cs.EventWebhookRefused, cs.ActorBot, nil, map[string]any{
+		"event": d.Event, "delivery": d.ID, "remote": d.Remote, "reason": reason,
+	}))
 }
 
 func deliveryActor(d Delivery) cs.Actor {

@@ -30,7 +30,7 @@ func parsePages(commitURL func(service, sha string) string) (*pages, error) {
 		"when":      when,
 		"digest":    shortDigest,
 		"digests":   shortDigests,
-		"short":     shortSHA,
+		"short":     cs.ShortSHA,
 		"duration":  duration,
 		"commitURL": commitURL,
 		"summary":   summary,
@@ -88,13 +88,6 @@ var digestRE = regexp.MustCompile(`sha256:([0-9a-f]{12})[0-9a-f]{52}`)
 // shortDigests shortens every sha256 digest in a line of text (a live
 // status, a change), which would otherwise take a table's width.
 func shortDigests(s string) string { return digestRE.ReplaceAllString(s, "sha256:$1…") }
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
 
 // duration is how long from start to end took, to the second.
 func duration(start, end time.Time) string {

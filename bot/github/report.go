@@ -87,7 +87,7 @@ func (c *Client) repStatus(ctx context.Context, owner, name, sha string, s *bot.
 	}
 	st := &gh.RepoStatus{
 		Context: gh.String(s.Context),
-		State:   gh.String(s.State),
+		State:   gh.String(string(s.State)),
 	}
 	if s.Description != "" {
 		st.Description = gh.String(repCut(s.Description))

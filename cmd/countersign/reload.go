@@ -191,7 +191,7 @@ func (l *loader) ParseConfig(text []byte) (bot.Rules, error) {
 		r.Identities[strings.ToLower(login)] = cs.Actor(user)
 	}
 	for _, s := range cfg.Services {
-		r.Services = append(r.Services, bot.Service{Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch,
+		r.Services = append(r.Services, bot.Service{Name: s.Name, Kind: botKind(s.Kind), Repo: s.Repo, Branch: s.Branch,
 			Channel: s.Channel, Image: s.Image, Runs: serviceRuns(s, cfg)})
 	}
 	for _, z := range cfg.DNS {

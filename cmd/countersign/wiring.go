@@ -159,8 +159,8 @@ func (w *wiring) engineClient(name string) (*swarm.Client, error) {
 // service is the workflow's service s, with its executor and builder.
 func (w *wiring) service(s config.Service) (bot.Service, error) {
 	bs := bot.Service{
-		Name: s.Name, Kind: s.Kind, Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
-		Build:  bot.Build{Mode: s.Build.Mode, Timeout: s.Build.Timeout, Engine: s.Build.Engine},
+		Name: s.Name, Kind: botKind(s.Kind), Repo: s.Repo, Branch: s.Branch, Channel: s.Channel, Image: s.Image,
+		Build:  bot.Build{Mode: botBuildMode(s.Build.Mode), Timeout: s.Build.Timeout, Engine: s.Build.Engine},
 		Checks: bot.Checks{PullRequests: s.PullRequests, Forks: s.PullRequestsFromForks, Channel: s.PullRequestsChannel},
 	}
 	if tmpl := s.Build.Tag; tmpl != "" {

@@ -312,14 +312,6 @@ func checkAction(a cs.Action) (string, error) {
 	return a.Image[i+1:], nil
 }
 
-// shortSHA is the first 12 hex digits, for messages.
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
 // mib formats a byte count.
 func mib(n int64) string {
 	if n < 1<<20 {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	cs "github.com/countersign/countersign"
 )
 
 // placeholderSHA stands for a SHA-256 not known yet, in plans.
@@ -130,7 +132,7 @@ func parseInfo(out string) (string, error) {
 	for _, m := range digestRE.FindAllStringSubmatch(out, -1) {
 		d := strings.ToLower(m[1])
 		if found != "" && found != d {
-			return "", fmt.Errorf("parse albatross-client info: it shows several digests (%s, %s)", shortSHA(found), shortSHA(d))
+			return "", fmt.Errorf("parse albatross-client info: it shows several digests (%s, %s)", cs.ShortHash(found), cs.ShortHash(d))
 		}
 		found = d
 	}

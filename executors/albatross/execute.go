@@ -113,7 +113,7 @@ func (e *Executor) Execute(ctx context.Context, req cs.Request, progress func(st
 
 // unchanged is the end of a deploy whose binary already runs.
 func (e *Executor) unchanged(ctx context.Context, c *conn, st hostState, want entry, progress func(string) error) (bot.Result, error) {
-	msg := fmt.Sprintf("%s on %s already runs sha256 %s (%s): nothing changed", e.uk.Name, c.host, shortSHA(want.SHA256), want.Image)
+	msg := fmt.Sprintf("%s on %s already runs sha256 %s (%s): nothing changed", e.uk.Name, c.host, cs.ShortHash(want.SHA256), want.Image)
 	if err := progress(msg); err != nil {
 		return bot.Result{}, err
 	}
@@ -140,7 +140,7 @@ func (e *Executor) replace(ctx context.Context, c *conn, st hostState, want entr
 		err = e.waitRunning(ctx, c, want.SHA256)
 	}
 	if err != nil {
-		err = fmt.Errorf("replace %s on %s with sha256 %s: %w", e.uk.Name, c.host, shortSHA(want.SHA256), err)
+		err = fmt.Errorf("replace %s on %s with sha256 %s: %w", e.uk.Name, c.host, cs.ShortHash(want.SHA256), err)
 		if _, inIndex := st.index.bySHA(want.SHA256); !inIndex && ctx.Err() == nil {
 			e.cleanup(c, e.file(want.SHA256))
 		}
@@ -150,9 +150,9 @@ func (e *Executor) replace(ctx context.Context, c *conn, st hostState, want entr
 		return bot.Result{}, err
 	}
 	e.log.Info("unikernel replaced", "unikernel", e.uk.Name, "host", c.host, "sha256", want.SHA256, "image", want.Image, "previous", st.running)
-	summary := fmt.Sprintf("%s on %s runs sha256 %s from %s%s", e.uk.Name, c.host, shortSHA(want.SHA256), want.Image, commitNote(want.Commit))
+	summary := fmt.Sprintf("%s on %s runs sha256 %s from %s%s", e.uk.Name, c.host, cs.ShortHash(want.SHA256), want.Image, commitNote(want.Commit))
 	if st.running != "" {
-		summary += fmt.Sprintf("; the previous binary sha256 %s is kept for rollback", shortSHA(st.running))
+		summary += fmt.Sprintf("; the previous binary sha256 %s is kept for rollback", cs.ShortHash(st.running))
 	}
 	if err := e.record(ctx, c, st, want, progress); err != nil {
 		// The new unikernel runs: the deploy succeeded; say what is amiss.
@@ -171,10 +171,7 @@ func commitNote(commit string) string {
 	if commit == "" {
 		return ""
 	}
-	if len(commit) > 12 {
-		commit = commit[:12]
-	}
-	return " (commit " + commit + ")"
+	return " (commit " + cs.ShortHash(commit) + ")"
 }
 
 // waitRunning polls `info` until it shows sha, for VerifyTimeout.
@@ -217,10 +214,10 @@ func (e *Executor) restore(ctx context.Context, c *conn, st hostState, cause err
 	}
 	prev := st.running
 	if now, err := e.info(ctx, c); err == nil && now == prev {
-		return fmt.Errorf("%w; the previous binary sha256 %s is still running", cause, shortSHA(prev))
+		return fmt.Errorf("%w; the previous binary sha256 %s is still running", cause, cs.ShortHash(prev))
 	}
 	e.log.Warn("new unikernel not running, restoring the previous one", "unikernel", e.uk.Name, "host", c.host, "previous", prev, "err", cause)
-	perr := progress(fmt.Sprintf("⚠️ the new image is not running (%v); re-creating the previous binary sha256 %s", cause, shortSHA(prev)))
+	perr := progress(fmt.Sprintf("⚠️ the new image is not running (%v); re-creating the previous binary sha256 %s", cause, cs.ShortHash(prev)))
 	if perr != nil {
 		return errors.Join(cause, perr)
 	}
@@ -236,9 +233,9 @@ func (e *Executor) restore(ctx context.Context, c *conn, st hostState, cause err
 		err = e.waitRunning(ctx, c, prev)
 	}
 	if err != nil {
-		return fmt.Errorf("%w; restoring the previous binary sha256 %s also failed, %s may be down: %v", cause, shortSHA(prev), e.uk.Name, err)
+		return fmt.Errorf("%w; restoring the previous binary sha256 %s also failed, %s may be down: %v", cause, cs.ShortHash(prev), e.uk.Name, err)
 	}
-	what := "sha256 " + shortSHA(prev)
+	what := "sha256 " + cs.ShortHash(prev)
 	if old, ok := st.index.bySHA(prev); ok {
 		what += " from " + old.Image + commitNote(old.Commit)
 	}

@@ -69,7 +69,7 @@ func (e *Executor) plan(ctx context.Context, a cs.Action) (steps []string, now s
 		now = e.describeRunning(st)
 		kept, known = st.index.byDigest(digest)
 		if known && kept.SHA256 == st.running {
-			return []string{fmt.Sprintf("change nothing: %s already runs sha256 %s (%s)", e.uk.Name, shortSHA(kept.SHA256), a.Image)}, now, nil
+			return []string{fmt.Sprintf("change nothing: %s already runs sha256 %s (%s)", e.uk.Name, cs.ShortHash(kept.SHA256), a.Image)}, now, nil
 		}
 		if !known && a.Kind == cs.ActionRollback {
 			return nil, "", fmt.Errorf("roll back %s to %s (deployment %s): %w: the index on %s has no binary for it; deploy it by digest instead",
@@ -186,7 +186,7 @@ func (e *Executor) Status(ctx context.Context, target string) (string, error) {
 	}
 	s := e.describeRunning(st)
 	if prev, ok := st.index.previous(st.running); ok && st.running != "" {
-		s += fmt.Sprintf("; previous: sha256 %s from %s%s", shortSHA(prev.SHA256), prev.Image, commitNote(prev.Commit))
+		s += fmt.Sprintf("; previous: sha256 %s from %s%s", cs.ShortHash(prev.SHA256), prev.Image, commitNote(prev.Commit))
 	}
 	return s, nil
 }

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	cs "github.com/countersign/countersign"
+
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -153,7 +155,7 @@ func New(docker *client.Client, src Source, cfg Config, opts Options) *Builder {
 // error wraps a *LogError and its text ends with the log's last lines.
 func (b *Builder) Build(ctx context.Context, spec bot.BuildSpec, progress func(line string)) (bot.Built, error) {
 	start := time.Now()
-	what := spec.Repo + "@" + shortSHA(spec.SHA)
+	what := spec.Repo + "@" + cs.ShortSHA(spec.SHA)
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -232,12 +234,4 @@ func dockerfilePath(p string) (string, error) {
 		return "", fmt.Errorf("%w: dockerfile %q: want a path inside the repository", ErrConfig, p)
 	}
 	return c, nil
-}
-
-// shortSHA is the commit as people read it.
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -68,7 +68,7 @@ func TestCheck_PullRequestBuiltByTheEngine(t *testing.T) {
 			t.Errorf("report %+v", r)
 			continue
 		}
-		states, last = append(states, r.Status.State), r.Status
+		states, last = append(states, string(r.Status.State)), r.Status
 	}
 	reports.mu.Unlock()
 	if strings.Join(states, " ") != "pending success" {
