@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"regexp"
 	"time"
@@ -85,10 +86,13 @@ type serviceRow struct {
 	Open                     []bot.RequestView
 	Drift                    *bot.DriftView
 	Live                     *liveEntry
+	// commitLink is what the page's commitURL gives for Running's
+	// commit: the row shows it, so a cached row must be keyed by it too.
+	commitLink string
 }
 
 type overviewPage struct {
-	Services     []serviceRow
+	Services     []template.HTML // rendered by rowCache
 	Zones        []bot.ZoneView
 	DNSDrift     []bot.DriftView
 	Chain        chainView
@@ -116,13 +120,22 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, who string) {
 		return
 	}
 	p.Proposal = rv.Pending
-	for _, v := range o.Services {
-		row := serviceRow{Name: v.Name, Kind: v.Kind, Where: v.Where, Place: v.Place,
+	rows := make([]serviceRow, len(o.Services))
+	for i, v := range o.Services {
+		rows[i] = serviceRow{Name: v.Name, Kind: v.Kind, Where: v.Where, Place: v.Place,
 			Running: v.Running, Last: v.Last, Lock: v.Lock, Open: v.Open, Drift: v.Drift}
 		if e, ok := live[v.Name]; ok {
-			row.Live = &e
+			e.at = time.Time{} // when it was read does not show
+			rows[i].Live = &e
 		}
-		p.Services = append(p.Services, row)
+		if v.Running != nil && v.Running.Commit != "" {
+			rows[i].commitLink = s.cfg.Source.CommitURL(v.Running.Target, v.Running.Commit)
+		}
+	}
+	if p.Services, err = s.rows.render(s.pages.byName["overview"], rows); err != nil {
+		s.log.Error("render page", "page", "overview", "err", err)
+		http.Error(w, "the page could not be rendered (see the bot's log)", http.StatusInternalServerError)
+		return
 	}
 	s.render(w, http.StatusOK, "overview", p, who)
 }

@@ -109,6 +109,31 @@ func TestOverview_LiveStatusIsCached(t *testing.T) {
 	contains(t, "/ after 16 s", s.page("/", 200), "1/3 tasks running")
 }
 
+// TestOverview_ChangesShowAtOnce: the overview reuses the rows it
+// rendered while their data is unchanged; a deployment, a lock, an unlock
+// or a new live answer must still show on the very next read.
+func TestOverview_ChangesShowAtOnce(t *testing.T) {
+	s := newSite(t)
+	before := s.page("/", 200)
+	ran := func(c byte) string { return `<code title="reg/www@` + digest(c) + `">` } // the "Runs now" column
+	contains(t, "/ before", before, `by <a href="/requests/R1">R1</a>`, ran('1'), "locked by UOPS1")
+	s.say("UOPS1", "approve R2") // deploys reg/www@sha256:2222…
+	after := s.page("/", 200)
+	contains(t, "/ after R2 ran", after, `by <a href="/requests/R2">R2</a>`, ran('2'))
+	if strings.Contains(after, ran('1')) {
+		t.Errorf("the overview still shows what ran before R2:\n%s", after)
+	}
+	s.say("UOPS1", "unlock api")
+	if body := s.page("/", 200); strings.Contains(body, "locked by") {
+		t.Errorf("the overview still shows api's lock after the unlock:\n%s", body)
+	}
+	s.say("UOPS1", "lock www maintenance")
+	contains(t, "/ after locking www", s.page("/", 200), "locked by UOPS1", "maintenance")
+	s.swarm.status = "2/3 tasks running"
+	s.clock.Advance(16 * time.Second)
+	contains(t, "/ after a new live answer", s.page("/", 200), "2/3 tasks running")
+}
+
 func TestRequestPage_TheWholeTimeline(t *testing.T) {
 	s := newSite(t)
 	body := s.page("/requests/R1", 200)

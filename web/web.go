@@ -106,6 +106,7 @@ type Server struct {
 	guard  *Guard
 	chain  *chainState
 	live   *liveCache
+	rows   *rowCache
 	static http.Handler
 
 	ctx    context.Context
@@ -138,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 		guard:  cfg.Guard,
 		chain:  &chainState{},
 		live:   &liveCache{entries: map[string]liveEntry{}},
+		rows:   &rowCache{},
 		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
 		ctx:    ctx, cancel: cancel, kick: make(chan struct{}, 1),
 	}
