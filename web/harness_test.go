@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,9 +60,13 @@ type liveSwarm struct {
 	status string
 	err    error
 	runs   bot.Live
+	asked  atomic.Int32 // Status calls
 }
 
-func (l *liveSwarm) Status(context.Context, string) (string, error) { return l.status, l.err }
+func (l *liveSwarm) Status(context.Context, string) (string, error) {
+	l.asked.Add(1)
+	return l.status, l.err
+}
 
 // Sweeper makes it readable by drift sweeps: it reports l.runs (unset:
 // what the bot deployed last, digest 1).

@@ -26,6 +26,10 @@ type liveEntry struct {
 	Text    string
 	Problem string
 	at      time.Time
+	// none: the executor cannot tell (bot.ErrNoLiveStatus). Kept like an
+	// answer, so that an estate of such services does not ask again on
+	// every read.
+	none bool
 }
 
 // liveStatus answers what each service runs now, asking the executors
@@ -38,7 +42,9 @@ func (s *Server) liveStatus(ctx context.Context, services []string) map[string]l
 	s.live.mu.Lock()
 	for _, name := range services {
 		if e, ok := s.live.entries[name]; ok && now.Sub(e.at) < liveFor {
-			out[name] = e
+			if !e.none {
+				out[name] = e
+			}
 		} else {
 			stale = append(stale, name)
 		}
@@ -51,12 +57,16 @@ func (s *Server) liveStatus(ctx context.Context, services []string) map[string]l
 	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	cannot := map[string]bool{}
 	for _, name := range stale {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			text, err := s.cfg.Source.LiveStatus(ctx, name)
 			if errors.Is(err, bot.ErrNoLiveStatus) {
+				mu.Lock()
+				cannot[name] = true
+				mu.Unlock()
 				return
 			}
 			e := liveEntry{Text: text, at: now}
@@ -74,6 +84,8 @@ func (s *Server) liveStatus(ctx context.Context, services []string) map[string]l
 	for _, name := range stale {
 		if e, ok := out[name]; ok {
 			s.live.entries[name] = e
+		} else if cannot[name] {
+			s.live.entries[name] = liveEntry{none: true, at: now}
 		}
 	}
 	s.live.mu.Unlock()

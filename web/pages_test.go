@@ -134,6 +134,24 @@ func TestOverview_ChangesShowAtOnce(t *testing.T) {
 	contains(t, "/ after a new live answer", s.page("/", 200), "2/3 tasks running")
 }
 
+// TestOverview_CannotTellIsCached: an executor that cannot say what runs
+// is asked again only when an answer would be, not on every read (an
+// estate of such services otherwise costs a call each per read).
+func TestOverview_CannotTellIsCached(t *testing.T) {
+	s := newSite(t)
+	s.swarm.err = bot.ErrNoLiveStatus
+	s.clock.Advance(16 * time.Second) // past what newSite's reads cached
+	asked := s.swarm.asked.Load()
+	contains(t, "/", s.page("/", 200), "not readable here")
+	s.page("/", 200)
+	if got := s.swarm.asked.Load() - asked; got != 1 {
+		t.Errorf("two reads within 15 s asked the executor %d times, want 1", got)
+	}
+	s.swarm.err, s.swarm.status = nil, "3/3 tasks running"
+	s.clock.Advance(16 * time.Second)
+	contains(t, "/ after 16 s", s.page("/", 200), "3/3 tasks running")
+}
+
 func TestRequestPage_TheWholeTimeline(t *testing.T) {
 	s := newSite(t)
 	body := s.page("/requests/R1", 200)
