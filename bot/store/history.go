@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -124,8 +127,8 @@ func (t *tx) Deployments(target string, limit int) ([]cs.Deployment, error) {
 			}
 			continue
 		}
-		var d cs.Deployment
-		if err := json.Unmarshal(v, &d); err != nil {
+		d, err := t.db.decoded.decode(k, v, limit > 0)
+		if err != nil {
 			return nil, fmt.Errorf("decode deployment %x: %w", k, err)
 		}
 		out = append(out, d)
@@ -139,4 +142,52 @@ func seekBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
 		return c.Last()
 	}
 	return c.Prev()
+}
+
+// maxMemoDeployments bounds deploymentMemo: enough for the newest few
+// deployments of a large estate's every service.
+const maxMemoDeployments = 4096
+
+// deploymentMemo keeps decoded deployment records beside their stored
+// bytes. The overview and the drift sweeps read every service's newest
+// deployments again and again, and decoding the JSON was most of that
+// time. A decoded record is reused only for the very same bytes, so it is
+// a memo of the decoding, never a stale copy of the store.
+type deploymentMemo struct {
+	mu    sync.Mutex
+	byKey map[string]memoDeployment
+}
+
+type memoDeployment struct {
+	raw []byte
+	d   cs.Deployment
+}
+
+// decode decodes the record v stored under k, from the memo if it holds
+// the same bytes; keep says to add it (short reads of the newest do,
+// whole histories do not, as they would only churn the memo).
+func (m *deploymentMemo) decode(k, v []byte, keep bool) (cs.Deployment, error) {
+	m.mu.Lock()
+	e, ok := m.byKey[string(k)]
+	m.mu.Unlock()
+	if ok && bytes.Equal(e.raw, v) {
+		d := e.d
+		d.Approvers = slices.Clone(d.Approvers) // the caller may change its copy
+		return d, nil
+	}
+	var d cs.Deployment
+	if err := json.Unmarshal(v, &d); err != nil {
+		return d, err
+	}
+	if keep {
+		e := memoDeployment{raw: bytes.Clone(v), d: d} // v lives only as long as the transaction
+		e.d.Approvers = slices.Clone(d.Approvers)
+		m.mu.Lock()
+		if m.byKey == nil || len(m.byKey) >= maxMemoDeployments {
+			m.byKey = make(map[string]memoDeployment, maxMemoDeployments)
+		}
+		m.byKey[string(k)] = e
+		m.mu.Unlock()
+	}
+	return d, nil
 }

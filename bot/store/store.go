@@ -66,6 +66,8 @@ type DB struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	decoded deploymentMemo // history.go
+
 	// Group commit (commit.go).
 	mu      sync.Mutex
 	queue   []*call

@@ -249,3 +249,45 @@ func TestTx_AppendRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployments_RewrittenRecordIsReadAgain: decoded deployments are
+// reused only for the very same stored bytes, so a record rewritten under
+// the same ID (a deploy that finished) reads as written, and a caller that
+// changes what it got does not change the next read.
+func TestDeployments_RewrittenRecordIsReadAgain(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	put := func(d cs.Deployment) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx bot.Tx) error { return tx.PutDeployment(d) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := func() cs.Deployment {
+		t.Helper()
+		var got []cs.Deployment
+		err := db.View(ctx, func(tx bot.ReadTx) error {
+			var err error
+			got, err = tx.Deployments("www", 1)
+			return err
+		})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Deployments(www, 1) = %v, %v", got, err)
+		}
+		return got[0]
+	}
+	d := cs.Deployment{ID: "R1", Target: "www", Kind: cs.ActionDeploy, Image: "reg/www@" + strings.Repeat("1", 64), Requester: "UDEV1", Approvers: []cs.Actor{"UOPS1"}}
+	put(d)
+	if got := newest(); got.Succeeded {
+		t.Fatalf("the unfinished deployment reads as succeeded: %+v", got)
+	}
+	newest().Approvers[0] = "UCHANGED"
+	if got := newest(); got.Approvers[0] != "UOPS1" {
+		t.Errorf("a caller's change reached the next read: approvers %v", got.Approvers)
+	}
+	d.Succeeded, d.Approvers = true, []cs.Actor{"UOPS1", "UOPS2"}
+	put(d)
+	if got := newest(); !got.Succeeded || len(got.Approvers) != 2 {
+		t.Errorf("the rewritten deployment reads as before: %+v", got)
+	}
+}
