@@ -100,6 +100,9 @@ type loader struct {
 
 	mu    sync.Mutex
 	execs *executors // the server's: closed at shutdown
+	// creds are the server's swappable secrets: each loaded config's
+	// Rules.Swap puts its own in force (nil in tests without a server).
+	creds *credentials
 }
 
 // LoadConfig implements bot.ConfigLoader: the file now (text nil), or
@@ -140,8 +143,13 @@ func (l *loader) rules(ctx context.Context, cfg *config.Config, text []byte) (bo
 	l.execs.closers = append(l.execs.closers, x.closers...)
 	l.mu.Unlock()
 	useChannelIDs(&bc, id)
-	return bot.Rules{Services: bc.Services, Zones: bc.Zones, Gates: bc.Gates, Policy: bc.Policy, Identities: bc.Identities,
-		Hash: cfg.Hash, Path: cfg.Path, Text: text, Shown: shownConfig(cfg), Restart: restartNeeded(l.running, cfg)}, nil
+	r := bot.Rules{Services: bc.Services, Zones: bc.Zones, Gates: bc.Gates, Policy: bc.Policy, Identities: bc.Identities,
+		Hash: cfg.Hash, Path: cfg.Path, Text: text, Shown: shownConfig(cfg), Restart: restartNeeded(l.running, cfg)}
+	if c := l.creds; c != nil {
+		r.Restart = restartNeeded(c.swappable(l.running), c.swappable(cfg))
+		r.Swap = func() { c.swap(cfg) }
+	}
+	return r, nil
 }
 
 // watchHangup reloads the config on every SIGHUP until ctx ends. The
