@@ -36,7 +36,11 @@ type fakeLoader struct {
 	swapped []string
 }
 
-func (l *fakeLoader) swaps() []string { l.mu.Lock(); defer l.mu.Unlock(); return slices.Clone(l.swapped) }
+func (l *fakeLoader) swaps() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.swapped)
+}
 
 func (l *fakeLoader) ParseConfig(text []byte) (bot.Rules, error) {
 	l.mu.Lock()
