@@ -32,18 +32,20 @@ func newCredentials(cfg *config.Config, log *slog.Logger) *credentials {
 // auditToken is the audit.token in force.
 func (c *credentials) auditToken() cs.Secret { return *c.audit.Load() }
 
-// swap puts cfg's credentials in force. The read tokens were checked by
-// `config check` (LoadConfig); should the pages still refuse them, the
-// old tokens stay and the error is logged (the reload itself is done).
+// swap puts cfg's credentials in force, all or none. The read tokens
+// were checked by `config check` (LoadConfig); should the pages still
+// refuse them, every credential in force stays and the error is logged
+// (the rules are swapped already: there is nobody to answer).
 func (c *credentials) swap(cfg *config.Config) {
+	if c.web != nil {
+		if err := c.web.SetTokens(readTokens(cfg)); err != nil {
+			c.log.Error("reload: the credentials were not replaced; the ones in force stay", "err", err)
+			return
+		}
+	}
 	c.audit.Store(&cfg.Audit.Token)
 	if c.webhook != nil {
 		c.webhook.SetSecret(cfg.GitHub.WebhookSecret.Reveal())
-	}
-	if c.web != nil {
-		if err := c.web.SetTokens(readTokens(cfg)); err != nil {
-			c.log.Error("reload: the web pages' read tokens were not replaced", "err", err)
-		}
 	}
 }
 

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	cs "github.com/countersign/countersign"
+	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/slack/slacktest"
+	"github.com/countersign/countersign/cmd/countersign/config"
+)
+
+// TestServe_ReloadSwapsCredentials drives the real loader and server: a
+// stricter config with a new webhook secret, audit.token and read token
+// applies them at once (the old ones are refused, nothing is named as
+// needing a restart, no secret reaches the log or the trail); a looser
+// config's new audit.token is refused while it waits for approval.
+func TestServe_ReloadSwapsCredentials(t *testing.T) {
+	dir := t.TempDir()
+	sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test"})
+	t.Cleanup(sl.Close)
+	const oldRead = "read-token-before-the-reload"
+	path := serveConfig(t, dir, sl.APIURL(), rulesPolicy+"web: {read_tokens: [{name: oncall, token: "+oldRead+"}]}\n")
+	original, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)), serveDeps{SlackHTTP: sl.HTTPClient(), SlackDialer: sl.Dialer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	h := srv.http.Handler
+	get := func(path, token string) int {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	deliver := func(secret, id string) int {
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-GitHub-Event", "ping")
+		r.Header.Set("X-GitHub-Delivery", id)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		r.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	if get("/audit/export", serveToken) != 200 || get("/outbox/aside", oldRead) != 200 || deliver("gh-webhook-secret-test", "d1") != 200 {
+		t.Fatal("before the reload, the first credentials are refused")
+	}
+
+	const newAudit, newRead, newHook = "audit-token-after-the-reload-0123", "read-token-after-the-reload", "gh-webhook-secret-after"
+	stricter := strings.NewReplacer("group: ops, count: 1", "group: ops, count: 2", serveToken, newAudit, oldRead, newRead,
+		"webhook_secret: gh-webhook-secret-test", "webhook_secret: "+newHook).Replace(string(original))
+	if err := os.WriteFile(path, []byte(stricter), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := srv.bot.ReloadFile(context.Background(), cs.ActorBot, nil)
+	if err != nil || !out.Applied || out.Restart != nil {
+		t.Fatalf("stricter reload with new secrets: %+v %v; want applied, no restart needed", out, err)
+	}
+	for _, tc := range []struct {
+		name string
+		code int
+		want int
+	}{
+		{"old audit.token, /audit/export", get("/audit/export", serveToken), 401},
+		{"old read token, /outbox/aside", get("/outbox/aside", oldRead), 401},
+		{"old read token, pages", get("/", oldRead), 401},
+		{"new audit.token, /audit/export", get("/audit/export", newAudit), 200},
+		{"new read token, /outbox/aside", get("/outbox/aside", newRead), 200},
+		{"delivery signed with the old secret", deliver("gh-webhook-secret-test", "d2"), 401},
+		{"delivery signed with the new secret", deliver(newHook, "d3"), 200},
+	} {
+		if tc.code != tc.want {
+			t.Errorf("%s after the reload: %d, want %d", tc.name, tc.code, tc.want)
+		}
+	}
+
+	const looserAudit = "audit-token-of-the-looser-config-0"
+	looser := strings.Replace(stricter, "group: ops, count: 2", "group: ops, count: 1", 1)
+	looser = strings.Replace(looser, newAudit, looserAudit, 1)
+	if err := os.WriteFile(path, []byte(looser), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = srv.bot.ReloadFile(context.Background(), cs.ActorBot, nil)
+	if err != nil || out.Applied || out.Request.State != cs.StatePending {
+		t.Fatalf("looser reload: %+v %v; want it pending", out, err)
+	}
+	if get("/audit/export", looserAudit) != 401 || get("/audit/export", newAudit) != 200 {
+		t.Error("a looser config's audit.token works before the config is approved")
+	}
+
+	// Tokens the pages refuse (config check would have): nothing is
+	// swapped, and the log says so without the token.
+	short := *cfg
+	short.Audit.Token = cs.NewSecret("audit-token-never-in-force-01234")
+	short.Web.ReadTokens = []config.ReadToken{{Name: "short", Token: cs.NewSecret("shorty")}}
+	srv.creds.swap(&short)
+	if !strings.Contains(logs.String(), "the credentials were not replaced") || strings.Contains(logs.String(), "shorty") {
+		t.Errorf("a refused swap is not logged, or logs the token:\n%s", logs.String())
+	}
+	if get("/audit/export", newAudit) != 200 || get("/outbox/aside", newRead) != 200 || deliver(newHook, "d4") != 200 {
+		t.Error("a refused swap changed the credentials in force")
+	}
+
+	evs, err := srv.db.ListAudit(context.Background(), bot.EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{newAudit, newRead, newHook, looserAudit, oldRead} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds the secret %s", secret)
+		}
+		for _, e := range evs {
+			if bytes.Contains(e.Detail, []byte(secret)) {
+				t.Errorf("%s holds the secret %s", e.Kind, secret)
+			}
+		}
+	}
+}
+
+// TestCredentials_Swappable: with its door open a credential is swapped
+// and not named for a restart; with the door closed at start (no
+// webhook, no pages) adding it needs a restart.
+func TestCredentials_Swappable(t *testing.T) {
+	running := &config.Config{Audit: config.Audit{Token: cs.NewSecret("a")}, GitHub: config.GitHub{WebhookSecret: cs.NewSecret("w")}}
+	next := &config.Config{Audit: config.Audit{Token: cs.NewSecret("b")}, GitHub: config.GitHub{WebhookSecret: cs.NewSecret("v")},
+		Web: config.Web{ReadTokens: []config.ReadToken{{Name: "n", Token: cs.NewSecret("t")}}}}
+	closed := &credentials{}
+	if got := restartNeeded(closed.swappable(running), closed.swappable(next)); !reflect.DeepEqual(got, []string{"audit", "web", "github"}) {
+		t.Errorf("doors closed: restart needed for %q, want audit, web, github", got)
+	}
+}
