@@ -57,7 +57,7 @@ func (a *authenticator) setTokens(ts []Token) {
 // A token too short is refused whole and the tokens in force stay; no
 // tokens at all is allowed (nobody signs in with a token).
 func (s *Server) SetTokens(ts []Token) error {
-	if err := checkTokens(ts); err != nil {
+	if err := CheckTokens(ts); err != nil {
 		return err
 	}
 	s.auth.setTokens(ts)

@@ -159,7 +159,7 @@ func (cfg *Config) check() error {
 	if len(cfg.Tokens) == 0 && cfg.Proxy == nil {
 		return errors.New("web: no read token and no trusted proxy: nobody could sign in")
 	}
-	if err := checkTokens(cfg.Tokens); err != nil {
+	if err := CheckTokens(cfg.Tokens); err != nil {
 		return err
 	}
 	if cfg.Proxy != nil && (cfg.Proxy.Header == "" || len(cfg.Proxy.Trusted) == 0) {
@@ -168,7 +168,9 @@ func (cfg *Config) check() error {
 	return nil
 }
 
-func checkTokens(ts []Token) error {
+// CheckTokens says why ts cannot be read tokens, or nil: each needs a
+// name and a value of 16 characters or more.
+func CheckTokens(ts []Token) error {
 	for _, t := range ts {
 		if t.Name == "" || len(t.Value) < 16 {
 			return fmt.Errorf("web: read token %q: want a name and a value of 16 characters or more", t.Name)

@@ -11,7 +11,8 @@ import (
 )
 
 // credentials are the secrets a reload swaps without a restart:
-// github.webhook_secret, audit.token and web.read_tokens. The doors read
+// github.webhook_secret, the GitHub API's token or App key (same kind),
+// audit.token and web.read_tokens. The doors read
 // them here on every request; bot.Rules.Swap replaces them at the moment
 // the config they come from becomes current (at once for a config no
 // looser, on approval for a looser one), so a looser config's new token
@@ -20,6 +21,7 @@ type credentials struct {
 	audit   atomic.Pointer[cs.Secret] // audit.token; zero: none
 	webhook *github.Webhook           // nil: serve started without github.webhook_secret
 	web     *web.Server               // nil: the pages are off
+	github  *github.Client            // nil: serve started without GitHub credentials
 	log     *slog.Logger
 }
 
@@ -32,15 +34,23 @@ func newCredentials(cfg *config.Config, log *slog.Logger) *credentials {
 // auditToken is the audit.token in force.
 func (c *credentials) auditToken() cs.Secret { return *c.audit.Load() }
 
-// swap puts cfg's credentials in force, all or none. The read tokens
-// were checked by `config check` (LoadConfig); should the pages still
-// refuse them, every credential in force stays and the error is logged
-// (the rules are swapped already: there is nobody to answer).
+// swap puts cfg's credentials in force, all or none. They were checked
+// by `config check` (LoadConfig); should the pages or the GitHub client
+// still refuse them, every credential in force stays and the error is
+// logged (the rules are swapped already: there is nobody to answer).
 func (c *credentials) swap(cfg *config.Config) {
+	tokens := readTokens(cfg)
+	err := web.CheckTokens(tokens)
+	if err == nil && c.github != nil && sameGitHubKind(c.github, cfg) {
+		err = c.github.SetAuth(gitHubAuth(cfg))
+	}
+	if err != nil {
+		c.log.Error("reload: the credentials were not replaced; the ones in force stay", "err", err)
+		return
+	}
 	if c.web != nil {
-		if err := c.web.SetTokens(readTokens(cfg)); err != nil {
-			c.log.Error("reload: the credentials were not replaced; the ones in force stay", "err", err)
-			return
+		if err := c.web.SetTokens(tokens); err != nil { // checked above: cannot happen
+			c.log.Error("reload: the read tokens were not replaced", "err", err)
 		}
 	}
 	c.audit.Store(&cfg.Audit.Token)
@@ -49,19 +59,38 @@ func (c *credentials) swap(cfg *config.Config) {
 	}
 }
 
-// swappable blanks, in a copy of cfg, the settings swap applies, so that
-// restartNeeded does not name them. A setting whose door is closed (no
-// webhook at start, no web pages) is not swappable: opening the door
-// takes a restart. With the pages off, a new audit.token is used by the
-// audit endpoints at once, and still named, as the pages open only at a
-// restart.
-func (c *credentials) swappable(cfg *config.Config) *config.Config {
-	out := *cfg
+// restartNeeded is restartNeeded without the settings swap applies. A
+// setting whose door is closed (no webhook at start, no web pages, no
+// GitHub client) is not swappable: opening the door takes a restart.
+// With the pages off, a new audit.token is used by the audit endpoints
+// at once, and still named, as the pages open only at a restart.
+func (c *credentials) restartNeeded(running, next *config.Config) []string {
+	r, n := *running, *next
 	if c.webhook != nil {
-		out.GitHub.WebhookSecret = cs.Secret{}
+		r.GitHub.WebhookSecret, n.GitHub.WebhookSecret = cs.Secret{}, cs.Secret{}
 	}
 	if c.web != nil {
-		out.Audit.Token, out.Web.ReadTokens = cs.Secret{}, nil
+		r.Audit.Token, r.Web.ReadTokens = cs.Secret{}, nil
+		n.Audit.Token, n.Web.ReadTokens = cs.Secret{}, nil
 	}
-	return &out
+	if c.github != nil && sameGitHubKind(c.github, next) {
+		for _, g := range []*config.GitHub{&r.GitHub, &n.GitHub} {
+			g.Token, g.AppID, g.InstallationID, g.PrivateKey = cs.Secret{}, 0, 0, cs.Secret{}
+		}
+	}
+	return restartNeeded(&r, &n)
+}
+
+// sameGitHubKind reports whether cfg's GitHub credentials are of the
+// kind gh runs with (a token, or an App): only those can be swapped. No
+// credentials, or the other kind, take a restart (GitHub named in
+// "restart needed for"), and the ones in force stay until then.
+func sameGitHubKind(gh *github.Client, cfg *config.Config) bool {
+	return cfg.GitHub.Reports() && (cfg.GitHub.AppID != 0) == gh.App()
+}
+
+// gitHubAuth is cfg's GitHub API credentials.
+func gitHubAuth(cfg *config.Config) github.Auth {
+	gh := cfg.GitHub
+	return github.Auth{Token: gh.Token.Reveal(), AppID: gh.AppID, InstallationID: gh.InstallationID, PrivateKey: []byte(gh.PrivateKey.Reveal())}
 }

@@ -16,6 +16,8 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
+	"github.com/countersign/countersign/bot/github"
+	"github.com/countersign/countersign/bot/github/githubtest"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 	"github.com/countersign/countersign/cmd/countersign/config"
 )
@@ -29,12 +31,19 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 	dir := t.TempDir()
 	sl := slacktest.New(slacktest.Options{BotToken: "xoxb-test"})
 	t.Cleanup(sl.Close)
-	const oldRead = "read-token-before-the-reload"
+	const oldRead, newGitHub = "read-token-before-the-reload", "gh-token-after-the-reload"
+	gh := githubtest.New(githubtest.Options{Token: newGitHub})
+	t.Cleanup(gh.Close)
 	path := serveConfig(t, dir, sl.APIURL(), rulesPolicy+"web: {read_tokens: [{name: oncall, token: "+oldRead+"}]}\n")
 	original, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	original = []byte(strings.Replace(string(original), "token: gh-token-test}", "token: gh-token-test, api_url: \""+gh.URL()+"\"}", 1))
+	if err := os.WriteFile(path, original, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status := bot.Report{Repo: "org/api", SHA: strings.Repeat("a", 40), Status: &bot.CommitStatus{Context: "countersign/api", State: "success"}}
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +75,17 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w.Code
 	}
+	if _, err := srv.creds.github.Report(context.Background(), status); err == nil {
+		t.Fatal("the fake GitHub took the first token: the test cannot tell the tokens apart")
+	}
 	if get("/audit/export", serveToken) != 200 || get("/outbox/aside", oldRead) != 200 || deliver("gh-webhook-secret-test", "d1") != 200 {
 		t.Fatal("before the reload, the first credentials are refused")
 	}
 
 	const newAudit, newRead, newHook = "audit-token-after-the-reload-0123", "read-token-after-the-reload", "gh-webhook-secret-after"
 	stricter := strings.NewReplacer("group: ops, count: 1", "group: ops, count: 2", serveToken, newAudit, oldRead, newRead,
-		"webhook_secret: gh-webhook-secret-test", "webhook_secret: "+newHook).Replace(string(original))
+		"webhook_secret: gh-webhook-secret-test", "webhook_secret: "+newHook,
+		"token: gh-token-test", "token: "+newGitHub).Replace(string(original))
 	if err := os.WriteFile(path, []byte(stricter), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +109,13 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		if tc.code != tc.want {
 			t.Errorf("%s after the reload: %d, want %d", tc.name, tc.code, tc.want)
 		}
+	}
+
+	if _, err := srv.creds.github.Report(context.Background(), status); err != nil {
+		t.Errorf("a report after the reload: %v, want it sent with the new GitHub token", err)
+	}
+	if st := gh.Statuses(); len(st) != 1 || st[0].Credential != newGitHub {
+		t.Errorf("statuses %+v, want one sent with the new GitHub token", st)
 	}
 
 	const looserAudit = "audit-token-of-the-looser-config-0"
@@ -129,7 +149,7 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{newAudit, newRead, newHook, looserAudit, oldRead} {
+	for _, secret := range []string{newAudit, newRead, newHook, looserAudit, oldRead, newGitHub} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds the secret %s", secret)
 		}
@@ -149,7 +169,30 @@ func TestCredentials_Swappable(t *testing.T) {
 	next := &config.Config{Audit: config.Audit{Token: cs.NewSecret("b")}, GitHub: config.GitHub{WebhookSecret: cs.NewSecret("v")},
 		Web: config.Web{ReadTokens: []config.ReadToken{{Name: "n", Token: cs.NewSecret("t")}}}}
 	closed := &credentials{}
-	if got := restartNeeded(closed.swappable(running), closed.swappable(next)); !reflect.DeepEqual(got, []string{"audit", "web", "github"}) {
+	// (doors open: see TestServe_ReloadSwapsCredentials)
+	if got := closed.restartNeeded(running, next); !reflect.DeepEqual(got, []string{"audit", "web", "github"}) {
 		t.Errorf("doors closed: restart needed for %q, want audit, web, github", got)
+	}
+
+	// A GitHub client with a token swaps another token, not an App.
+	gh, err := github.NewClient(github.Auth{Token: "ghp_running"}, github.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := &credentials{github: gh}
+	withToken := &config.Config{GitHub: config.GitHub{Token: cs.NewSecret("ghp_running")}}
+	for _, tc := range []struct {
+		name string
+		gh   config.GitHub
+		want []string
+	}{
+		{"another token", config.GitHub{Token: cs.NewSecret("ghp_next")}, nil},
+		{"an App", config.GitHub{AppID: 1, InstallationID: 2, PrivateKey: cs.NewSecret("pem")}, []string{"github"}},
+		{"none", config.GitHub{}, []string{"github"}},
+	} {
+		next := &config.Config{GitHub: tc.gh}
+		if got := open.restartNeeded(withToken, next); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("GitHub token to %s: restart needed for %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

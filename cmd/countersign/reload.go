@@ -146,7 +146,7 @@ func (l *loader) rules(ctx context.Context, cfg *config.Config, text []byte) (bo
 	r := bot.Rules{Services: bc.Services, Zones: bc.Zones, Gates: bc.Gates, Policy: bc.Policy, Identities: bc.Identities,
 		Hash: cfg.Hash, Path: cfg.Path, Text: text, Shown: shownConfig(cfg), Restart: restartNeeded(l.running, cfg)}
 	if c := l.creds; c != nil {
-		r.Restart = restartNeeded(c.swappable(l.running), c.swappable(cfg))
+		r.Restart = c.restartNeeded(l.running, cfg)
 		r.Swap = func() { c.swap(cfg) }
 	}
 	return r, nil

@@ -139,6 +139,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	useReporter(&bc, execs.github, mode, log)
 	usePoll(&bc, cfg, mode, execs.github, log)
 	creds := newCredentials(cfg, log)
+	creds.github = execs.github
 	if err := useReload(&bc, cfg, mode, checkSlack, execs, creds, log); err != nil {
 		execs.Close()
 		return nil, err
