@@ -6,13 +6,15 @@ import (
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot/github"
+	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/cmd/countersign/config"
 	"github.com/countersign/countersign/web"
 )
 
 // credentials are the secrets a reload swaps without a restart:
 // github.webhook_secret, the GitHub API's token or App key (same kind),
-// audit.token and web.read_tokens. The doors read
+// audit.token, web.read_tokens, slack.bot_token and, in HTTP mode,
+// slack.signing_secret. The doors read
 // them here on every request; bot.Rules.Swap replaces them at the moment
 // the config they come from becomes current (at once for a config no
 // looser, on approval for a looser one), so a looser config's new token
@@ -22,6 +24,8 @@ type credentials struct {
 	webhook *github.Webhook           // nil: serve started without github.webhook_secret
 	web     *web.Server               // nil: the pages are off
 	github  *github.Client            // nil: serve started without GitHub credentials
+	slack   *slack.Client             // the bot token's; nil in tests without Slack
+	adapter *slack.Adapter            // HTTP mode's signing secret; nil in Socket Mode
 	log     *slog.Logger
 }
 
@@ -41,6 +45,9 @@ func (c *credentials) auditToken() cs.Secret { return *c.audit.Load() }
 func (c *credentials) swap(cfg *config.Config) {
 	tokens := readTokens(cfg)
 	err := web.CheckTokens(tokens)
+	if err == nil && c.slack != nil {
+		err = slack.CheckBotToken(cfg.Slack.BotToken.Reveal())
+	}
 	if err == nil && c.github != nil && sameGitHubKind(c.github, cfg) {
 		err = c.github.SetAuth(gitHubAuth(cfg))
 	}
@@ -57,6 +64,12 @@ func (c *credentials) swap(cfg *config.Config) {
 	if c.webhook != nil {
 		c.webhook.SetSecret(cfg.GitHub.WebhookSecret.Reveal())
 	}
+	if c.slack != nil {
+		c.slack.SetBotToken(cfg.Slack.BotToken.Reveal()) //nolint:errcheck // checked above
+	}
+	if c.adapter != nil && !cfg.Slack.SocketMode() {
+		c.adapter.SetSigningSecret(cfg.Slack.SigningSecret.Reveal())
+	}
 }
 
 // restartNeeded is restartNeeded without the settings swap applies. A
@@ -72,6 +85,14 @@ func (c *credentials) restartNeeded(running, next *config.Config) []string {
 	if c.web != nil {
 		r.Audit.Token, r.Web.ReadTokens = cs.Secret{}, nil
 		n.Audit.Token, n.Web.ReadTokens = cs.Secret{}, nil
+	}
+	if c.slack != nil {
+		r.Slack.BotToken, n.Slack.BotToken = cs.Secret{}, cs.Secret{}
+	}
+	// Socket Mode's app token (and a switch of mode) takes a reconnect:
+	// a restart. Its signing secret is not used.
+	if c.adapter != nil && !running.Slack.SocketMode() && !next.Slack.SocketMode() {
+		r.Slack.SigningSecret, n.Slack.SigningSecret = cs.Secret{}, cs.Secret{}
 	}
 	if c.github != nil && sameGitHubKind(c.github, next) {
 		for _, g := range []*config.GitHub{&r.GitHub, &n.GitHub} {

@@ -13,11 +13,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot"
 	"github.com/countersign/countersign/bot/github"
 	"github.com/countersign/countersign/bot/github/githubtest"
+	"github.com/countersign/countersign/bot/slack"
 	"github.com/countersign/countersign/bot/slack/slacktest"
 	"github.com/countersign/countersign/cmd/countersign/config"
 )
@@ -75,6 +77,21 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w.Code
 	}
+	slash := func(secret string) int {
+		form := slacktest.SlashCommandPayload{Command: "/cs", Text: "help", UserID: "U0OPS0001", ChannelID: "C0DEPLOYS", TriggerID: "t1"}.Form()
+		body := []byte(form.Encode())
+		r := httptest.NewRequest(http.MethodPost, "/slack/commands", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range slacktest.Sign(secret, time.Now(), body) {
+			r.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	if slash("slack-signing-secret-test") != 200 {
+		t.Fatal("before the reload, the first Slack signing secret is refused")
+	}
 	if _, err := srv.creds.github.Report(context.Background(), status); err == nil {
 		t.Fatal("the fake GitHub took the first token: the test cannot tell the tokens apart")
 	}
@@ -82,10 +99,10 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		t.Fatal("before the reload, the first credentials are refused")
 	}
 
-	const newAudit, newRead, newHook = "audit-token-after-the-reload-0123", "read-token-after-the-reload", "gh-webhook-secret-after"
+	const newAudit, newRead, newHook, newSlack = "audit-token-after-the-reload-0123", "read-token-after-the-reload", "gh-webhook-secret-after", "slack-signing-secret-after"
 	stricter := strings.NewReplacer("group: ops, count: 1", "group: ops, count: 2", serveToken, newAudit, oldRead, newRead,
 		"webhook_secret: gh-webhook-secret-test", "webhook_secret: "+newHook,
-		"token: gh-token-test", "token: "+newGitHub).Replace(string(original))
+		"token: gh-token-test", "token: "+newGitHub, "signing_secret: slack-signing-secret-test", "signing_secret: "+newSlack).Replace(string(original))
 	if err := os.WriteFile(path, []byte(stricter), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +122,8 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		{"new read token, /outbox/aside", get("/outbox/aside", newRead), 200},
 		{"delivery signed with the old secret", deliver("gh-webhook-secret-test", "d2"), 401},
 		{"delivery signed with the new secret", deliver(newHook, "d3"), 200},
+		{"slash command signed with the old secret", slash("slack-signing-secret-test"), 401},
+		{"slash command signed with the new secret", slash(newSlack), 200},
 	} {
 		if tc.code != tc.want {
 			t.Errorf("%s after the reload: %d, want %d", tc.name, tc.code, tc.want)
@@ -149,7 +168,7 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{newAudit, newRead, newHook, looserAudit, oldRead, newGitHub} {
+	for _, secret := range []string{newAudit, newRead, newHook, looserAudit, oldRead, newGitHub, newSlack} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds the secret %s", secret)
 		}
@@ -193,6 +212,29 @@ func TestCredentials_Swappable(t *testing.T) {
 		next := &config.Config{GitHub: tc.gh}
 		if got := open.restartNeeded(withToken, next); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("GitHub token to %s: restart needed for %q, want %q", tc.name, got, tc.want)
+		}
+	}
+
+	// Slack: the bot token is swapped; in HTTP mode the signing secret
+	// too; Socket Mode's app token takes a restart.
+	sl := &credentials{slack: &slack.Client{}, adapter: &slack.Adapter{}}
+	httpMode := &config.Config{Slack: config.Slack{BotToken: cs.NewSecret("xoxb-1"), SigningSecret: cs.NewSecret("s1")}}
+	socket := &config.Config{Slack: config.Slack{BotToken: cs.NewSecret("xoxb-1"), AppToken: cs.NewSecret("xapp-1"), SigningSecret: cs.NewSecret("s1")}}
+	for _, tc := range []struct {
+		name          string
+		running, next *config.Config
+		want          []string
+	}{
+		{"HTTP mode, new bot token and signing secret", httpMode,
+			&config.Config{Slack: config.Slack{BotToken: cs.NewSecret("xoxb-2"), SigningSecret: cs.NewSecret("s2")}}, nil},
+		{"Socket Mode, new bot token", socket,
+			&config.Config{Slack: config.Slack{BotToken: cs.NewSecret("xoxb-2"), AppToken: cs.NewSecret("xapp-1"), SigningSecret: cs.NewSecret("s1")}}, nil},
+		{"Socket Mode, new app token", socket,
+			&config.Config{Slack: config.Slack{BotToken: cs.NewSecret("xoxb-1"), AppToken: cs.NewSecret("xapp-2"), SigningSecret: cs.NewSecret("s1")}}, []string{"slack"}},
+		{"HTTP mode to Socket Mode", httpMode, socket, []string{"slack"}},
+	} {
+		if got := sl.restartNeeded(tc.running, tc.next); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: restart needed for %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

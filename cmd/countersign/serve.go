@@ -139,7 +139,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	useReporter(&bc, execs.github, mode, log)
 	usePoll(&bc, cfg, mode, execs.github, log)
 	creds := newCredentials(cfg, log)
-	creds.github = execs.github
+	creds.github, creds.slack = execs.github, client
 	if err := useReload(&bc, cfg, mode, checkSlack, execs, creds, log); err != nil {
 		execs.Close()
 		return nil, err
@@ -241,6 +241,9 @@ func (s *server) openDoors(client *slack.Client, identity slack.Identity, deps s
 		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
 		Bodies: bodies,
 	})
+	if !cfg.Slack.SocketMode() {
+		s.creds.adapter = s.slack
+	}
 	return nil
 }
 
