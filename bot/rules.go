@@ -18,7 +18,7 @@ import (
 // operation reads it, and an execution keeps the executor it started
 // with. Credentials a reload can swap (webhook secret, read tokens, …)
 // are put in force by Swap at the same moment. The rest of the config
-// (listen address, database, Slack, …) is read at start only: a reload
+// (listen address, database, Socket Mode, …) is read at start only: a reload
 // that changes it says "restart needed for: …" (Restart).
 type Rules struct {
 	Services   []Service

@@ -66,9 +66,10 @@ var configKeys = map[string]string{
 	"GitHub": "github",
 }
 
-// restartNeeded names the settings of next that differ from running and
-// that only a restart applies: the listen address, the database, Slack,
-// GitHub, the web pages, the audit endpoints and channel, registries, ….
+// restartNeeded names the sections of next that differ from running:
+// the listen address, the database, Slack, GitHub, the web pages, the
+// audit endpoints and channel, registries, …. The server's loader asks
+// credentials.restartNeeded, which leaves out the secrets it swaps.
 func restartNeeded(running, next *config.Config) []string {
 	var keys []string
 	rv, nv := reflect.ValueOf(*running), reflect.ValueOf(*next)
