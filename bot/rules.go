@@ -37,6 +37,10 @@ type Rules struct {
 	// Restart names the settings of this file that differ from those the
 	// bot runs with and take effect only at the next start.
 	Restart []string
+	// SecretsChanged names (never with values) the secrets whose value
+	// differs from the config in force when these rules were loaded,
+	// e.g. "github.webhook_secret": config.loaded records them.
+	SecretsChanged []string
 	// Swap, when set, puts this config's swappable credentials in force:
 	// called once these rules become current (at once, on approval, or at
 	// start when the store's config is in force), never before.
@@ -403,6 +407,9 @@ func loadedDetail(r, prev *Rules) map[string]any {
 	}
 	if len(r.Restart) > 0 {
 		d["restart_needed"] = r.Restart
+	}
+	if len(r.SecretsChanged) > 0 {
+		d["secrets_changed"] = r.SecretsChanged
 	}
 	return d
 }

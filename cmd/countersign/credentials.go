@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"slices"
 	"sync/atomic"
 
 	cs "github.com/countersign/countersign"
@@ -26,12 +27,15 @@ type credentials struct {
 	github  *github.Client            // nil: serve started without GitHub credentials
 	slack   *slack.Client             // the bot token's; nil in tests without Slack
 	adapter *slack.Adapter            // HTTP mode's signing secret; nil in Socket Mode
+	// current is the config whose credentials are in force.
+	current atomic.Pointer[config.Config]
 	log     *slog.Logger
 }
 
 func newCredentials(cfg *config.Config, log *slog.Logger) *credentials {
 	c := &credentials{log: log}
 	c.audit.Store(&cfg.Audit.Token)
+	c.current.Store(cfg)
 	return c
 }
 
@@ -70,6 +74,34 @@ func (c *credentials) swap(cfg *config.Config) {
 	if c.adapter != nil && !cfg.Slack.SocketMode() {
 		c.adapter.SetSigningSecret(cfg.Slack.SigningSecret.Reveal())
 	}
+	c.current.Store(cfg)
+}
+
+// secretsChanged names the secrets of next whose value differs from the
+// config whose credentials are in force: names only, for config.loaded.
+func (c *credentials) secretsChanged(next *config.Config) []string {
+	cur := c.current.Load()
+	var names []string
+	differ := func(a, b cs.Secret) bool { return a.Reveal() != b.Reveal() }
+	for _, s := range []struct {
+		name    string
+		changed bool
+	}{
+		{"audit.token", differ(cur.Audit.Token, next.Audit.Token)},
+		{"web.read_tokens", !slices.Equal(readTokens(cur), readTokens(next))},
+		{"web.session_key", differ(cur.Web.SessionKey, next.Web.SessionKey)},
+		{"github.webhook_secret", differ(cur.GitHub.WebhookSecret, next.GitHub.WebhookSecret)},
+		{"github.token", differ(cur.GitHub.Token, next.GitHub.Token)},
+		{"github.private_key", differ(cur.GitHub.PrivateKey, next.GitHub.PrivateKey)},
+		{"slack.bot_token", differ(cur.Slack.BotToken, next.Slack.BotToken)},
+		{"slack.app_token", differ(cur.Slack.AppToken, next.Slack.AppToken)},
+		{"slack.signing_secret", differ(cur.Slack.SigningSecret, next.Slack.SigningSecret)},
+	} {
+		if s.changed {
+			names = append(names, s.name)
+		}
+	}
+	return names
 }
 
 // restartNeeded is restartNeeded without the settings swap applies. A

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,11 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		t.Errorf("statuses %+v, want one sent with the new GitHub token", st)
 	}
 
+	loaded := lastLoaded(t, srv)
+	if got, want := loaded["secrets_changed"], []any{"audit.token", "web.read_tokens", "github.webhook_secret", "github.token", "slack.signing_secret"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("config.loaded secrets_changed = %v, want %v", got, want)
+	}
+
 	const looserAudit = "audit-token-of-the-looser-config-0"
 	looser := strings.Replace(stricter, "group: ops, count: 2", "group: ops, count: 1", 1)
 	looser = strings.Replace(looser, newAudit, looserAudit, 1)
@@ -237,4 +243,18 @@ func TestCredentials_Swappable(t *testing.T) {
 			t.Errorf("%s: restart needed for %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// lastLoaded is the detail of the last config.loaded record.
+func lastLoaded(t *testing.T, srv *server) map[string]any {
+	t.Helper()
+	evs, err := srv.db.ListAudit(context.Background(), bot.EventQuery{Kind: cs.EventConfigLoaded})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("config.loaded records: %v %v", evs, err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(evs[len(evs)-1].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

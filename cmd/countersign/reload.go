@@ -149,6 +149,7 @@ func (l *loader) rules(ctx context.Context, cfg *config.Config, text []byte) (bo
 	if c := l.creds; c != nil {
 		r.Restart = c.restartNeeded(l.running, cfg)
 		r.Swap = func() { c.swap(cfg) }
+		r.SecretsChanged = c.secretsChanged(cfg)
 	}
 	return r, nil
 }
