@@ -219,6 +219,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	b.live.Store(st.rules)
+	st.rules.swapCredentials()
 	rec, err := b.recoverOpen(ctx, st)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)

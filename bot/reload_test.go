@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,15 @@ type fakeLoader struct {
 	runs     map[string]string // service name → Runs, for target changes
 	// unbuildable files parse, but fail to load (an engine is gone).
 	unbuildable map[string]bool
+	// swapped names, in order, the files whose Rules.Swap ran: whose
+	// credentials were put in force.
+	swapped []string
+}
+
+func (l *fakeLoader) swaps() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.swapped)
 }
 
 func (l *fakeLoader) ParseConfig(text []byte) (bot.Rules, error) {
@@ -61,7 +71,10 @@ func (l *fakeLoader) LoadConfig(_ context.Context, text []byte) (bot.Rules, erro
 	if l.unbuildable[string(text)] {
 		return bot.Rules{}, errors.New("engine prod: connection refused (test)")
 	}
-	return rulesFor(string(text), set, l.services(), l.runs)
+	r, err := rulesFor(string(text), set, l.services(), l.runs)
+	name := string(text)
+	r.Swap = func() { l.mu.Lock(); l.swapped = append(l.swapped, name); l.mu.Unlock() }
+	return r, err
 }
 
 func rulesFor(name string, set policies.Set, services []bot.Service, runs map[string]string) (bot.Rules, error) {
@@ -573,5 +586,62 @@ func TestReload_FailedAuditStopsIt(t *testing.T) {
 	h.wantState(out.Request.ID, cs.StateFailed)
 	if h.inForce() != policyHash("base") {
 		t.Error("the approved config is in force without its record")
+	}
+}
+
+// TestReload_SwapsCredentialsWhenTheRulesChange: a config's credentials
+// (Rules.Swap) are put in force at the moment its rules are: at once for
+// a stricter one, only on approval for a looser one, never for a denied
+// one or one that does not load; a restart with a waiting loosening puts
+// the credentials of the config in force, not the file's.
+func TestReload_SwapsCredentialsWhenTheRulesChange(t *testing.T) {
+	h, l := reloadHarness(t, "base")
+	l.setFile("strict")
+	if out, err := h.reload(cs.ActorBot); err != nil || !out.Applied {
+		t.Fatalf("stricter reload: %+v %v", out, err)
+	}
+	if got := l.swaps(); !slices.Equal(got, []string{"strict"}) {
+		t.Fatalf("swaps after a stricter reload = %q, want [strict]", got)
+	}
+	l.setFile("nonsense")
+	if _, err := h.reload(cs.ActorBot); err == nil {
+		t.Fatal("a config that does not load was taken")
+	}
+	l.setFile("loose")
+	out, err := h.reload(cs.ActorBot)
+	if err != nil || out.Applied {
+		t.Fatalf("looser reload: %+v %v", out, err)
+	}
+	h.say("UOPS1", "deny "+string(out.Request.ID)+" no")
+	h.wantState(out.Request.ID, cs.StateDenied)
+	l.setFile("looser")
+	if out, err = h.reload(cs.ActorBot); err != nil || out.Applied {
+		t.Fatalf("looser reload: %+v %v", out, err)
+	}
+	h.say("UOPS1", "approve "+string(out.Request.ID))
+	if got := l.swaps(); !slices.Equal(got, []string{"strict"}) {
+		t.Fatalf("swaps before the loosening is approved = %q, want [strict]", got)
+	}
+	h.say("UOPS2", "approve "+string(out.Request.ID))
+	h.wantState(out.Request.ID, cs.StateSucceeded)
+	if got := l.swaps(); !slices.Equal(got, []string{"strict", "looser"}) {
+		t.Fatalf("swaps after approval = %q, want [strict looser]", got)
+	}
+}
+
+func TestReload_RestartWithWaitingLooseningSwapsInTheConfigInForce(t *testing.T) {
+	h, l := reloadHarness(t, "base")
+	l.setFile("loose")
+	if _, err := h.reload(cs.ActorBot); err != nil {
+		t.Fatal(err)
+	}
+	h.bot.Close()
+	h.db.Close()
+	h2, l2 := reloadHarness(t, "loose", withPath(h.path))
+	if h2.inForce() != policyHash("base") {
+		t.Fatalf("config in force = %s, want base", h2.inForce())
+	}
+	if got := l2.swaps(); !slices.Equal(got, []string{"base"}) {
+		t.Errorf("swaps at a restart with a waiting loosening = %q, want [base] (the config in force)", got)
 	}
 }

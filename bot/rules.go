@@ -16,9 +16,10 @@ import (
 // services (with their executors and channels), zones, policies and
 // identities. The bot holds the current Rules as one snapshot; each
 // operation reads it, and an execution keeps the executor it started
-// with. The rest of the config (listen address, database, Slack, GitHub,
-// web, audit) is read at start only: a reload that changes it says
-// "restart needed for: …" (Restart).
+// with. Credentials a reload can swap (webhook secret, read tokens, …)
+// are put in force by Swap at the same moment. The rest of the config
+// (listen address, database, Socket Mode, …) is read at start only: a reload
+// that changes it says "restart needed for: …" (Restart).
 type Rules struct {
 	Services   []Service
 	Zones      []Zone
@@ -36,6 +37,21 @@ type Rules struct {
 	// Restart names the settings of this file that differ from those the
 	// bot runs with and take effect only at the next start.
 	Restart []string
+	// SecretsChanged names (never with values) the secrets whose value
+	// differs from the config in force when these rules were loaded,
+	// e.g. "github.webhook_secret": config.loaded records them.
+	SecretsChanged []string
+	// Swap, when set, puts this config's swappable credentials in force:
+	// called once these rules become current (at once, on approval, or at
+	// start when the store's config is in force), never before.
+	Swap func()
+}
+
+// swapCredentials puts r's credentials in force.
+func (r *Rules) swapCredentials() {
+	if r.Swap != nil {
+		r.Swap()
+	}
 }
 
 // ConfigLoader reads a config for a reload: cmd/countersign implements it.
@@ -347,6 +363,7 @@ func (b *Bot) apply(ctx context.Context, next *Rules, by cs.Actor, id cs.Request
 		b.live.Store(prev)
 		return b.storeFailure(err)
 	}
+	next.swapCredentials()
 	for _, r := range stale {
 		b.reportAndShow(ctx, r)
 		b.reply(ctx, r, cc(Textf("%s ", r.ID)+Markup(r.Outcome), r))
@@ -390,6 +407,9 @@ func loadedDetail(r, prev *Rules) map[string]any {
 	}
 	if len(r.Restart) > 0 {
 		d["restart_needed"] = r.Restart
+	}
+	if len(r.SecretsChanged) > 0 {
+		d["secrets_changed"] = r.SecretsChanged
 	}
 	return d
 }

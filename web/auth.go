@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +29,8 @@ var (
 // authenticator decides who a request is: a bearer read token, a signed
 // session cookie, or a user named by the trusted proxy.
 type authenticator struct {
-	tokens []Token
+	// tokens are the read tokens in force: SetTokens replaces them.
+	tokens atomic.Pointer[[]Token]
 	proxy  *Proxy
 	key    []byte
 	ttl    time.Duration
@@ -36,10 +39,29 @@ type authenticator struct {
 }
 
 func newAuthenticator(cfg Config) *authenticator {
-	return &authenticator{
-		tokens: cfg.Tokens, proxy: cfg.Proxy, key: cfg.SessionKey, ttl: cfg.SessionTTL,
+	a := &authenticator{
+		proxy: cfg.Proxy, key: cfg.SessionKey, ttl: cfg.SessionTTL,
 		secure: cfg.SecureCookie, now: cfg.Now,
 	}
+	a.setTokens(cfg.Tokens)
+	return a
+}
+
+func (a *authenticator) setTokens(ts []Token) {
+	ts = slices.Clone(ts)
+	a.tokens.Store(&ts)
+}
+
+// SetTokens replaces the read tokens (a config reload): a token no
+// longer listed is refused at once, and so are the sessions it opened.
+// A token too short is refused whole and the tokens in force stay; no
+// tokens at all is allowed (nobody signs in with a token).
+func (s *Server) SetTokens(ts []Token) error {
+	if err := CheckTokens(ts); err != nil {
+		return err
+	}
+	s.auth.setTokens(ts)
+	return nil
 }
 
 // identify returns who r is, or why it is nobody: errNoCredentials when
@@ -78,7 +100,7 @@ func (a *authenticator) identify(r *http.Request) (string, error) {
 func (a *authenticator) token(value string) (Token, bool) {
 	var found Token
 	ok := false
-	for _, t := range a.tokens {
+	for _, t := range *a.tokens.Load() {
 		if subtle.ConstantTimeCompare([]byte(value), []byte(t.Value)) == 1 {
 			found, ok = t, true
 		}
@@ -118,7 +140,7 @@ func (a *authenticator) session(value string) (name string, ok bool) {
 	if err != nil || !a.now().Before(time.Unix(exp, 0)) {
 		return "", false
 	}
-	for _, t := range a.tokens {
+	for _, t := range *a.tokens.Load() {
 		if t.Name == parts[0] && hmac.Equal([]byte(tokenTag(t)), []byte(parts[2])) {
 			return t.Name, true
 		}
@@ -177,7 +199,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderLogin(w http.ResponseWriter, status int, next, problem string) {
 	s.render(w, status, "login", loginPage{
 		Next: next, Problem: problem, Proxy: s.cfg.Proxy != nil,
-		Tokens: len(s.cfg.Tokens) > 0,
+		Tokens: len(*s.auth.tokens.Load()) > 0,
 	}, "")
 }
 

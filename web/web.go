@@ -161,13 +161,22 @@ func (cfg *Config) check() error {
 	if len(cfg.Tokens) == 0 && cfg.Proxy == nil {
 		return errors.New("web: no read token and no trusted proxy: nobody could sign in")
 	}
-	for _, t := range cfg.Tokens {
-		if t.Name == "" || len(t.Value) < 16 {
-			return fmt.Errorf("web: read token %q: want a name and a value of 16 characters or more", t.Name)
-		}
+	if err := CheckTokens(cfg.Tokens); err != nil {
+		return err
 	}
 	if cfg.Proxy != nil && (cfg.Proxy.Header == "" || len(cfg.Proxy.Trusted) == 0) {
 		return errors.New("web: a trusted proxy needs a header and at least one address")
+	}
+	return nil
+}
+
+// CheckTokens says why ts cannot be read tokens, or nil: each needs a
+// name and a value of 16 characters or more.
+func CheckTokens(ts []Token) error {
+	for _, t := range ts {
+		if t.Name == "" || len(t.Value) < 16 {
+			return fmt.Errorf("web: read token %q: want a name and a value of 16 characters or more", t.Name)
+		}
 	}
 	return nil
 }

@@ -68,16 +68,17 @@ var ErrCheckIncomplete = errors.New("github: the permission check could not fini
 // the check and is refused at the first report.
 func (c *Client) Check(ctx context.Context, needs []Need) (warnings []error, err error) {
 	who := "GitHub token"
+	app := c.installation()
 	var appPerms map[string]string
-	if c.app != nil {
-		who = fmt.Sprintf("GitHub App installation %d", c.app.InstallationID())
+	if app != nil {
+		who = fmt.Sprintf("GitHub App installation %d", app.InstallationID())
 		tctx, cancel := context.WithTimeout(ctx, c.timeout)
-		_, err := c.app.Token(tctx)
+		_, err := app.Token(tctx)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("github: the GitHub App cannot get an installation token (check github.app_id, github.installation_id and github.private_key): %w", repClassify(err, nil))
 		}
-		if appPerms, err = chkAppPermissions(c.app.Permissions()); err != nil {
+		if appPerms, err = chkAppPermissions(app.Permissions()); err != nil {
 			return nil, fmt.Errorf("github: read the installation's permissions: %w", err)
 		}
 	}
@@ -107,7 +108,7 @@ func (c *Client) Check(ctx context.Context, needs []Need) (warnings []error, err
 			}
 			var ok bool
 			switch {
-			case c.app != nil:
+			case app != nil:
 				ok = chkLevel(appPerms[p.key], p.level)
 			case classic:
 				ok = chkScopeAllows(scopes, repo.GetPrivate(), p)
@@ -118,7 +119,7 @@ func (c *Client) Check(ctx context.Context, needs []Need) (warnings []error, err
 				}
 			}
 			if !ok {
-				problems = append(problems, fmt.Sprintf("%s cannot %s %s: needs %s: %s (%s)%s", who, p.verb, n.Repo, p.name, p.level, why, chkHint(c.app != nil, classic, p)))
+				problems = append(problems, fmt.Sprintf("%s cannot %s %s: needs %s: %s (%s)%s", who, p.verb, n.Repo, p.name, p.level, why, chkHint(app != nil, classic, p)))
 			}
 		}
 	}
@@ -131,7 +132,7 @@ func (c *Client) Check(ctx context.Context, needs []Need) (warnings []error, err
 // chkUnseen says why a repository may be invisible to these credentials.
 func (c *Client) chkUnseen(classic bool, scopes []string) string {
 	switch {
-	case c.app != nil:
+	case c.installation() != nil:
 		return "it does not exist, or the App is not installed on it: add it to the installation's repositories"
 	case classic:
 		return fmt.Sprintf("it does not exist, or it is private and the classic token lacks the repo scope (it has: %s)", chkList(scopes))

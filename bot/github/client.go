@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
@@ -88,10 +89,10 @@ type Options struct {
 // tarballs. Create it with NewClient; it is safe for concurrent use.
 type Client struct {
 	gh       *gh.Client
-	api      *url.URL                  // the resolved API base, ending in "/"
-	download *http.Client              // no timeout: archives are streamed
-	timeout  time.Duration             // for an API answer to begin
-	app      *ghinstallation.Transport // nil with a token
+	api      *url.URL          // the resolved API base, ending in "/"
+	download *http.Client      // no timeout: archives are streamed
+	timeout  time.Duration     // for an API answer to begin
+	guarded  *repHostTransport // holds the credentials in force: SetAuth
 	log      *slog.Logger
 
 	// acceptedRetries and acceptedWait say how often and how patiently a
@@ -130,24 +131,15 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		plain = http.DefaultTransport
 	}
 
-	var authed http.RoundTripper
-	var app *ghinstallation.Transport
-	if auth.Token != "" {
-		if strings.ContainsAny(auth.Token, " \r\n\t") {
-			return nil, errors.New("github: the token contains whitespace")
-		}
-		authed = &repTokenTransport{base: plain, token: auth.Token}
-	} else {
-		tr, err := appTransport(plain, auth, strings.TrimSuffix(base.String(), "/"))
-		if err != nil {
-			return nil, err
-		}
-		authed, app = tr, tr
+	cred, err := repCredentials(auth, plain, base)
+	if err != nil {
+		return nil, err
 	}
 	// Credentials go to the API host only: go-github follows 301s of
 	// archive links through the transport itself, and codeload's
 	// redirects leave it.
-	guarded := &repHostTransport{api: repHostKey(base), authed: authed, plain: plain}
+	guarded := &repHostTransport{api: repHostKey(base), plain: plain}
+	guarded.cred.Store(cred)
 	hc.Transport = guarded
 
 	ghc := gh.NewClient(hc)
@@ -167,7 +159,7 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 		api:             base,
 		download:        &http.Client{Transport: guarded, CheckRedirect: hc.CheckRedirect},
 		timeout:         hc.Timeout,
-		app:             app,
+		guarded:         guarded,
 		log:             log,
 		acceptedRetries: 3,
 		acceptedWait:    time.Second,
@@ -176,7 +168,59 @@ func NewClient(auth Auth, o Options) (*Client, error) {
 
 // App reports whether the client authenticates as a GitHub App
 // installation: only those may answer deployment protection rules.
-func (c *Client) App() bool { return c.app != nil }
+func (c *Client) App() bool { return c.installation() != nil }
+
+// installation is the App installation's transport in force; nil with a
+// token.
+func (c *Client) installation() *ghinstallation.Transport { return c.guarded.cred.Load().app }
+
+// ErrAuthKind is returned by SetAuth for a switch between a token and a
+// GitHub App: what the bot may do (gates) depends on it, so it takes a
+// restart.
+var ErrAuthKind = errors.New("github: switching between a token and a GitHub App needs a restart")
+
+// SetAuth replaces the credentials of the API calls made from now on (a
+// config reload); a call already sent finishes with the old ones. auth
+// must be of the same kind as the credentials in force (ErrAuthKind) and
+// valid as for NewClient; otherwise nothing changes.
+func (c *Client) SetAuth(auth Auth) error {
+	switch {
+	case auth.Token != "" && auth.isApp():
+		return errors.New("github: configure a token or a GitHub App, not both")
+	case auth.Token == "" && !auth.isApp():
+		return ErrNoCredentials
+	case auth.isApp() != c.App():
+		return ErrAuthKind
+	}
+	cred, err := repCredentials(auth, c.guarded.plain, c.api)
+	if err != nil {
+		return err
+	}
+	c.guarded.cred.Store(cred)
+	return nil
+}
+
+// repCredentials builds the authenticating transport for auth over plain.
+func repCredentials(auth Auth, plain http.RoundTripper, base *url.URL) (*repCred, error) {
+	if auth.Token != "" {
+		if strings.ContainsAny(auth.Token, " \r\n\t") {
+			return nil, errors.New("github: the token contains whitespace")
+		}
+		return &repCred{authed: &repTokenTransport{base: plain, token: auth.Token}}, nil
+	}
+	tr, err := appTransport(plain, auth, strings.TrimSuffix(base.String(), "/"))
+	if err != nil {
+		return nil, err
+	}
+	return &repCred{authed: tr, app: tr}, nil
+}
+
+// repCred is one set of credentials: the transport that adds them, and
+// the App installation's when they are an App's.
+type repCred struct {
+	authed http.RoundTripper
+	app    *ghinstallation.Transport // nil with a token
+}
 
 // repResolveAPI validates raw and returns the API base as go-github will
 // use it (WithEnterpriseURLs appends api/v3/ to a bare Enterprise host)
@@ -220,14 +264,14 @@ func (t *repTokenTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // repHostTransport sends requests for the API host through authed and
 // all others through plain, so that credentials never leave the API host.
 type repHostTransport struct {
-	api    string // repHostKey of the API base
-	authed http.RoundTripper
-	plain  http.RoundTripper
+	api   string // repHostKey of the API base
+	cred  atomic.Pointer[repCred]
+	plain http.RoundTripper
 }
 
 func (t *repHostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if repHostKey(req.URL) == t.api {
-		return t.authed.RoundTrip(req)
+		return t.cred.Load().authed.RoundTrip(req)
 	}
 	return t.plain.RoundTrip(req)
 }

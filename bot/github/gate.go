@@ -156,7 +156,7 @@ type gateReview struct {
 // the App's installation only.
 func (c *Client) repGate(ctx context.Context, owner, name string, a *bot.GateAnswer) (string, error) {
 	switch {
-	case c.app == nil:
+	case c.installation() == nil:
 		return "", repRejectf("answer the deployment protection rule of %s/%s run %d: GitHub takes answers only from a GitHub App installation, and this client has a token", owner, name, a.Run)
 	case a.State != bot.GateApproved && a.State != bot.GateRejected:
 		return "", repRejectf("answer the deployment protection rule of %s/%s run %d: state %q is not approved or rejected", owner, name, a.Run, a.State)

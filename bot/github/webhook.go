@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -79,7 +80,8 @@ type WebhookOptions struct {
 // The body is hashed as it is read, within the budget, so that whatever
 // unauthenticated clients send, their bodies hold at most Bodies' bytes.
 type Webhook struct {
-	secret  []byte
+	// secret is the webhook secret in force: SetSecret replaces it.
+	secret  atomic.Pointer[[]byte]
 	in      Intake
 	maxBody int64
 	log     *slog.Logger
@@ -112,8 +114,26 @@ func NewWebhook(secret string, in Intake, opts WebhookOptions) (*Webhook, error)
 	if opts.Bodies.Size() < opts.MaxBody {
 		return nil, fmt.Errorf("github webhook: the body budget (%d bytes) is smaller than the body cap (%d bytes)", opts.Bodies.Size(), opts.MaxBody)
 	}
-	return &Webhook{secret: []byte(secret), in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now,
-		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}, bodies: opts.Bodies}, nil
+	h := &Webhook{in: in, maxBody: opts.MaxBody, log: opts.Logger, now: opts.Now,
+		limit: &bot.RefusalLimiter{Max: hookRefusalsPerMinute}, bodies: opts.Bodies}
+	h.SetSecret(secret)
+	return h, nil
+}
+
+// SetSecret replaces the secret deliveries must be signed with (a config
+// reload): from now on a delivery signed with the old one is refused.
+// An empty secret refuses every delivery (fail closed).
+func (h *Webhook) SetSecret(secret string) {
+	b := []byte(secret)
+	h.secret.Store(&b)
+}
+
+// currentSecret is the secret in force; nil when there is none.
+func (h *Webhook) currentSecret() []byte {
+	if p := h.secret.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // ServeHTTP handles one delivery.
@@ -126,8 +146,10 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The headers are not covered by the signature: clip them so that a
 	// forger cannot write long strings into the audit trail or the store.
 	d := bot.Delivery{ID: hookClip(r.Header.Get("X-GitHub-Delivery")), Event: hookClip(r.Header.Get("X-GitHub-Event")), Remote: r.RemoteAddr}
-	if len(h.secret) == 0 || h.in == nil {
-		// A Webhook not made by NewWebhook: nothing to verify with, nowhere to audit.
+	secret := h.currentSecret()
+	if len(secret) == 0 || h.in == nil {
+		// A Webhook not made by NewWebhook, or whose secret a reload
+		// removed: nothing to verify with, nowhere to audit.
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
@@ -142,7 +164,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuseUnauthorized(w, r, d, reason)
 		return
 	}
-	mac := hmac.New(sha256.New, h.secret)
+	mac := hmac.New(sha256.New, secret)
 	body, err := h.bodies.Read(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength, mac)
 	var tooBig *http.MaxBytesError
 	switch {

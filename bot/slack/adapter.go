@@ -64,6 +64,8 @@ type Adapter struct {
 	socket atomic.Bool // running in Socket Mode
 	limit  *bot.RefusalLimiter
 	bodies *bot.BodyBudget
+	// signing is the signing secret in force: SetSigningSecret.
+	signing atomic.Pointer[string]
 }
 
 // NewAdapter returns an adapter that posts with client and drives h.
@@ -85,9 +87,15 @@ func NewAdapter(client *Client, h Handler, cfg Config) *Adapter {
 		client: client, bot: h, cfg: cfg, log: client.log, m: client.opt.Metrics,
 		ctx: ctx, cancel: cancel, seen: newDedup(10 * time.Minute), limit: &bot.RefusalLimiter{Max: refusalsPerMinute}, bodies: cfg.Bodies,
 	}
+	a.SetSigningSecret(cfg.SigningSecret)
 	a.m.watch(a.Connected)
 	return a
 }
+
+// SetSigningSecret replaces the secret HTTP-mode requests must be signed
+// with (a config reload): from now on a request signed with the old one
+// is refused. An empty secret refuses every HTTP-mode request.
+func (a *Adapter) SetSigningSecret(secret string) { a.signing.Store(&secret) }
 
 // Close stops taking work, cancels what is running and waits for it.
 func (a *Adapter) Close() {

@@ -36,7 +36,7 @@ func (c *Client) findChannels(ctx context.Context, names []string, private bool)
 		var page []slackapi.Channel
 		var next string
 		err := c.call(ctx, "conversations.list", func(ctx context.Context) (err error) {
-			page, next, err = c.api.GetConversationsContext(ctx, p)
+			page, next, err = c.api.Load().GetConversationsContext(ctx, p)
 			return err
 		})
 		if err != nil {

@@ -67,7 +67,7 @@ func (id Identity) Permalink(ref cs.MessageRef) string {
 // reconnecting forever.
 func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) (Identity, error) {
 	var id Identity
-	res, err := c.api.AuthTestContext(ctx)
+	res, err := c.api.Load().AuthTestContext(ctx)
 	c.record("auth.test", err)
 	if err != nil && ctx.Err() != nil {
 		return id, fmt.Errorf("slack: no answer from Slack in time (auth.test: %w): check slack.api_url and the way out to Slack", ctx.Err())
@@ -91,7 +91,7 @@ func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) 
 		}
 	}
 	if socketMode {
-		if _, _, err := c.api.StartSocketModeContext(ctx); err != nil {
+		if _, _, err := c.api.Load().StartSocketModeContext(ctx); err != nil {
 			c.record("apps.connections.open", err)
 			problems = append(problems, fmt.Sprintf("Socket Mode cannot connect (apps.connections.open: %s): slack.app_token must be an App-Level Token (xapp-…) with the connections:write scope, and Socket Mode must be enabled for the app", errText(err)))
 		} else {
@@ -115,7 +115,7 @@ func (c *Client) Check(ctx context.Context, channels []string, socketMode bool) 
 			continue
 		}
 		seen[ch] = true
-		info, err := c.api.GetConversationInfoContext(ctx, &slackapi.GetConversationInfoInput{ChannelID: ch})
+		info, err := c.api.Load().GetConversationInfoContext(ctx, &slackapi.GetConversationInfoInput{ChannelID: ch})
 		c.record("conversations.info", err)
 		switch {
 		case err != nil:

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -51,10 +52,12 @@ type Options struct {
 // Client talks to the Slack Web API as the bot user. It is safe for
 // concurrent use.
 type Client struct {
-	api  *slackapi.Client
-	http *http.Client
-	opt  Options
-	log  *slog.Logger
+	// api is the Web API client with the bot token in force: SetBotToken.
+	api     atomic.Pointer[slackapi.Client]
+	apiOpts []slackapi.Option
+	http    *http.Client
+	opt     Options
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	paces    map[string]*pacer
@@ -113,14 +116,37 @@ func NewClient(botToken string, o Options) *Client {
 	if o.AppToken != "" {
 		opts = append(opts, slackapi.OptionAppLevelToken(o.AppToken))
 	}
-	return &Client{
-		api: slackapi.New(botToken, opts...), http: o.HTTPClient, opt: o, log: o.Logger,
+	c := &Client{
+		apiOpts: opts, http: o.HTTPClient, opt: o, log: o.Logger,
 		paces: map[string]*pacer{}, groups: map[string]cachedGroup{},
 	}
+	c.api.Store(slackapi.New(botToken, opts...))
+	return c
+}
+
+// SetBotToken replaces the bot token of the Web API calls made from now
+// on (a config reload); a call already sent finishes with the old one.
+// Socket Mode keeps the connection it has (its app token is not
+// replaced). An empty token, or one with white space, is refused and the
+// token in force stays.
+func (c *Client) SetBotToken(token string) error {
+	if err := CheckBotToken(token); err != nil {
+		return err
+	}
+	c.api.Store(slackapi.New(token, c.apiOpts...))
+	return nil
+}
+
+// CheckBotToken says why token cannot be a bot token, or nil.
+func CheckBotToken(token string) error {
+	if token == "" || strings.ContainsAny(token, " \r\n\t") {
+		return errors.New("slack: the bot token is empty or contains white space")
+	}
+	return nil
 }
 
 // API is the underlying slack-go client (Socket Mode is built on it).
-func (c *Client) API() *slackapi.Client { return c.api }
+func (c *Client) API() *slackapi.Client { return c.api.Load() }
 
 // call runs one Web API call, each try bounded by CallTimeout, waiting
 // out rate limits (at most MaxRateLimitWaits times), counts it, and
@@ -233,7 +259,7 @@ func (c *Client) Post(ctx context.Context, msg bot.Message) (cs.MessageRef, erro
 	}
 	var ch, ts string
 	err := c.call(ctx, "chat.postMessage", func(ctx context.Context) (err error) {
-		ch, ts, err = c.api.PostMessageContext(ctx, msg.Channel, opts...)
+		ch, ts, err = c.api.Load().PostMessageContext(ctx, msg.Channel, opts...)
 		return err
 	})
 	if err != nil {
@@ -247,7 +273,7 @@ func (c *Client) Post(ctx context.Context, msg bot.Message) (cs.MessageRef, erro
 func (c *Client) Update(ctx context.Context, ref cs.MessageRef, msg bot.Message) error {
 	text, blocks := Render(msg)
 	return c.call(ctx, "chat.update", func(ctx context.Context) error {
-		_, _, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS,
+		_, _, _, err := c.api.Load().UpdateMessageContext(ctx, ref.Channel, ref.TS,
 			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 		return err
 	})
@@ -260,7 +286,7 @@ func (c *Client) Ephemeral(ctx context.Context, to bot.Caller, msg bot.Message) 
 	var err error
 	if to.Channel != "" && !strings.HasPrefix(to.Channel, "D") {
 		err = c.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
-			_, err := c.api.PostEphemeralContext(ctx, to.Channel, string(to.User),
+			_, err := c.api.Load().PostEphemeralContext(ctx, to.Channel, string(to.User),
 				slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 			return err
 		})
@@ -300,7 +326,7 @@ func (c *Client) UsergroupMembers(ctx context.Context, id string) ([]cs.Actor, e
 	}
 	var ids []string
 	err := c.call(ctx, "usergroups.users.list", func(ctx context.Context) (err error) {
-		ids, err = c.api.GetUserGroupMembersContext(ctx, id)
+		ids, err = c.api.Load().GetUserGroupMembersContext(ctx, id)
 		return err
 	})
 	if err != nil {
@@ -319,7 +345,7 @@ func (c *Client) UsergroupMembers(ctx context.Context, id string) ([]cs.Actor, e
 // OpenView opens a modal for the click or command with triggerID.
 func (c *Client) OpenView(ctx context.Context, triggerID string, v slackapi.ModalViewRequest) error {
 	return c.call(ctx, "views.open", func(ctx context.Context) error {
-		_, err := c.api.OpenViewContext(ctx, triggerID, v)
+		_, err := c.api.Load().OpenViewContext(ctx, triggerID, v)
 		return err
 	})
 }

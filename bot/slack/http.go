@@ -135,7 +135,8 @@ func (a *Adapter) signatureHeaders(h http.Header) (mac hash.Hash, sig []byte, re
 	if v == "" || ts == "" {
 		return nil, nil, "unsigned"
 	}
-	if a.cfg.SigningSecret == "" {
+	secret := *a.signing.Load()
+	if secret == "" {
 		return nil, nil, "no signing secret configured"
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
@@ -149,7 +150,7 @@ func (a *Adapter) signatureHeaders(h http.Header) (mac hash.Hash, sig []byte, re
 	if sig, err = hex.DecodeString(hexSig); err != nil || !ok {
 		return nil, nil, "bad signature"
 	}
-	mac = hmac.New(sha256.New, []byte(a.cfg.SigningSecret))
+	mac = hmac.New(sha256.New, []byte(secret))
 	fmt.Fprintf(mac, "v0:%s:", ts)
 	return mac, sig, ""
 }

@@ -12,7 +12,7 @@ import (
 // not_found.
 func (c *Client) UpdateView(ctx context.Context, externalID string, v slackapi.ModalViewRequest) error {
 	return c.call(ctx, "views.update", func(ctx context.Context) error {
-		_, err := c.api.UpdateViewContext(ctx, v, externalID, "", "")
+		_, err := c.api.Load().UpdateViewContext(ctx, v, externalID, "", "")
 		return err
 	})
 }

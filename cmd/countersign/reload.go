@@ -66,9 +66,10 @@ var configKeys = map[string]string{
 	"GitHub": "github",
 }
 
-// restartNeeded names the settings of next that differ from running and
-// that only a restart applies: the listen address, the database, Slack,
-// GitHub, the web pages, the audit endpoints and channel, registries, ….
+// restartNeeded names the sections of next that differ from running:
+// the listen address, the database, Slack, GitHub, the web pages, the
+// audit endpoints and channel, registries, …. The server's loader asks
+// credentials.restartNeeded, which leaves out the secrets it swaps.
 func restartNeeded(running, next *config.Config) []string {
 	var keys []string
 	rv, nv := reflect.ValueOf(*running), reflect.ValueOf(*next)
@@ -100,6 +101,9 @@ type loader struct {
 
 	mu    sync.Mutex
 	execs *executors // the server's: closed at shutdown
+	// creds are the server's swappable secrets: each loaded config's
+	// Rules.Swap puts its own in force (nil in tests without a server).
+	creds *credentials
 }
 
 // LoadConfig implements bot.ConfigLoader: the file now (text nil), or
@@ -140,8 +144,14 @@ func (l *loader) rules(ctx context.Context, cfg *config.Config, text []byte) (bo
 	l.execs.closers = append(l.execs.closers, x.closers...)
 	l.mu.Unlock()
 	useChannelIDs(&bc, id)
-	return bot.Rules{Services: bc.Services, Zones: bc.Zones, Gates: bc.Gates, Policy: bc.Policy, Identities: bc.Identities,
-		Hash: cfg.Hash, Path: cfg.Path, Text: text, Shown: shownConfig(cfg), Restart: restartNeeded(l.running, cfg)}, nil
+	r := bot.Rules{Services: bc.Services, Zones: bc.Zones, Gates: bc.Gates, Policy: bc.Policy, Identities: bc.Identities,
+		Hash: cfg.Hash, Path: cfg.Path, Text: text, Shown: shownConfig(cfg), Restart: restartNeeded(l.running, cfg)}
+	if c := l.creds; c != nil {
+		r.Restart = c.restartNeeded(l.running, cfg)
+		r.Swap = func() { c.swap(cfg) }
+		r.SecretsChanged = c.secretsChanged(cfg)
+	}
+	return r, nil
 }
 
 // watchHangup reloads the config on every SIGHUP until ctx ends. The

@@ -92,6 +92,8 @@ type server struct {
 	poll  time.Duration
 	loops sync.WaitGroup
 	stop  context.CancelFunc
+	// creds are the secrets a reload swaps (audit.token, …).
+	creds *credentials
 }
 
 // serveDeps are what tests replace: how Slack is reached, and how long
@@ -136,7 +138,9 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	useChannelIDs(&bc, identity)
 	useReporter(&bc, execs.github, mode, log)
 	usePoll(&bc, cfg, mode, execs.github, log)
-	if err := useReload(&bc, cfg, mode, checkSlack, execs, log); err != nil {
+	creds := newCredentials(cfg, log)
+	creds.github, creds.slack = execs.github, client
+	if err := useReload(&bc, cfg, mode, checkSlack, execs, creds, log); err != nil {
 		execs.Close()
 		return nil, err
 	}
@@ -146,7 +150,7 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 		execs.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg, poll: bc.Poll}
+	s := &server{cfg: cfg, db: db, execs: execs, log: log, reg: reg, poll: bc.Poll, creds: creds}
 	s.bot = bot.New(bc, db, client, resolver(cfg, log), log)
 	if err := s.openDoors(client, identity, deps, log); err != nil {
 		db.Close()
@@ -204,14 +208,14 @@ func useReporter(bc *bot.Config, gh *github.Client, mode execMode, log *slog.Log
 // useReload gives the bot the config file's text and, when there is one,
 // a loader to reload it with.
 func useReload(bc *bot.Config, cfg *config.Config, mode execMode, checkSlack func(context.Context, *config.Config) (slack.Identity, error),
-	execs *executors, log *slog.Logger) error {
+	execs *executors, creds *credentials, log *slog.Logger) error {
 	var err error
 	if bc.ConfigText, err = configText(cfg); err != nil {
 		return err
 	}
 	bc.ConfigShown = shownConfig(cfg)
 	if bc.ConfigText != nil {
-		bc.Loader = &loader{running: cfg, mode: mode, log: log, channels: checkSlack, execs: execs}
+		bc.Loader = &loader{running: cfg, mode: mode, log: log, channels: checkSlack, execs: execs, creds: creds}
 	}
 	return nil
 }
@@ -232,10 +236,14 @@ func (s *server) openDoors(client *slack.Client, identity slack.Identity, deps s
 	if s.web, err = newWeb(cfg, s.bot, s.db, s.guard, identity.Permalink, log); err != nil {
 		return err
 	}
+	s.creds.webhook, s.creds.web = s.webhook, s.web
 	s.slack = slack.NewAdapter(client, s.bot, slack.Config{
 		Command: cfg.Slack.Command, SigningSecret: cfg.Slack.SigningSecret.Reveal(), TeamID: identity.TeamID, Dialer: deps.SlackDialer,
 		Bodies: bodies,
 	})
+	if !cfg.Slack.SocketMode() {
+		s.creds.adapter = s.slack
+	}
 	return nil
 }
 
@@ -418,15 +426,15 @@ func (s *server) requireReader(next http.Handler) http.Handler {
 }
 
 func (s *server) require(next http.Handler, readers bool) http.Handler {
-	want := []byte(s.cfg.Audit.Token.Reveal())
 	hint := "unauthorized: send Authorization: Bearer <audit.token>"
 	if readers {
 		hint = "unauthorized: send Authorization: Bearer <audit.token or a read token>, or sign in at /login"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		ok := !s.cfg.Audit.Token.IsZero() && strings.EqualFold(scheme, "Bearer") &&
-			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), want) == 1
+		want := s.creds.auditToken()
+		ok := !want.IsZero() && strings.EqualFold(scheme, "Bearer") &&
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(want.Reveal())) == 1
 		if !ok && readers && s.web != nil {
 			_, ok = s.web.Authorized(r)
 		}

@@ -126,9 +126,7 @@ func (w *wiring) botConfig(engine *policies.Engine) (bot.Config, error) {
 func (w *wiring) connectGitHub() error {
 	gh := w.cfg.GitHub
 	if gh.Reports() {
-		c, err := github.NewClient(github.Auth{Token: gh.Token.Reveal(), AppID: gh.AppID,
-			InstallationID: gh.InstallationID, PrivateKey: []byte(gh.PrivateKey.Reveal())},
-			github.Options{APIURL: gh.APIURL, Logger: w.log})
+		c, err := github.NewClient(gitHubAuth(w.cfg), github.Options{APIURL: gh.APIURL, Logger: w.log})
 		if err != nil {
 			return fmt.Errorf("github: %w", err)
 		}
