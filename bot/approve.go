@@ -157,12 +157,15 @@ func (b *Bot) approve(ctx context.Context, actor cs.Actor, id cs.RequestID, fing
 	if err := b.settle(ctx, id, d, err); err != nil {
 		return "", err
 	}
-	if d.queued {
-		b.enqueue(d.r)
-	}
+	// GitHub and the push's parent message hear "approved" before the
+	// execution is handed over: its start reports "in progress", which
+	// must not be followed (and replaced in the outbox) by "queued".
 	if d.inTx {
 		b.reportRequest(ctx, d.r)
 		b.refreshParent(ctx, d.r)
+	}
+	if d.queued {
+		b.enqueue(d.r)
 	}
 	return d.reply, nil
 }
