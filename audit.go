@@ -230,7 +230,8 @@ func (e *ChainError) Unwrap() error { return ErrChainBroken }
 // Verifier checks a stream of canonical lines, in order, against the
 // chain. Feed every line to Next (or many at once to NextLines); a
 // *ChainError names the first bad one. The zero value expects the first
-// record of the trail.
+// record of the trail. It reuses its hashing buffers, so one Verifier
+// serves one goroutine (NextLines spreads the hashing itself).
 type Verifier struct {
 	count  uint64
 	head   [64]byte   // the hash of record count, when count > 0
