@@ -31,20 +31,23 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	count := fs.Int("count", 3, "runs of each benchmark; the report gives the median")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./cmd/benchreport > BENCHMARKS.md")
+		fmt.Fprintln(stderr, "usage: go run ./cmd/benchreport [-count N] > BENCHMARKS.md")
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *count < 1 {
 		fs.Usage()
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	rep := report{Machine: describeMachine(ctx), Started: time.Now().UTC(), Output: Output{
-		Results: map[string]Result{}, Skipped: map[string]string{}, Failed: map[string]string{}}}
+	rep := report{Count: *count, Machine: describeMachine(ctx), Started: time.Now().UTC(), Output: Output{
+		Results: map[string][]Result{}, Skipped: map[string]string{}, Failed: map[string]string{}}}
 	code := 0
 	for _, s := range suites {
+		s.Count = s.runs(*count)
 		fmt.Fprintf(stderr, "$ %s\n", s.command())
 		r, err := runSuite(ctx, s, stderr)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,11 +22,11 @@ type Result struct {
 
 // Output is what Parse read from one or more `go test -bench` runs.
 type Output struct {
-	Results map[string]Result // by Name
-	Skipped map[string]string // benchmark → why, from "--- SKIP:"
-	Failed  map[string]string // benchmark → what it logged, from "--- FAIL:"
-	CPU     string            // the "cpu:" line, as Go names the processor
-	Order   []string          // Names in the order they were printed
+	Results map[string][]Result // by Name, one per run (go test -count), in the order run
+	Skipped map[string]string   // benchmark → why, from "--- SKIP:"
+	Failed  map[string]string   // benchmark → what it logged, from "--- FAIL:"
+	CPU     string              // the "cpu:" line, as Go names the processor
+	Order   []string            // Names in the order they were printed
 }
 
 // benchLine is a result: name, iterations, then value-unit pairs. The
@@ -38,7 +39,7 @@ var procSuffix = regexp.MustCompile(`-\d+$`)
 // Parse reads `go test -bench` output. Lines it does not recognise are
 // skipped; a result line whose pairs do not parse is skipped too.
 func Parse(r io.Reader) (Output, error) {
-	out := Output{Results: map[string]Result{}, Skipped: map[string]string{}, Failed: map[string]string{}}
+	out := Output{Results: map[string][]Result{}, Skipped: map[string]string{}, Failed: map[string]string{}}
 	var pkg string
 	var noted map[string]string // Skipped or Failed, while reading the indented lines after "--- SKIP:"
 	var notedName string
@@ -86,7 +87,7 @@ func Parse(r io.Reader) (Output, error) {
 		if _, seen := out.Results[res.Name]; !seen {
 			out.Order = append(out.Order, res.Name)
 		}
-		out.Results[res.Name] = res
+		out.Results[res.Name] = append(out.Results[res.Name], res)
 	}
 	return out, sc.Err()
 }
@@ -123,7 +124,7 @@ func (out *Output) merge(o Output) {
 		if _, seen := out.Results[name]; !seen {
 			out.Order = append(out.Order, name)
 		}
-		out.Results[name] = o.Results[name]
+		out.Results[name] = append(out.Results[name], o.Results[name]...)
 	}
 	for k, v := range o.Skipped {
 		out.Skipped[k] = v
@@ -136,12 +137,25 @@ func (out *Output) merge(o Output) {
 	}
 }
 
-// Value returns benchmark name's metric unit.
+// Value returns benchmark name's metric unit: the median of its runs,
+// so that one run disturbed by the rest of the machine does not decide
+// a figure (the lower middle one of an even count).
 func (out Output) Value(name, unit string) (float64, bool) {
-	r, ok := out.Results[name]
-	if !ok {
+	vs := out.Values(name, unit)
+	if len(vs) == 0 {
 		return 0, false
 	}
-	v, ok := r.Metrics[unit]
-	return v, ok
+	slices.Sort(vs)
+	return vs[(len(vs)-1)/2], true
+}
+
+// Values returns benchmark name's metric unit in every run that reported it.
+func (out Output) Values(name, unit string) []float64 {
+	var vs []float64
+	for _, r := range out.Results[name] {
+		if v, ok := r.Metrics[unit]; ok {
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }

@@ -47,10 +47,10 @@ func TestParse_Sample(t *testing.T) {
 	if got, want := len(out.Results), 16; got != want {
 		t.Errorf("%d results, want %d: %v", got, want, out.Order)
 	}
-	if got, want := out.Results["BenchmarkPushToApproval/commit"].Pkg, "github.com/countersign/countersign/bot"; got != want {
+	if got, want := out.Results["BenchmarkPushToApproval/commit"][0].Pkg, "github.com/countersign/countersign/bot"; got != want {
 		t.Errorf("Pkg = %q, want %q", got, want)
 	}
-	if got, want := out.Results["BenchmarkVerify_1M"].N, int64(1); got != want {
+	if got, want := out.Results["BenchmarkVerify_1M"][0].N, int64(1); got != want {
 		t.Errorf("N = %d, want %d", got, want)
 	}
 	if got := out.Skipped["BenchmarkUpload256MiB"]; !strings.Contains(got, "scp not installed") {
@@ -88,10 +88,11 @@ func TestParse_Lines(t *testing.T) {
 				}
 				return
 			}
-			r, ok := out.Results[tt.bench]
-			if !ok {
-				t.Fatalf("no %s in %v", tt.bench, out.Order)
+			rs := out.Results[tt.bench]
+			if len(rs) != 1 {
+				t.Fatalf("%d results of %s in %v, want 1", len(rs), tt.bench, out.Order)
 			}
+			r := rs[0]
 			for unit, want := range tt.metrics {
 				if got := r.Metrics[unit]; got != want {
 					t.Errorf("%s = %v, want %v", unit, got, want)
@@ -149,6 +150,65 @@ func TestRows_Sample(t *testing.T) {
 	}
 }
 
+// TestParse_Count reads three runs of one benchmark (go test -count 3):
+// the figure is their median, the rows say so with the range, and the
+// output keeps every line.
+func TestParse_Count(t *testing.T) {
+	out, err := Parse(strings.NewReader(`pkg: github.com/countersign/countersign/bot/store
+BenchmarkVerify_1M-2   	       7	 400000000 ns/op
+BenchmarkVerify_1M-2   	       7	 150000000 ns/op
+BenchmarkVerify_1M-2   	       7	 160000000 ns/op
+BenchmarkRawScan_1M-2  	      64	  35000000 ns/op
+BenchmarkRawScan_1M-2  	      64	  30000000 ns/op
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(out.Results["BenchmarkVerify_1M"]); got != 3 {
+		t.Fatalf("%d runs of BenchmarkVerify_1M, want 3", got)
+	}
+	if got, ok := out.Value("BenchmarkVerify_1M", "ns/op"); !ok || got != 160000000 {
+		t.Errorf("Value = %v, %v; want the median 160000000", got, ok)
+	}
+	// Of an even count, the lower middle one: no figure that was never measured.
+	if got, ok := out.Value("BenchmarkRawScan_1M", "ns/op"); !ok || got != 30000000 {
+		t.Errorf("Value = %v, %v; want 30000000", got, ok)
+	}
+	if got := out.Values("BenchmarkVerify_1M", "MiB/s"); len(got) != 0 {
+		t.Errorf("Values of a unit never reported = %v", got)
+	}
+	var verify Row
+	for _, r := range rows(out) {
+		if strings.HasPrefix(r.What, "`audit verify`") {
+			verify = r
+		}
+	}
+	if want := "**0.16 s** (median of 3 runs, 0.15 s to 0.40 s)"; verify.Figure != want {
+		t.Errorf("figure %q, want %q", verify.Figure, want)
+	}
+	if verify.Ratio != "5.33×" || verify.Met != "no" {
+		t.Errorf("ratio %s met %s, want 5.33× no (medians 0.16 s against 0.03 s)", verify.Ratio, verify.Met)
+	}
+	md := report{Count: 3, Output: out}.markdown()
+	for _, want := range []string{"Each benchmark ran 3 times (`-count 3`)", "BenchmarkVerify_1M-2   \t       7\t 150000000 ns/op"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestSuite_Runs(t *testing.T) {
+	s := suite{Pkg: "./bot/store/", Bench: "^B$", Benchtime: "2s"}
+	s.Count = s.runs(3)
+	if got := s.command(); !strings.Contains(got, "-count 3 ") {
+		t.Errorf("command %q, want -count 3", got)
+	}
+	once := suite{Pkg: "./executors/albatross/", Bench: "^B$", Benchtime: "5x", Once: true}
+	if got := once.runs(3); got != 1 {
+		t.Errorf("a suite that takes its own median runs %d times, want 1", got)
+	}
+}
+
 func TestShellWord(t *testing.T) {
 	for in, want := range map[string]string{
 		"./bot/slack/": "./bot/slack/",
@@ -190,5 +250,18 @@ func TestMarkdown_Sample(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(md)
+	}
+}
+
+// TestRun_BadUsage: bad flags and arguments exit 2 before any benchmark runs.
+func TestRun_BadUsage(t *testing.T) {
+	for _, args := range [][]string{{"-count", "0"}, {"-count", "x"}, {"extra"}, {"-nope"}} {
+		var stdout, stderr strings.Builder
+		if got := run(args, &stdout, &stderr); got != 2 {
+			t.Errorf("run(%q) = %d, want 2", args, got)
+		}
+		if stdout.Len() != 0 || !strings.Contains(stderr.String(), "usage: go run ./cmd/benchreport [-count N]") {
+			t.Errorf("run(%q): stdout %q, stderr %q", args, stdout.String(), stderr.String())
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 // report is everything BENCHMARKS.md shows.
 type report struct {
+	Count             int // runs of each benchmark (-count)
 	Machine           machine
 	Started, Finished time.Time
 	Runs              []suiteRun
@@ -70,8 +71,15 @@ func (rep report) intro(p func(format string, args ...any)) {
 	if d := rep.Finished.Sub(rep.Started); d > 90*time.Second {
 		took = fmt.Sprintf("%.0f minutes", d.Minutes())
 	}
-	p("It took %s here. CI does not run it. Each figure is one run of one\n", took)
-	p("benchmark on the machine below, so read them as orders of magnitude: ratios to\n")
+	p("It took %s here. CI does not run it. ", took)
+	if rep.Count > 1 {
+		p("Each benchmark ran %d times (`-count %d`), and each figure\n", rep.Count, rep.Count)
+		p("and baseline is the median of its runs, with their range beside it (the upload\n")
+		p("takes the median of its own 5 iterations and runs once). ")
+	} else {
+		p("Each figure is one run of one benchmark. ")
+	}
+	p("Read them as orders of\nmagnitude: ratios to ")
 	p("a baseline measured alongside travel better than the absolute numbers, and\n")
 	p("\"How busy the machine was\" says how much else ran meanwhile.\n\n")
 }
@@ -155,7 +163,9 @@ func (rep report) commandsAndOutput(p func(format string, args ...any)) {
 	}
 	p("```\n\n## Benchmark output\n\n```\n")
 	for _, name := range rep.Output.Order {
-		p("%s\n", rep.Output.Results[name].Line)
+		for _, r := range rep.Output.Results[name] {
+			p("%s\n", r.Line)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Output.Skipped)) {
 		p("--- SKIP: %s: %s\n", name, rep.Output.Skipped[name])
@@ -195,7 +205,8 @@ func (rep report) notes() []string {
 				"step), some of which share a commit.", v/c, ms(v), ms(c), n))
 		}
 	}
-	if r, ok := out.Results["BenchmarkAck/http/bare"]; ok && r.N >= 100 {
+	if rs := out.Results["BenchmarkAck/http/bare"]; len(rs) > 0 && rs[0].N >= 100 {
+		r := rs[0]
 		notes = append(notes, fmt.Sprintf("A p99 of %s acks is the %s slowest: a few scheduler hiccups on "+
 			"busy cores move it by milliseconds, for the bare baselines as for ours, so a ratio near or below 1 "+
 			"means \"as fast as a bare handler\", not faster. The Slack target of 50 ms is the one BenchmarkAck states.",
