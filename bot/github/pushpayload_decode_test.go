@@ -149,3 +149,32 @@ func FuzzPushPayloadDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { decodeAgrees(t, b) })
 }
+
+// BenchmarkPushPayloadDecode compares the decoder with json.Unmarshal on
+// a real push delivery.
+func BenchmarkPushPayloadDecode(b *testing.B) {
+	body, err := os.ReadFile("testdata/push-branch-created.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var p pushPayload
+			if err := p.decode(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var p pushPayload
+			if err := json.Unmarshal(body, &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
