@@ -62,6 +62,10 @@ func (s *jsonScan) wrongType(path, want string, depth int) error {
 }
 
 func (s *jsonScan) skipSpace() {
+	// Pretty-printed payloads indent with runs of spaces.
+	for s.pos+8 <= len(s.data) && binary.LittleEndian.Uint64(s.data[s.pos:]) == swarOnes*' ' {
+		s.pos += 8
+	}
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
