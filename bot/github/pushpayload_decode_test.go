@@ -2,6 +2,7 @@ package github
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,6 +105,14 @@ func TestPushPayloadDecode_AsEncodingJSON(t *testing.T) {
 		"deep objects":        strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat(`}`, 10000),
 		"too deep objects":    strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001),
 		"too deep wrong type": `{"ref":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
+	}
+	// Every byte that ends or breaks a run of plain string bytes, at every
+	// position of the eight-byte words the scanner reads strings in.
+	for _, special := range []string{"\x00", "\n", "\x1f", " ", "\"", "\\n", "\\u00e9", "\\x", "\x7f", "\x80", "\xff", "\xc3\xa9"} {
+		for at := range 18 {
+			text := strings.Repeat("a", at) + special + strings.Repeat("b", 17-at)
+			cases[fmt.Sprintf("%q at %d", special, at)] = `{"ref":"` + text + `","x":"` + text + `"}`
+		}
 	}
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {
