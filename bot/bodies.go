@@ -94,12 +94,20 @@ func (b *BodyBudget) give(n int64) {
 	}
 }
 
+// bodyBuffers keeps the buffers of bodies declared no longer than
+// minHold, the usual deliveries, for the next ones: a new buffer for each
+// was the largest allocation of a webhook delivery. Such a body holds
+// minHold of the budget whatever its length, so the budget accounts for
+// a pooled buffer's whole size.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, minHold); return &b }}
+
 // Body is a request body read within a BodyBudget. Release gives its
-// memory back; Bytes must not be used after.
+// memory back; Bytes must not be used after (its buffer may be reused).
 type Body struct {
 	Bytes  []byte
 	held   int64
 	budget *BodyBudget
+	pooled *[]byte // the buffer from bodyBuffers, if any
 }
 
 // Release gives the body's reservation back; it may be called more than
@@ -109,6 +117,10 @@ func (body *Body) Release() {
 		return
 	}
 	body.Bytes = nil
+	if body.pooled != nil {
+		bodyBuffers.Put(body.pooled)
+		body.pooled = nil
+	}
 	body.budget.give(body.held)
 	body.held = 0
 }
@@ -129,7 +141,13 @@ func (b *BodyBudget) Read(r io.Reader, size int64, sum io.Writer) (*Body, error)
 	if !b.take(held) {
 		return nil, ErrBodyBudget
 	}
-	body := &Body{Bytes: make([]byte, 0, want), held: held, budget: b}
+	body := &Body{held: held, budget: b}
+	if want <= minHold {
+		body.pooled = bodyBuffers.Get().(*[]byte)
+		body.Bytes = (*body.pooled)[:0:want]
+	} else {
+		body.Bytes = make([]byte, 0, want)
+	}
 	var probe [1]byte
 	for {
 		buf := body.Bytes[len(body.Bytes):cap(body.Bytes)]

@@ -99,3 +99,30 @@ func TestBodyBudget_ShortBodies(t *testing.T) {
 		t.Errorf("a short body once one is given back: %q, %v", body.Bytes, err)
 	}
 }
+
+// TestBodyBudget_ReusedBuffers reads short bodies one after another and
+// side by side: a released body's buffer may serve the next one, but a
+// body held must never share its bytes with another.
+func TestBodyBudget_ReusedBuffers(t *testing.T) {
+	b := &bot.BodyBudget{}
+	first, err := b.Read(strings.NewReader("first body"), 10, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release()
+	for i, text := range []string{"second", "a third, longer body", "4th", ""} {
+		held, err := b.Read(strings.NewReader("held "+text), int64(len(text)+5), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := b.Read(strings.NewReader(text), int64(len(text)), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(other.Bytes) != text || string(held.Bytes) != "held "+text {
+			t.Errorf("%d: read %q and %q, want %q and %q", i, other.Bytes, held.Bytes, text, "held "+text)
+		}
+		other.Release()
+		held.Release()
+	}
+}

@@ -474,3 +474,48 @@ func TestPush_ImageCheckedBeforeApproval(t *testing.T) {
 		t.Errorf("push: %s %q", got.State, got.Status)
 	}
 }
+
+// TestPush_ReceivedDetail pins the detail of webhook.received records to
+// the JSON of a map of its keys, what it was first written as: records
+// written since must read the same.
+func TestPush_ReceivedDetail(t *testing.T) {
+	h := newHarness(t)
+	const zeros = "0000000000000000000000000000000000000000"
+	pushes := []bot.Push{
+		{Repo: "org/api", Branch: "live", SHA: shaA, Before: zeros, Pusher: "someone", Author: "<a&b>", Delivery: "d-1"},
+		{Repo: "org/api", Branch: "live", SHA: shaA, Before: zeros, Pusher: "someone", Author: "é\u2028", Delivery: "d-replayed"},
+		{Repo: "org/other", Branch: "main", SHA: shaB, Pusher: "p", Delivery: "d-2"},
+	}
+	var want []string
+	for _, p := range pushes {
+		res, err := h.bot.HandlePush(h.ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+		detail := map[string]any{
+			"event": "push", "repo": p.Repo, "branch": p.Branch, "sha": p.SHA, "delivery": p.Delivery,
+			"pusher": p.Pusher, "author": p.Author, "services": res.Services,
+		}
+		if res.Ignored != "" {
+			detail["ignored"] = res.Ignored
+		}
+		d, err := cs.DetailJSON(detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, string(d))
+	}
+	evs, err := h.bot.Events(h.ctx, bot.EventQuery{Kind: cs.EventWebhookReceived})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("%d webhook.received records, want %d", len(evs), len(want))
+	}
+	for i, e := range evs {
+		if string(e.Detail) != want[i] {
+			t.Errorf("record %d detail\n %s\nwant\n %s", i, e.Detail, want[i])
+		}
+	}
+}

@@ -266,7 +266,7 @@ func hookEvent[E repoEvent](name string, payload []byte, d *bot.Delivery) (ev E,
 // push turns a push delivery into a bot.Push, or says why it is ignored.
 func (h *Webhook) push(ctx context.Context, d bot.Delivery, payload []byte) (int, string) {
 	var ev pushPayload
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := ev.decode(payload); err != nil {
 		return h.malformed(ctx, d, err)
 	}
 	repo := ev.Repository.FullName
@@ -349,39 +349,6 @@ func pushAnswer(res bot.PushResult) (int, string) {
 		return http.StatusOK, "ignored: " + res.Ignored
 	}
 	return http.StatusOK, "ok: deploy threads for " + strings.Join(res.Services, ", ")
-}
-
-// pushPayload is what the intake reads of a push delivery: the fields of
-// GitHub's push webhook payload that go-github's PushEvent gives the
-// intake (repository.full_name, ref, before, after, deleted, pusher.name,
-// sender.login, head_commit's id, message, url and author.username),
-// decoded the same way; a null or missing field is zero, a field of the
-// wrong type is an error. Decoding the whole PushEvent, every field of
-// the repository, the commits and the users, cost a delivery more than
-// recording it durably did; fields the intake does not read are not
-// checked.
-type pushPayload struct {
-	Ref        string `json:"ref"`
-	Before     string `json:"before"`
-	After      string `json:"after"`
-	Deleted    bool   `json:"deleted"`
-	Repository struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Pusher struct {
-		Name string `json:"name"`
-	} `json:"pusher"`
-	Sender struct {
-		Login string `json:"login"`
-	} `json:"sender"`
-	HeadCommit *struct {
-		ID      string `json:"id"`
-		Message string `json:"message"`
-		URL     string `json:"url"`
-		Author  struct {
-			Username string `json:"username"`
-		} `json:"author"`
-	} `json:"head_commit"`
 }
 
 // ignore audits an acknowledged delivery and answers status, or 200 for
