@@ -147,7 +147,7 @@ func verifyRecords(ctx context.Context, log *slog.Logger, b *bolt.Bucket, v *cs.
 		}
 		return nil
 	}
-	var cur, next recordChunk
+	cur, next := newRecordChunk(), newRecordChunk()
 	damage := collect(&cur)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -191,6 +191,10 @@ func recoverDamage(log *slog.Logger, p any) error {
 // keys.
 type recordChunk struct {
 	lines, keys [][]byte
+}
+
+func newRecordChunk() recordChunk {
+	return recordChunk{lines: make([][]byte, 0, verifyChunk), keys: make([][]byte, 0, verifyChunk)}
 }
 
 // verify feeds the chunk's lines to v, hashing them on every core, and
