@@ -19,7 +19,7 @@ const minLinesPerWorker = 256
 // linesPerClaim is how many lines a hashing goroutine takes at a time:
 // few enough that the goroutines finish together, whichever of them the
 // scheduler or the caller's meanwhile held up.
-const linesPerClaim = 128
+const linesPerClaim = 64
 
 // NextLines verifies lines as that many calls of Next would, in order,
 // and returns the same error Next would for the first bad one, with Count
