@@ -87,7 +87,7 @@ func (v *Verifier) NextBatch(b LineBatch) error {
 		copy(v.head[:], hashField(b.Lines[good-1]))
 	}
 	// Next says what is wrong with the first line that is not sound (or,
-	// should lineChecker be stricter than Next, accepts it and goes on).
+	// should lineSound be stricter than Next, accepts it and goes on).
 	for i := good; i < n; i++ {
 		if b.Admit != nil && !b.Admit(i) {
 			return nil
@@ -114,7 +114,7 @@ type lineChecks struct {
 // lines of its claim left unchecked stay not sound.
 func (c *lineChecks) work() {
 	defer func() { _ = recover() }()
-	var lc lineChecker
+	var lh lineHasher
 	for {
 		to := int(c.claimed.Add(linesPerClaim))
 		from := to - linesPerClaim
@@ -126,27 +126,22 @@ func (c *lineChecks) work() {
 			if i > 0 {
 				prev = hashField(c.lines[i-1]) // nil when line i-1 is bad: NextLines stops there
 			}
-			c.sound[i] = prev != nil && (c.admit == nil || c.admit(i)) && lc.sound(c.lines[i], c.first+uint64(i), prev)
+			c.sound[i] = prev != nil && (c.admit == nil || c.admit(i)) && lineSound(c.lines[i], c.first+uint64(i), prev, &lh)
 		}
 	}
 }
 
-// lineChecker decides whether a line is sound for NextLines, with a
-// SHA-256 it reuses; the zero value is ready. One goroutine at a time.
-type lineChecker struct {
-	hasher lineHasher
-}
-
-// sound reports whether Next accepts line as record seq after a record
-// whose hash field is prev. It may say no where Next would accept (a seq
-// with leading zeros or of 20 digits), never yes where Next would not.
-func (lc *lineChecker) sound(line []byte, seq uint64, prev []byte) bool {
+// lineSound reports whether Next accepts line as record seq after a
+// record whose hash field is prev, hashing with lh. It may say no where
+// Next would accept (a seq with leading zeros or of 20 digits), never yes
+// where Next would not.
+func lineSound(line []byte, seq uint64, prev []byte, lh *lineHasher) bool {
 	const seqPrefix = `{"seq":`
 	if len(line) < len(seqPrefix)+prevSuffixLen || string(line[:len(seqPrefix)]) != seqPrefix {
 		return false
 	}
 	p, _, ok := lineLinks(line)
-	return ok && seqIs(line[len(seqPrefix):], seq) && bytes.Equal(p, prev) && lc.hasher.matches(line)
+	return ok && seqIs(line[len(seqPrefix):], seq) && bytes.Equal(p, prev) && lh.matches(line)
 }
 
 // seqIs reports whether rest begins with seq in decimal, without leading
