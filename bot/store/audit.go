@@ -193,6 +193,8 @@ type recordChunk struct {
 	lines, keys [][]byte
 }
 
+// newRecordChunk makes a chunk with room for verifyChunk records, so that
+// reading never grows it.
 func newRecordChunk() recordChunk {
 	return recordChunk{lines: make([][]byte, 0, verifyChunk), keys: make([][]byte, 0, verifyChunk)}
 }
