@@ -3,6 +3,7 @@ package countersign
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -312,8 +313,8 @@ func lineLinks(line []byte) (prev, hash []byte, ok bool) {
 		return nil, nil, false
 	}
 	tail := line[len(line)-prevSuffixLen:]
-	if !bytes.HasPrefix(tail, []byte(`,"prev":"`)) || !bytes.HasSuffix(tail, []byte(`"}`)) ||
-		string(tail[9+64:9+64+10]) != `","hash":"` {
+	if string(tail[:9]) != `,"prev":"` || string(tail[9+64:9+64+10]) != `","hash":"` ||
+		string(tail[prevSuffixLen-2:]) != `"}` {
 		return nil, nil, false
 	}
 	return tail[9 : 9+64], tail[9+64+10 : 9+64+10+64], true
@@ -323,27 +324,53 @@ func lineLinks(line []byte) (prev, hash []byte, ok bool) {
 // reuses; the zero value is ready. One goroutine at a time.
 type lineHasher struct {
 	h   hash.Hash
-	sum []byte
+	sum [sha256.Size]byte
 }
 
 // matches reports whether the hash field of line, which ends with
 // `,"hash":"<64 hex>"}`, is the hex SHA-256 of the rest: the line without
-// that field and with its closing brace. It hashes the line where it is.
+// that field and with its closing brace. It hashes the line where it is,
+// and allocates nothing once it has its SHA-256.
 func (lh *lineHasher) matches(line []byte) bool {
 	cut := len(line) - (len(hashSuffixStart) + 64 + 2)
 	if cut < 0 {
 		return false
 	}
 	if lh.h == nil {
-		lh.h, lh.sum = sha256.New(), make([]byte, 0, sha256.Size)
+		lh.h = sha256.New()
 	}
 	lh.h.Reset()
 	lh.h.Write(line[:cut])
 	lh.h.Write(closingBrace)
-	lh.sum = lh.h.Sum(lh.sum[:0])
-	var want [64]byte
-	hex.Encode(want[:], lh.sum)
-	return bytes.Equal(want[:], line[cut+len(hashSuffixStart):len(line)-2])
+	lh.h.Sum(lh.sum[:0])
+	return isHex(lh.sum[:], line[cut+len(hashSuffixStart):len(line)-2])
 }
 
 var closingBrace = []byte("}")
+
+// isHex reports whether text is sum in lower-case hex, as hex.Encode
+// writes it; it compares four bytes of sum at a time, without encoding
+// the whole of it first.
+func isHex(sum, text []byte) bool {
+	if len(text) != 2*len(sum) || len(sum)%4 != 0 {
+		return false
+	}
+	var diff uint64
+	for len(sum) >= 4 {
+		want := uint64(hexPairs[sum[0]]) | uint64(hexPairs[sum[1]])<<16 |
+			uint64(hexPairs[sum[2]])<<32 | uint64(hexPairs[sum[3]])<<48
+		diff |= want ^ binary.LittleEndian.Uint64(text)
+		sum, text = sum[4:], text[8:]
+	}
+	return diff == 0
+}
+
+// hexPairs holds the two hex digits of each byte, the first in the low
+// byte, so that a little-endian load of the text compares with them.
+var hexPairs = func() (t [256]uint16) {
+	const digits = "0123456789abcdef"
+	for b := range t {
+		t[b] = uint16(digits[b>>4]) | uint16(digits[b&15])<<8
+	}
+	return t
+}()

@@ -123,68 +123,52 @@ const verifyChunk = 1 << 14
 
 // verifyRecords feeds the bucket to v in key order, checking each key.
 // The records are read in chunks, whose lines (bbolt's memory, valid
-// while the transaction lasts) v hashes in parallel, on another goroutine
-// while the cursor reads the next chunk here; the first record stored
-// under a key other than its seq ends a chunk, and is blamed once every
-// record before it has passed, as reading one by one would. A damaged
-// page, on either goroutine, gives the error protect gives, logged, in
-// the order reading one by one would meet it.
+// while the transaction lasts) v hashes on every core: the cursor reads
+// the next chunk on this goroutine while the others start on the chunk
+// before, which this one then helps to finish. A record stored under a
+// key other than its seq is blamed once every record before it has
+// passed, as reading one by one would. A damaged page, met reading or
+// hashing, gives the error protect gives, logged, in the order reading
+// one by one would meet it.
 func verifyRecords(ctx context.Context, log *slog.Logger, b *bolt.Bucket, v *cs.Verifier) error {
 	if b == nil {
 		return nil
 	}
 	c := b.Cursor()
 	k, line := c.First()
-	read := v.Count() // records read into chunks
 	// collect reads the next chunk from the cursor into ch, and returns
-	// the damage reading met, if it did.
+	// the damage reading met, if it did. It leaves the keys to the
+	// hashing goroutines, which read the records next to them anyway.
 	collect := func(ch *recordChunk) (damage error) {
 		defer func() { damage = recoverDamage(log, recover()) }()
-		ch.lines, ch.keys, ch.misplaced, ch.misplacedLine = ch.lines[:0], ch.keys[:0], nil, nil
+		ch.lines, ch.keys = ch.lines[:0], ch.keys[:0]
 		for ; k != nil && len(ch.lines) < verifyChunk; k, line = c.Next() {
-			// A key that is the record's place in the chain needs no look
-			// at the line here: if its seq differs, v says so.
-			if len(k) != 8 || binary.BigEndian.Uint64(k) != read+1 {
-				if isMisplaced(k, line) {
-					ch.misplaced, ch.misplacedLine = k, line
-					return nil
-				}
-			}
-			ch.lines, ch.keys = append(ch.lines, line), append(ch.keys, binary.BigEndian.Uint64(k))
-			read++
+			ch.lines, ch.keys = append(ch.lines, line), append(ch.keys, k)
 		}
 		return nil
 	}
-	var cur, next recordChunk
+	cur, next := newRecordChunk(), newRecordChunk()
 	damage := collect(&cur)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var checked chunkResult
+		var readNext func()
 		var nextDamage error
-		if damage == nil && cur.misplaced == nil && k != nil {
-			done := make(chan chunkResult, 1)
-			go func() { done <- cur.verify(log, v) }()
-			nextDamage = collect(&next)
-			checked = <-done
-		} else {
-			checked = cur.verify(log, v)
+		if damage == nil && k != nil {
+			readNext = func() { nextDamage = collect(&next) }
+		}
+		if err := cur.verify(log, v, readNext); err != nil {
+			return err
 		}
 		switch {
-		case checked.panicked != nil:
-			panic(checked.panicked) // not damage: a bug, which goes on as it was
-		case checked.err != nil:
-			return checked.err
-		case cur.misplaced != nil:
-			return misplacedRecord(v.Count()+1, cur.misplaced, cur.misplacedLine)
 		case damage != nil:
 			return damage
-		case len(next.lines) == 0 && next.misplaced == nil && nextDamage == nil:
+		case len(next.lines) == 0 && nextDamage == nil:
 			return nil
 		}
 		cur, next, damage = next, cur, nextDamage
-		next.lines, next.misplaced = next.lines[:0], nil
+		next.lines = next.lines[:0]
 	}
 }
 
@@ -204,45 +188,53 @@ func recoverDamage(log *slog.Logger, p any) error {
 }
 
 // recordChunk is a chunk of records for verifyRecords: their lines and
-// keys, and the record that ended it for being misplaced, if one did.
+// keys.
 type recordChunk struct {
-	lines                    [][]byte
-	keys                     []uint64
-	misplaced, misplacedLine []byte
+	lines, keys [][]byte
 }
 
-// chunkResult is what verifying a chunk gave: an error (damage too), or
-// a panic that is not damage, to raise again on the reading goroutine.
-type chunkResult struct {
-	err      error
-	panicked any
+// newRecordChunk makes a chunk with room for verifyChunk records, so that
+// reading never grows it.
+func newRecordChunk() recordChunk {
+	return recordChunk{lines: make([][]byte, 0, verifyChunk), keys: make([][]byte, 0, verifyChunk)}
 }
 
-// verify feeds the chunk's lines to v, on the goroutine it is called on,
-// where a fault on the memory map becomes a panic, and damage an error.
-func (ch *recordChunk) verify(log *slog.Logger, v *cs.Verifier) (r chunkResult) {
+// verify feeds the chunk's lines to v, hashing them on every core, and
+// runs meanwhile (if not nil) on this goroutine while the others start.
+// Here a fault on the memory map becomes a panic, and damage an error.
+func (ch *recordChunk) verify(log *slog.Logger, v *cs.Verifier, meanwhile func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			if !isDamage(p) {
-				r.panicked = p
-				return
-			}
-			r.err = recoverDamage(log, p)
+			err = recoverDamage(log, p)
 		}
 	}()
-	before := v.Count()
-	err := v.NextLines(ch.lines, 0)
-	if err == nil {
-		return r
+	first := v.Count() + 1
+	err = v.NextBatch(cs.LineBatch{Lines: ch.lines, Meanwhile: meanwhile, Admit: func(i int) bool {
+		return ch.inPlace(i, first+uint64(i))
+	}})
+	i := v.Count() + 1 - first
+	switch {
+	case err != nil:
+		k := ch.keys[i] // 8 bytes: inPlace let it through
+		if isMisplaced(k, ch.lines[i]) {
+			return misplacedRecord(v.Count()+1, k, ch.lines[i])
+		}
+		// The Verifier gives up on a mangled line before it reads the
+		// seq; the key has it.
+		return blame(err, binary.BigEndian.Uint64(k), ch.lines[i])
+	case i < uint64(len(ch.lines)):
+		return misplacedRecord(v.Count()+1, ch.keys[i], ch.lines[i])
 	}
-	i := v.Count() - before
-	if k := u64Key(ch.keys[i]); isMisplaced(k, ch.lines[i]) {
-		return chunkResult{err: misplacedRecord(v.Count()+1, k, ch.lines[i])}
-	}
-	// The Verifier gives up on a mangled line before it reads the seq;
-	// the key has it.
-	return chunkResult{err: blame(err, ch.keys[i], ch.lines[i])}
+	return nil
+}
+
+// inPlace reports whether record i of the chunk, which must have seq
+// seq, is stored where it belongs: under seq, or at least not under a
+// key other than its own seq (if its seq is wrong, the Verifier says so).
+func (ch *recordChunk) inPlace(i int, seq uint64) bool {
+	k := ch.keys[i]
+	return len(k) == 8 && binary.BigEndian.Uint64(k) == seq || !isMisplaced(k, ch.lines[i])
 }
 
 // isMisplaced reports whether a record is stored under a key that is not

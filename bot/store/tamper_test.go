@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -200,5 +201,90 @@ func TestVerifyLines_Tampering(t *testing.T) {
 	n, head, err := VerifyLines(bytes.NewReader(join(lines[:tamperRecords-1]...)))
 	if err != nil || n != wantN-1 || head == wantHead {
 		t.Errorf("truncated stream: %d, %.12s, %v; want %d records and a head other than %.12s", n, head, err, wantN-1, wantHead)
+	}
+}
+
+// TestVerifyAudit_TamperingAcrossChunks tampers with a trail of more
+// records than one chunk of verifyRecords holds, around the chunks'
+// bounds, where the cursor and the hashing goroutines hand over: the
+// first bad record is blamed as in one chunk.
+func TestVerifyAudit_TamperingAcrossChunks(t *testing.T) {
+	const records = 2*verifyChunk + 300
+	template := filepath.Join(t.TempDir(), "template.db")
+	db := openAt(t, template, Options{NoSync: true})
+	appendN(t, db, records, tamperEvent)
+	must(t, db.Close())
+	data, err := os.ReadFile(template)
+	must(t, err)
+
+	type tampering struct {
+		name       string
+		tamper     func(t *testing.T, audit *bolt.Bucket, s uint64)
+		index, seq func(s uint64) uint64
+		reason     string
+	}
+	same := func(s uint64) uint64 { return s }
+	after := func(s uint64) uint64 { return s + 1 }
+	for _, tc := range []tampering{{
+		name: "edited, hash kept",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) {
+			line := bytes.Replace(audit.Get(u64Key(s)), fmt.Appendf(nil, `"actor":"U%d"`, s), []byte(`"actor":"U0"`), 1)
+			must(t, audit.Put(u64Key(s), line))
+		},
+		index: same, seq: same, reason: "edited",
+	}, {
+		name: "edited, hash recomputed",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) {
+			must(t, audit.Put(u64Key(s), reseal(t, audit.Get(u64Key(s)), s, hashOf(t, audit.Get(u64Key(s-1))))))
+		},
+		index: after, seq: after, reason: "does not match the hash of the record before it",
+	}, {
+		name:   "deleted",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) { must(t, audit.Delete(u64Key(s))) },
+		index:  same, seq: after, reason: "missing",
+	}, {
+		name: "swapped with the next",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) {
+			r, next := bytes.Clone(audit.Get(u64Key(s))), bytes.Clone(audit.Get(u64Key(s+1)))
+			must(t, audit.Put(u64Key(s), next))
+			must(t, audit.Put(u64Key(s+1), r))
+		},
+		index: same, seq: after, reason: "swapped",
+	}, {
+		name: "inserted after it",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) {
+			key := append(u64Key(s), 0) // sorts between s and s+1
+			must(t, audit.Put(key, reseal(t, audit.Get(u64Key(s+1)), s+1, hashOf(t, audit.Get(u64Key(s))))))
+		},
+		index: after, seq: after, reason: "inserted",
+	}, {
+		name: "cut short",
+		tamper: func(t *testing.T, audit *bolt.Bucket, s uint64) {
+			line := audit.Get(u64Key(s))
+			must(t, audit.Put(u64Key(s), bytes.Clone(line[:len(line)/2])))
+		},
+		index: same, seq: same, reason: "cannot be decoded",
+	}} {
+		// The last record of the first chunk, the first of the second, one
+		// in the second's share of a hashing goroutine, one in the last.
+		for _, s := range []uint64{verifyChunk, verifyChunk + 1, verifyChunk + 9000, 2*verifyChunk + 150} {
+			t.Run(fmt.Sprintf("%s at %d", tc.name, s), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "countersign.db")
+				must(t, os.WriteFile(path, data, 0o600))
+				b, err := bolt.Open(path, 0o600, nil)
+				must(t, err)
+				must(t, b.Update(func(btx *bolt.Tx) error {
+					tc.tamper(t, btx.Bucket(bucketAudit), s)
+					return nil
+				}))
+				must(t, b.Close())
+				db := openAt(t, path, Options{ReadOnly: true})
+				n, _, err := db.VerifyAudit(context.Background())
+				checkChainError(t, err, tc.index(s), tc.seq(s), tc.reason)
+				if want := tc.index(s) - 1; n != want {
+					t.Errorf("VerifyAudit counted %d records, want %d", n, want)
+				}
+			})
+		}
 	}
 }
