@@ -315,6 +315,7 @@ func BenchmarkUpload256MiB(b *testing.B) {
 		oursRuns = append(oursRuns, float64(size)/(1<<20)/took[0].Seconds())
 		scpRuns = append(scpRuns, float64(size)/(1<<20)/took[1].Seconds())
 		ratios = append(ratios, took[1].Seconds()/took[0].Seconds())
+		b.Logf("run %d: ours %.1f MiB/s, scp %.1f MiB/s, x-scp %.2f", len(ratios), oursRuns[len(oursRuns)-1], scpRuns[len(scpRuns)-1], ratios[len(ratios)-1])
 	}
 	b.StopTimer()
 	b.ReportMetric(median(oursRuns), "median-MiB/s")
