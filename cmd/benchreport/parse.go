@@ -48,6 +48,11 @@ func Parse(r io.Reader) (Output, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		trimmed := strings.TrimSpace(line)
+		// A run that fails before its result has its name printed, then
+		// the failure on the same line: "BenchmarkX-2 \t--- FAIL: BenchmarkX-2".
+		if i := strings.Index(trimmed, "--- "); i > 0 && strings.HasPrefix(trimmed, "Benchmark") {
+			trimmed = trimmed[i:]
+		}
 		if noted != nil {
 			if strings.HasPrefix(line, "    ") && trimmed != "" {
 				if noted[notedName] != "" {

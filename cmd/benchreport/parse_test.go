@@ -197,6 +197,32 @@ BenchmarkRawScan_1M-2  	      64	  30000000 ns/op
 	}
 }
 
+// TestParse_FailedRun: a run that fails before its result prints the
+// failure after the benchmark's name on one line; it is counted as
+// failed, and the figure from the other runs says a run failed.
+func TestParse_FailedRun(t *testing.T) {
+	out, err := Parse(strings.NewReader(`pkg: github.com/countersign/countersign/executors/dns
+BenchmarkDNSSet-2   	      50	  42386304 ns/op	         3.996 ms/change	        38.39 nsupdate-ms/change
+BenchmarkDNSSet-2   	--- FAIL: BenchmarkDNSSet-2
+    bench_test.go:54: Execute: update bench.example.test. A: timed out
+BenchmarkDNSSet-2   	      50	  55556856 ns/op	         6.788 ms/change	        48.77 nsupdate-ms/change
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Failed["BenchmarkDNSSet"]; !strings.Contains(got, "timed out") {
+		t.Errorf("Failed = %q, want the run's log", got)
+	}
+	if got := len(out.Results["BenchmarkDNSSet"]); got != 2 {
+		t.Errorf("%d results, want the 2 that ran", got)
+	}
+	for _, r := range rows(out) {
+		if strings.HasPrefix(r.What, "DNS change") && !strings.Contains(r.Figure, "a run failed") {
+			t.Errorf("DNS figure %q does not say a run failed", r.Figure)
+		}
+	}
+}
+
 func TestSuite_Runs(t *testing.T) {
 	s := suite{Pkg: "./bot/store/", Bench: "^B$", Benchtime: "2s"}
 	s.Count = s.runs(3)

@@ -71,16 +71,16 @@ func (rep report) intro(p func(format string, args ...any)) {
 	if d := rep.Finished.Sub(rep.Started); d > 90*time.Second {
 		took = fmt.Sprintf("%.0f minutes", d.Minutes())
 	}
-	p("It took %s here. CI does not run it. ", took)
+	p("It took %s here. CI does not run it.\n", took)
 	if rep.Count > 1 {
-		p("Each benchmark ran %d times (`-count %d`), and each figure\n", rep.Count, rep.Count)
-		p("and baseline is the median of its runs, with their range beside it (the upload\n")
-		p("takes the median of its own 5 iterations and runs once). ")
+		p("Each benchmark ran %d times (`-count %d`): each figure and baseline is the\n", rep.Count, rep.Count)
+		p("median of its runs, with their range beside it (the upload takes the median\n")
+		p("of its own 5 iterations and runs once).\n")
 	} else {
-		p("Each figure is one run of one benchmark. ")
+		p("Each figure is one run of one benchmark.\n")
 	}
-	p("Read them as orders of\nmagnitude: ratios to ")
-	p("a baseline measured alongside travel better than the absolute numbers, and\n")
+	p("Read them as orders of magnitude: ratios to a baseline measured alongside\n")
+	p("travel better than the absolute numbers, and\n")
 	p("\"How busy the machine was\" says how much else ran meanwhile.\n\n")
 }
 

@@ -239,6 +239,9 @@ func rows(out Output) []Row {
 			if spread := s.Ours.spread(out, s.Format); spread != "" {
 				also = append(also, spread)
 			}
+			if failed(out, s.Ours.Bench) || failed(out, s.Base.Bench) {
+				also = append(also, "a run failed: see the benchmark output")
+			}
 			for _, x := range s.Also {
 				if v, ok := x.m.value(out); ok {
 					also = append(also, x.format(v))
@@ -265,6 +268,17 @@ func rows(out Output) []Row {
 	return rs
 }
 
+// failed reports whether a run of bench, or of the benchmark it is part
+// of, failed.
+func failed(out Output, bench string) bool {
+	for name := range out.Failed {
+		if name == bench || strings.HasPrefix(bench, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // notRun says why a benchmark has no result.
 func notRun(out Output, bench string) string {
 	for name, why := range out.Skipped {
@@ -272,10 +286,8 @@ func notRun(out Output, bench string) string {
 			return "not run (skipped: " + why + ")"
 		}
 	}
-	for name := range out.Failed {
-		if name == bench || strings.HasPrefix(bench, name+"/") {
-			return "not run (failed)"
-		}
+	if failed(out, bench) {
+		return "not run (failed)"
 	}
 	return "not run"
 }
