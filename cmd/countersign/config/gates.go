@@ -38,6 +38,7 @@ func (d *decoder) gates(parent *object, key string) []Gate {
 		} else if g.Name != "" {
 			seen[g.Name] = p
 		}
+		d.notReserved(o.Sub("name"), "gate", g.Name)
 		if g.Repo != "" && !validRepo(g.Repo) {
 			d.AddAt(o.Sub("repo"), "want a GitHub repository owner/name, got %s", strictyaml.Quote(g.Repo))
 		}

@@ -61,6 +61,9 @@ func TestParse_GateProblems(t *testing.T) {
 		{"duplicate name", base + gate + "  - {name: web-production, repo: octo-org/web, environment: staging, channel: C0D}\n", []string{
 			`gates[1].name: duplicate gate "web-production" (also gates[0])`,
 		}},
+		{"name reserved", base + "gates:\n  - {name: policies, repo: o/web, environment: production, channel: C0D}\n", []string{
+			`gates[0].name: gate "policies" is reserved: it is the target of config changes (action policy); choose another name`,
+		}},
 		{"environment gated twice", base + gate + "  - {name: web-prod-2, repo: Octo-Org/web, environment: production, channel: C0D}\n", []string{
 			`gates[1].environment: environment "production" of Octo-Org/web is also gated by gates[0]`,
 		}},

@@ -41,6 +41,8 @@ func TestParse_Problems(t *testing.T) {
 		}},
 		{"service name", infra + "services:\n  - {name: 1www, kind: albatross, channel: C1X, image: r.org/w, host: dopey, unikernel: {name: www}}\n",
 			[]string{`services[0].name: "1www" is not a valid service name (a letter, then letters, digits, - and _; at most 63)`}},
+		{"service name reserved", infra + "services:\n  - {name: policies, kind: albatross, channel: C1X, image: r.org/w, host: dopey, unikernel: {name: www}}\n",
+			[]string{`services[0].name: service "policies" is reserved: it is the target of config changes (action policy); choose another name`}},
 		{"service kind", infra + "services:\n  - {name: w, kind: k8s, channel: C1X, image: r.org/w}\n",
 			[]string{`services[0].kind: want "swarm", "albatross" or "build", got "k8s"`}},
 		{"channel", infra + "services:\n  - {name: w, kind: swarm, channel: deploys, image: r.org/w, engine: local}\n",

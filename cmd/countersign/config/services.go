@@ -39,6 +39,7 @@ func (d *decoder) service(o *object) Service {
 	if s.Name != "" && !cs.ValidServiceName(s.Name) {
 		d.AddAt(o.Sub("name"), "%s is not a valid service name (a letter, then letters, digits, - and _; at most 63)", strictyaml.Quote(s.Name))
 	}
+	d.notReserved(o.Sub("name"), "service", s.Name)
 	if s.Channel != "" && !channelPattern.MatchString(s.Channel) {
 		d.AddAt(o.Sub("channel"), "want a Slack channel ID (C…, G…, D…) or #name, got %s", strictyaml.Quote(s.Channel))
 	}
@@ -54,6 +55,15 @@ func (d *decoder) service(o *object) Service {
 		s.Verify = d.verify(o.obj("verify"))
 	}
 	return s
+}
+
+// notReserved refuses a service or gate named as the target of config
+// changes (action policy): a policy for that target would cover both,
+// and `/cs approve`, locks and the audit filter could not tell them apart.
+func (d *decoder) notReserved(at, what, name string) {
+	if name == cs.TargetPolicies {
+		d.AddAt(at, "%s %s is reserved: it is the target of config changes (action policy); choose another name", what, strictyaml.Quote(name))
+	}
 }
 
 // serviceRepo checks repo, branch and build, which go together: pushes to
