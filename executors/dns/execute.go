@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -80,6 +81,9 @@ func (e *Executor) Execute(ctx context.Context, req cs.Request, progress func(st
 		e.log.Warn("dns update prerequisites failed", "name", u.name, "type", u.typ, "request", req.ID, "rcode", rcodeName(r.Rcode))
 		return bot.Result{}, e.changed(ctx, s, u, rcodeName(r.Rcode))
 	}
+	if errors.Is(err, ErrTimeout) && ctx.Err() == nil {
+		return e.unanswered(ctx, u, before, err, progress)
+	}
 	if err != nil {
 		return bot.Result{}, err
 	}
@@ -95,6 +99,42 @@ func (e *Executor) Execute(ctx context.Context, req cs.Request, progress func(st
 		return bot.Result{}, fmt.Errorf("%w: the primary accepted the UPDATE but %s is now %s, not %s", ErrNotVerified,
 			what, listRecords(after, "empty"), listRecords(u.proposed, "empty"))
 	}
+	return e.verified(ctx, s, u, before, after, progress)
+}
+
+// unanswered finds out what became of an UPDATE the primary did not
+// answer in time (timeout is that error): a lost update and a lost
+// answer look alike, so it reads the RRset again over a new connection
+// (the old one may still carry the late answer). Exactly the proposed
+// records mean the update was applied, and it goes on as if answered;
+// anything else fails, saying what the primary holds and that a late
+// update may still land.
+func (e *Executor) unanswered(ctx context.Context, u update, before uint32, timeout error, progress func(string) error) (bot.Result, error) {
+	what := u.name + " " + u.typ
+	e.log.Warn("dns update unanswered: reading the records again", "name", u.name, "type", u.typ, "err", timeout)
+	s, err := e.dial(ctx)
+	if err != nil {
+		return bot.Result{}, fmt.Errorf("%w; reconnecting to learn whether it was applied failed too: %w", timeout, err)
+	}
+	defer s.close()
+	now, err := s.rrset(ctx, u.name, u.typ)
+	if err != nil {
+		return bot.Result{}, fmt.Errorf("%w; reading %s to learn whether it was applied failed too: %w", timeout, what, err)
+	}
+	if !sameRecords(now, u.proposed) {
+		return bot.Result{}, fmt.Errorf("%w; read again, %s is %s, not %s: the update is not applied, but the primary may still apply it late, so look (/cs dns show) before asking again",
+			timeout, what, listRecords(now, "empty"), listRecords(u.proposed, "empty"))
+	}
+	if err := progress(fmt.Sprintf("the primary did not answer the UPDATE for zone %s within %s, but read again %s is as proposed: it was applied", e.zone, e.opts.Timeout, what)); err != nil {
+		return bot.Result{}, fmt.Errorf("the primary applied the update, but %w", err)
+	}
+	return e.verified(ctx, s, u, before, now, progress)
+}
+
+// verified reports a change whose records the primary holds as proposed
+// (after, as read): the new SOA serial, and the summary.
+func (e *Executor) verified(ctx context.Context, s *session, u update, before uint32, after []cs.Record, progress func(string) error) (bot.Result, error) {
+	what := u.name + " " + u.typ
 	serial, err := s.serial(ctx)
 	if err != nil {
 		return bot.Result{}, fmt.Errorf("the primary applied the update, but reading the new SOA serial failed: %w", err)
