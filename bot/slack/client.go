@@ -137,6 +137,16 @@ func (c *Client) SetBotToken(token string) error {
 	return nil
 }
 
+// WithBotToken returns a client made with c's options for another bot
+// token, to try the token (Check) before SetBotToken puts it in force:
+// its pacing, caches and call status are its own.
+func (c *Client) WithBotToken(token string) (*Client, error) {
+	if err := CheckBotToken(token); err != nil {
+		return nil, err
+	}
+	return NewClient(token, c.opt), nil
+}
+
 // CheckBotToken says why token cannot be a bot token, or nil.
 func CheckBotToken(token string) error {
 	if token == "" || strings.ContainsAny(token, " \r\n\t") {

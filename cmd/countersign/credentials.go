@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	cs "github.com/countersign/countersign"
 	"github.com/countersign/countersign/bot/github"
@@ -29,11 +33,16 @@ type credentials struct {
 	adapter *slack.Adapter            // HTTP mode's signing secret; nil in Socket Mode
 	// current is the config whose credentials are in force.
 	current atomic.Pointer[config.Config]
-	log     *slog.Logger
+	// team is the Slack workspace the bot runs in (auth.test at start),
+	// githubURL the API the GitHub client calls, and checkTimeout bounds
+	// each check of a reloaded config's new credentials.
+	team, githubURL string
+	checkTimeout    time.Duration
+	log             *slog.Logger
 }
 
 func newCredentials(cfg *config.Config, log *slog.Logger) *credentials {
-	c := &credentials{log: log}
+	c := &credentials{log: log, githubURL: cfg.GitHub.APIURL, checkTimeout: startupCheckTimeout}
 	c.audit.Store(&cfg.Audit.Token)
 	c.current.Store(cfg)
 	return c
@@ -146,4 +155,45 @@ func sameGitHubKind(gh *github.Client, cfg *config.Config) bool {
 func gitHubAuth(cfg *config.Config) github.Auth {
 	gh := cfg.GitHub
 	return github.Auth{Token: gh.Token.Reveal(), AppID: gh.AppID, InstallationID: gh.InstallationID, PrivateKey: []byte(gh.PrivateKey.Reveal())}
+}
+
+// checkSlack is slackCheck for a reloaded config: a new bot token is
+// tried against Slack (auth.test, scopes, channels) before the swap can
+// put it in force, and must belong to the workspace the bot runs in, so
+// that a token Slack refuses is refused here instead of failing every
+// post after the reload.
+func (c *credentials) checkSlack(ctx context.Context, next *config.Config) (slack.Identity, error) {
+	client := c.slack
+	if token := next.Slack.BotToken.Reveal(); token != c.current.Load().Slack.BotToken.Reveal() {
+		var err error
+		if client, err = c.slack.WithBotToken(token); err != nil {
+			return slack.Identity{}, err
+		}
+	}
+	id, err := slackCheck(client, c.checkTimeout)(ctx, next)
+	if err == nil && c.team != "" && id.TeamID != c.team {
+		return id, fmt.Errorf("slack: the bot token belongs to workspace %s (%s), not to %s, the one the bot runs in: another workspace takes a restart", id.Team, id.TeamID, c.team)
+	}
+	return id, err
+}
+
+// checkGitHub runs GitHub's start-up check with next's API credentials
+// when they are new and a reload can swap them in: a token or App key
+// GitHub refuses, or one without a permission next needs, is refused
+// before the swap. Unchanged credentials were checked at start.
+func (c *credentials) checkGitHub(ctx context.Context, next *config.Config, mode execMode) error {
+	if c == nil || c.github == nil || !sameGitHubKind(c.github, next) || sameGitHubAuth(gitHubAuth(next), gitHubAuth(c.current.Load())) {
+		return nil
+	}
+	gh, err := github.NewClient(gitHubAuth(next), github.Options{APIURL: c.githubURL, Logger: c.log})
+	if err != nil {
+		return fmt.Errorf("github: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.checkTimeout)
+	defer cancel()
+	return checkGitHub(ctx, gh, githubNeeds(next, mode), c.log)
+}
+
+func sameGitHubAuth(a, b github.Auth) bool {
+	return a.Token == b.Token && a.AppID == b.AppID && a.InstallationID == b.InstallationID && bytes.Equal(a.PrivateKey, b.PrivateKey)
 }

@@ -96,7 +96,8 @@ type loader struct {
 	mode    execMode
 	log     *slog.Logger
 	// channels resolves the new config's channel names, and checks that
-	// the bot is in them, as start-up does.
+	// the bot is in them, as start-up does (with the new bot token, when
+	// the config has one: credentials.checkSlack).
 	channels func(ctx context.Context, cfg *config.Config) (slack.Identity, error)
 
 	mu    sync.Mutex
@@ -134,6 +135,9 @@ func (l *loader) LoadConfig(ctx context.Context, text []byte) (bot.Rules, error)
 func (l *loader) rules(ctx context.Context, cfg *config.Config, text []byte) (bot.Rules, error) {
 	id, err := l.channels(ctx, cfg)
 	if err != nil {
+		return bot.Rules{}, err
+	}
+	if err := l.creds.checkGitHub(ctx, cfg, l.mode); err != nil {
 		return bot.Rules{}, err
 	}
 	bc, x, err := botConfig(ctx, cfg, l.mode, l.log)

@@ -139,8 +139,8 @@ func newServer(ctx context.Context, cfg *config.Config, dryRun bool, log *slog.L
 	useReporter(&bc, execs.github, mode, log)
 	usePoll(&bc, cfg, mode, execs.github, log)
 	creds := newCredentials(cfg, log)
-	creds.github, creds.slack = execs.github, client
-	if err := useReload(&bc, cfg, mode, checkSlack, execs, creds, log); err != nil {
+	creds.github, creds.slack, creds.team, creds.checkTimeout = execs.github, client, identity.TeamID, deps.CheckTimeout
+	if err := useReload(&bc, cfg, mode, creds.checkSlack, execs, creds, log); err != nil {
 		execs.Close()
 		return nil, err
 	}

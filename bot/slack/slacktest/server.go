@@ -238,6 +238,15 @@ func (s *Server) ResponseURL(id string) string {
 }
 
 // Options returns the effective options, defaults filled in.
+// RotateBotToken makes token the only bot token the Web API accepts:
+// the one before is answered invalid_auth from now on, as after rotating
+// the token or reinstalling the app in Slack.
+func (s *Server) RotateBotToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.BotToken = token
+}
+
 func (s *Server) Options() Options {
 	s.mu.Lock()
 	defer s.mu.Unlock()
