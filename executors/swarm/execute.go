@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -135,11 +137,9 @@ func (e *Executor) deploy(ctx context.Context, a cs.Action, progress func(string
 		c := *spec
 		c.Image = image
 		newSpec.TaskTemplate.ContainerSpec = &c
-		resp, err := e.c.api.ServiceUpdate(ctx, svc.ID, svc.Version, newSpec, swarm.ServiceUpdateOptions{})
+		resp, err := e.update(ctx, "update", svc, newSpec)
 		if err != nil {
-			// "update out of sequence" means someone changed the service
-			// since we read it; the request can simply be tried again.
-			return bot.Result{}, updateErr(e.apiErr("update", err))
+			return bot.Result{}, err
 		}
 		// Docker rolls it out without us now (Resume follows it).
 		bot.ChangeSent(ctx)
@@ -176,6 +176,49 @@ func deploySummary(a cs.Action, where, image string, n int) string {
 	return s
 }
 
+// staleTries bounds how often update sends a change again after the
+// engine refused it as out of sequence.
+const staleTries = 3
+
+// update sends newSpec, made from svc.Spec, as the new spec of svc.
+// Swarm refuses an update whose version is not the service's latest
+// ("update out of sequence"), and the engine bumps the version itself
+// while a rollout runs and when it ends (its update status), so a change
+// right after another rollout is often refused: update reads the service
+// again and, when its spec is still the one newSpec was made from, sends
+// newSpec with the new version. A spec that someone else changed is not
+// overwritten: that fails, and nothing was changed.
+func (e *Executor) update(ctx context.Context, what string, svc swarm.Service, newSpec swarm.ServiceSpec) (swarm.ServiceUpdateResponse, error) {
+	for try := 1; ; try++ {
+		if e.beforeUpdate != nil {
+			e.beforeUpdate()
+		}
+		resp, err := e.c.api.ServiceUpdate(ctx, svc.ID, svc.Version, newSpec, swarm.ServiceUpdateOptions{})
+		if err == nil {
+			return resp, nil
+		}
+		if !outOfSequence(err) || try == staleTries {
+			return resp, updateErr(e.apiErr(what, err))
+		}
+		now, ierr := e.inspect(ctx)
+		if ierr != nil {
+			return resp, fmt.Errorf("%w; reading it again failed: %w", updateErr(e.apiErr(what, err)), ierr)
+		}
+		if !reflect.DeepEqual(now.Spec, svc.Spec) {
+			return resp, fmt.Errorf("%s %s: someone changed its spec after it was read (version %d, now %d); nothing was changed: look (status) and ask again",
+				what, e.where(), svc.Version.Index, now.Version.Index)
+		}
+		svc = now
+	}
+}
+
+// outOfSequence reports whether err is Swarm refusing an update made
+// from an older version of the service. The engine says so only in the
+// message (an rpc error of code Unknown).
+func outOfSequence(err error) bool {
+	return strings.Contains(err.Error(), "update out of sequence")
+}
+
 // updateErr says whether a failed ServiceUpdate may have changed anything:
 // an answer from Docker means it did not; a lost connection leaves it open.
 func updateErr(err error) error {
@@ -204,8 +247,8 @@ func (e *Executor) scale(ctx context.Context, a cs.Action, progress func(string)
 		newSpec := svc.Spec
 		n := uint64(a.Replicas)
 		newSpec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &n}
-		if _, err := e.c.api.ServiceUpdate(ctx, svc.ID, svc.Version, newSpec, swarm.ServiceUpdateOptions{}); err != nil {
-			return bot.Result{}, updateErr(e.apiErr("scale", err))
+		if _, err := e.update(ctx, "scale", svc, newSpec); err != nil {
+			return bot.Result{}, err
 		}
 		bot.ChangeSent(ctx)
 	}

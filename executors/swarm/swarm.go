@@ -186,6 +186,11 @@ type Executor struct {
 	name    string // Countersign's name of the service
 	service string // Docker's name of the service
 	repo    string // the image repository, without tag or digest ("" : any)
+
+	// beforeUpdate, when set (by tests), runs after the service was read
+	// and before each update is sent: the window in which the engine, or
+	// someone else, may change the service.
+	beforeUpdate func()
 }
 
 var (
