@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -177,21 +178,32 @@ func (c *credentials) checkSlack(ctx context.Context, next *config.Config) (slac
 	return id, err
 }
 
-// checkGitHub runs GitHub's start-up check with next's API credentials
-// when they are new and a reload can swap them in: a token or App key
-// GitHub refuses, or one without a permission next needs, is refused
-// before the swap. Unchanged credentials were checked at start.
+// checkGitHub runs GitHub's start-up check for a reloaded config whose
+// GitHub credentials (of the kind in force: only those can be swapped)
+// or whose repositories differ from those in force: new credentials are
+// tried, the ones in force are asked about new repositories. A token or
+// App key GitHub refuses, or one without a permission next needs, refuses
+// the reload. What was checked at start is not asked again.
 func (c *credentials) checkGitHub(ctx context.Context, next *config.Config, mode execMode) error {
-	if c == nil || c.github == nil || !sameGitHubKind(c.github, next) || sameGitHubAuth(gitHubAuth(next), gitHubAuth(c.current.Load())) {
+	if c == nil || c.github == nil || !sameGitHubKind(c.github, next) {
 		return nil
 	}
-	gh, err := github.NewClient(gitHubAuth(next), github.Options{APIURL: c.githubURL, Logger: c.log})
-	if err != nil {
-		return fmt.Errorf("github: %w", err)
+	cur := c.current.Load()
+	needs := githubNeeds(next, mode)
+	newAuth := !sameGitHubAuth(gitHubAuth(next), gitHubAuth(cur))
+	if !newAuth && reflect.DeepEqual(needs, githubNeeds(cur, mode)) {
+		return nil
+	}
+	gh := c.github
+	if newAuth {
+		var err error
+		if gh, err = github.NewClient(gitHubAuth(next), github.Options{APIURL: c.githubURL, Logger: c.log}); err != nil {
+			return fmt.Errorf("github: %w", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.checkTimeout)
 	defer cancel()
-	return checkGitHub(ctx, gh, githubNeeds(next, mode), c.log)
+	return checkGitHub(ctx, gh, needs, c.log)
 }
 
 func sameGitHubAuth(a, b github.Auth) bool {

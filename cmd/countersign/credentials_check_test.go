@@ -111,24 +111,39 @@ func toStrings(v any) []string {
 // TestCredentials_CheckGitHub: a reloaded config's new GitHub token is
 // checked as at start-up, against the API the client calls, for the
 // repositories the config needs: GitHub refusing it refuses the reload.
-// Unchanged credentials, a change of kind (which takes a restart) and a
-// dry run, which needs nothing of GitHub, are not checked.
+// So is a new repository the token in force cannot see. Unchanged
+// credentials and repositories, a change of kind (which takes a restart)
+// and a dry run, which needs nothing of GitHub, are not checked.
 func TestCredentials_CheckGitHub(t *testing.T) {
 	const running, next = "ghp-running-token", "ghp-next-token"
-	gh := githubtest.New(githubtest.Options{Token: next})
+	gh := githubtest.New(githubtest.Options{Token: next, Repos: map[string]githubtest.Repo{"org/api": {}}})
 	t.Cleanup(gh.Close)
-	client, err := github.NewClient(github.Auth{Token: running}, github.Options{APIURL: gh.URL()})
+	client, err := github.NewClient(github.Auth{Token: next}, github.Options{APIURL: gh.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	withToken := func(token string) *config.Config {
-		return &config.Config{
-			GitHub:   config.GitHub{Token: cs.NewSecret(token), APIURL: gh.URL()},
-			Services: []config.Service{{Name: "api", Kind: config.KindSwarm, Repo: "org/api", Branch: "main"}},
+	withToken := func(token string, repos ...string) *config.Config {
+		cfg := &config.Config{GitHub: config.GitHub{Token: cs.NewSecret(token), APIURL: gh.URL()}}
+		for _, r := range append([]string{"org/api"}, repos...) {
+			cfg.Services = append(cfg.Services, config.Service{Name: strings.ReplaceAll(r, "/", "-"), Kind: config.KindSwarm, Repo: r, Branch: "main"})
 		}
+		return cfg
 	}
-	c := newCredentials(withToken(running), slog.New(slog.DiscardHandler))
+	// The token in force is next's: the fake takes it, so that a new
+	// repository is refused for the repository, not the token.
+	c := newCredentials(withToken(next), slog.New(slog.DiscardHandler))
 	c.github, c.checkTimeout = client, 10*time.Second
+	err = c.checkGitHub(context.Background(), withToken(next, "org/unseen"), modeReal)
+	if err == nil || !strings.Contains(err.Error(), "org/unseen") {
+		t.Errorf("a new repository the token cannot see: %v; want it refused, naming the repository", err)
+	}
+	if err := c.checkGitHub(context.Background(), withToken(next), modeReal); err != nil {
+		t.Errorf("the same repositories: %v", err)
+	}
+
+	c = newCredentials(withToken(running), slog.New(slog.DiscardHandler))
+	c.github = client
+	c.checkTimeout = 10 * time.Second
 
 	if err := c.checkGitHub(context.Background(), withToken(next), modeReal); err != nil {
 		t.Errorf("a new token GitHub takes: %v", err)
