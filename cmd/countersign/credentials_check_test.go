@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -33,16 +32,7 @@ func TestServe_ReloadTriesNewSlackToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	srv, err := newServer(ctx, cfg, true, slog.New(slog.NewTextHandler(&logs, nil)), serveDeps{SlackHTTP: sl.HTTPClient(), SlackDialer: sl.Dialer()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv, _, logs := dryServer(t, path, sl)
 	reloadWith := func(token string) error {
 		t.Helper()
 		text := strings.Replace(string(original), "bot_token: xoxb-test", "bot_token: "+token, 1)

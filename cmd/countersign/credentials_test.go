@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,16 +46,7 @@ func TestServe_ReloadSwapsCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := bot.Report{Repo: "org/api", SHA: strings.Repeat("a", 40), Status: &bot.CommitStatus{Context: "countersign/api", State: "success"}}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)), serveDeps{SlackHTTP: sl.HTTPClient(), SlackDialer: sl.Dialer()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv, cfg, logs := dryServer(t, path, sl)
 	h := srv.http.Handler
 	get := func(path, token string) int {
 		r := httptest.NewRequest(http.MethodGet, path, nil)

@@ -65,6 +65,24 @@ policies:
 	return path
 }
 
+// dryServer loads the config at path and starts a dry-run server on the
+// fake Slack sl, closed when the test ends. Its log goes to the buffer
+// returned, for the tests that look for secrets in it.
+func dryServer(t *testing.T, path string, sl *slacktest.Server) (*server, *config.Config, *bytes.Buffer) {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	srv, err := newServer(context.Background(), cfg, true, slog.New(slog.NewTextHandler(&logs, nil)), serveDeps{SlackHTTP: sl.HTTPClient(), SlackDialer: sl.Dialer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv, cfg, &logs
+}
+
 func startServer(t *testing.T) (url string, db string, stop func()) {
 	t.Helper()
 	return startServerWith(t, "", nil)
